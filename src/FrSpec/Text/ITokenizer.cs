@@ -1,0 +1,30 @@
+namespace FrSpec.Text;
+
+/// <summary>
+/// A Hugging Face tokenizer (tokenizer.json): text to ids and back, with HF semantics exactly.
+/// Implementations are thread-safe for concurrent Encode/Decode calls.
+/// </summary>
+public interface ITokenizer
+{
+    /// <summary>Number of ids (base vocabulary plus added tokens), i.e. max id + 1.</summary>
+    int VocabSize { get; }
+
+    /// <summary>Encodes text as HF `tokenizer.encode(text, add_special_tokens=addSpecialTokens)` does.
+    /// Special-token text in the input (e.g. "&lt;|eot_id|&gt;") is recognised as one token, as HF does.</summary>
+    int[] Encode(string text, bool addSpecialTokens = false);
+
+    /// <summary>Decodes ids to text as HF `tokenizer.decode(ids, skip_special_tokens=skipSpecialTokens)`.</summary>
+    string Decode(ReadOnlySpan<int> ids, bool skipSpecialTokens = false);
+
+    /// <summary>The raw bytes that the ids stand for (byte-level BPE / byte fallback), used by streaming decoding.</summary>
+    byte[] DecodeToBytes(ReadOnlySpan<int> ids, bool skipSpecialTokens = false);
+
+    /// <summary>Id of a token string (vocabulary or added token), or null.</summary>
+    int? TokenToId(string token);
+
+    /// <summary>Token string of an id, or null when out of range.</summary>
+    string? IdToToken(int id);
+
+    /// <summary>True for added tokens marked special (BOS, EOS, chat control tokens).</summary>
+    bool IsSpecial(int id);
+}
