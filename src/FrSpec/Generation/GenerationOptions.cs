@@ -1,0 +1,10 @@
+namespace FrSpec.Generation;
+
+/// <summary>What to generate: a token budget, how to sample, and which ids end the answer.</summary>
+public sealed record GenerationOptions
+{
+    public int MaxNewTokens { get; init; } = 256;
+    public SamplingOptions Sampling { get; init; } = SamplingOptions.Greedy;
+    /// <summary>Ids that end generation (EOS, end-of-turn). The stop id itself is included in the output ids.</summary>
+    public IReadOnlyCollection<int> StopIds { get; init; } = Array.Empty<int>();
+}

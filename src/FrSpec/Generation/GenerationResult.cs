@@ -1,0 +1,30 @@
+namespace FrSpec.Generation;
+
+/// <summary>What one generation produced and what it cost.</summary>
+public sealed class GenerationResult
+{
+    /// <summary>Generated ids (prompt excluded), including a final stop id if one was produced.</summary>
+    public required int[] Ids { get; init; }
+    /// <summary>Tokens emitted per target forward pass after prefill (1 each for vanilla decoding).</summary>
+    public required int[] AcceptLengths { get; init; }
+    /// <summary>Wall time of the prompt prefill.</summary>
+    public double PrefillSeconds { get; init; }
+    /// <summary>Wall time of the decode phase (after prefill).</summary>
+    public double DecodeSeconds { get; init; }
+    /// <summary>Where decode time went (zero for parts a method does not have).</summary>
+    public TimeSplit Time { get; init; } = new();
+    public bool StoppedByStopId { get; init; }
+
+    public double MeanAcceptLength => AcceptLengths.Length == 0 ? 0 : AcceptLengths.Average();
+    /// <summary>Generated tokens per second of decode time (prefill excluded, as Spec-Bench reports).</summary>
+    public double TokensPerSecond => DecodeSeconds > 0 ? Ids.Length / DecodeSeconds : 0;
+}
+
+/// <summary>Decode-time split, in seconds.</summary>
+public sealed record TimeSplit
+{
+    public double DraftLayers { get; init; }
+    public double DraftLmHead { get; init; }
+    public double Verify { get; init; }
+    public double Other { get; init; }
+}

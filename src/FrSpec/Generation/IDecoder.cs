@@ -1,0 +1,17 @@
+namespace FrSpec.Generation;
+
+/// <summary>
+/// A decoding method over one target model: vanilla, EAGLE-2, FR-Spec. One call generates one answer
+/// from a tokenized prompt; the decoder resets its caches at the start of each call.
+/// Not thread-safe: one generation at a time per instance.
+/// </summary>
+public interface IDecoder
+{
+    /// <summary>Short method name for reports, e.g. "vanilla", "eagle2", "fr-32768".</summary>
+    string Name { get; }
+
+    /// <param name="prompt">Prompt ids (chat template already applied).</param>
+    /// <param name="options">Budget, sampling and stop ids.</param>
+    /// <param name="onToken">Called for every emitted id, in order, as soon as it is final (for streaming).</param>
+    GenerationResult Generate(ReadOnlySpan<int> prompt, GenerationOptions options, Action<int>? onToken = null);
+}
