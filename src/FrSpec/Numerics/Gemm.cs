@@ -8,9 +8,10 @@ namespace FrSpec.Numerics;
 /// <list type="bullet">
 /// <item><see cref="MultiplyNN"/>: C[m,n] (+)= A[m,k]·B[k,n] — backward through a linear layer (dx = dy·W).</item>
 /// <item><see cref="MultiplyTN"/>: C[m,n] (+)= A[k,m]ᵀ·B[k,n] — weight gradients (dW += dyᵀ·x).</item>
-/// <item><see cref="MultiplyNT"/>: C[m,n] (+)= A[m,k]·B[n,k]ᵀ — forward of a linear layer (y = x·Wᵀ), via a transposed copy of B.</item>
+/// <item><see cref="MultiplyNT"/>: C[m,n] (+)= A[m,k]·B[n,k]ᵀ — forward of a linear layer (y = x·Wᵀ).</item>
 /// </list>
-/// All three run one register-blocked 4×16 micro-kernel; A is read through (row, column) strides, so Aᵀ costs nothing.
+/// All three run one packed, register-blocked 4×16 micro-kernel (the BLIS scheme); A and B are read through (row, column)
+/// strides while packing, so transposed operands cost nothing extra.
 /// Each element of C is summed by one thread in a fixed order: results do not depend on the thread count.
 /// </summary>
 public static unsafe class Gemm
@@ -19,31 +20,26 @@ public static unsafe class Gemm
     private const int MC = 64, NC = 256, KC = 256; // cache blocks: an A block of 64×256 and a B panel of 256×256 stay in L2
 
     [ThreadStatic] private static Job? t_job;
-    [ThreadStatic] private static float[]? t_transposed;
 
     /// <summary>C[m,n] = A[m,k]·B[k,n] (+ C when <paramref name="accumulate"/>).</summary>
     public static void MultiplyNN(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int k, int n, bool accumulate = false)
     {
         Check(a.Length, (long)m * k, "A"); Check(b.Length, (long)k * n, "B"); Check(c.Length, (long)m * n, "C");
-        fixed (float* pa = a, pb = b, pc = c) Run(pa, k, 1, pb, pc, m, k, n, accumulate);
+        fixed (float* pa = a, pb = b, pc = c) Run(pa, k, 1, pb, n, 1, pc, m, k, n, accumulate);
     }
 
     /// <summary>C[m,n] = A[k,m]ᵀ·B[k,n] (+ C when <paramref name="accumulate"/>): A is stored [k, m].</summary>
     public static void MultiplyTN(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int k, int n, bool accumulate = false)
     {
         Check(a.Length, (long)m * k, "A"); Check(b.Length, (long)k * n, "B"); Check(c.Length, (long)m * n, "C");
-        fixed (float* pa = a, pb = b, pc = c) Run(pa, 1, m, pb, pc, m, k, n, accumulate);
+        fixed (float* pa = a, pb = b, pc = c) Run(pa, 1, m, pb, n, 1, pc, m, k, n, accumulate);
     }
 
     /// <summary>C[m,n] = A[m,k]·B[n,k]ᵀ (+ C when <paramref name="accumulate"/>): B is stored [n, k] like a Linear weight.</summary>
     public static void MultiplyNT(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int k, int n, bool accumulate = false)
     {
         Check(a.Length, (long)m * k, "A"); Check(b.Length, (long)k * n, "B"); Check(c.Length, (long)m * n, "C");
-        long need = (long)k * n;
-        var bt = t_transposed;
-        if (bt == null || bt.Length < need) t_transposed = bt = GC.AllocateUninitializedArray<float>(checked((int)need));
-        Transpose(b, n, k, bt);
-        MultiplyNN(a, bt.AsSpan(0, (int)need), c, m, k, n, accumulate);
+        fixed (float* pa = a, pb = b, pc = c) Run(pa, k, 1, pb, 1, k, pc, m, k, n, accumulate);
     }
 
     /// <summary>dst[cols, rows] = src[rows, cols]ᵀ, in cache-sized blocks.</summary>
@@ -74,56 +70,118 @@ public static unsafe class Gemm
         if (have < need) throw new ArgumentException($"{what} has {have} floats, needs {need}");
     }
 
-    private static void Run(float* a, int aRowStride, int aColStride, float* b, float* c, int m, int k, int n, bool accumulate)
+    private static void Run(float* a, int rsA, int csA, float* b, int rsB, int csB, float* c, int m, int k, int n, bool accumulate)
     {
         if (m == 0 || n == 0) return;
         if (k == 0) { if (!accumulate) new Span<float>(c, m * n).Clear(); return; }
         var job = t_job ??= new Job();
-        job.A = a; job.RsA = aRowStride; job.CsA = aColStride; job.B = b; job.C = c;
+        job.A = a; job.RsA = rsA; job.CsA = csA; job.B = b; job.RsB = rsB; job.CsB = csB; job.C = c;
         job.M = m; job.K = k; job.N = n; job.Accumulate = accumulate;
         job.RowTiles = (m + MC - 1) / MC;
         int colTiles = (n + NC - 1) / NC;
         WorkerPool.Shared.For(job.RowTiles * colTiles, job, 1);
     }
 
+    /// <summary>
+    /// One (MC × NC) tile of C per index. For each KC slice, the A block and B panel are packed into contiguous
+    /// micro-panels (4 rows interleaved, 16 columns interleaved, zero-padded at the edges) so the micro-kernel reads
+    /// both sequentially whatever the strides of A and B.
+    /// </summary>
     private sealed class Job : IRangeJob
     {
         public float* A, B, C;
-        public int RsA, CsA, M, K, N, RowTiles;
+        public int RsA, CsA, RsB, CsB, M, K, N, RowTiles;
         public bool Accumulate;
+        [ThreadStatic] private static float[]? t_packA, t_packB, t_edge;
 
         public void Execute(int start, int end)
         {
-            for (int tile = start; tile < end; tile++)
+            t_packA ??= GC.AllocateUninitializedArray<float>(MC * KC, pinned: true);
+            t_packB ??= GC.AllocateUninitializedArray<float>(NC * KC, pinned: true);
+            t_edge ??= GC.AllocateUninitializedArray<float>(MR * NR, pinned: true);
+            fixed (float* pa = t_packA, pb = t_packB, edge = t_edge)
             {
-                int i0 = tile % RowTiles * MC, j0 = tile / RowTiles * NC;
-                int i1 = Math.Min(M, i0 + MC), j1 = Math.Min(N, j0 + NC);
-                for (int p0 = 0; p0 < K; p0 += KC)
+                for (int tile = start; tile < end; tile++)
                 {
-                    int kc = Math.Min(KC, K - p0);
-                    bool load = Accumulate || p0 > 0;
-                    for (int i = i0; i < i1; i += MR)
+                    int i0 = tile % RowTiles * MC, j0 = tile / RowTiles * NC;
+                    int i1 = Math.Min(M, i0 + MC), j1 = Math.Min(N, j0 + NC);
+                    for (int p0 = 0; p0 < K; p0 += KC)
                     {
-                        int rows = Math.Min(MR, i1 - i);
-                        float* ap = A + (long)i * RsA + (long)p0 * CsA;
-                        for (int j = j0; j < j1; j += NR)
+                        int kc = Math.Min(KC, K - p0);
+                        PackA(pa, i0, i1, p0, kc);
+                        PackB(pb, j0, j1, p0, kc);
+                        bool load = Accumulate || p0 > 0;
+                        for (int i = i0, ib = 0; i < i1; i += MR, ib++)
                         {
-                            int cols = Math.Min(NR, j1 - j);
-                            float* bp = B + (long)p0 * N + j;
-                            float* cp = C + (long)i * N + j;
-                            if (rows == MR && cols == NR && Vector256.IsHardwareAccelerated)
-                                Kernel4x16(ap, RsA, CsA, bp, N, cp, N, kc, load);
-                            else
-                                KernelEdge(ap, RsA, CsA, bp, N, cp, N, kc, rows, cols, load);
+                            int rows = Math.Min(MR, i1 - i);
+                            for (int j = j0, jb = 0; j < j1; j += NR, jb++)
+                            {
+                                int cols = Math.Min(NR, j1 - j);
+                                float* ap = pa + ib * MR * kc, bp = pb + jb * NR * kc;
+                                float* cp = C + (long)i * N + j;
+                                if (rows == MR && cols == NR) Kernel4x16(ap, bp, cp, N, kc, load);
+                                else
+                                {
+                                    for (int r = 0; r < MR; r++)
+                                        for (int q = 0; q < NR; q++)
+                                            edge[r * NR + q] = load && r < rows && q < cols ? cp[(long)r * N + q] : 0f;
+                                    Kernel4x16(ap, bp, edge, NR, kc, true);
+                                    for (int r = 0; r < rows; r++)
+                                        for (int q = 0; q < cols; q++) cp[(long)r * N + q] = edge[r * NR + q];
+                                }
+                            }
                         }
                     }
                 }
             }
         }
+
+        private void PackA(float* dst, int i0, int i1, int p0, int kc)
+        {
+            for (int i = i0; i < i1; i += MR)
+            {
+                int rows = Math.Min(MR, i1 - i);
+                for (int r = 0; r < MR; r++)
+                {
+                    if (r >= rows) { for (int p = 0; p < kc; p++) dst[p * MR + r] = 0f; continue; }
+                    float* src = A + (long)(i + r) * RsA + (long)p0 * CsA;
+                    if (CsA == 1) for (int p = 0; p < kc; p++) dst[p * MR + r] = src[p];
+                    else for (int p = 0; p < kc; p++) dst[p * MR + r] = src[(long)p * CsA];
+                }
+                dst += MR * kc;
+            }
+        }
+
+        private void PackB(float* dst, int j0, int j1, int p0, int kc)
+        {
+            for (int j = j0; j < j1; j += NR)
+            {
+                int cols = Math.Min(NR, j1 - j);
+                if (CsB == 1 && cols == NR)
+                {
+                    for (int p = 0; p < kc; p++)
+                        Vector256.Store(Vector256.Load(B + (long)(p0 + p) * RsB + j), dst + p * NR);
+                    for (int p = 0; p < kc; p++)
+                        Vector256.Store(Vector256.Load(B + (long)(p0 + p) * RsB + j + 8), dst + p * NR + 8);
+                }
+                else
+                {
+                    for (int q = 0; q < NR; q++)
+                    {
+                        if (q >= cols) { for (int p = 0; p < kc; p++) dst[p * NR + q] = 0f; continue; }
+                        float* src = B + (long)(j + q) * CsB + (long)p0 * RsB;
+                        if (RsB == 1) for (int p = 0; p < kc; p++) dst[p * NR + q] = src[p];
+                        else for (int p = 0; p < kc; p++) dst[p * NR + q] = src[(long)p * RsB];
+                    }
+                }
+                dst += NR * kc;
+            }
+        }
     }
 
+    /// <summary>C[4,16] (+)= Apack[kc,4]ᵀ-interleaved · Bpack[kc,16], 8 Vector256 accumulators.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel4x16(float* a, int rsA, int csA, float* b, int ldb, float* c, int ldc, int kc, bool load)
+    private static void Kernel4x16(float* a, float* b, float* c, int ldc, int kc, bool load)
     {
         Vector256<float> c00, c01, c10, c11, c20, c21, c30, c31;
         if (load)
@@ -134,36 +192,22 @@ public static unsafe class Gemm
             c30 = Vector256.Load(c + 3 * ldc); c31 = Vector256.Load(c + 3 * ldc + 8);
         }
         else c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = Vector256<float>.Zero;
-        float* a0 = a, a1 = a + rsA, a2 = a + 2 * rsA, a3 = a + 3 * rsA;
         for (int p = 0; p < kc; p++)
         {
             var b0 = Vector256.Load(b); var b1 = Vector256.Load(b + 8);
-            b += ldb;
-            long o = (long)p * csA;
-            var x = Vector256.Create(a0[o]);
+            var x = Vector256.Create(a[0]);
             c00 = Vector256.FusedMultiplyAdd(x, b0, c00); c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
-            x = Vector256.Create(a1[o]);
+            x = Vector256.Create(a[1]);
             c10 = Vector256.FusedMultiplyAdd(x, b0, c10); c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
-            x = Vector256.Create(a2[o]);
+            x = Vector256.Create(a[2]);
             c20 = Vector256.FusedMultiplyAdd(x, b0, c20); c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
-            x = Vector256.Create(a3[o]);
+            x = Vector256.Create(a[3]);
             c30 = Vector256.FusedMultiplyAdd(x, b0, c30); c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
+            a += MR; b += NR;
         }
         c00.Store(c); c01.Store(c + 8);
         c10.Store(c + ldc); c11.Store(c + ldc + 8);
         c20.Store(c + 2 * ldc); c21.Store(c + 2 * ldc + 8);
         c30.Store(c + 3 * ldc); c31.Store(c + 3 * ldc + 8);
-    }
-
-    /// <summary>Partial tiles at the matrix edges: plain scalar code, same summation order per element.</summary>
-    private static void KernelEdge(float* a, int rsA, int csA, float* b, int ldb, float* c, int ldc, int kc, int rows, int cols, bool load)
-    {
-        for (int r = 0; r < rows; r++)
-            for (int j = 0; j < cols; j++)
-            {
-                float s = load ? c[(long)r * ldc + j] : 0f;
-                for (int p = 0; p < kc; p++) s = MathF.FusedMultiplyAdd(a[(long)r * rsA + (long)p * csA], b[(long)p * ldb + j], s);
-                c[(long)r * ldc + j] = s;
-            }
     }
 }

@@ -50,7 +50,7 @@ public sealed class LmTrainer
     {
         var c = Config;
         Directory.CreateDirectory(StateDir);
-        var model = new TrainableTransformer(c.ToSpec(), c.BatchSize, c.SeqLen);
+        var model = new TrainableTransformer(c.ToSpec(), c.BatchSize, c.SeqLen, ActiveTokens(train, c));
         model.Initialize(c.Seed);
         var parameters = model.Parameters().ToList();
         var opt = new AdamW(parameters) { Beta1 = c.Beta1, Beta2 = c.Beta2, WeightDecay = c.WeightDecay };
@@ -67,7 +67,7 @@ public sealed class LmTrainer
         long paramCount = parameters.Sum(p => (long)p.Length);
         double flopsPerToken = model.FlopsPerToken();
         log.Line($"model: {paramCount:N0} parameters ({c.Layers} layers, hidden {c.HiddenSize}, vocab {c.VocabSize}); " +
-                 $"{flopsPerToken / 1e6:F1} MFLOP/token to train; {c.BatchSize}×{c.SeqLen} tokens/step; {train.Tokens.Length:N0} training tokens");
+                 $"softmax over {model.ActiveRows:N0} active rows; {flopsPerToken / 1e6:F1} MFLOP/token to train; {c.BatchSize}×{c.SeqLen} tokens/step; {train.Tokens.Length:N0} training tokens");
 
         var windows = new int[c.BatchSize * (c.SeqLen + 1)];
         int tokensPerStep = c.BatchSize * c.SeqLen;
@@ -112,6 +112,19 @@ public sealed class LmTrainer
         log.Line($"done: {step} steps, {tokensSeen:N0} tokens seen, train loss {lastLoss:F4}, valid loss {lastValid:F4}, " +
                  $"{tokensThisRun / seconds:N0} tok/s over {seconds:F0} s");
         return model;
+    }
+
+    /// <summary>Every token id of the training stream plus the separator: the rows the LM head is trained on.</summary>
+    public static int[] ActiveTokens(TokenStream train, TrainConfig c)
+    {
+        var seen = new bool[c.VocabSize];
+        foreach (int t in train.Tokens)
+        {
+            if ((uint)t >= (uint)c.VocabSize) throw new FrSpecException($"token id {t} is outside vocab_size {c.VocabSize}");
+            seen[t] = true;
+        }
+        seen[c.DocumentSeparatorId] = true;
+        return Enumerable.Range(0, c.VocabSize).Where(i => seen[i]).ToArray();
     }
 
     /// <summary>Mean loss over the first EvalWindows consecutive windows of the validation stream (rounded to whole batches).</summary>

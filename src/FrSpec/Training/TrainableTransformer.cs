@@ -22,8 +22,11 @@ public sealed class TrainableTransformer
     private readonly float[] _x, _xf, _rf, _dx, _dPre, _cos, _sin, _row;
     private readonly int[] _inputs, _targets;
     private readonly VocabLoss _loss;
+    private readonly HashSet<int>? _active;
 
-    public TrainableTransformer(SynthSpec spec, int batch, int seqLen)
+    /// <param name="activeTokens">Token ids the training stream uses (null = all). Other embedding rows are kept at zero,
+    /// which lets the loss skip them exactly (see <see cref="VocabLoss"/>).</param>
+    public TrainableTransformer(SynthSpec spec, int batch, int seqLen, int[]? activeTokens = null)
     {
         if (!spec.TieWordEmbeddings) throw new FrSpecException("the trainer builds tied-embedding models only (tie_word_embeddings: true)");
         Spec = spec; Batch = batch; SeqLen = seqLen; _tokens = batch * seqLen;
@@ -35,7 +38,8 @@ public sealed class TrainableTransformer
         _x = new float[T * H]; _xf = new float[T * H]; _rf = new float[T]; _dx = new float[T * H]; _row = new float[H];
         _dPre = new float[T * H];
         _inputs = new int[T]; _targets = new int[T];
-        _loss = new VocabLoss(spec.VocabSize, H);
+        _loss = new VocabLoss(spec.VocabSize, H, activeTokens);
+        _active = activeTokens == null ? null : new HashSet<int>(activeTokens);
         // RoPE tables: every sequence uses positions 0..S-1
         var rope = new Model.Rope(hd, spec.RopeTheta);
         var positions = Enumerable.Range(0, T).Select(t => t % seqLen).ToArray();
@@ -53,9 +57,20 @@ public sealed class TrainableTransformer
     public void Initialize(ulong seed)
     {
         Embedding.InitNormal(seed, 0.02f);
+        ZeroInactiveRows();
         foreach (var l in Layers) l.Initialize(seed, Layers.Count);
         FinalNorm.InitConstant(1f);
     }
+
+    /// <summary>Zeroes the embedding rows of tokens outside the active set (their logits are then exactly 0).</summary>
+    public void ZeroInactiveRows()
+    {
+        int H = Spec.HiddenSize;
+        foreach (int id in _loss.InactiveIds()) Array.Clear(Embedding.Value, id * H, H);
+    }
+
+    /// <summary>Rows the softmax is computed over (|active tokens|, or the vocabulary).</summary>
+    public int ActiveRows => _loss.ActiveRows;
 
     /// <summary>
     /// Forward over a batch of windows [Batch, SeqLen + 1] (inputs = first S tokens, targets = last S) and, when
@@ -75,11 +90,11 @@ public sealed class TrainableTransformer
         {
             int id = _inputs[t];
             if ((uint)id >= (uint)Spec.VocabSize) throw new FrSpecException($"token id {id} is outside the vocabulary of {Spec.VocabSize}");
+            if (backward && _active != null && !_active.Contains(id)) throw new ArgumentException($"token id {id} is not in the active set");
             Array.Copy(Embedding.Value, (long)id * H, _x, (long)t * H, H);
         }
         foreach (var layer in Layers) layer.Forward(_x, _x, _cos, _sin);
         RmsNormOp.Forward(_x, T, H, FinalNorm.Value, (float)Spec.RmsNormEps, _xf, _rf);
-        _loss.Prepare(Embedding.Value);
         double sum = _loss.Run(Embedding.Value, _xf, T, _targets, null, 1f / T, backward ? _dx : null, backward ? Embedding.Grad : null);
         if (!backward) return sum / T;
 
@@ -99,13 +114,13 @@ public sealed class TrainableTransformer
     /// <summary>Final-norm hidden states of the last forward [Batch·SeqLen, H] (what the engine's Forward returns).</summary>
     public ReadOnlySpan<float> LastHidden => _xf;
 
-    /// <summary>Training FLOPs per token (forward + backward ≈ 3× forward): 6·(matrix params incl. the LM head) + attention.</summary>
+    /// <summary>Training FLOPs per token (forward + backward ≈ 3× forward): 6·(matrix params incl. the active LM-head rows) + attention.</summary>
     public double FlopsPerToken()
     {
         var s = Spec;
         int hd = s.EffectiveHeadDim;
         double perLayer = (double)s.HiddenSize * hd * (2 * s.Heads + 2 * s.KvHeads) + 3.0 * s.HiddenSize * s.IntermediateSize;
-        double matmul = s.Layers * perLayer + (double)s.VocabSize * s.HiddenSize;
+        double matmul = s.Layers * perLayer + (double)ActiveRows * s.HiddenSize;
         double attention = s.Layers * 2.0 * 2 * s.Heads * hd * (SeqLen + 1) / 2.0; // QKᵀ and P·V over the causal half
         return 6 * matmul + 3 * attention;
     }
