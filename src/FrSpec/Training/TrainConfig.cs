@@ -52,6 +52,12 @@ public sealed record TrainConfig
     [JsonPropertyName("classification_weight")] public float ClassificationWeight { get; init; } = 0.1f;
     /// <summary>Uniform noise U(−a, a) added to the input features (EAGLE trains with feature noise for robustness).</summary>
     [JsonPropertyName("feature_noise")] public float FeatureNoise { get; init; }
+    /// <summary>Windows of corpus text the target is run over (the training pool; batches are drawn from it).</summary>
+    [JsonPropertyName("corpus_windows")] public int CorpusWindows { get; init; } = 512;
+    /// <summary>Windows of text sampled by the target itself after a corpus prompt (what drafting sees at inference).</summary>
+    [JsonPropertyName("generated_windows")] public int GeneratedWindows { get; init; }
+    [JsonPropertyName("generation_prompt_tokens")] public int GenerationPromptTokens { get; init; } = 16;
+    [JsonPropertyName("generation_temperature")] public float GenerationTemperature { get; init; } = 0.8f;
 
     private static readonly JsonSerializerOptions Options = new() { ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true, WriteIndented = true };
 

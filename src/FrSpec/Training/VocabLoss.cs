@@ -54,7 +54,7 @@ internal sealed class VocabLoss
     /// with <paramref name="dWeight"/> non-null, adds dLoss/dW·gradScale (active rows only).
     /// </summary>
     public double Run(float[] weight, float[] hidden, int rows, int[]? targets, float[]? teacherHidden, float gradScale,
-        float[]? dHidden, float[]? dWeight)
+        float[]? dHidden, float[]? dWeight, bool[]? top1Match = null)
     {
         int R = _rows, H = _hidden;
         float[] w = weight;
@@ -85,6 +85,9 @@ internal sealed class VocabLoss
                     var z = _logits.AsSpan(i * R, R);
                     float lse = LogSumExp(z, extra);
                     double loss;
+                    // agreement of the two argmaxes (an inactive row's logit 0 can win only if every active logit is negative)
+                    if (top1Match != null && teacherHidden != null)
+                        top1Match[baseRow + i] = ArgMax(z, extra) == ArgMax(_teacher!.AsSpan(i * R, R), extra);
                     if (teacherHidden != null)
                     {
                         // soft targets p = softmax(teacher); loss = −Σ p·log q = lse − Σ p·z (inactive z = 0); dz = q − p
@@ -130,6 +133,13 @@ internal sealed class VocabLoss
                 TensorPrimitives.Add(g, _dwa.AsSpan(i * H, H), g);
             }
         return total;
+    }
+
+    /// <summary>Index of the largest logit among active rows, or −1 when an inactive row's 0 is larger.</summary>
+    private static int ArgMax(ReadOnlySpan<float> z, float extra)
+    {
+        int i = TensorPrimitives.IndexOfMax(z);
+        return extra > 0 && z[i] < 0 ? -1 : i;
     }
 
     /// <summary>log(Σ exp z + extra·e⁰).</summary>

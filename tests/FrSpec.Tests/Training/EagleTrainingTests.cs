@@ -1,0 +1,123 @@
+using System.Text.Json;
+using FrSpec.Formats;
+using FrSpec.Model;
+using FrSpec.Numerics;
+using FrSpec.Training;
+
+namespace FrSpec.Tests.Training;
+
+public class EagleTrainingTests
+{
+    private static ModelConfig Target(string family = "qwen2") => ModelConfig.Parse(
+        JsonDocument.Parse(Synthesis.ModelSynthesizer.ConfigJson((family == "qwen2" ? TestModels.TinyQwen(61) : TestModels.TinyLlama(61)) with
+        { HiddenSize = 16, IntermediateSize = 24, Heads = 4, KvHeads = 2 }, DType.F32)).RootElement, "config.json");
+
+    private static EagleTrainer.Buffers RandomBatch(int T, int H, int seed)
+    {
+        var r = new Random(seed);
+        var b = new EagleTrainer.Buffers(T, H);
+        foreach (var a in new[] { b.Emb, b.Feat, b.Next }) for (int i = 0; i < a.Length; i++) a[i] = (float)(r.NextDouble() * 2 - 1);
+        return b;
+    }
+
+    [Theory]
+    [InlineData("qwen2")]
+    [InlineData("llama3")]
+    public void Head_gradients_match_finite_differences(string family)
+    {
+        var tc = Target(family);
+        int S = 5, H = tc.HiddenSize;
+        var model = new TrainableEagleHead(tc, 2, S);
+        var parameters = model.Parameters().ToList();
+        TinyTraining.Randomize(parameters, 9);
+        var head = new float[tc.VocabSize * H];
+        var r = new Random(2);
+        for (int i = 0; i < 40 * H; i++) head[i] = (float)(r.NextDouble() - 0.5); // rows 40.. stay zero: exercises the active-row path
+        var loss = new VocabLoss(tc.VocabSize, H, EagleTrainer.NonZeroRows(head, tc.VocabSize, H));
+        var batch = RandomBatch(2 * S, H, 4);
+        // regression weight 1 and classification 0.5 so both terms matter
+        TinyTraining.CheckGradients(parameters, backward =>
+        {
+            var (reg, cls, _) = EagleTrainer.ForwardBackward(model, loss, head, batch, 2 * S, H, 1f, 0.5f, backward);
+            return reg + 0.5 * cls;
+        });
+    }
+
+    [Fact]
+    public void Saved_head_has_the_published_layout_and_the_engine_layer_reproduces_the_trainer_output()
+    {
+        var tc = Target();
+        int S = 6, H = tc.HiddenSize;
+        var model = new TrainableEagleHead(tc, 1, S);
+        TinyTraining.Randomize(model.Parameters(), 5);
+        string dir = TestModels.NewTempDir();
+        model.Save(dir, DType.F32);
+
+        using (var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "config.json"))))
+        {
+            var root = doc.RootElement;
+            Assert.Equal("LlamaForCausalLM", root.GetProperty("architectures")[0].GetString());
+            Assert.Equal(1, root.GetProperty("num_hidden_layers").GetInt32());
+            Assert.True(root.GetProperty("bias").GetBoolean());
+            Assert.True(root.GetProperty("qkv_bias").GetBoolean());
+        }
+        using var store = TensorStore.Open(dir);
+        var names = store.Names.Order(StringComparer.Ordinal).ToArray();
+        string[] expected = ["fc.bias", "fc.weight", "layers.0.mlp.down_proj.weight", "layers.0.mlp.gate_proj.weight", "layers.0.mlp.up_proj.weight",
+            "layers.0.post_attention_layernorm.weight", "layers.0.self_attn.k_proj.bias", "layers.0.self_attn.k_proj.weight", "layers.0.self_attn.o_proj.weight",
+            "layers.0.self_attn.q_proj.bias", "layers.0.self_attn.q_proj.weight", "layers.0.self_attn.v_proj.bias", "layers.0.self_attn.v_proj.weight"];
+        Assert.Equal(expected, names);
+
+        var batch = RandomBatch(S, H, 1);
+        var mine = new float[S * H];
+        model.Forward(batch.Emb, batch.Feat, mine);
+
+        // the engine's pieces: fc via MatMul, then DecoderLayer without input norm
+        var fc = store.Matrix("fc.weight", H, 2 * H);
+        var bias = store.Vector("fc.bias", H);
+        var layer = DecoderLayer.Load(store, "layers.0.", H, tc.IntermediateSize, tc.NumHeads, tc.NumKvHeads, tc.HeadDim, tc.RmsNormEps, qkvBias: true, inputNorm: false);
+        var concat = new float[S * 2 * H];
+        for (int t = 0; t < S; t++) { Array.Copy(batch.Emb, t * H, concat, t * 2 * H, H); Array.Copy(batch.Feat, t * H, concat, t * 2 * H + H, H); }
+        var b = new ForwardBuffers(H, tc.NumHeads * tc.HeadDim, tc.NumKvHeads * tc.HeadDim, tc.IntermediateSize, tc.HeadDim);
+        b.Ensure(S);
+        MatMul.Multiply(concat, S, fc, b.X, bias);
+        new Rope(tc.HeadDim, tc.RopeTheta).Tables(Enumerable.Range(0, S).ToArray(), b.Cos, b.Sin);
+        var cache = new KvCache(1, tc.NumKvHeads, tc.HeadDim, S);
+        int first = cache.Append(S);
+        var mask = new AttentionMask(0, S, 0);
+        mask.FillCausal();
+        layer.Forward(b, S, cache, 0, first, mask);
+        for (int i = 0; i < S * H; i++) Assert.True(Math.Abs(mine[i] - b.X[i]) < 1e-4, $"output[{i}] trainer {mine[i]} engine {b.X[i]}");
+    }
+
+    [Fact]
+    public void Training_on_a_target_reduces_the_validation_losses_and_resumes_identically()
+    {
+        var spec = TestModels.TinyQwen(61);
+        using var target = Transformer.Load(TestModels.Dir(spec, DType.F32, seed: 3));
+        var c = new TrainConfig
+        {
+            SeqLen = 8, BatchSize = 2, Steps = 40, Lr = 1e-2, MinLr = 1e-3, WarmupSteps = 3, EvalEvery = 40, CheckpointEvery = 100, LogEvery = 10,
+            SaveDtype = "f32", Seed = 5,
+        };
+        var r = new Random(1);
+        EagleData Data(int n)
+        {
+            var d = new EagleData(c.SeqLen + 1, spec.HiddenSize);
+            for (int i = 0; i < n; i++) d.Add(target, Enumerable.Range(0, c.SeqLen + 1).Select(_ => r.Next(61)).ToArray());
+            return d;
+        }
+        var train = Data(24); var valid = Data(4);
+        using var log = new TrainingLog(null);
+        string dir = TestModels.NewTempDir();
+        var untrained = new EagleTrainer { Config = c with { Steps = 1, Lr = 1e-9 }, TargetDir = "", OutDir = TestModels.NewTempDir() }.Train(target, train, valid, false, log);
+        var full = new EagleTrainer { Config = c, TargetDir = "", OutDir = dir }.Train(target, train, valid, false, log);
+        Assert.True(full.ValidRegression < untrained.ValidRegression * 0.9, $"regression {untrained.ValidRegression} -> {full.ValidRegression}");
+        Assert.True(full.ValidClassification < untrained.ValidClassification, $"classification {untrained.ValidClassification} -> {full.ValidClassification}");
+
+        string dir2 = TestModels.NewTempDir();
+        new EagleTrainer { Config = c, TargetDir = "", OutDir = dir2, StopAtStep = 17 }.Train(target, train, valid, false, log);
+        new EagleTrainer { Config = c, TargetDir = "", OutDir = dir2 }.Train(target, train, valid, true, log);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(dir, "model.safetensors")), File.ReadAllBytes(Path.Combine(dir2, "model.safetensors")));
+    }
+}
