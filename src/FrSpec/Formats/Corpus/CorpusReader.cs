@@ -134,7 +134,7 @@ public sealed class CorpusReader
             var fields = reader.Schema.GetDataFields();
             var field = fields.FirstOrDefault(f => f.Name == TextField)
                 ?? throw new FrSpecException($"{path}: no column \"{TextField}\" (columns: {string.Join(", ", fields.Select(f => f.Name))}; choose one with --text-field)");
-            if (field.ClrType != typeof(string))
+            if (field.ClrType != typeof(string) && field.ClrType != typeof(ReadOnlyMemory<char>))
                 throw new FrSpecException($"{path}: column \"{TextField}\" holds {field.ClrType.Name}, not strings");
             long perGroup = reader.RowGroupCount > 0 ? file.Length / reader.RowGroupCount : 0;
             for (int g = 0; g < reader.RowGroupCount; g++)
