@@ -31,7 +31,7 @@ internal static class CoverageChart
         }
         var ticks = new List<double>();
         var labels = new List<string>();
-        for (int e = 8; (1 << e) <= vocabSize * 2; e++)
+        for (int e = 8; (1 << e) < vocabSize * 0.8; e++)
         {
             int v = 1 << e;
             if (Math.Log2(v) < minX - 1e-9) continue;

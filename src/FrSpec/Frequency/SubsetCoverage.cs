@@ -23,11 +23,11 @@ public static class SubsetCoverage
         return sizes.ToArray();
     }
 
-    /// <summary>Sizes for a smooth chart: log-spaced from 256 to the vocabulary.</summary>
+    /// <summary>Sizes for a smooth chart: log-spaced from 1024 to the vocabulary.</summary>
     public static int[] ChartSizes(int vocabSize, int points = 80)
     {
         var sizes = new SortedSet<int>();
-        double lo = Math.Log(Math.Min(256, vocabSize)), hi = Math.Log(vocabSize);
+        double lo = Math.Log(Math.Min(1024, vocabSize)), hi = Math.Log(vocabSize);
         for (int i = 0; i < points; i++) sizes.Add((int)Math.Round(Math.Exp(lo + (hi - lo) * i / (points - 1))));
         sizes.Add(vocabSize);
         return sizes.ToArray();
