@@ -29,12 +29,19 @@ public sealed class BenchFreqCommand : ICliVerb
             var tok = CliTokenizer.Load(pr.GetValue(tokenizer), pr.GetValue(model));
             var docs = new CorpusReader(pr.GetValue(corpus)!, pr.GetValue(textField)!).Documents().Take((int)Math.Min(pr.GetValue(maxDocs), int.MaxValue)).ToList();
             int t = pr.GetValue(threads);
-            // Warm-up (JIT, caches), then encode-only, then counting.
-            new FrequencyCounter(tok.Tokenizer, new FrequencyCountOptions { Threads = t, Count = false }).Run(docs.Take(Math.Max(1, docs.Count / 20)));
-            var encode = new FrequencyCounter(tok.Tokenizer, new FrequencyCountOptions { Threads = t, Count = false }).Run(docs);
-            var count = new FrequencyCounter(tok.Tokenizer, new FrequencyCountOptions { Threads = t }).Run(docs);
-            Console.WriteLine($"{docs.Count:N0} documents, {count.Tokens:N0} tokens, {t} threads");
-            Console.WriteLine($"tokenizer only : {encode.TokensPerSecond,12:N0} tokens/s  ({encode.Wall.TotalSeconds:F2} s)");
+            // Warm-up over all documents (JIT and the tokenizer's caches), then alternate encode-only and counting
+            // passes so both see the same warm state; report the best of three of each.
+            new FrequencyCounter(tok.Tokenizer, new FrequencyCountOptions { Threads = t, Count = false }).Run(docs);
+            FrequencyCountResult? encode = null, count = null;
+            for (int round = 0; round < 3; round++)
+            {
+                var e = new FrequencyCounter(tok.Tokenizer, new FrequencyCountOptions { Threads = t, Count = false }).Run(docs);
+                var c = new FrequencyCounter(tok.Tokenizer, new FrequencyCountOptions { Threads = t }).Run(docs);
+                if (encode is null || e.Wall < encode.Wall) encode = e;
+                if (count is null || c.Wall < count.Wall) count = c;
+            }
+            Console.WriteLine($"{docs.Count:N0} documents, {count!.Tokens:N0} tokens, {t} threads (best of 3 after a warm-up pass)");
+            Console.WriteLine($"tokenizer only : {encode!.TokensPerSecond,12:N0} tokens/s  ({encode.Wall.TotalSeconds:F2} s)");
             Console.WriteLine($"counting       : {count.TokensPerSecond,12:N0} tokens/s  ({count.Wall.TotalSeconds:F2} s)");
             Console.WriteLine($"counting / tokenizer-only time: {count.Wall.TotalSeconds / encode.Wall.TotalSeconds:F3}");
             Console.WriteLine(FreqCommand.ThroughputSummary(count));

@@ -18,7 +18,7 @@ public static class SpecialTokenRules
         "<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>", "<|eom_id|>",
         // Qwen2 / 2.5 / 3 (ChatML, Qwen3 thinking)
         "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>",
-        // Llama-2 / Mistral / Vicuna (SentencePiece)
+        // Llama-2 / Mistral / Vicuna (SentencePiece); only when it is a special token
         "</s>",
     ];
 
@@ -27,7 +27,12 @@ public static class SpecialTokenRules
     {
         var ids = new SortedSet<int>();
         foreach (var t in ChatControlTokens)
-            if (tokenizer.TokenToId(t) is int id && id >= 0 && id < tokenizer.VocabSize) ids.Add(id);
+        {
+            if (tokenizer.TokenToId(t) is not int id || id < 0 || id >= tokenizer.VocabSize) continue;
+            // "</s>" is an ordinary BPE token in some vocabularies (Qwen): only its special form counts.
+            if (t == "</s>" && !tokenizer.IsSpecial(id)) continue;
+            ids.Add(id);
+        }
         if (modelDir != null && Directory.Exists(modelDir))
         {
             foreach (var id in EosIdsFromConfig(Path.Combine(modelDir, "generation_config.json"))) ids.Add(id);
