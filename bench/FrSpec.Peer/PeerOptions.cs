@@ -14,6 +14,8 @@ internal sealed record PeerOptions
     public bool Bench { get; init; } = true;
     public bool Check { get; init; } = true;
     public bool Verbose { get; init; }
+    /// <summary>Seconds to wait for idle CPUs before each round (0: don't wait).</summary>
+    public int QuietWait { get; init; } = 60;
 
     public const string Usage = """
         usage: FrSpec.Peer --model DIR [options]
@@ -26,6 +28,7 @@ internal sealed record PeerOptions
           --batch LIST         batch sizes N, comma-separated (default 8,16,32)
           --prompt-tokens N    prompt length for the logit check and as decode/batch context (default 16)
           --no-bench | --no-check   skip the timing or the numerics comparison
+          --quiet-wait S       before each round wait up to S seconds for the CPUs to be idle (default 60, 0 = off)
           --verbose            show llama.cpp's log
         """;
 
@@ -39,7 +42,7 @@ internal sealed record PeerOptions
     public static PeerOptions Parse(string[] args)
     {
         string? model = null, tok = null, cache = null;
-        int threads = 2, rounds = 5, decode = 32, prompt = 16;
+        int threads = 2, rounds = 5, decode = 32, prompt = 16, quietWait = 60;
         int[] batches = [8, 16, 32];
         bool bench = true, check = true, verbose = false;
         for (int i = 0; i < args.Length; i++)
@@ -67,6 +70,7 @@ internal sealed record PeerOptions
                 case "--no-bench": bench = false; break;
                 case "--no-check": check = false; break;
                 case "--verbose": verbose = true; break;
+                case "--quiet-wait": quietWait = NextInt(0, 3600); break;
                 case "-h" or "--help": throw new FrSpecException(Usage);
                 default: throw new FrSpecException($"unknown option '{a}'\n{Usage}");
             }
@@ -76,7 +80,7 @@ internal sealed record PeerOptions
         return new PeerOptions
         {
             Model = model, Tokenizer = tok, Cache = cache ?? DefaultCache(), Threads = threads, Rounds = rounds, DecodeTokens = decode,
-            Batches = batches, PromptTokens = prompt, Bench = bench, Check = check, Verbose = verbose,
+            Batches = batches, PromptTokens = prompt, Bench = bench, Check = check, Verbose = verbose, QuietWait = quietWait,
         };
     }
 }

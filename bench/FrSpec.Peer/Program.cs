@@ -56,8 +56,10 @@ static int Run(PeerOptions o)
         var bench = new PeerBenchmark(o.DecodeTokens, o.Batches, o.PromptTokens);
         IPeerEngine[] engines = [frspec, llama];
         foreach (var e in engines) bench.Warmup(e);
+        int quiet = 0;
         for (int round = 0; round < o.Rounds; round++)
         {
+            if (CpuQuietGuard.WaitForQuiet(0.25, TimeSpan.FromSeconds(o.QuietWait))) quiet++;
             // interleaved, order flipped each round: F L | L F | F L ...
             var order = round % 2 == 0 ? engines : engines.Reverse().ToArray();
             foreach (var e in order) bench.Round(e);
@@ -65,7 +67,8 @@ static int Run(PeerOptions o)
         }
         Console.Error.WriteLine();
         Log("");
-        Log($"tokens/s, median of {o.Rounds} interleaved rounds [min-max]; context {o.PromptTokens} tokens");
+        Log($"tokens/s, median of {o.Rounds} interleaved rounds [min-max]; context {o.PromptTokens} tokens; "
+            + (o.QuietWait > 0 ? $"{quiet}/{o.Rounds} rounds started on idle CPUs" : "no idle-CPU wait"));
         Log($"{"",-24} {"FrSpec",-22} {"llama.cpp",-22} {"FrSpec/llama.cpp",16}");
         foreach (var m in bench.Metrics)
         {
