@@ -51,10 +51,11 @@ public static partial class Gsm8kScorer
         return decimal.TryParse(t, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var v) ? v : null;
     }
 
-    // A number with optional sign, dollar sign, thousands separators and decimals: -$1,234.50
-    [GeneratedRegex(@"-?\$?\s?\d[\d,]*(?:\.\d+)?")]
+    // A number with optional sign, dollar sign, thousands separators and decimals: -$1,234.50. Not inside a word
+    // or a range: "3-4" yields 3 and 4, not -4.
+    [GeneratedRegex(@"(?<![\w.])-?\$?\d[\d,]*(?:\.\d+)?")]
     private static partial Regex Number();
 
-    [GeneratedRegex(@"answer is[:\s]*\**\s*(-?\$?\s?\d[\d,]*(?:\.\d+)?)", RegexOptions.IgnoreCase)]
+    [GeneratedRegex(@"answer is[:\s]*\**\s*(-?\$?\d[\d,]*(?:\.\d+)?)", RegexOptions.IgnoreCase)]
     private static partial Regex AnswerIs();
 }

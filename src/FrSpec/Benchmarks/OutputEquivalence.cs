@@ -1,8 +1,11 @@
 namespace FrSpec.Benchmarks;
 
 /// <summary>Where a method's output first differs from vanilla's for one question.</summary>
+/// <param name="QuestionId">The question.</param>
 /// <param name="Turn">1-based turn. Later turns are not compared: their prompts already differ.</param>
 /// <param name="Position">0-based index of the first differing generated token (the shorter length when one output is a prefix of the other).</param>
+/// <param name="VanillaLength">Vanilla's number of generated ids in that turn.</param>
+/// <param name="MethodLength">The method's number of generated ids in that turn.</param>
 public sealed record OutputDifference(string QuestionId, int Turn, int Position, int VanillaLength, int MethodLength);
 
 /// <summary>

@@ -173,8 +173,11 @@ public sealed class QuestionSet
         var list = new List<string>();
         foreach (var item in el.EnumerateArray())
         {
-            if (item.ValueKind != JsonValueKind.String) throw new FrSpecException($"{where}: field {field} must hold only strings");
-            list.Add(item.GetString()!);
+            if (item.ValueKind == JsonValueKind.String) list.Add(item.GetString()!);
+            // Spec-Bench's RAG references list several acceptable answers per turn: keep them as one string.
+            else if (!required && item.ValueKind == JsonValueKind.Array && item.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String))
+                list.Add(string.Join(" | ", item.EnumerateArray().Select(e => e.GetString())));
+            else throw new FrSpecException($"{where}: field {field} must hold only strings");
         }
         return list;
     }

@@ -11,6 +11,10 @@ public static class ReportCharts
     /// <summary>
     /// Grouped bars: one group per category, one bar per method, height = speedup over vanilla, labelled with its value.
     /// </summary>
+    /// <param name="path">PNG file to write.</param>
+    /// <param name="categories">Bar groups, left to right.</param>
+    /// <param name="methods">Bars in each group (legend entries).</param>
+    /// <param name="title">Chart title.</param>
     /// <param name="speedups">speedups[method][category]; NaN for a missing value.</param>
     public static void SpeedupBars(string path, IReadOnlyList<string> categories, IReadOnlyList<string> methods,
         double[][] speedups, string title)
