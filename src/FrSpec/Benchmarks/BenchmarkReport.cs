@@ -11,14 +11,32 @@ public static class BenchmarkReport
     public const string FileName = "report.md";
     public const string SpeedupChart = "speedup.png";
     public const string AcceptChart = "accept_vs_vocab.png";
+    public const string DifferencesFile = "differences.tsv";
+    const int MaxListedDifferences = 30;
 
     /// <summary>Computes the results and writes the report; returns the results for callers that print a summary.</summary>
     public static BenchmarkResults Write(string outDir, QuestionSet? questions, ScoringOptions? scoring = null)
     {
         var r = BenchmarkResults.Compute(outDir, questions, scoring);
         var charts = WriteCharts(outDir, r);
+        WriteDifferences(outDir, r);
         File.WriteAllText(Path.Combine(outDir, FileName), Render(r, charts, outDir));
         return r;
+    }
+
+    /// <summary>Every output difference from vanilla as tab-separated lines (the report lists only the first ones).</summary>
+    static void WriteDifferences(string outDir, BenchmarkResults r)
+    {
+        var path = Path.Combine(outDir, DifferencesFile);
+        if (r.Differences is null || r.Differences.Values.All(d => d.Count == 0))
+        {
+            if (File.Exists(path)) File.Delete(path);
+            return;
+        }
+        var sb = new StringBuilder("method\tquestion_id\tturn\tfirst_differing_position\tvanilla_length\tmethod_length\n");
+        foreach (var (m, d) in r.Differences)
+            foreach (var x in d) sb.Append($"{m}\t{x.QuestionId}\t{x.Turn}\t{x.Position}\t{x.VanillaLength}\t{x.MethodLength}\n");
+        File.WriteAllText(path, sb.ToString());
     }
 
     static List<string> WriteCharts(string outDir, BenchmarkResults r)
@@ -56,6 +74,10 @@ public static class BenchmarkReport
             (s.Sampling.IsGreedy ? " (greedy)" : $", top-k {s.Sampling.TopK}, top-p {F(s.Sampling.TopP, "0.###")}, seed {s.Sampling.Seed}"));
         sb.AppendLine($"- Methods: {string.Join(", ", r.Methods.Select(m => $"`{m.Name}` ({m.Spec}{(m.VocabSize is int v ? $", V'={v}" : "")})"))}");
         sb.AppendLine($"- Answer files (Spec-Bench format): {string.Join(", ", r.Methods.Select(m => $"`{m.Name}.jsonl`"))}");
+        string verdict = r.Differences is null ? r.EquivalenceNote ?? "not checked"
+            : r.Differences.Values.All(d => d.Count == 0) ? "every method's token ids equal vanilla's for every question"
+            : string.Join("; ", r.Differences.Where(kv => kv.Value.Count > 0).Select(kv => $"`{kv.Key}` differs on {kv.Value.Count} of {r.CommonQuestions} questions"));
+        sb.AppendLine($"- Output equivalence with vanilla: {verdict}");
         sb.AppendLine($"- Written {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC. Timings come from one run on one machine: compare methods within this report, not across reports.");
         sb.AppendLine();
 
@@ -71,6 +93,13 @@ public static class BenchmarkReport
         Table(sb, "Mean accepted length", "Tokens emitted per target forward pass after prefill, averaged over all steps: accepted draft tokens plus the bonus token (vanilla = 1).",
             r.Groups, names, (g, m) => F(r.Stats[m][g].MeanAcceptLength, "0.00"));
 
+        if (charts.Count > 0)
+        {
+            sb.AppendLine("## Charts");
+            sb.AppendLine();
+            foreach (var c in charts) sb.AppendLine($"![{c}]({c})");
+            sb.AppendLine();
+        }
         // Drafting time split.
         sb.AppendLine("## Where decode time went (all measured questions)");
         sb.AppendLine();
@@ -110,11 +139,11 @@ public static class BenchmarkReport
             sb.AppendLine();
             foreach (var (m, d) in r.Differences.Where(kv => kv.Value.Count > 0))
             {
-                sb.AppendLine($"Differences of `{m}`:");
+                sb.AppendLine($"Differences of `{m}`" + (d.Count > MaxListedDifferences ? $" (first {MaxListedDifferences} of {d.Count}; all in {DifferencesFile}):" : ":"));
                 sb.AppendLine();
                 sb.AppendLine("| question | turn | first differing position | vanilla length | method length |");
                 sb.AppendLine("|---|---:|---:|---:|---:|");
-                foreach (var x in d) sb.AppendLine($"| {x.QuestionId} | {x.Turn} | {x.Position} | {x.VanillaLength} | {x.MethodLength} |");
+                foreach (var x in d.Take(MaxListedDifferences)) sb.AppendLine($"| {x.QuestionId} | {x.Turn} | {x.Position} | {x.VanillaLength} | {x.MethodLength} |");
                 sb.AppendLine();
             }
         }
@@ -138,16 +167,22 @@ public static class BenchmarkReport
                 sb.AppendLine("| HumanEval pass@1 |" + string.Concat(names.Select(m => $" {Pct(r.HumanEvalPass[m])} |")));
             sb.AppendLine();
             if (r.HumanEvalNote is not null) sb.AppendLine($"HumanEval: {r.HumanEvalNote}");
+            if (r.HumanEvalFailures is not null && r.VanillaMethod is not null)
+            {
+                // Tasks whose outcome differs from vanilla's say more than the totals.
+                var vanillaFailed = r.HumanEvalFailures[r.VanillaMethod].Select(f => f.TaskId).ToHashSet();
+                foreach (var (m, failures) in r.HumanEvalFailures.Where(kv => kv.Key != r.VanillaMethod))
+                {
+                    var failed = failures.Select(f => f.TaskId).ToHashSet();
+                    var newlyFailed = failed.Except(vanillaFailed).ToList();
+                    var newlyPassed = vanillaFailed.Except(failed).ToList();
+                    if (newlyFailed.Count + newlyPassed.Count > 0)
+                        sb.AppendLine($"- HumanEval `{m}` vs vanilla: fails {(newlyFailed.Count > 0 ? string.Join(", ", newlyFailed) : "none")} that vanilla passes; passes {(newlyPassed.Count > 0 ? string.Join(", ", newlyPassed) : "none")} that vanilla fails.");
+                }
+            }
             sb.AppendLine();
         }
 
-        if (charts.Count > 0)
-        {
-            sb.AppendLine("## Charts");
-            sb.AppendLine();
-            foreach (var c in charts) sb.AppendLine($"![{c}]({c})");
-            sb.AppendLine();
-        }
         sb.AppendLine("How these numbers are computed: docs/benchmarks.md.");
         return sb.ToString();
     }

@@ -72,7 +72,8 @@ public static class ReportCharts
     {
         var plot = new Plot();
         var sorted = frPoints.OrderBy(p => p.Vocab).ToArray();
-        var xs = sorted.Select(p => (double)p.Vocab).ToArray();
+        // V' values are usually powers of two (8k, 16k, 32k, 64k): a log2 axis spaces them evenly.
+        var xs = sorted.Select(p => Math.Log2(Math.Max(1, p.Vocab))).ToArray();
         var ys = sorted.Select(p => p.MeanAccept).ToArray();
         var line = plot.Add.Scatter(xs, ys, Colors.GetColor(1));
         line.LegendText = "FR-Spec";
@@ -96,12 +97,12 @@ public static class ReportCharts
             lo = Math.Min(lo, e); hi = Math.Max(hi, e);
         }
         plot.Axes.Bottom.SetTicks(xs, sorted.Select(p => p.Vocab.ToString(CultureInfo.InvariantCulture)).ToArray());
-        double xPad = xs.Length > 1 ? (xs.Max() - xs.Min()) * 0.08 : Math.Max(1, xs.FirstOrDefault() * 0.1);
+        double xPad = xs.Length > 1 ? (xs.Max() - xs.Min()) * 0.08 : 0.5;
         if (xs.Length > 0) plot.Axes.SetLimitsX(xs.Min() - xPad, xs.Max() + xPad);
         double yPad = Math.Max(0.1, (hi - lo) * 0.25);
         plot.Axes.SetLimitsY(Math.Max(0, lo - yPad), hi + yPad);
         plot.Title(title);
-        plot.XLabel("draft vocabulary size V'");
+        plot.XLabel("draft vocabulary size V' (log scale)");
         plot.YLabel("mean accepted length (tokens per step)");
         plot.ShowLegend(Alignment.LowerRight);
         plot.SavePng(path, 900, 560);
