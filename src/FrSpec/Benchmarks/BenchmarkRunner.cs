@@ -72,17 +72,17 @@ public sealed class BenchmarkRunner
         {
             progress.Log($"warm-up: {WarmupTokens} tokens per method (not recorded)");
             var warm = settings with { MaxNewTokens = WarmupTokens };
-            foreach (var m in methods)
+            for (int j = 0; j < methods.Count; j++)
             {
                 if (cancel.IsCancellationRequested) break;
-                Answer(questions.Questions[0], 0, m, warm, new List<ChatMessage>(), firstTurnOnly: true);
+                if (questions.Questions.All(q => files[j].Contains(q.Id))) continue; // nothing left to measure
+                Answer(questions.Questions[0], methods[j], warm, new List<ChatMessage>(), firstTurnOnly: true);
             }
         }
 
         int generated = 0, skipped = 0;
-        for (int qi = 0; qi < questions.Questions.Count; qi++)
+        foreach (var q in questions.Questions)
         {
-            var q = questions.Questions[qi];
             for (int j = 0; j < methods.Count; j++)
             {
                 if (files[j].Contains(q.Id))
@@ -93,7 +93,7 @@ public sealed class BenchmarkRunner
                 }
                 if (cancel.IsCancellationRequested) return new BenchmarkRunSummary(generated, skipped, true);
                 progress.Begin($"{q.Category} {q.Id} · {methods[j].Name}");
-                var turns = Answer(q, qi, methods[j], runSettings, new List<ChatMessage>(), firstTurnOnly: false);
+                var turns = Answer(q, methods[j], runSettings, new List<ChatMessage>(), firstTurnOnly: false);
                 var record = new AnswerRecord
                 {
                     QuestionId = q.Id,
@@ -116,7 +116,7 @@ public sealed class BenchmarkRunner
     }
 
     /// <summary>Generates each turn in order; turn k's prompt holds the user turns and this method's answers before it.</summary>
-    List<TurnResult> Answer(BenchmarkQuestion q, int questionIndex, BenchmarkMethod method, BenchmarkSettings settings,
+    List<TurnResult> Answer(BenchmarkQuestion q, BenchmarkMethod method, BenchmarkSettings settings,
         List<ChatMessage> conversation, bool firstTurnOnly)
     {
         if (SystemPrompt is { Length: > 0 }) conversation.Add(new ChatMessage("system", SystemPrompt));
@@ -130,8 +130,7 @@ public sealed class BenchmarkRunner
             var options = new GenerationOptions
             {
                 MaxNewTokens = settings.MaxNewTokens,
-                // Same seed for every method on a question and turn, different across questions.
-                Sampling = settings.Sampling with { Seed = unchecked(settings.Sampling.Seed + (ulong)questionIndex * 1_000_003UL + (ulong)t) },
+                Sampling = settings.Sampling with { Seed = TurnSeed(settings.Sampling.Seed, q.Id, t) },
                 StopIds = _stopIds,
             };
             var sw = Stopwatch.StartNew();
@@ -152,6 +151,18 @@ public sealed class BenchmarkRunner
             conversation.Add(new ChatMessage("assistant", text));
         }
         return results;
+    }
+
+    /// <summary>
+    /// The sampling seed of one turn: the same for every method (so sampled runs are comparable), different across
+    /// questions and turns, and stable under --limit/--categories (derived from the question id, not its position).
+    /// </summary>
+    internal static ulong TurnSeed(ulong runSeed, string questionId, int turn)
+    {
+        ulong h = 14695981039346656037UL; // FNV-1a over the id's UTF-16 code units, then the turn
+        foreach (char c in questionId) h = unchecked((h ^ c) * 1099511628211UL);
+        h = unchecked((h ^ (ulong)turn) * 1099511628211UL);
+        return unchecked(runSeed + h);
     }
 
     /// <summary>The answer text as Spec-Bench keeps it: cut at the first stop id, special tokens skipped, trimmed.</summary>

@@ -66,6 +66,7 @@ sealed class FakeDecoder : IDecoder
     public string? AnswerText { get; init; }
     public TimeSplit Split { get; init; } = new();
     public List<string> Prompts { get; } = new();
+    public List<GenerationOptions> Options { get; } = new();
     readonly List<string>? _calls;
     readonly FakeTokenizer _tok = new();
 
@@ -75,6 +76,7 @@ sealed class FakeDecoder : IDecoder
     {
         var promptText = _tok.Decode(prompt);
         Prompts.Add(promptText);
+        Options.Add(options);
         _calls?.Add(Name);
         var text = AnswerText ?? $"Answer {prompt.Length}: the quick brown fox jumps over the lazy dog. The answer is {prompt.Length % 97}.";
         var ids = _tok.Encode(text).Append(FakeTokenizer.EndOfTurn).ToList();

@@ -105,6 +105,41 @@ public class BenchmarkRunnerTests
     }
 
     [Fact]
+    public void SamplingSeeds_AreSharedByMethodsAndDifferAcrossQuestionsAndTurns()
+    {
+        using var dir = new TempDir();
+        var set = QuestionSet.Load(RepoFiles.Data("spec_bench.jsonl")).Select(new[] { "writing", "qa" }, 2);
+        var methods = Methods();
+        var settings = Settings(set) with { Sampling = new SamplingOptions(0.7f, 0, 1f, 42) };
+        Runner().Run(set, methods, settings, dir.Path);
+        var seeds = methods.Select(m => ((FakeDecoder)m.Decoder).Options.Select(o => o.Sampling.Seed).ToList()).ToList();
+        Assert.All(seeds, s => Assert.Equal(seeds[0], s));
+        Assert.Equal(6, seeds[0].Count); // 2 two-turn writing questions + 2 qa questions
+        Assert.Equal(6, seeds[0].Distinct().Count());
+        Assert.All(((FakeDecoder)methods[0].Decoder).Options, o => Assert.Equal(0.7f, o.Sampling.Temperature));
+        Assert.All(((FakeDecoder)methods[0].Decoder).Options, o => Assert.Equal(Stops, o.StopIds));
+        // Stable when the selection changes: the seed comes from the question id.
+        Assert.Equal(BenchmarkRunner.TurnSeed(42, set.Questions[2].Id, 0), seeds[0][4]);
+    }
+
+    [Fact]
+    public void Warmup_RunsOncePerMethodWithWorkLeft()
+    {
+        using var dir = new TempDir();
+        var set = QuestionSet.Load(RepoFiles.Data("gsm8k_80.jsonl")).Select(null, 2);
+        var methods = Methods();
+        new BenchmarkRunner(Tok, FakeTemplate.Render, Stops) { WarmupTokens = 5 }.Run(set, methods, Settings(set), dir.Path);
+        var calls = ((FakeDecoder)methods[0].Decoder).Options;
+        Assert.Equal(3, calls.Count);
+        Assert.Equal(5, calls[0].MaxNewTokens);
+        Assert.Equal(2, AnswerFile.ReadAll(Path.Combine(dir.Path, "vanilla.jsonl")).Count); // warm-up not recorded
+
+        var again = Methods();
+        new BenchmarkRunner(Tok, FakeTemplate.Render, Stops) { WarmupTokens = 5 }.Run(set, again, Settings(set), dir.Path);
+        Assert.Empty(((FakeDecoder)again[0].Decoder).Options);
+    }
+
+    [Fact]
     public void Rerun_WithOtherSettings_IsRefused()
     {
         using var dir = new TempDir();
