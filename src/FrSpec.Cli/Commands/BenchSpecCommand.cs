@@ -20,7 +20,8 @@ public sealed class BenchSpecCommand : ICliVerb
         public string? Model { get; init; }
         public string? Eagle { get; init; }
         public string[] Fr { get; init; } = Array.Empty<string>();
-        public string Data { get; init; } = "spec-bench";
+        /// <summary>Question set; null = spec-bench for a run, the run's own set for --report-only.</summary>
+        public string? Data { get; init; }
         public required string Out { get; init; }
         public int? Limit { get; init; }
         public string[] Categories { get; init; } = Array.Empty<string>();
@@ -40,7 +41,7 @@ public sealed class BenchSpecCommand : ICliVerb
         var model = new Option<string>("--model") { Description = "Target model directory (config.json, safetensors, tokenizer.json, chat template)" };
         var eagle = new Option<string>("--eagle") { Description = "EAGLE draft head directory; adds the EAGLE-2 method (required for --fr)" };
         var fr = new Option<string[]>("--fr") { Description = "FR-Spec frequency list(s) (freq_N.pt); one FR-Spec method per file", AllowMultipleArgumentsPerToken = true };
-        var data = new Option<string>("--data") { Description = "Question file (jsonl) or a built-in set: spec-bench, humaneval, gsm8k, alpaca", DefaultValueFactory = _ => "spec-bench" };
+        var data = new Option<string>("--data") { Description = "Question file (jsonl) or a built-in set: spec-bench (default), humaneval, gsm8k, alpaca" };
         var output = new Option<string>("--out") { Description = "Output folder: one answer file per method, run.json, report.md, charts", Required = true };
         var limit = new Option<int?>("--limit") { Description = "Use at most N questions of each category (a quick run)" };
         var categories = new Option<string[]>("--categories") { Description = "Only these categories (e.g. writing translation)", AllowMultipleArgumentsPerToken = true };
@@ -62,7 +63,7 @@ public sealed class BenchSpecCommand : ICliVerb
             Model = pr.GetValue(model),
             Eagle = pr.GetValue(eagle),
             Fr = pr.GetValue(fr) ?? Array.Empty<string>(),
-            Data = pr.GetValue(data) ?? "spec-bench",
+            Data = pr.GetValue(data),
             Out = pr.GetValue(output)!,
             Limit = pr.GetValue(limit),
             Categories = pr.GetValue(categories) ?? Array.Empty<string>(),
@@ -81,7 +82,9 @@ public sealed class BenchSpecCommand : ICliVerb
 
     internal static int Execute(Args a, TextWriter console)
     {
-        var dataPath = BenchmarkDataLocator.Resolve(a.Data);
+        var dataPath = a.Data is not null ? BenchmarkDataLocator.Resolve(a.Data)
+            : a.ReportOnly ? RunDataFile(a.Out)
+            : BenchmarkDataLocator.Resolve("spec-bench");
         var questions = QuestionSet.Load(dataPath).Select(a.Categories, a.Limit);
         if (questions.Questions.Count == 0) throw new FrSpecException($"{dataPath}: no questions selected");
         var scoring = new ScoringOptions
@@ -123,6 +126,7 @@ public sealed class BenchSpecCommand : ICliVerb
             {
                 DataSet = questions.Name,
                 Kind = questions.Kind,
+                DataFile = dataPath,
                 Model = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(a.Model))),
                 MaxNewTokens = a.MaxTokens ?? questions.DefaultMaxNewTokens,
                 Sampling = new SamplingOptions(a.Temperature, a.TopK, a.TopP, a.Seed),
@@ -158,6 +162,17 @@ public sealed class BenchSpecCommand : ICliVerb
         {
             foreach (var m in methods) (m.Decoder as IDisposable)?.Dispose();
         }
+    }
+
+    /// <summary>The question file of the run in OUT: the path it recorded, else the built-in set of that name.</summary>
+    static string RunDataFile(string outDir)
+    {
+        var settings = BenchmarkSettings.TryLoad(outDir)
+            ?? throw new FrSpecException($"{Path.Combine(outDir, BenchmarkSettings.FileName)} not found: is {outDir} the --out folder of a run?");
+        if (settings.DataFile is not null && File.Exists(settings.DataFile)) return settings.DataFile;
+        var builtIn = BenchmarkDataLocator.BuiltIn.FirstOrDefault(kv => Path.GetFileNameWithoutExtension(kv.Value) == settings.DataSet).Key;
+        return builtIn is not null ? BenchmarkDataLocator.Resolve(builtIn)
+            : throw new FrSpecException($"cannot find the question file of {outDir} ({settings.DataFile ?? settings.DataSet}): pass --data");
     }
 
     static void PrintSummary(BenchmarkResults r, string outDir, TextWriter console)

@@ -243,7 +243,10 @@ public sealed class AnswerFile
             };
         }
         catch (JsonException e) { throw new FrSpecException($"{where}: not valid JSON ({e.Message})", e); }
-        catch (InvalidOperationException e) { throw new FrSpecException($"{where}: a field has the wrong JSON type ({e.Message})", e); }
+        catch (Exception e) when (e is InvalidOperationException or FormatException)
+        {
+            throw new FrSpecException($"{where}: a field has the wrong JSON type ({e.Message})", e);
+        }
     }
 
     static JsonElement Get(JsonElement obj, string field, string where)

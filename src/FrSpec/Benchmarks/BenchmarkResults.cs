@@ -76,6 +76,8 @@ public sealed class BenchmarkResults
         scoring ??= new ScoringOptions();
         var settings = BenchmarkSettings.TryLoad(outDir)
             ?? throw new FrSpecException($"{Path.Combine(outDir, BenchmarkSettings.FileName)} not found: is {outDir} the --out folder of a run?");
+        if (questions is not null && questions.Name != settings.DataSet)
+            throw new FrSpecException($"the answers in {outDir} are for {settings.DataSet}, not {questions.Name}: pass the run's --data");
         var methods = settings.Methods.Where(m => File.Exists(BenchmarkSettings.AnswerPath(outDir, m.Name))).ToList();
         if (methods.Count == 0) throw new FrSpecException($"{outDir} holds no answer files");
         var answers = methods.ToDictionary(m => m.Name,

@@ -15,6 +15,8 @@ public sealed record BenchmarkSettings
     /// <summary>Question set name (file name without extension), e.g. "spec_bench".</summary>
     public required string DataSet { get; init; }
     public required QuestionSetKind Kind { get; init; }
+    /// <summary>Full path of the question file the run used (lets --report-only find it again).</summary>
+    public string? DataFile { get; init; }
     /// <summary>Model name used in Spec-Bench model_id fields (the model directory's name).</summary>
     public required string Model { get; init; }
     public required int MaxNewTokens { get; init; }
@@ -49,6 +51,7 @@ public sealed record BenchmarkSettings
             {
                 DataSet = Str("data"),
                 Kind = Enum.Parse<QuestionSetKind>(Str("kind")),
+                DataFile = o["data_file"]?.GetValue<string>(),
                 Model = Str("model"),
                 MaxNewTokens = o["max_new_tokens"]?.GetValue<int>() ?? throw new FrSpecException($"{path}: missing field max_new_tokens"),
                 Sampling = new SamplingOptions(
@@ -72,6 +75,7 @@ public sealed record BenchmarkSettings
         {
             ["data"] = DataSet,
             ["kind"] = Kind.ToString(),
+            ["data_file"] = DataFile,
             ["model"] = Model,
             ["max_new_tokens"] = MaxNewTokens,
             ["sampling"] = new JsonObject
@@ -114,7 +118,7 @@ public sealed record BenchmarkSettings
                 throw new FrSpecException($"{Path.Combine(outDir, FileName)}: method name {m.Name} was used for {merged[i].Spec}, now for {m.Spec}");
             else merged[i] = m;
         }
-        return this with { Methods = merged };
+        return this with { Methods = merged, DataFile = DataFile ?? existing.DataFile };
     }
 }
 

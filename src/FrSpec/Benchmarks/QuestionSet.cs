@@ -68,10 +68,14 @@ public sealed class QuestionSet
         return new QuestionSet(Name, Kind, selected);
     }
 
+    const long MaxFileBytes = 1L << 30;
+
     /// <summary>Loads a question file; errors name the file, line and field.</summary>
     public static QuestionSet Load(string path)
     {
         if (!File.Exists(path)) throw new FrSpecException($"question file not found: {path}");
+        // Question sets are a few MB; refuse anything absurd rather than reading it into memory.
+        if (new FileInfo(path).Length > MaxFileBytes) throw new FrSpecException($"{path}: {new FileInfo(path).Length} bytes is too large for a question file (limit {MaxFileBytes})");
         var name = Path.GetFileNameWithoutExtension(path);
         var questions = new List<BenchmarkQuestion>();
         var ids = new HashSet<string>();

@@ -71,7 +71,10 @@ public class BenchSpecCommandTests
             },
             new BenchmarkSettings { DataSet = set.Name, Kind = set.Kind, Model = "fake", MaxNewTokens = 64 }, dir.Path);
         var console = new StringWriter();
-        int rc = BenchSpecCommand.Execute(new BenchSpecCommand.Args { Out = dir.Path, Data = "gsm8k", Limit = 2, ReportOnly = true }, console);
+        // Without --data the run's own question set is used; another set is refused.
+        int rc = BenchSpecCommand.Execute(new BenchSpecCommand.Args { Out = dir.Path, ReportOnly = true }, console);
+        var wrong = Assert.Throws<FrSpecException>(() => BenchSpecCommand.Execute(new BenchSpecCommand.Args { Out = dir.Path, Data = "alpaca", ReportOnly = true }, TextWriter.Null));
+        Assert.Contains("are for gsm8k_80, not alpaca_80", wrong.Message);
         Assert.Equal(0, rc);
         Assert.Contains("all outputs identical to vanilla", console.ToString());
         Assert.True(File.Exists(Path.Combine(dir.Path, "report.md")));
