@@ -72,9 +72,18 @@ public static partial class HumanEvalScorer
             psi.ArgumentList.Add(file);
             using var p = Process.Start(psi) ?? throw new FrSpecException($"{python} could not be started");
             p.StandardInput.Close();
-            // Read both pipes asynchronously (a chatty program must not block on a full pipe), keep only the tail.
+            // Read both pipes asynchronously (a chatty program must not block on a full pipe).
             var err = new StringBuilder();
-            p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (err) { if (err.Length < 4000) err.AppendLine(e.Data); } };
+            var errClosed = new ManualResetEventSlim(); // not disposed: the handler may still run after we return
+            p.ErrorDataReceived += (_, e) =>
+            {
+                if (e.Data is null) { errClosed.Set(); return; }
+                lock (err)
+                {
+                    err.AppendLine(e.Data);
+                    if (err.Length > 16_000) err.Remove(0, err.Length - 8_000); // keep the tail, where the exception is
+                }
+            };
             p.OutputDataReceived += (_, _) => { };
             p.BeginErrorReadLine();
             p.BeginOutputReadLine();
@@ -83,8 +92,9 @@ public static partial class HumanEvalScorer
                 TryKill(p);
                 return new HumanEvalOutcome(false, $"timed out after {timeout.TotalSeconds:0.#} s");
             }
-            p.WaitForExit();
             if (p.ExitCode == 0) return new HumanEvalOutcome(true, "passed");
+            // Let the error output drain for the failure detail, but boundedly: a leftover child could hold the pipe open.
+            errClosed.Wait(TimeSpan.FromSeconds(2));
             string tail;
             lock (err) tail = LastLine(err.ToString());
             return new HumanEvalOutcome(false, $"exit {p.ExitCode}: {tail}");
