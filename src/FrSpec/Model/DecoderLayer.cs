@@ -1,0 +1,100 @@
+using FrSpec.Numerics;
+
+namespace FrSpec.Model;
+
+/// <summary>
+/// One pre-norm Llama/Qwen2 decoder layer: h = x + Attn(RMSNorm(x)); out = h + MLP(RMSNorm(h)).
+/// EAGLE draft layers have no input norm (<see cref="InputNorm"/> null): attention reads x directly.
+/// </summary>
+public sealed class DecoderLayer
+{
+    public float[]? InputNorm { get; init; }
+    public required WeightMatrix QProj { get; init; }
+    public required WeightMatrix KProj { get; init; }
+    public required WeightMatrix VProj { get; init; }
+    public required WeightMatrix OProj { get; init; }
+    public float[]? QBias { get; init; }
+    public float[]? KBias { get; init; }
+    public float[]? VBias { get; init; }
+    public required float[] PostAttentionNorm { get; init; }
+    public required WeightMatrix GateProj { get; init; }
+    public required WeightMatrix UpProj { get; init; }
+    public required WeightMatrix DownProj { get; init; }
+
+    public int NumHeads { get; init; }
+    public int NumKvHeads { get; init; }
+    public int HeadDim { get; init; }
+    public float Eps { get; init; }
+
+    /// <summary>Loads layer <paramref name="prefix"/> (e.g. "model.layers.3.") from a store, validating every shape.</summary>
+    public static DecoderLayer Load(Formats.TensorStore s, string prefix, int hidden, int intermediate, int heads, int kvHeads, int headDim,
+        float eps, bool qkvBias, bool inputNorm = true)
+    {
+        int q = heads * headDim, kv = kvHeads * headDim;
+        return new DecoderLayer
+        {
+            InputNorm = inputNorm ? s.Vector(prefix + "input_layernorm.weight", hidden) : null,
+            QProj = s.Matrix(prefix + "self_attn.q_proj.weight", q, hidden),
+            KProj = s.Matrix(prefix + "self_attn.k_proj.weight", kv, hidden),
+            VProj = s.Matrix(prefix + "self_attn.v_proj.weight", kv, hidden),
+            OProj = s.Matrix(prefix + "self_attn.o_proj.weight", hidden, q),
+            QBias = qkvBias ? s.Vector(prefix + "self_attn.q_proj.bias", q) : null,
+            KBias = qkvBias ? s.Vector(prefix + "self_attn.k_proj.bias", kv) : null,
+            VBias = qkvBias ? s.Vector(prefix + "self_attn.v_proj.bias", kv) : null,
+            PostAttentionNorm = s.Vector(prefix + "post_attention_layernorm.weight", hidden),
+            GateProj = s.Matrix(prefix + "mlp.gate_proj.weight", intermediate, hidden),
+            UpProj = s.Matrix(prefix + "mlp.up_proj.weight", intermediate, hidden),
+            DownProj = s.Matrix(prefix + "mlp.down_proj.weight", hidden, intermediate),
+            NumHeads = heads, NumKvHeads = kvHeads, HeadDim = headDim, Eps = eps,
+        };
+    }
+
+    /// <summary>
+    /// Runs n tokens through the layer, updating buffers.X (the residual stream) in place. The tokens' keys and
+    /// values go to cache slots [firstSlot, firstSlot + n) of layer <paramref name="layer"/>. The rope tables for the
+    /// n tokens must already be in buffers.Cos/Sin.
+    /// </summary>
+    internal void Forward(ForwardBuffers b, int n, KvCache cache, int layer, int firstSlot, AttentionMask mask)
+    {
+        int hidden = DownProj.Rows, q = NumHeads * HeadDim, kv = NumKvHeads * HeadDim, inter = GateProj.Rows;
+        var x = b.X.AsSpan(0, n * hidden);
+        var normed = b.Normed.AsSpan(0, n * hidden);
+        if (InputNorm != null)
+            for (int t = 0; t < n; t++) Ops.RmsNorm(x.Slice(t * hidden, hidden), InputNorm, Eps, normed.Slice(t * hidden, hidden));
+        else x.CopyTo(normed);
+
+        MatMul.Multiply(normed, n, QProj, b.Q, QBias);
+        MatMul.Multiply(normed, n, KProj, b.K, KBias);
+        MatMul.Multiply(normed, n, VProj, b.V, VBias);
+
+        int half = HeadDim / 2;
+        var keys = cache.Keys[layer];
+        var values = cache.Values[layer];
+        for (int t = 0; t < n; t++)
+        {
+            var cos = b.Cos.AsSpan(t * half, half);
+            var sin = b.Sin.AsSpan(t * half, half);
+            for (int h = 0; h < NumHeads; h++) Rope.Apply(b.Q.AsSpan(t * q + h * HeadDim, HeadDim), cos, sin);
+            for (int g = 0; g < NumKvHeads; g++)
+            {
+                var k = b.K.AsSpan(t * kv + g * HeadDim, HeadDim);
+                Rope.Apply(k, cos, sin);
+                k.CopyTo(keys.AsSpan(cache.Offset(g, firstSlot + t), HeadDim));
+                b.V.AsSpan(t * kv + g * HeadDim, HeadDim).CopyTo(values.AsSpan(cache.Offset(g, firstSlot + t), HeadDim));
+            }
+        }
+
+        Attention.Compute(b.Q, b.Attn, n, NumHeads, NumKvHeads, HeadDim, cache, layer, mask);
+
+        MatMul.Multiply(b.Attn, n, OProj, b.Tmp);
+        var tmp = b.Tmp.AsSpan(0, n * hidden);
+        System.Numerics.Tensors.TensorPrimitives.Add(x, tmp, x);
+
+        for (int t = 0; t < n; t++) Ops.RmsNorm(x.Slice(t * hidden, hidden), PostAttentionNorm, Eps, normed.Slice(t * hidden, hidden));
+        MatMul.Multiply(normed, n, GateProj, b.Gate);
+        MatMul.Multiply(normed, n, UpProj, b.Up);
+        Ops.SiluMul(b.Gate.AsSpan(0, n * inter), b.Up.AsSpan(0, n * inter));
+        MatMul.Multiply(b.Gate, n, DownProj, b.Tmp);
+        System.Numerics.Tensors.TensorPrimitives.Add(x, tmp, x);
+    }
+}

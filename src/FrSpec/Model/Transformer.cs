@@ -1,0 +1,136 @@
+using FrSpec.Formats;
+using FrSpec.Numerics;
+
+namespace FrSpec.Model;
+
+/// <summary>
+/// A Llama/Mistral/Qwen2 causal language model loaded from a Hugging Face directory (config.json + safetensors),
+/// with weights memory-mapped and used in place.
+///
+/// The forward pass is built for speculation: any number of new tokens with explicit positions and an explicit
+/// attention mask over [cached + new] slots; it returns the final hidden states (after the final norm) and leaves
+/// logits to an <see cref="LmHead"/>, so callers compute logits only for the rows — and vocabulary rows — they need.
+/// Not thread-safe: one forward at a time per instance.
+/// </summary>
+public sealed class Transformer : IDisposable
+{
+    public ModelConfig Config { get; }
+    public string Directory { get; }
+    public IReadOnlyList<DecoderLayer> Layers { get; }
+    /// <summary>Token embedding [vocab, hidden].</summary>
+    public WeightMatrix Embedding { get; }
+    public float[] FinalNorm { get; }
+    /// <summary>The full-vocabulary head (the embedding itself when tie_word_embeddings).</summary>
+    public LmHead Head { get; }
+    public Rope Rope { get; }
+
+    private readonly TensorStore _store;
+    private readonly ForwardBuffers _buffers;
+    private AttentionMask? _causal;
+
+    private Transformer(string dir, ModelConfig config, TensorStore store)
+    {
+        Directory = dir; Config = config; _store = store;
+        var c = config;
+        Embedding = store.Matrix("model.embed_tokens.weight", c.VocabSize, c.HiddenSize);
+        var layers = new DecoderLayer[c.NumLayers];
+        for (int l = 0; l < c.NumLayers; l++)
+            layers[l] = DecoderLayer.Load(store, $"model.layers.{l}.", c.HiddenSize, c.IntermediateSize, c.NumHeads, c.NumKvHeads, c.HeadDim,
+                c.RmsNormEps, c.AttentionBias);
+        Layers = layers;
+        FinalNorm = store.Vector("model.norm.weight", c.HiddenSize);
+        WeightMatrix head;
+        if (store.Contains("lm_head.weight")) head = store.Matrix("lm_head.weight", c.VocabSize, c.HiddenSize);
+        else if (c.TieWordEmbeddings) head = Embedding;
+        else throw new FrSpecException($"{dir}: tensor 'lm_head.weight' is missing and tie_word_embeddings is false");
+        Head = new LmHead(head);
+        Rope = new Rope(c.HeadDim, c.RopeTheta, c.RopeScaling);
+        _buffers = new ForwardBuffers(c.HiddenSize, c.NumHeads * c.HeadDim, c.NumKvHeads * c.HeadDim, c.IntermediateSize, c.HeadDim);
+    }
+
+    /// <summary>True when the weights were copied into huge-page memory (see <see cref="WeightMemory"/>).</summary>
+    public bool UsesHugePages => _store.UsesHugePages;
+
+    /// <summary>
+    /// Loads a model directory (config.json, model.safetensors or sharded with an index). Weights are memory-mapped
+    /// and used in place, or with <see cref="WeightMemory.HugePages"/> copied once into transparent huge pages
+    /// (faster decode on Linux; the default there unless FRSPEC_WEIGHTS=mmap).
+    /// </summary>
+    public static Transformer Load(string dir, WeightMemory memory = WeightMemory.Default)
+    {
+        if (!System.IO.Directory.Exists(dir)) throw new FrSpecException($"{dir}: model directory not found");
+        var config = ModelConfig.Load(dir);
+        var store = TensorStore.Open(dir);
+        if (memory == WeightMemory.Default)
+            memory = Environment.GetEnvironmentVariable("FRSPEC_WEIGHTS")?.ToLowerInvariant() == "mmap" ? WeightMemory.Mapped : WeightMemory.HugePages;
+        if (memory == WeightMemory.HugePages) store.UseHugePages();
+        try { return new Transformer(dir, config, store); }
+        catch { store.Dispose(); throw; }
+    }
+
+    /// <summary>A KV cache sized for this model.</summary>
+    public KvCache CreateCache(int capacity) => new(Config.NumLayers, Config.NumKvHeads, Config.HeadDim, capacity);
+
+    /// <summary>Bytes of weights one decode step reads (all layers, final norm, full LM head).</summary>
+    public long WeightBytesPerToken()
+    {
+        long b = Head.Weight.ByteCount;
+        foreach (var l in Layers)
+            b += l.QProj.ByteCount + l.KProj.ByteCount + l.VProj.ByteCount + l.OProj.ByteCount + l.GateProj.ByteCount + l.UpProj.ByteCount + l.DownProj.ByteCount;
+        return b;
+    }
+
+    /// <summary>
+    /// Processes <paramref name="tokens"/> at <paramref name="positions"/>: their keys/values are appended to the cache as
+    /// pending slots (commit or roll them back afterwards). <paramref name="mask"/> says what each token sees among
+    /// [cache.Length + new] slots; null means causal after everything cached. Returns the final-norm hidden states
+    /// [n, hidden], valid until the next call.
+    /// </summary>
+    public ReadOnlySpan<float> Forward(KvCache cache, ReadOnlySpan<int> tokens, ReadOnlySpan<int> positions, AttentionMask? mask = null)
+    {
+        int n = tokens.Length, hidden = Config.HiddenSize;
+        if (positions.Length != n) throw new ArgumentException($"{positions.Length} positions for {n} tokens");
+        if (n == 0) return ReadOnlySpan<float>.Empty;
+        if (mask == null)
+        {
+            _causal ??= new AttentionMask(0, 0, 0);
+            _causal.Reset(cache.Length, n, cache.Length);
+            _causal.FillCausal();
+            mask = _causal;
+        }
+        if (mask.Cached != cache.Length || mask.NewTokens != n)
+            throw new ArgumentException($"mask is for {mask.Cached} cached + {mask.NewTokens} new slots, cache has {cache.Length}, tokens {n}");
+
+        var b = _buffers;
+        b.Ensure(n);
+        for (int t = 0; t < n; t++)
+        {
+            int id = tokens[t];
+            if ((uint)id >= (uint)Config.VocabSize) throw new FrSpecException($"token id {id} is outside the vocabulary of {Config.VocabSize}");
+            Embedding.ReadRow(id, b.X.AsSpan(t * hidden, hidden));
+        }
+        Rope.Tables(positions, b.Cos, b.Sin);
+        int first = cache.Append(n);
+        for (int l = 0; l < Layers.Count; l++) Layers[l].Forward(b, n, cache, l, first, mask);
+        for (int t = 0; t < n; t++)
+            Ops.RmsNorm(b.X.AsSpan(t * hidden, hidden), FinalNorm, Config.RmsNormEps, b.Normed.AsSpan(t * hidden, hidden));
+        return b.Normed.AsSpan(0, n * hidden);
+    }
+
+    public void Dispose()
+    {
+        Head.Dispose();
+        _store.Dispose();
+    }
+}
+
+/// <summary>Where model weights live while the engine runs.</summary>
+public enum WeightMemory
+{
+    /// <summary>Huge pages on Linux unless FRSPEC_WEIGHTS=mmap.</summary>
+    Default,
+    /// <summary>Used in place from the memory-mapped files (no copy; 4 KiB pages).</summary>
+    Mapped,
+    /// <summary>Copied once into an anonymous arena advised into 2 MiB transparent huge pages.</summary>
+    HugePages,
+}

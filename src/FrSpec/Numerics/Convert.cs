@@ -1,0 +1,68 @@
+using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace FrSpec.Numerics;
+
+/// <summary>Bulk conversions between stored weight types and f32.</summary>
+public static unsafe class Convert
+{
+    public static void ToFloat(DType type, byte* src, Span<float> dst)
+    {
+        switch (type)
+        {
+            case DType.F32:
+                new ReadOnlySpan<float>(src, dst.Length).CopyTo(dst);
+                break;
+            case DType.F16:
+                TensorPrimitives.ConvertToSingle(new ReadOnlySpan<Half>(src, dst.Length), dst);
+                break;
+            case DType.BF16:
+                Bf16ToFloat((ushort*)src, dst);
+                break;
+        }
+    }
+
+    public static void Bf16ToFloat(ushort* src, Span<float> dst)
+    {
+        int n = dst.Length, i = 0;
+        fixed (float* d = dst)
+        {
+            if (Avx2.IsSupported)
+            {
+                for (; i + 8 <= n; i += 8)
+                {
+                    var w = Avx2.ConvertToVector256Int32(src + i);
+                    Avx.Store(d + i, Avx2.ShiftLeftLogical(w, 16).AsSingle());
+                }
+            }
+            for (; i < n; i++) d[i] = Bf16.ToFloat(src[i]);
+        }
+    }
+
+    public static void FromFloat(ReadOnlySpan<float> src, DType type, byte* dst)
+    {
+        switch (type)
+        {
+            case DType.F32:
+                src.CopyTo(new Span<float>(dst, src.Length));
+                break;
+            case DType.F16:
+                TensorPrimitives.ConvertToHalf(src, new Span<Half>(dst, src.Length));
+                break;
+            case DType.BF16:
+                var d = (ushort*)dst;
+                for (int i = 0; i < src.Length; i++) d[i] = Bf16.FromFloat(src[i]);
+                break;
+        }
+    }
+
+    /// <summary>Bytes of an f32 array converted to the given type (for writing files).</summary>
+    public static byte[] ToBytes(ReadOnlySpan<float> src, DType type)
+    {
+        var bytes = new byte[(long)src.Length * DTypeInfo.SizeOf(type)];
+        fixed (byte* p = bytes) FromFloat(src, type, p);
+        return bytes;
+    }
+}

@@ -1,0 +1,53 @@
+using System.Numerics.Tensors;
+
+namespace FrSpec.Numerics;
+
+/// <summary>Element-wise and row-wise operations of a Llama-style decoder, on f32 activations.</summary>
+public static class Ops
+{
+    /// <summary>RMSNorm of one row: out = x / sqrt(mean(x²) + eps) ⊙ weight (weight may be empty = ones).</summary>
+    public static void RmsNorm(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, float eps, Span<float> output)
+    {
+        float ss = TensorPrimitives.Dot(x, x);
+        float scale = 1f / MathF.Sqrt(ss / x.Length + eps);
+        if (weight.IsEmpty) TensorPrimitives.Multiply(x, scale, output);
+        else
+        {
+            TensorPrimitives.Multiply(x, scale, output);
+            TensorPrimitives.Multiply(output, weight, output);
+        }
+    }
+
+    /// <summary>gate ← silu(gate) ⊙ up, the SwiGLU activation.</summary>
+    public static void SiluMul(Span<float> gate, ReadOnlySpan<float> up)
+    {
+        // silu(g) = g * sigmoid(g)
+        for (int i = 0; i < gate.Length; i++)
+        {
+            float g = gate[i];
+            gate[i] = g / (1f + MathF.Exp(-g)) * up[i];
+        }
+    }
+
+    /// <summary>In-place softmax with max subtraction.</summary>
+    public static void Softmax(Span<float> x)
+    {
+        float max = TensorPrimitives.Max(x);
+        TensorPrimitives.Subtract(x, max, x);
+        TensorPrimitives.Exp(x, x);
+        float sum = TensorPrimitives.Sum(x);
+        TensorPrimitives.Multiply(x, 1f / sum, x);
+    }
+
+    /// <summary>log-softmax into output.</summary>
+    public static void LogSoftmax(ReadOnlySpan<float> x, Span<float> output)
+    {
+        float max = TensorPrimitives.Max(x);
+        double sum = 0;
+        for (int i = 0; i < x.Length; i++) sum += MathF.Exp(x[i] - max);
+        float lse = max + (float)Math.Log(sum);
+        TensorPrimitives.Subtract(x, lse, output);
+    }
+
+    public static int ArgMax(ReadOnlySpan<float> x) => TensorPrimitives.IndexOfMax(x);
+}
