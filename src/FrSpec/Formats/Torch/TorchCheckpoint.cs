@@ -1,0 +1,206 @@
+using System.Text.Json;
+
+namespace FrSpec.Formats.Torch;
+
+/// <summary>Which top folder torch.save gives the entries of its zip archive.</summary>
+public enum TorchArchiveName
+{
+    /// <summary>"archive/": torch.save(obj, file_object), as FR-Spec's fr/fr.py writes freq_N.pt.</summary>
+    FileObject,
+    /// <summary>The file name without extension: torch.save(obj, "path/name.pt").</summary>
+    FileStem,
+}
+
+/// <summary>
+/// Safe reading and writing of PyTorch torch.save files (zip format, torch ≥ 1.6) without Python or torch.
+/// Reading never executes code: only tensors, dicts, lists, tuples and scalars can come out.
+/// </summary>
+public static class TorchCheckpoint
+{
+    /// <summary>Largest data.pkl accepted (a state dict pickle is a few MB even for big models).</summary>
+    private const long MaxPickleBytes = 512L << 20;
+
+    /// <summary>
+    /// Reads a state dict: every tensor of a (possibly nested under "state_dict"/"model") dict, by name.
+    /// Accepts a sharded checkpoint's <c>*.index.json</c> (weight_map → shard files in the same folder).
+    /// </summary>
+    public static IReadOnlyDictionary<string, TorchTensor> ReadStateDict(string path)
+    {
+        if (path.EndsWith(".index.json", StringComparison.OrdinalIgnoreCase)) return ReadSharded(path);
+        var root = Load(path);
+        var dict = root as PickleDict ?? throw new FrSpecException($"{path}: top-level object is {TypeName(root)}, not a state dict");
+        var result = new Dictionary<string, TorchTensor>(StringComparer.Ordinal);
+        foreach (var (k, v) in dict.Items)
+        {
+            if (k is not string name) throw new FrSpecException($"{path}: state dict has a non-string key");
+            if (v is TorchTensor t) result[name] = t;
+            else if (v is PickleDict && dict.Items.Count <= 4 && name is "state_dict" or "model" or "module")
+                return Flatten(path, (PickleDict)v);
+            else if (v is null || v is long || v is double || v is bool || v is string) continue; // stray scalars (e.g. epoch counters)
+            else throw new FrSpecException($"{path}: state dict entry '{name}' is {TypeName(v)}, not a tensor");
+        }
+        return result;
+    }
+
+    private static IReadOnlyDictionary<string, TorchTensor> Flatten(string path, PickleDict d)
+    {
+        var result = new Dictionary<string, TorchTensor>(StringComparer.Ordinal);
+        foreach (var (k, v) in d.Items)
+        {
+            if (k is string name && v is TorchTensor t) result[name] = t;
+            else throw new FrSpecException($"{path}: state dict entry '{k}' is {TypeName(v)}, not a tensor");
+        }
+        return result;
+    }
+
+    private static IReadOnlyDictionary<string, TorchTensor> ReadSharded(string indexPath)
+    {
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(File.ReadAllBytes(indexPath)); }
+        catch (JsonException e) { throw new FrSpecException($"{indexPath}: invalid JSON: {e.Message}"); }
+        catch (FileNotFoundException) { throw new FrSpecException($"{indexPath}: file not found"); }
+        using (doc)
+        {
+            if (!doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
+                throw new FrSpecException($"{indexPath}: no 'weight_map' object");
+            string dir = Path.GetDirectoryName(Path.GetFullPath(indexPath))!;
+            var wanted = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+            foreach (var p in map.EnumerateObject())
+            {
+                if (p.Value.ValueKind != JsonValueKind.String) throw new FrSpecException($"{indexPath}: weight_map['{p.Name}'] is not a file name");
+                string file = p.Value.GetString()!;
+                if (file.Contains('/') || file.Contains('\\') || file == "..")
+                    throw new FrSpecException($"{indexPath}: weight_map['{p.Name}'] names '{file}' outside the checkpoint folder");
+                if (!wanted.TryGetValue(file, out var names)) wanted[file] = names = new List<string>();
+                names.Add(p.Name);
+            }
+            var result = new Dictionary<string, TorchTensor>(StringComparer.Ordinal);
+            foreach (var (file, names) in wanted)
+            {
+                string shard = Path.Combine(dir, file);
+                var tensors = ReadStateDict(shard);
+                foreach (var name in names)
+                {
+                    if (!tensors.TryGetValue(name, out var t))
+                        throw new FrSpecException($"{shard}: tensor '{name}' listed in {Path.GetFileName(indexPath)} is missing");
+                    result[name] = t;
+                }
+            }
+            return result;
+        }
+    }
+
+    /// <summary>
+    /// Reads a list of token ids: a pickled list or tuple of ints (FR-Spec freq_N.pt) or a 1-D integer
+    /// tensor (SGLang token maps saved from a tensor). Order is preserved; values must fit in int32 and be ≥ 0.
+    /// </summary>
+    public static int[] ReadIntList(string path)
+    {
+        var root = Load(path);
+        long[] values = root switch
+        {
+            List<object?> list => Ints(path, list),
+            PickleTuple tuple => Ints(path, tuple.Items),
+            TorchTensor { Rank: 1 } t when t.DType.IsInteger() => t.ToInt64Array(),
+            TorchTensor t => throw new FrSpecException($"{path}: tensor {t} is not a 1-D integer tensor of token ids"),
+            _ => throw new FrSpecException($"{path}: top-level object is {TypeName(root)}, not a list of token ids"),
+        };
+        var ids = new int[values.Length];
+        for (int i = 0; i < ids.Length; i++)
+        {
+            if (values[i] < 0 || values[i] > int.MaxValue)
+                throw new FrSpecException($"{path}: item {i} is {values[i]}, not a valid token id");
+            ids[i] = (int)values[i];
+        }
+        return ids;
+    }
+
+    private static long[] Ints(string path, IReadOnlyList<object?> items)
+    {
+        var r = new long[items.Count];
+        for (int i = 0; i < r.Length; i++)
+            r[i] = items[i] is long v ? v : throw new FrSpecException($"{path}: item {i} is {TypeName(items[i])}, not an integer");
+        return r;
+    }
+
+    /// <summary>Writes ids as torch 1.13's torch.save(list_of_ints, f) does, byte for byte.</summary>
+    public static void WriteIntList(string path, IReadOnlyList<int> ids, TorchArchiveName archiveName = TorchArchiveName.FileObject)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        WriteArchive(path, archiveName, TorchPickleWriter.IntList(ids), []);
+    }
+
+    /// <summary>
+    /// Writes an OrderedDict of tensors as torch 1.13's torch.save does, byte for byte (each tensor its own
+    /// storage, requires_grad False; passing the same instance twice shares it, as for tied weights).
+    /// </summary>
+    public static void WriteStateDict(string path, IReadOnlyList<(string name, TorchTensor tensor)> tensors, TorchArchiveName archiveName = TorchArchiveName.FileObject)
+    {
+        ArgumentNullException.ThrowIfNull(tensors);
+        var (pkl, storages) = TorchPickleWriter.StateDict(tensors);
+        WriteArchive(path, archiveName, pkl, storages);
+    }
+
+    private static void WriteArchive(string path, TorchArchiveName archiveName, byte[] pkl, List<(string key, TorchTensor tensor)> storages)
+    {
+        string prefix = archiveName == TorchArchiveName.FileObject ? "archive" : StemOf(path);
+        string tmp = path + ".tmp";
+        using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+        {
+            var zip = new TorchZipWriter(fs, prefix);
+            zip.WriteRecord("data.pkl", pkl);
+            // torch writes storages in sorted key order (string order: "0", "1", "10", "2", ...).
+            foreach (var (key, tensor) in storages.OrderBy(s => s.key, StringComparer.Ordinal))
+                zip.WriteRecord("data/" + key, tensor.Data);
+            zip.Finish();
+        }
+        File.Move(tmp, path, overwrite: true);
+    }
+
+    /// <summary>torch's archive name for a path: the base name up to its last '.'.</summary>
+    internal static string StemOf(string path)
+    {
+        string name = Path.GetFileName(path);
+        int dot = name.LastIndexOf('.');
+        return dot >= 0 ? name[..dot] : name;
+    }
+
+    /// <summary>Unpickles data.pkl of a torch.save archive into plain values (see PickleValues.cs).</summary>
+    internal static object? Load(string path)
+    {
+        using var zip = new TorchZipReader(path);
+        if (zip.Contains("byteorder"))
+        {
+            var order = System.Text.Encoding.ASCII.GetString(zip.ReadEntry("byteorder", 16)).Trim();
+            if (order != "little") throw new FrSpecException($"{path}: byteorder '{order}' is not supported (only little-endian)");
+        }
+        var pkl = zip.ReadEntry("data.pkl", MaxPickleBytes);
+        string where = $"{path}: {zip.Prefix}/data.pkl";
+        var unpickler = new SafeUnpickler(pkl, where, (key, dtype, numel) =>
+        {
+            if (key.Contains('/') || key.Contains('\\')) throw new FrSpecException($"{where}: bad storage key '{key}'");
+            string entry = "data/" + key;
+            long have = zip.EntrySize(entry);
+            long need = numel <= have / dtype.ElementSize() ? numel * dtype.ElementSize() : long.MaxValue;
+            if (have < need)
+                throw new FrSpecException($"{path}: entry '{zip.Prefix}/{entry}' has {have} bytes but the pickle says {numel} {dtype} elements ({need} bytes): file corrupt");
+            var bytes = zip.ReadEntry(entry);
+            return have == need ? bytes : bytes.AsSpan(0, (int)need).ToArray();
+        });
+        return unpickler.Load();
+    }
+
+    private static string TypeName(object? o) => o switch
+    {
+        null => "None",
+        long => "an int",
+        double => "a float",
+        bool => "a bool",
+        string => "a string",
+        List<object?> => "a list",
+        PickleTuple => "a tuple",
+        PickleDict => "a dict",
+        TorchTensor t => $"a tensor {t}",
+        _ => o.GetType().Name,
+    };
+}
