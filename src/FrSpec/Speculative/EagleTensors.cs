@@ -27,7 +27,7 @@ internal abstract class EagleTensors : IDisposable
     {
         string bin = Path.Combine(dir, "pytorch_model.bin");
         string st = Path.Combine(dir, "model.safetensors");
-        if (File.Exists(bin)) return TorchBinReader.Open(bin);
+        if (File.Exists(bin)) return TorchBinEagleTensors.Open(bin);
         if (File.Exists(st)) return new SafetensorsEagleTensors(TensorStore.OpenFiles(dir, st), st);
         throw new FrSpecException($"{dir}: no pytorch_model.bin or model.safetensors found (expected an EAGLE-1/2 head)");
     }

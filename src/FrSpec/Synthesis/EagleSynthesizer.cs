@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using FrSpec.Formats;
+using FrSpec.Formats.Torch;
 using FrSpec.Model;
 using FrSpec.Numerics;
 
@@ -96,12 +97,18 @@ public static class EagleSynthesizer
     }
 }
 
-/// <summary>Seam for writing pytorch_model.bin heads (torch zip pickle), filled in by the Torch checkpoint writer.</summary>
+/// <summary>Writes an EAGLE head as pytorch_model.bin (torch zip pickle, as torch.save(state_dict, path) does).</summary>
 internal static class EagleBinWriter
 {
     public static void Write(string path, IReadOnlyList<TensorBlob> tensors)
     {
-        // TODO(frvocab merge): TorchCheckpoint.WriteStateDict.
-        throw new FrSpecException($"{path}: writing pytorch_model.bin is not available in this build; use --format safetensors");
+        var list = tensors.Select(t => (t.Name, new TorchTensor(t.DType switch
+        {
+            "F32" => TorchDType.Float32,
+            "F16" => TorchDType.Float16,
+            "BF16" => TorchDType.BFloat16,
+            _ => throw new FrSpecException($"tensor '{t.Name}': dtype {t.DType} cannot be written to a torch checkpoint here"),
+        }, t.Shape, t.Produce()))).ToList();
+        TorchCheckpoint.WriteStateDict(path, list, TorchArchiveName.FileStem);
     }
 }

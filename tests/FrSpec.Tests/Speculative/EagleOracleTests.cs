@@ -30,7 +30,7 @@ public class EagleOracleTests
         var last = VanillaDecoder.Prefill(target, cache, prompt, features);
         var logits = new float[256];
         target.Head.Compute(last, 1, logits);
-        int root = Numerics.Ops.ArgMax(logits);
+        int root = FrSpec.Numerics.Ops.ArgMax(logits);
         drafter.Begin(prompt);
         drafter.Extend(features, [.. prompt[1..], root]);
         drafter.Draft(root, tree);
