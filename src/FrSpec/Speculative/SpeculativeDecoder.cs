@@ -21,6 +21,7 @@ public sealed class SpeculativeDecoder : IDecoder, IDisposable
     private readonly TreeVerifier _verifier;
     private readonly AttentionMask _mask = new(0, 0, 0);
     private readonly float[] _logits, _features, _probs;
+    private readonly NodeLogits _nodeLogits;
     private readonly int[] _positions, _path, _pairTokens;
     private KvCache? _cache;
 
@@ -36,7 +37,8 @@ public sealed class SpeculativeDecoder : IDecoder, IDisposable
         int t = tree.TotalTokens, v = target.Config.VocabSize, h = target.Config.HiddenSize;
         _draft = new DraftTree(t);
         _verifier = new TreeVerifier(v);
-        _logits = new float[(long)t * v <= Array.MaxLength ? t * v : throw new FrSpecException($"{t} tree tokens × vocabulary {v} logits are too many")];
+        _logits = new float[v];
+        _nodeLogits = new NodeLogits(target.Head, h, t);
         _features = new float[t * h];
         _probs = new float[v];
         _positions = new int[t];
@@ -140,10 +142,9 @@ public sealed class SpeculativeDecoder : IDecoder, IDisposable
             _mask.FillTree(_draft.Parents.AsSpan(0, t));
             var hidden = _target.Forward(cache, _draft.Tokens.AsSpan(0, t), _positions.AsSpan(0, t), _mask);
             hidden.CopyTo(_features);
-            _target.Head.Compute(hidden, t, _logits);
+            _nodeLogits.Begin(_draft, _features);
+            int length = _verifier.Accept(_draft, _nodeLogits, sampler, _path, out int bonus);
             verifyTicks += Stopwatch.GetTimestamp() - t0;
-
-            int length = _verifier.Accept(_draft, _logits.AsSpan(0, t * v), sampler, _path, out int bonus);
             cache.Commit(_path.AsSpan(0, length));
 
             // Emit the accepted drafts (the root was emitted last round) and the bonus.

@@ -13,7 +13,7 @@ public sealed record TreeOptions
 {
     public int Depth { get; init; } = 4;
     public int TopK { get; init; } = 8;
-    public int TotalTokens { get; init; } = 24;
+    public int TotalTokens { get; init; } = 16;
 
     public static TreeOptions Default { get; } = new();
     /// <summary>The FR-Spec paper's Llama-3-8B setting.</summary>

@@ -25,17 +25,17 @@ internal sealed class TreeVerifier
     /// <summary>
     /// Writes the accepted path (node indices from the root) into <paramref name="path"/> and returns its length
     /// (≥ 1: the root is always kept); <paramref name="bonus"/> is the token the target adds after the path.
-    /// <paramref name="logits"/> is [tree.Count, vocab].
+    /// <paramref name="logits"/> gives the target's logits of any node.
     /// </summary>
-    public int Accept(DraftTree tree, ReadOnlySpan<float> logits, Sampler sampler, Span<int> path, out int bonus)
+    public int Accept(DraftTree tree, NodeLogits logits, Sampler sampler, Span<int> path, out int bonus)
     {
-        int v = _vocab, node = 0, length = 0;
+        int node = 0, length = 0;
         path[length++] = 0;
         if (sampler.Options.IsGreedy)
         {
             while (true)
             {
-                int best = TensorPrimitives.IndexOfMax(logits.Slice(node * v, v));
+                int best = TensorPrimitives.IndexOfMax(logits.Row(node));
                 int match = -1;
                 for (int c = tree.FirstChild[node]; c >= 0; c = tree.NextSibling[c])
                     if (tree.Tokens[c] == best) { match = c; break; }
@@ -47,7 +47,7 @@ internal sealed class TreeVerifier
         var p = _probs.AsSpan();
         while (true)
         {
-            sampler.Distribution(logits.Slice(node * v, v), p);
+            sampler.Distribution(logits.Row(node), p);
             int accepted = -1;
             for (int c = tree.FirstChild[node]; c >= 0; c = tree.NextSibling[c])
             {
