@@ -118,7 +118,8 @@ public sealed class BenchSpecCommand : ICliVerb
 
         var tokenizer = TokenizerLoader.Load(a.Model);
         var template = ChatTemplate.FromModelDirectory(a.Model);
-        var stopIds = StopIds.FromModelDirectory(a.Model, tokenizer);
+        // The template's end-of-turn tokens plus the model's configured EOS ids.
+        var stopIds = StopIds.FromModelDirectory(a.Model, tokenizer).Union(template.StopIds(tokenizer)).Order().ToArray();
         var methods = specs.Select(s => new BenchmarkMethod(s, DecoderFactory.Create(a.Model, a.Eagle, s))).ToList();
         try
         {
