@@ -121,9 +121,11 @@ public sealed class BenchSpecCommand : ICliVerb
         if (a.Eagle is not null) specs.Add(MethodSpec.Eagle2);
         specs.AddRange(a.Fr.Select(MethodSpec.Fr));
 
-        var tokenizer = TokenizerLoader.Load(a.Model);
-        var template = ChatTemplate.FromModelDirectory(a.Model);
-        var stopIds = StopIds.FromModelDirectory(a.Model, tokenizer);
+        // One loaded target shared by all methods; its tokenizer, chat template and stop ids (EOS + end-of-turn).
+        var ctx = DecoderFactory.Context(a.Model);
+        var tokenizer = ctx.Tokenizer;
+        var template = ctx.Template ?? throw new FrSpecException($"{a.Model}: bench spec needs a supported chat_template in tokenizer_config.json");
+        var stopIds = ctx.StopIds.ToArray();
         var methods = specs.Select(s => new BenchmarkMethod(s, DecoderFactory.Create(a.Model, a.Eagle, s, a.Tree))).ToList();
         try
         {
