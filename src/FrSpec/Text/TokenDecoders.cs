@@ -23,6 +23,7 @@ internal struct DecodePiece
 /// </summary>
 internal abstract class DecoderStep
 {
+    /// <param name="pieces">the pieces, rewritten in place</param>
     /// <param name="raw">keep bytes raw instead of converting them to text</param>
     /// <param name="continuation">the tokens follow earlier text: skip start-of-text handling (leading-space strips)</param>
     public abstract void Apply(List<DecodePiece> pieces, bool raw, bool continuation);

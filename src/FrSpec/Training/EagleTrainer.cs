@@ -102,6 +102,7 @@ public sealed class EagleTrainer
 
         var buf = new Buffers(T, H);
         var clock = Stopwatch.StartNew();
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         double lastLoss = double.NaN;
         (double reg, double cls, double top1) lastValid = (double.NaN, double.NaN, double.NaN);
         long seen = (long)start * T, seenThisRun = 0;
@@ -135,11 +136,13 @@ public sealed class EagleTrainer
             if (last) { step++; break; }
         }
         double secs = clock.Elapsed.TotalSeconds;
+        double cpuSecs = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
         var report = new Report(step, seen, Math.Round(lastLoss, 4), Math.Round(lastValid.reg, 4), Math.Round(lastValid.cls, 4), Math.Round(lastValid.top1, 4),
             Math.Round(seenThisRun / secs, 1), Math.Round(seenThisRun / secs * flops / 1e9, 2));
         File.WriteAllText(Path.Combine(StateDir, "report.json"), JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
         log.Line($"done: {step} steps, {seen:N0} draft positions, {report.TokensPerSecond:N0} positions/s, {report.Gflops:F1} GFLOP/s " +
-                 $"({100 * report.Gflops / TrainingLog.RooflineGflops:F1}% of FMA roofline) over {secs:F0} s");
+                 $"({100 * report.Gflops / TrainingLog.RooflineGflops:F1}% of FMA roofline) over {secs:F0} s ({cpuSecs:F0} CPU-seconds: " +
+                 $"{seenThisRun * flops / cpuSecs / 1e9:F1} GFLOP per CPU-second)");
         return report;
     }
 

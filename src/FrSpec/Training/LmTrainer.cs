@@ -72,6 +72,7 @@ public sealed class LmTrainer
         var windows = new int[c.BatchSize * (c.SeqLen + 1)];
         int tokensPerStep = c.BatchSize * c.SeqLen;
         var clock = Stopwatch.StartNew();
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         long tokensThisRun = 0;
         double lastLoss = double.NaN, lastValid = double.NaN;
         int step = start;
@@ -99,6 +100,7 @@ public sealed class LmTrainer
             if (last) { step++; break; }
         }
         double seconds = clock.Elapsed.TotalSeconds;
+        double cpuSeconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds;
         var report = new Dictionary<string, object>
         {
             ["steps_done"] = step, ["tokens_seen"] = tokensSeen, ["wall_seconds_this_run"] = Math.Round(seconds, 1),
@@ -107,10 +109,13 @@ public sealed class LmTrainer
             ["gflops"] = Math.Round(tokensThisRun / seconds * flopsPerToken / 1e9, 2),
             ["roofline_fraction"] = Math.Round(tokensThisRun / seconds * flopsPerToken / 1e9 / TrainingLog.RooflineGflops, 4),
             ["parameters"] = paramCount,
+            // on a shared machine the wall-clock rate mostly measures the share of CPU this process got
+            ["cpu_seconds_this_run"] = Math.Round(cpuSeconds, 1),
+            ["gflop_per_cpu_second"] = Math.Round(tokensThisRun * flopsPerToken / cpuSeconds / 1e9, 2),
         };
         File.WriteAllText(Path.Combine(StateDir, "report.json"), JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
         log.Line($"done: {step} steps, {tokensSeen:N0} tokens seen, train loss {lastLoss:F4}, valid loss {lastValid:F4}, " +
-                 $"{tokensThisRun / seconds:N0} tok/s over {seconds:F0} s");
+                 $"{tokensThisRun / seconds:N0} tok/s over {seconds:F0} s ({cpuSeconds:F0} CPU-seconds: {tokensThisRun * flopsPerToken / cpuSeconds / 1e9:F1} GFLOP per CPU-second)");
         return model;
     }
 

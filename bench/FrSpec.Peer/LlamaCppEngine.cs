@@ -1,0 +1,67 @@
+using LLama;
+using LLama.Common;
+using LLama.Native;
+
+namespace FrSpec.Peer;
+
+/// <summary>llama.cpp through LLamaSharp's low-level API: one sequence, a batch per call, logits requested per token.</summary>
+internal sealed class LlamaCppEngine : IPeerEngine
+{
+    private readonly LLamaWeights _weights;
+    private readonly LLamaContext _context;
+    private readonly LLamaBatch _batch = new();
+
+    public LlamaCppEngine(string ggufPath, int contextSize, int threads)
+    {
+        var p = new ModelParams(ggufPath)
+        {
+            ContextSize = (uint)contextSize,
+            BatchSize = (uint)contextSize,
+            UBatchSize = (uint)contextSize,
+            Threads = threads,
+            BatchThreads = threads,
+            GpuLayerCount = 0,
+            LoadMode = LLamaLoadMode.MemoryMap,
+            FlashAttention = false,
+        };
+        _weights = LLamaWeights.LoadFromFile(p);
+        _context = _weights.CreateContext(p);
+        VocabSize = _weights.Vocab.Count;
+    }
+
+    public string Name => "llama.cpp";
+    public int VocabSize { get; }
+    public int Length { get; private set; }
+
+    public void Clear()
+    {
+        _context.NativeHandle.MemoryClear(true);
+        Length = 0;
+    }
+
+    public void Run(ReadOnlySpan<int> tokens, bool allLogits, Span<float> logits)
+    {
+        int n = tokens.Length;
+        _batch.Clear();
+        for (int i = 0; i < n; i++)
+            _batch.Add((LLamaToken)tokens[i], (LLamaPos)(Length + i), LLamaSeqId.Zero, allLogits || i == n - 1);
+        var rc = _context.NativeHandle.Decode(_batch);
+        if (rc != DecodeResult.Ok) throw new FrSpecException($"llama.cpp decode failed: {rc}");
+        Length += n;
+        if (allLogits)
+            for (int i = 0; i < n; i++) _context.NativeHandle.GetLogitsIth(i).CopyTo(logits.Slice(i * VocabSize, VocabSize));
+        else _context.NativeHandle.GetLogitsIth(n - 1).CopyTo(logits[..VocabSize]);
+    }
+
+    public void Truncate(int length)
+    {
+        _context.NativeHandle.MemorySequenceRemove(LLamaSeqId.Zero, (LLamaPos)length, (LLamaPos)(-1));
+        Length = length;
+    }
+
+    public void Dispose()
+    {
+        _context.Dispose();
+        _weights.Dispose();
+    }
+}

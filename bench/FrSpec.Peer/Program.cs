@@ -1,0 +1,84 @@
+using System.Globalization;
+using FrSpec;
+using FrSpec.Peer;
+using LLama.Native;
+
+// Runs one model through FrSpec and through llama.cpp (LLamaSharp) in the same process: decode and batch-N tokens/s
+// in interleaved rounds, and the largest logit difference over a prompt as an independent numerical reference.
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+try
+{
+    var o = PeerOptions.Parse(args);
+    return Run(o);
+}
+catch (FrSpecException e)
+{
+    Console.Error.WriteLine($"frspec bench peer: {e.Message}");
+    return 2;
+}
+
+static int Run(PeerOptions o)
+{
+    void Log(string s) => Console.WriteLine(s);
+    if (!Directory.Exists(o.Model)) throw new FrSpecException($"{o.Model}: model directory not found");
+    // FrSpec's worker pool reads FRSPEC_THREADS at first use; llama.cpp gets the same count below.
+    Environment.SetEnvironmentVariable("FRSPEC_THREADS", o.Threads.ToString());
+    if (!o.Verbose) NativeLibraryConfig.All.WithLogCallback((level, message) => { if (level == LLamaLogLevel.Error) Console.Error.Write(message); });
+
+    Log($"date             {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+    Log($"model            {Path.GetFullPath(o.Model)}");
+    string gguf = GgufCache.Ensure(o.Model, o.Tokenizer, o.Cache, Log);
+    int context = Math.Max(o.PromptTokens + o.DecodeTokens, o.PromptTokens + o.Batches.DefaultIfEmpty(1).Max()) + 8;
+    context = Math.Max(context, o.PromptTokens + 8);
+
+    using var frspec = new FrSpecEngine(o.Model, context);
+    using var llama = new LlamaCppEngine(gguf, (context + 255) / 256 * 256, o.Threads);
+    if (frspec.VocabSize != llama.VocabSize)
+        throw new FrSpecException($"vocabulary sizes differ: FrSpec {frspec.VocabSize}, llama.cpp {llama.VocabSize}");
+    var cfg = frspec.Model.Config;
+    Log($"weights          {frspec.Model.Head.Weight.Type} (embedding/LM head), {frspec.Model.WeightBytesPerToken() / 1e9:F3} GB read per token");
+    Log($"shape            {cfg.ModelType}, {cfg.NumLayers} layers, hidden {cfg.HiddenSize}, heads {cfg.NumHeads}/{cfg.NumKvHeads}, vocab {cfg.VocabSize}");
+    Log($"threads          {o.Threads} (FrSpec worker pool: {FrSpec.Numerics.WorkerPool.Shared.Threads}); llama.cpp via LLamaSharp 0.30.0, mmap");
+
+    if (o.Check)
+    {
+        var prompt = PeerBenchmark.Tokens(o.PromptTokens, cfg.VocabSize, 7);
+        if (cfg.BosTokenId is int bos && bos < cfg.VocabSize) prompt[0] = bos;
+        var r = LogitCheckResult.Run(frspec, llama, prompt);
+        Log("");
+        Log($"numerics         {r.Positions} prompt positions x {cfg.VocabSize} logits, FrSpec vs llama.cpp");
+        Log($"  max |dlogit|   {r.MaxAbsDiff:G4} (at position {r.WorstPosition}; largest |logit| {r.MaxAbsLogit:G4}, rms diff {r.RmsDiff:G3})");
+        Log($"  argmax agrees  {r.ArgmaxAgreements}/{r.Positions} positions");
+    }
+
+    if (o.Bench)
+    {
+        var bench = new PeerBenchmark(o.DecodeTokens, o.Batches, o.PromptTokens);
+        IPeerEngine[] engines = [frspec, llama];
+        foreach (var e in engines) bench.Warmup(e);
+        int quiet = 0;
+        for (int round = 0; round < o.Rounds; round++)
+        {
+            if (CpuQuietGuard.WaitForQuiet(0.25, TimeSpan.FromSeconds(o.QuietWait))) quiet++;
+            // interleaved, order flipped each round: F L | L F | F L ...
+            var order = round % 2 == 0 ? engines : engines.Reverse().ToArray();
+            foreach (var e in order) bench.Round(e);
+            Console.Error.Write($"\rround {round + 1}/{o.Rounds}");
+        }
+        Console.Error.WriteLine();
+        Log("");
+        Log($"tokens/s, median of {o.Rounds} interleaved rounds [min-max]; context {o.PromptTokens} tokens; "
+            + (o.QuietWait > 0 ? $"{quiet}/{o.Rounds} rounds started on idle CPUs" : "no idle-CPU wait"));
+        Log($"{"",-24} {"FrSpec",-22} {"llama.cpp",-22} {"FrSpec/llama.cpp",16}");
+        foreach (var m in bench.Metrics)
+        {
+            var f = bench.Samples[frspec.Name][m];
+            var l = bench.Samples[llama.Name][m];
+            double fm = PeerBenchmark.Median(f), lm = PeerBenchmark.Median(l);
+            Log($"{m,-24} {Cell(f),-22} {Cell(l),-22} {fm / lm,15:F2}x");
+        }
+    }
+    return 0;
+
+    static string Cell(List<double> xs) => $"{PeerBenchmark.Median(xs),7:F1} [{xs.Min():F1}-{xs.Max():F1}]";
+}

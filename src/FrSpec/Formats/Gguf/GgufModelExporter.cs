@@ -1,0 +1,191 @@
+using FrSpec.Model;
+using FrSpec.Numerics;
+
+namespace FrSpec.Formats.Gguf;
+
+/// <summary>
+/// Writes a Hugging Face model directory (Llama-3 family or Qwen2, as <see cref="Transformer"/> loads it) as a GGUF
+/// file that llama.cpp loads: llama.cpp tensor names, hyper-parameters, the byte-level BPE tokenizer, and the same
+/// weight dtypes as the safetensors (F32/F16/BF16; norms and biases in F32).
+///
+/// Two layout details matter for identical numerics: llama.cpp's "llama" architecture applies RoPE to adjacent lane
+/// pairs (2j, 2j+1) where HF rotates lane j with lane j + headDim/2, so the q/k projection rows are reordered per head
+/// (<see cref="PermutedSourceRow"/>); and Llama-3.1/3.2 rope scaling travels as a rope_freqs tensor of per-frequency
+/// divisors. Qwen2 uses llama.cpp's NeoX rope (HF's layout), so its rows stay as they are.
+/// </summary>
+public static class GgufModelExporter
+{
+    private const int CopyChunk = 16 << 20;
+
+    /// <summary>Exports <paramref name="modelDir"/> to <paramref name="outPath"/>. The tokenizer is the directory's tokenizer.json unless given.</summary>
+    public static void Export(string modelDir, string outPath, string? tokenizerJson = null)
+    {
+        var config = ModelConfig.Load(modelDir);
+        tokenizerJson ??= Path.Combine(modelDir, "tokenizer.json");
+        var vocab = GgufVocabulary.Load(tokenizerJson, config);
+        using var store = TensorStore.Open(modelDir);
+        var writer = Build(config, store, vocab, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(modelDir))));
+        string? dir = Path.GetDirectoryName(Path.GetFullPath(outPath));
+        if (dir != null) Directory.CreateDirectory(dir);
+        writer.Write(outPath);
+    }
+
+    /// <summary>The llama.cpp architecture name for a model type.</summary>
+    public static string ArchitectureOf(ModelConfig c) => c.ModelType switch
+    {
+        "llama" => "llama",
+        "qwen2" => "qwen2",
+        _ => throw new FrSpecException($"model_type '{c.ModelType}': the GGUF exporter supports llama (Llama-3 family) and qwen2"),
+    };
+
+    /// <summary>Collects metadata and tensor producers; the store must stay open until the writer has written.</summary>
+    public static GgufWriter Build(ModelConfig c, TensorStore store, GgufVocabulary vocab, string name)
+    {
+        string arch = ArchitectureOf(c);
+        bool permuteQk = arch == "llama";
+        var w = new GgufWriter();
+        w.AddString("general.architecture", arch);
+        w.AddString("general.name", name);
+        var embedType = DTypeOf(store, "model.embed_tokens.weight");
+        w.AddUInt32("general.file_type", embedType switch { DType.F32 => 0u, DType.F16 => 1u, _ => 32u }); // llama_ftype ALL_F32 / MOSTLY_F16 / MOSTLY_BF16
+        w.AddUInt32($"{arch}.vocab_size", (uint)c.VocabSize);
+        w.AddUInt32($"{arch}.context_length", (uint)c.MaxPositions);
+        w.AddUInt32($"{arch}.embedding_length", (uint)c.HiddenSize);
+        w.AddUInt32($"{arch}.block_count", (uint)c.NumLayers);
+        w.AddUInt32($"{arch}.feed_forward_length", (uint)c.IntermediateSize);
+        w.AddUInt32($"{arch}.attention.head_count", (uint)c.NumHeads);
+        w.AddUInt32($"{arch}.attention.head_count_kv", (uint)c.NumKvHeads);
+        w.AddUInt32($"{arch}.attention.key_length", (uint)c.HeadDim);
+        w.AddUInt32($"{arch}.attention.value_length", (uint)c.HeadDim);
+        w.AddFloat32($"{arch}.rope.freq_base", (float)c.RopeTheta);
+        w.AddUInt32($"{arch}.rope.dimension_count", (uint)c.HeadDim);
+        w.AddFloat32($"{arch}.attention.layer_norm_rms_epsilon", c.RmsNormEps);
+        if (c.RopeScaling is { Type: "linear" } lin)
+        {
+            w.AddString($"{arch}.rope.scaling.type", "linear");
+            w.AddFloat32($"{arch}.rope.scaling.factor", (float)lin.Factor);
+        }
+
+        w.AddString("tokenizer.ggml.model", "gpt2");
+        w.AddString("tokenizer.ggml.pre", arch == "qwen2" ? "qwen2" : "llama-bpe");
+        w.AddStrings("tokenizer.ggml.tokens", vocab.Tokens);
+        w.AddInt32s("tokenizer.ggml.token_type", vocab.TokenTypes);
+        w.AddStrings("tokenizer.ggml.merges", vocab.Merges);
+        if (vocab.BosId is int bos) w.AddUInt32("tokenizer.ggml.bos_token_id", (uint)bos);
+        if (vocab.EosId is int eos) w.AddUInt32("tokenizer.ggml.eos_token_id", (uint)eos);
+        if (vocab.PadId is int pad) w.AddUInt32("tokenizer.ggml.padding_token_id", (uint)pad);
+        w.AddBool("tokenizer.ggml.add_bos_token", vocab.AddBos);
+
+        if (c.RopeScaling is { Type: "llama3" } s)
+            w.AddTensor("rope_freqs.weight", GgmlType.F32, [c.HeadDim / 2], st => WriteFloats(st, Llama3RopeFactors(c.HeadDim, c.RopeTheta, s)));
+
+        int q = c.NumHeads * c.HeadDim, kv = c.NumKvHeads * c.HeadDim, h = c.HiddenSize, f = c.IntermediateSize;
+        AddMatrix(w, store, "token_embd.weight", "model.embed_tokens.weight", c.VocabSize, h);
+        for (int l = 0; l < c.NumLayers; l++)
+        {
+            string hf = $"model.layers.{l}.", gg = $"blk.{l}.";
+            AddVector(w, store, gg + "attn_norm.weight", hf + "input_layernorm.weight", h);
+            AddMatrix(w, store, gg + "attn_q.weight", hf + "self_attn.q_proj.weight", q, h, permuteQk ? c.NumHeads : 0);
+            AddMatrix(w, store, gg + "attn_k.weight", hf + "self_attn.k_proj.weight", kv, h, permuteQk ? c.NumKvHeads : 0);
+            AddMatrix(w, store, gg + "attn_v.weight", hf + "self_attn.v_proj.weight", kv, h);
+            if (c.AttentionBias)
+            {
+                if (permuteQk) throw new FrSpecException($"{store.Directory}: q/k biases on a llama-architecture model are not supported by the GGUF exporter");
+                AddVector(w, store, gg + "attn_q.bias", hf + "self_attn.q_proj.bias", q);
+                AddVector(w, store, gg + "attn_k.bias", hf + "self_attn.k_proj.bias", kv);
+                AddVector(w, store, gg + "attn_v.bias", hf + "self_attn.v_proj.bias", kv);
+            }
+            AddMatrix(w, store, gg + "attn_output.weight", hf + "self_attn.o_proj.weight", h, q);
+            AddVector(w, store, gg + "ffn_norm.weight", hf + "post_attention_layernorm.weight", h);
+            AddMatrix(w, store, gg + "ffn_gate.weight", hf + "mlp.gate_proj.weight", f, h);
+            AddMatrix(w, store, gg + "ffn_up.weight", hf + "mlp.up_proj.weight", f, h);
+            AddMatrix(w, store, gg + "ffn_down.weight", hf + "mlp.down_proj.weight", h, f);
+        }
+        AddVector(w, store, "output_norm.weight", "model.norm.weight", h);
+        if (!c.TieWordEmbeddings)
+        {
+            if (!store.Contains("lm_head.weight")) throw new FrSpecException($"{store.Directory}: tensor 'lm_head.weight' is missing and tie_word_embeddings is false");
+            AddMatrix(w, store, "output.weight", "lm_head.weight", c.VocabSize, h);
+        }
+        return w;
+    }
+
+    /// <summary>
+    /// For q/k rows in llama.cpp's layout: the HF row that lands at <paramref name="row"/>. Within each head of
+    /// <paramref name="headDim"/> rows, GGUF row 2j + s comes from HF row s·headDim/2 + j (s ∈ {0, 1}), i.e. the
+    /// converter's reshape(heads, 2, headDim/2, in).swapaxes(1, 2).
+    /// </summary>
+    public static int PermutedSourceRow(int row, int headDim)
+    {
+        int head = row / headDim, r = row % headDim;
+        return head * headDim + (r & 1) * (headDim / 2) + (r >> 1);
+    }
+
+    /// <summary>
+    /// Llama-3.1 rope_freqs: per-frequency divisors of θ^(−2i/d) (1 for high frequencies, the factor for low ones,
+    /// interpolated between), the quantity llama.cpp divides each rotation frequency by.
+    /// </summary>
+    public static float[] Llama3RopeFactors(int headDim, double theta, RopeScaling s)
+    {
+        var factors = new float[headDim / 2];
+        double lowWavelen = s.OriginalMaxPositions / s.LowFreqFactor, highWavelen = s.OriginalMaxPositions / s.HighFreqFactor;
+        for (int i = 0; i < factors.Length; i++)
+        {
+            double freq = 1.0 / Math.Pow(theta, 2.0 * i / headDim);
+            double wavelen = 2 * Math.PI / freq;
+            double factor;
+            if (wavelen < highWavelen) factor = 1.0;
+            else if (wavelen > lowWavelen) factor = s.Factor;
+            else
+            {
+                double smooth = (s.OriginalMaxPositions / wavelen - s.LowFreqFactor) / (s.HighFreqFactor - s.LowFreqFactor);
+                factor = 1.0 / ((1 - smooth) / s.Factor + smooth);
+            }
+            factors[i] = (float)factor;
+        }
+        return factors;
+    }
+
+    private static DType DTypeOf(TensorStore store, string name)
+    {
+        var (f, e) = store.Find(name);
+        return SafetensorsFile.ToDType(f.Path, e);
+    }
+
+    /// <summary>A [rows, cols] matrix copied in its own dtype; with <paramref name="permuteHeads"/> &gt; 0, rows reordered per head.</summary>
+    private static unsafe void AddMatrix(GgufWriter w, TensorStore store, string ggufName, string hfName, int rows, int cols, int permuteHeads = 0)
+    {
+        var m = store.Matrix(hfName, rows, cols); // validates shape and dtype
+        var type = GgmlTypeInfo.From(m.Type);
+        if (permuteHeads > 0)
+        {
+            if (rows % permuteHeads != 0 || rows / permuteHeads % 2 != 0)
+                throw new FrSpecException($"{store.Directory}: tensor '{hfName}' has {rows} rows, not {permuteHeads} heads of even size");
+            int headDim = rows / permuteHeads;
+            w.AddTensor(ggufName, type, [rows, cols], st =>
+            {
+                int rb = m.RowBytes;
+                for (int r = 0; r < rows; r++)
+                    st.Write(new ReadOnlySpan<byte>((byte*)m.Data + (long)PermutedSourceRow(r, headDim) * rb, rb));
+            });
+        }
+        else
+        {
+            w.AddTensor(ggufName, type, [rows, cols], st =>
+            {
+                long total = m.ByteCount;
+                for (long off = 0; off < total; off += CopyChunk)
+                    st.Write(new ReadOnlySpan<byte>((byte*)m.Data + off, (int)Math.Min(CopyChunk, total - off)));
+            });
+        }
+    }
+
+    /// <summary>A 1-D tensor (norm weight, bias) converted to F32, as llama.cpp's converter stores them.</summary>
+    private static void AddVector(GgufWriter w, TensorStore store, string ggufName, string hfName, int length)
+    {
+        var v = store.Vector(hfName, length);
+        w.AddTensor(ggufName, GgmlType.F32, [length], st => WriteFloats(st, v));
+    }
+
+    private static void WriteFloats(Stream st, float[] values) => st.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+}

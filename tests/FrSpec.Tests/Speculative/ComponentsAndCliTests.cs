@@ -1,0 +1,51 @@
+using FrSpec.Benchmarks;
+using FrSpec.Generation;
+using FrSpec.Model;
+using FrSpec.Speculative;
+
+namespace FrSpec.Tests.Speculative;
+
+public class ComponentsAndCliTests
+{
+    [Fact]
+    public void SynthEagleCliWritesLoadableHeadsInBothFormats()
+    {
+        string target = TinyModels.Target("qwen2", false, 81);
+        foreach (var format in new[] { "bin", "safetensors" })
+        {
+            string dir = TinyModels.NewDir("cli-" + format);
+            int rc = FrSpec.Cli.Program.BuildRoot().Parse(["synth-eagle", "--model", target, "--out", dir, "--format", format, "--seed", "4"]).Invoke();
+            Assert.Equal(0, rc);
+            Assert.True(File.Exists(Path.Combine(dir, format == "bin" ? "pytorch_model.bin" : "model.safetensors")));
+            using var t = Transformer.Load(target);
+            using var head = EagleHead.Load(dir, t.Config);
+            Assert.NotNull(head.FcBias);
+        }
+    }
+
+    [Fact]
+    public void ComponentBenchmarksReportEveryVariant()
+    {
+        using var target = Transformer.Load(TinyModels.Target("llama3", true, 82));
+        using var head = EagleHead.Load(TinyModels.Head(target.Directory, 83), target.Config);
+        var steps = SpeculationComponents.DraftSteps(target, head, [("full", null), ("first 64", Enumerable.Range(0, 64).ToArray())], rows: 4, context: 20, repeats: 2);
+        Assert.Equal([512, 64], steps.Select(s => s.VocabRows));
+        Assert.All(steps, s => Assert.True(s.LayerMs > 0 && s.HeadMs > 0));
+        var verify = SpeculationComponents.Verification(target, [1, 8], context: 20, repeats: 2);
+        Assert.Equal([1, 8], verify.Select(v => v.TreeTokens));
+        Assert.All(verify, v => Assert.True(v.Ms > 0));
+    }
+
+    [Fact]
+    public void TimeSplitAndAcceptLengthsAreReported()
+    {
+        using var target = Transformer.Load(TinyModels.Target("llama3", true, 84));
+        using var spec = SpeculativeDecoder.Create(target, TinyModels.Head(target.Directory, 85), null, new TreeOptions { Depth = 2, TopK = 3, TotalTokens = 8 });
+        var r = spec.Generate([1, 2, 3], new GenerationOptions { MaxNewTokens = 24 });
+        Assert.Equal(24, r.Ids.Length);
+        Assert.Equal(24, r.AcceptLengths.Sum());
+        var t = r.Time;
+        Assert.True(t.DraftLayers > 0 && t.DraftLmHead > 0 && t.Verify > 0 && t.Other >= 0);
+        Assert.True(t.DraftLayers + t.DraftLmHead + t.Verify <= r.DecodeSeconds * 1.01 + 1e-4);
+    }
+}
