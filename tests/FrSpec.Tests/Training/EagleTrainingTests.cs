@@ -91,6 +91,32 @@ public class EagleTrainingTests
     }
 
     [Fact]
+    public void Speculative_EagleHead_loads_the_saved_head_and_reproduces_the_trainer_output()
+    {
+        var tc = Target();
+        int S = 7, H = tc.HiddenSize;
+        var model = new TrainableEagleHead(tc, 1, S);
+        TinyTraining.Randomize(model.Parameters(), 8);
+        string dir = TestModels.NewTempDir();
+        model.Save(dir, DType.F32);
+
+        var r = new Random(3);
+        var embedding = Enumerable.Range(0, tc.VocabSize * H).Select(_ => (float)(r.NextDouble() - 0.5)).ToArray();
+        var tokens = Enumerable.Range(0, S).Select(_ => r.Next(tc.VocabSize)).ToArray();
+        var features = Enumerable.Range(0, S * H).Select(_ => (float)(r.NextDouble() * 2 - 1)).ToArray();
+        var emb = new float[S * H];
+        for (int t = 0; t < S; t++) Array.Copy(embedding, tokens[t] * H, emb, t * H, H);
+        var mine = new float[S * H];
+        model.Forward(emb, features, mine);
+
+        using var head = FrSpec.Speculative.EagleHead.Load(dir, tc);
+        using var embMatrix = WeightMatrix.FromFloats(embedding, tc.VocabSize, H, DType.F32);
+        var cache = head.CreateCache(S);
+        var theirs = head.Forward(cache, embMatrix, tokens, features, Enumerable.Range(0, S).ToArray(), null).ToArray();
+        for (int i = 0; i < S * H; i++) Assert.True(Math.Abs(mine[i] - theirs[i]) < 1e-4, $"output[{i}] trainer {mine[i]} EagleHead {theirs[i]}");
+    }
+
+    [Fact]
     public void Training_on_a_target_reduces_the_validation_losses_and_resumes_identically()
     {
         var spec = TestModels.TinyQwen(61);
