@@ -24,6 +24,9 @@ public sealed class TrainableTransformer
     private readonly VocabLoss _loss;
     private readonly HashSet<int>? _active;
 
+    /// <param name="spec">Model shape (tied embeddings required).</param>
+    /// <param name="batch">Sequences per step.</param>
+    /// <param name="seqLen">Tokens per sequence (inputs; windows carry one more for the targets).</param>
     /// <param name="activeTokens">Token ids the training stream uses (null = all). Other embedding rows are kept at zero,
     /// which lets the loss skip them exactly (see <see cref="VocabLoss"/>).</param>
     public TrainableTransformer(SynthSpec spec, int batch, int seqLen, int[]? activeTokens = null)
