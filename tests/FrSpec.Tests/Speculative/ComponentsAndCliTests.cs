@@ -75,3 +75,28 @@ public class FrDraftVocabularyTests
         Assert.Equal(expected, spec.Generate(prompt, new GenerationOptions { MaxNewTokens = 24 }).Ids);
     }
 }
+
+public class SpeculativeAllocationTests
+{
+    [Fact]
+    public void DecodeRoundsDoNotAllocate()
+    {
+        using var target = Transformer.Load(TinyModels.Target("llama3", false, 93));
+        using var spec = SpeculativeDecoder.Create(target, TinyModels.Head(target.Directory, 94), Enumerable.Range(0, 200).ToArray(),
+            new TreeOptions { Depth = 3, TopK = 4, TotalTokens = 12 });
+        var prompt = new[] { 1, 2, 3, 4 };
+        long Measure(int tokens, SamplingOptions sampling)
+        {
+            spec.Generate(prompt, new GenerationOptions { MaxNewTokens = tokens, Sampling = sampling }); // warm up (JIT, buffers)
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            spec.Generate(prompt, new GenerationOptions { MaxNewTokens = tokens, Sampling = sampling });
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+        foreach (var sampling in new[] { SamplingOptions.Greedy, new SamplingOptions(0.8f, 20, 0.9f, 1) })
+        {
+            long small = Measure(8, sampling), large = Measure(200, sampling);
+            // only the result lists grow with the output (a few KB); nothing per round
+            Assert.True(large - small < 8 * 1024, $"{large - small} bytes more for 192 more tokens ({sampling})");
+        }
+    }
+}
