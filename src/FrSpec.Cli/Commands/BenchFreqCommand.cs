@@ -24,7 +24,7 @@ public sealed class BenchFreqCommand : ICliVerb
         var corpus = new Argument<string[]>("corpus") { Arity = ArgumentArity.OneOrMore, Description = "corpus files" };
         foreach (var o in new Option[] { tokenizer, model, maxDocs, textField, threads }) cmd.Options.Add(o);
         cmd.Arguments.Add(corpus);
-        cmd.SetAction(pr =>
+        cmd.SetAction(pr => CliErrors.Run(() =>
         {
             var tok = CliTokenizer.Load(pr.GetValue(tokenizer), pr.GetValue(model));
             var docs = new CorpusReader(pr.GetValue(corpus)!, pr.GetValue(textField)!).Documents().Take((int)Math.Min(pr.GetValue(maxDocs), int.MaxValue)).ToList();
@@ -46,7 +46,7 @@ public sealed class BenchFreqCommand : ICliVerb
             Console.WriteLine($"counting / tokenizer-only time: {count.Wall.TotalSeconds / encode.Wall.TotalSeconds:F3}");
             Console.WriteLine(FreqCommand.ThroughputSummary(count));
             return 0;
-        });
+        }));
         return cmd;
     }
 }

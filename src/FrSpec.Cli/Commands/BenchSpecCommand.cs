@@ -34,6 +34,7 @@ public sealed class BenchSpecCommand : ICliVerb
         public bool ReportOnly { get; init; }
         public bool NoExec { get; init; }
         public double ExecTimeout { get; init; } = 10;
+        public Speculative.TreeOptions Tree { get; init; } = Speculative.TreeOptions.Default;
     }
 
     public Command Create()
@@ -54,9 +55,12 @@ public sealed class BenchSpecCommand : ICliVerb
         var reportOnly = new Option<bool>("--report-only") { Description = "Do not generate: rebuild report.md and charts from the answers already in --out" };
         var noExec = new Option<bool>("--no-exec") { Description = "Do not execute HumanEval code (pass@1 is then not computed)" };
         var execTimeout = new Option<double>("--exec-timeout") { Description = "Seconds allowed per HumanEval program", DefaultValueFactory = _ => 10.0 };
+        var depth = new Option<int>("--tree-depth") { Description = "EAGLE-2 expansion steps after the root's children", DefaultValueFactory = _ => Speculative.TreeOptions.Default.Depth };
+        var treeTopK = new Option<int>("--tree-topk") { Description = "EAGLE-2 children per node and frontier width", DefaultValueFactory = _ => Speculative.TreeOptions.Default.TopK };
+        var treeTokens = new Option<int>("--tree-tokens") { Description = "Tree tokens verified per step, root included", DefaultValueFactory = _ => Speculative.TreeOptions.Default.TotalTokens };
 
         var cmd = new Command("spec", "Benchmark vanilla, EAGLE-2 and FR-Spec on Spec-Bench, HumanEval, GSM8K or Alpaca: Spec-Bench answer files, report.md, charts");
-        foreach (var o in new Option[] { model, eagle, fr, data, output, limit, categories, maxTokens, temperature, topK, topP, seed, warmup, reportOnly, noExec, execTimeout })
+        foreach (var o in new Option[] { model, eagle, fr, data, output, limit, categories, maxTokens, temperature, topK, topP, seed, warmup, reportOnly, noExec, execTimeout, depth, treeTopK, treeTokens })
             cmd.Options.Add(o);
         cmd.SetAction(pr => Execute(new Args
         {
@@ -76,6 +80,7 @@ public sealed class BenchSpecCommand : ICliVerb
             ReportOnly = pr.GetValue(reportOnly),
             NoExec = pr.GetValue(noExec),
             ExecTimeout = pr.GetValue(execTimeout),
+            Tree = new Speculative.TreeOptions { Depth = pr.GetValue(depth), TopK = pr.GetValue(treeTopK), TotalTokens = pr.GetValue(treeTokens) },
         }, Console.Out));
         return cmd;
     }
@@ -116,10 +121,12 @@ public sealed class BenchSpecCommand : ICliVerb
         if (a.Eagle is not null) specs.Add(MethodSpec.Eagle2);
         specs.AddRange(a.Fr.Select(MethodSpec.Fr));
 
-        var tokenizer = TokenizerLoader.Load(a.Model);
-        var template = ChatTemplate.FromModelDirectory(a.Model);
-        var stopIds = StopIds.FromModelDirectory(a.Model, tokenizer);
-        var methods = specs.Select(s => new BenchmarkMethod(s, DecoderFactory.Create(a.Model, a.Eagle, s))).ToList();
+        // One loaded target shared by all methods; its tokenizer, chat template and stop ids (EOS + end-of-turn).
+        var ctx = DecoderFactory.Context(a.Model);
+        var tokenizer = ctx.Tokenizer;
+        var template = ctx.Template ?? throw new FrSpecException($"{a.Model}: bench spec needs a supported chat_template in tokenizer_config.json");
+        var stopIds = ctx.StopIds.ToArray();
+        var methods = specs.Select(s => new BenchmarkMethod(s, DecoderFactory.Create(a.Model, a.Eagle, s, a.Tree))).ToList();
         try
         {
             var settings = new BenchmarkSettings

@@ -29,7 +29,7 @@ public sealed class FreqCommand : ICliVerb
         var corpus = new Argument<string[]>("corpus") { Description = ".txt, .jsonl, .jsonl.zst, .jsonl.gz or .parquet files", Arity = ArgumentArity.OneOrMore };
         foreach (var o in new Option[] { tokenizer, model, outDir, sizes, maxDocs, maxTokens, textField, threads, noSpecial, countsName }) cmd.Options.Add(o);
         cmd.Arguments.Add(corpus);
-        cmd.SetAction(pr =>
+        cmd.SetAction(pr => CliErrors.Run(() =>
         {
             var tok = CliTokenizer.Load(pr.GetValue(tokenizer), pr.GetValue(model));
             var sizeList = ParseSizes(pr.GetValue(sizes)!, tok.Tokenizer.VocabSize);
@@ -84,7 +84,7 @@ public sealed class FreqCommand : ICliVerb
             };
             File.WriteAllText(Path.Combine(dir, "freq.json"), JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true }) + "\n");
             return 0;
-        });
+        }));
         return cmd;
     }
 

@@ -28,7 +28,7 @@ public sealed class FreqReportCommand : ICliVerb
         var threads = new Option<int>("--threads") { DefaultValueFactory = _ => Environment.ProcessorCount, Description = "worker threads" };
         var title = new Option<string?>("--title") { Description = "chart title" };
         foreach (var o in new Option[] { countsOpt, tokenizer, model, heldout, generations, outDir, textField, threads, title }) cmd.Options.Add(o);
-        cmd.SetAction(pr =>
+        cmd.SetAction(pr => CliErrors.Run(() =>
         {
             var counts = TokenCounts.Load(pr.GetValue(countsOpt)!);
             var tok = CliTokenizer.TryLoad(pr.GetValue(tokenizer), pr.GetValue(model));
@@ -83,7 +83,7 @@ public sealed class FreqReportCommand : ICliVerb
             Console.WriteLine(md.ToString());
             Console.WriteLine($"wrote {Path.Combine(dir, "report.md")}, coverage.csv and coverage.png");
             return 0;
-        });
+        }));
         return cmd;
     }
 

@@ -11,6 +11,13 @@ namespace FrSpec.Cli.Support;
 /// </summary>
 internal static class CountingProgressView
 {
+    private static string Compact(long n) => n switch
+    {
+        >= 10_000_000 => $"{n / 1e6:F1}M",
+        >= 10_000 => $"{n / 1e3:F0}k",
+        _ => n.ToString("N0"),
+    };
+
     public static FrequencyCountResult Run(string title, FrequencyCounter counter, CorpusReader corpus, long? maxDocs, long? maxTokens)
     {
         Task<FrequencyCountResult> work = Task.Factory.StartNew(() => counter.Run(corpus.Documents()), TaskCreationOptions.LongRunning);
@@ -27,7 +34,7 @@ internal static class CountingProgressView
         string Line()
         {
             double s = Math.Max(sw.Elapsed.TotalSeconds, 1e-3);
-            return $"{counter.DocumentsDone:N0} docs, {counter.TokensDone:N0} tokens, {corpus.BytesRead / 1e6 / s:F2} MB/s read, {counter.TokensDone / s:N0} tok/s";
+            return $"{Compact(counter.DocumentsDone)} docs, {Compact(counter.TokensDone)} tok, {corpus.BytesRead / 1e6 / s:F2} MB/s, {Compact((long)(counter.TokensDone / s))} tok/s";
         }
 
         bool interactive = !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;

@@ -10,8 +10,8 @@ public static class StopIds
     static readonly string[] KnownStopTokens = { "<|eot_id|>", "<|end_of_text|>", "<|im_end|>", "<|endoftext|>", "<|eom_id|>", "</s>" };
 
     /// <summary>
-    /// eos_token_id of generation_config.json and config.json (an id or a list), plus the known end-of-turn tokens
-    /// the tokenizer has. Missing or unreadable config files are skipped: the tokenizer's tokens still apply.
+    /// eos_token_id of generation_config.json and config.json (an id or a list), the tokenizer's eos_token, plus the
+    /// known end-of-turn tokens the tokenizer has. Missing or unreadable config files are skipped: the tokenizer's tokens still apply.
     /// </summary>
     public static IReadOnlyCollection<int> FromModelDirectory(string modelDir, ITokenizer tokenizer)
     {
@@ -36,6 +36,7 @@ public static class StopIds
                 throw new FrSpecException($"{path}: not valid JSON ({e.Message})", e);
             }
         }
+        if (tokenizer.EosId is int eosId) ids.Add(eosId);
         foreach (var t in KnownStopTokens)
             if (tokenizer.TokenToId(t) is int id && tokenizer.IsSpecial(id)) ids.Add(id);
         ids.RemoveWhere(id => id < 0 || id >= tokenizer.VocabSize);
