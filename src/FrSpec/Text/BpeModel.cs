@@ -12,7 +12,7 @@ internal sealed class BpeModel
 {
     private const int MaxCachedWordLength = 256;
     private const int CacheCapacity = 1 << 18;
-    private const int ScanMergeLimit = 40;   // words up to this many symbols merge by linear scans, longer ones use a heap
+    private const int ScanMergeLimit = 64;   // words up to this many symbols merge by linear scans, longer ones use a heap
 
     private readonly Dictionary<string, int> _vocab;
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _vocabSpan;
@@ -32,7 +32,7 @@ internal sealed class BpeModel
         Array.Fill(_bmpCharId, -1);
         foreach (var (tok, id) in vocab)
             if (tok.Length == 1) _bmpCharId[tok[0]] = id;
-        _merges = new Dictionary<long, (int, int)>(merges.Count);
+        _merges = new Dictionary<long, (int, int)>(merges.Count, PairKeyComparer.Instance);
         for (int rank = 0; rank < merges.Count; rank++)
         {
             var (a, b) = merges[rank];
@@ -120,22 +120,43 @@ internal sealed class BpeModel
         return true;
     }
 
-    private void MergeByScan(List<int> ids)
+    /// <summary>
+    /// Lowest rank first, leftmost on ties. The rank of each adjacent pair is kept in an array so a merge costs two
+    /// table lookups (the merge table is large and lookups miss the CPU cache) plus a scan of a short array.
+    /// </summary>
+    private void MergeByScan(List<int> list)
     {
-        while (ids.Count > 1)
+        int n = list.Count;
+        if (n < 2) return;
+        Span<int> ids = stackalloc int[n];
+        Span<int> ranks = stackalloc int[n];   // ranks[i]: rank of pair (ids[i], ids[i+1]); int.MaxValue if none
+        Span<int> results = stackalloc int[n];
+        list.CopyTo(ids);
+        for (int i = 0; i + 1 < n; i++) Lookup(ids[i], ids[i + 1], out ranks[i], out results[i]);
+        while (n > 1)
         {
-            int bestRank = int.MaxValue, bestPos = -1, bestId = 0;
-            for (int i = 0; i + 1 < ids.Count; i++)
-            {
-                if (_merges.TryGetValue(Key(ids[i], ids[i + 1]), out var m) && m.Rank < bestRank)
-                {
-                    bestRank = m.Rank; bestPos = i; bestId = m.Id;
-                }
-            }
-            if (bestPos < 0) return;
-            ids[bestPos] = bestId;
-            ids.RemoveAt(bestPos + 1);
+            int best = int.MaxValue, pos = -1;
+            for (int i = 0; i + 1 < n; i++)
+                if (ranks[i] < best) { best = ranks[i]; pos = i; }
+            if (pos < 0) break;
+            ids[pos] = results[pos];
+            // Remove symbol pos+1 and its pair entry.
+            ids[(pos + 1)..n].Slice(1).CopyTo(ids[(pos + 1)..]);
+            ranks[(pos + 1)..n].Slice(1).CopyTo(ranks[(pos + 1)..]);
+            results[(pos + 1)..n].Slice(1).CopyTo(results[(pos + 1)..]);
+            n--;
+            if (pos > 0) Lookup(ids[pos - 1], ids[pos], out ranks[pos - 1], out results[pos - 1]);
+            if (pos + 1 < n) Lookup(ids[pos], ids[pos + 1], out ranks[pos], out results[pos]);
+            else ranks[pos] = int.MaxValue;
         }
+        list.Clear();
+        for (int i = 0; i < n; i++) list.Add(ids[i]);
+    }
+
+    private void Lookup(int a, int b, out int rank, out int result)
+    {
+        if (_merges.TryGetValue(Key(a, b), out var m)) { rank = m.Rank; result = m.Id; }
+        else { rank = int.MaxValue; result = 0; }
     }
 
     /// <summary>Same result as <see cref="MergeByScan"/> in O(n log n): a heap of candidate pairs, stale ones skipped.</summary>

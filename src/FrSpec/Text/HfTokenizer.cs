@@ -24,6 +24,13 @@ internal sealed class HfTokenizer : ITokenizer
     internal required List<DecoderStep>? Decoder { get; init; }
     internal required bool CleanUpTokenizationSpaces { get; init; }
 
+    /// <summary>
+    /// SentencePiece-style files have no pre-tokenizer, so a whole paragraph is one BPE word. When no vocabulary token
+    /// has this character (▁) after another character, no merge can cross the start of a ▁ run, and BPE of the
+    /// paragraph equals BPE of its pieces cut there: the pieces are short and cacheable. Null when not provably safe.
+    /// </summary>
+    internal char? SafeSplitChar { get; init; }
+
     public int VocabSize => IdToTokenTable.Length;
     public int? BosId { get; init; }
     public int? EosId { get; init; }
@@ -92,11 +99,25 @@ internal sealed class HfTokenizer : ITokenizer
         }
         foreach (var piece in pieces)
         {
-            if (!ByteLevel) { Model.Encode(piece.Span, ids); continue; }
-            EncodeByteLevel(piece.Span, ids);
+            if (ByteLevel) EncodeByteLevel(piece.Span, ids);
+            else if (SafeSplitChar is char cut) EncodeCut(piece.Span, cut, ids);
+            else Model.Encode(piece.Span, ids);
         }
         pieces.Clear();
         spare.Clear();
+    }
+
+    /// <summary>Encodes a word cut before each run of <paramref name="cut"/> (see <see cref="SafeSplitChar"/>).</summary>
+    private void EncodeCut(ReadOnlySpan<char> word, char cut, List<int> ids)
+    {
+        int start = 0;
+        for (int i = 1; i < word.Length; i++)
+            if (word[i] == cut && word[i - 1] != cut)
+            {
+                Model.Encode(word[start..i], ids);
+                start = i;
+            }
+        Model.Encode(word[start..], ids);
     }
 
     /// <summary>Maps the UTF-8 bytes of a piece to GPT-2 byte characters and encodes them.</summary>

@@ -112,6 +112,16 @@ public static class TokenizerLoader
         var decoderNode = Json.Prop(root, "decoder");
         var decoder = decoderNode.ValueKind == JsonValueKind.Object ? DecoderStep.FromJson(decoderNode, file) : null;
 
+        char? safeSplit = null;
+        if (!byteLevel && pre.Count == 0 && !Json.Bool(model, "ignore_merges", false) && vocab.Keys.Any(k => k.Length > 1 && k[0] == '\u2581'))
+        {
+            bool safe = true;
+            foreach (var k in vocab.Keys)
+                for (int i = 1; i < k.Length && safe; i++)
+                    if (k[i] == '\u2581' && k[i - 1] != '\u2581') safe = false;
+            if (safe) safeSplit = '\u2581';
+        }
+
         int? Lookup(string? token) => token is null ? null
             : addedByContent.TryGetValue(token, out int i) ? i : vocab.TryGetValue(token, out int j) ? j : null;
         var cfg = config ?? default;
@@ -130,6 +140,7 @@ public static class TokenizerLoader
             PrefixIds = prefix,
             SuffixIds = suffix,
             Decoder = decoder,
+            SafeSplitChar = safeSplit,
             // transformers' default is now False when the config does not say.
             CleanUpTokenizationSpaces = Json.Bool(cfg, "clean_up_tokenization_spaces", false),
             BosId = Lookup(Json.TokenContent(cfg, "bos_token")),
