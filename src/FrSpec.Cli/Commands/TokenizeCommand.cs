@@ -41,7 +41,7 @@ public sealed class TokenizeCommand : ICliVerb
     private static readonly JsonSerializerOptions JsonOut = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>The verb's work on given streams (tested directly).</summary>
-    internal static void Run(ITokenizer tok, TextReader input, TextWriter output, bool addSpecial, bool jsonl, bool decode, bool skipSpecial)
+    public static void Run(ITokenizer tok, TextReader input, TextWriter output, bool addSpecial, bool jsonl, bool decode, bool skipSpecial)
     {
         if (!jsonl)
         {

@@ -163,6 +163,7 @@ internal sealed class BpeModel
     internal void MergeWithHeap(List<int> ids)
     {
         int n = ids.Count;
+        if (n < 2) return;
         var id = ids.ToArray();
         var next = new int[n];
         var prev = new int[n];
