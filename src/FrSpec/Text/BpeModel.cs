@@ -53,6 +53,7 @@ internal sealed class BpeModel
     public int? TokenToId(ReadOnlySpan<char> token) => _vocabSpan.TryGetValue(token, out int id) ? id : null;
 
     /// <summary>Appends the ids of one pre-tokenized word (already in model characters, e.g. GPT-2 byte characters).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]   // hot: skip tier-0 code
     public void Encode(ReadOnlySpan<char> word, List<int> output)
     {
         if (word.IsEmpty) return;
@@ -80,6 +81,7 @@ internal sealed class BpeModel
 
     [ThreadStatic] private static List<int>? t_symbols;
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]   // hot: skip tier-0 code
     private void Merge(ReadOnlySpan<char> word, List<int> output)
     {
         var ids = t_symbols ??= new List<int>(64);
@@ -124,6 +126,7 @@ internal sealed class BpeModel
     /// Lowest rank first, leftmost on ties. The rank of each adjacent pair is kept in an array so a merge costs two
     /// table lookups (the merge table is large and lookups miss the CPU cache) plus a scan of a short array.
     /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]   // hot: skip tier-0 code
     private void MergeByScan(List<int> list)
     {
         int n = list.Count;

@@ -85,6 +85,7 @@ internal sealed class HfTokenizer : ITokenizer
         if (pos < normalized.Length) PreTokenizeAndEncode(normalized[pos..], offset == 0 && pos == 0, ids);
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]   // hot: skip tier-0 code
     private void PreTokenizeAndEncode(string text, bool startsText, List<int> ids)
     {
         var pieces = t_piecesA ??= new List<TextPiece>();
@@ -121,6 +122,7 @@ internal sealed class HfTokenizer : ITokenizer
     }
 
     /// <summary>Maps the UTF-8 bytes of a piece to GPT-2 byte characters and encodes them.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]   // hot: skip tier-0 code
     private void EncodeByteLevel(ReadOnlySpan<char> piece, List<int> ids)
     {
         int maxBytes = piece.Length * 3;

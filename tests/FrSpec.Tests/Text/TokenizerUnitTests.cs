@@ -127,6 +127,14 @@ public class TokenizerUnitTests
     }
 
     [Fact]
+    public void IgnoreMergesKeepsWholeVocabularyWords()
+    {
+        // Llama-3 has ignore_merges: " việc" is a vocabulary token that plain BPE merging would split in three.
+        var tok = TokenizerLoader.Load(TestAssets.TokenizerDir("llama3"));
+        Assert.Equal([100769], tok.Encode(" việc"));
+    }
+
+    [Fact]
     public void SpecialTokenTextIsOneTokenAndDecodesBack()
     {
         var tok = TokenizerLoader.Load(TestAssets.TokenizerDir("llama3"));
