@@ -17,7 +17,7 @@ internal sealed class BpeModel
     private readonly Dictionary<string, int> _vocab;
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _vocabSpan;
     private readonly int[] _bmpCharId = new int[65536];
-    private readonly Dictionary<long, (int Rank, int Id)> _merges;
+    private readonly MergeTable _merges;
     private readonly int[] _byteTokenId = new int[256];
     private readonly int _unkId;
     private readonly bool _byteFallback, _fuseUnk, _ignoreMerges;
@@ -32,13 +32,13 @@ internal sealed class BpeModel
         Array.Fill(_bmpCharId, -1);
         foreach (var (tok, id) in vocab)
             if (tok.Length == 1) _bmpCharId[tok[0]] = id;
-        _merges = new Dictionary<long, (int, int)>(merges.Count, PairKeyComparer.Instance);
+        _merges = new MergeTable(merges.Count);
         for (int rank = 0; rank < merges.Count; rank++)
         {
             var (a, b) = merges[rank];
             if (!vocab.TryGetValue(a, out int ia) || !vocab.TryGetValue(b, out int ib) || !vocab.TryGetValue(a + b, out int merged))
                 continue;   // HF refuses such files; a merge that can never fire is harmless to skip
-            _merges.TryAdd(Key(ia, ib), (rank, merged));
+            _merges.TryAdd(ia, ib, rank, merged);
         }
         for (int b = 0; b < 256; b++)
             _byteTokenId[b] = vocab.TryGetValue($"<0x{b:X2}>", out int id) ? id : -1;
@@ -48,7 +48,6 @@ internal sealed class BpeModel
         _ignoreMerges = ignoreMerges;
     }
 
-    private static long Key(int a, int b) => ((long)a << 32) | (uint)b;
 
     public int? TokenToId(ReadOnlySpan<char> token) => _vocabSpan.TryGetValue(token, out int id) ? id : null;
 
@@ -156,11 +155,7 @@ internal sealed class BpeModel
         for (int i = 0; i < n; i++) list.Add(ids[i]);
     }
 
-    private void Lookup(int a, int b, out int rank, out int result)
-    {
-        if (_merges.TryGetValue(Key(a, b), out var m)) { rank = m.Rank; result = m.Id; }
-        else { rank = int.MaxValue; result = 0; }
-    }
+    private void Lookup(int a, int b, out int rank, out int result) => _merges.TryGet(a, b, out rank, out result);
 
     /// <summary>Same result as <see cref="MergeByScan"/> in O(n log n): a heap of candidate pairs, stale ones skipped.</summary>
     internal void MergeWithHeap(List<int> ids)
@@ -175,15 +170,15 @@ internal sealed class BpeModel
         void Push(int pos)
         {
             int nx = next[pos];
-            if (nx >= 0 && _merges.TryGetValue(Key(id[pos], id[nx]), out var m))
-                heap.Enqueue((pos, id[pos], id[nx]), ((long)m.Rank << 32) | (uint)pos);
+            if (nx >= 0 && _merges.TryGet(id[pos], id[nx], out int rank, out _))
+                heap.Enqueue((pos, id[pos], id[nx]), ((long)rank << 32) | (uint)pos);
         }
         for (int i = 0; i + 1 < n; i++) Push(i);
         while (heap.TryDequeue(out var c, out _))
         {
             int pos = c.Pos, nx = next[pos];
             if (id[pos] < 0 || nx < 0 || id[pos] != c.Left || id[nx] != c.Right) continue;   // stale
-            id[pos] = _merges[Key(c.Left, c.Right)].Id;
+            _merges.TryGet(c.Left, c.Right, out _, out id[pos]);
             id[nx] = -1;
             next[pos] = next[nx];
             if (next[nx] >= 0) prev[next[nx]] = pos;
