@@ -26,7 +26,7 @@ public sealed class BenchTokenizerCommand : ICliVerb
         var cmd = new Command("tokenizer", "Tokenizer throughput (tokens/s, MB/s) on a corpus, single thread and all cores, beside the JS reference");
         foreach (var o in new Option[] { tokenizer, maxMb, jsMb, threads, noJs, nodeModules }) cmd.Options.Add(o);
         cmd.Arguments.Add(corpus);
-        cmd.SetAction(pr =>
+        cmd.SetAction(pr => CliErrors.Run(() =>
         {
             var tok = TokenizerLoader.Load(pr.GetValue(tokenizer)!);
             var path = pr.GetValue(corpus)!;
@@ -64,7 +64,7 @@ public sealed class BenchTokenizerCommand : ICliVerb
                 Console.WriteLine($"{name,-22} {tk,12:N0} {b / 1e6,8:F2} {s,8:F2} {tk / s,12:N0} {b / 1e6 / s,8:F2}");
             if (note is not null) Console.WriteLine(note);
             return 0;
-        });
+        }));
         return cmd;
     }
 

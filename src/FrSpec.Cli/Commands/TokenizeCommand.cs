@@ -25,7 +25,7 @@ public sealed class TokenizeCommand : ICliVerb
         cmd.Options.Add(jsonl);
         cmd.Options.Add(decode);
         cmd.Options.Add(skipSpecial);
-        cmd.SetAction(pr =>
+        cmd.SetAction(pr => CliErrors.Run(() =>
         {
             var tok = TokenizerLoader.Load(pr.GetValue(tokenizer)!);
             // Exact bytes in and out: no BOM detection, no BOM written.
@@ -34,7 +34,7 @@ public sealed class TokenizeCommand : ICliVerb
             Run(tok, input, output, pr.GetValue(addSpecial), pr.GetValue(jsonl), pr.GetValue(decode), pr.GetValue(skipSpecial));
             output.Flush();
             return 0;
-        });
+        }));
         return cmd;
     }
 

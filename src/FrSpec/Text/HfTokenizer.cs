@@ -35,7 +35,8 @@ internal sealed class HfTokenizer : ITokenizer
     public int? BosId { get; init; }
     public int? EosId { get; init; }
     public int? PadId { get; init; }
-    public IReadOnlyList<int> SpecialIds => AddedById.Where(a => a is { Special: true }).Select(a => a!.Id).ToArray();
+    public IReadOnlyList<int> SpecialIds => _specialIds ??= AddedById.Where(a => a is { Special: true }).Select(a => a!.Id).ToArray();
+    private int[]? _specialIds;
 
     [ThreadStatic] private static List<(int, int, AddedToken)>? t_matches;
     [ThreadStatic] private static List<TextPiece>? t_piecesA, t_piecesB;

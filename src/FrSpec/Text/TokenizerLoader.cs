@@ -8,6 +8,9 @@ public static class TokenizerLoader
     /// <summary>Largest tokenizer.json accepted (real ones are under 20 MB).</summary>
     private const long MaxFileBytes = 512L << 20;
 
+    /// <summary>Largest id accepted (real vocabularies stay under 300,000): a corrupt id must not size a giant table.</summary>
+    private const int MaxId = 4_000_000;
+
     /// <summary>
     /// Loads a Hugging Face tokenizer.json (or the tokenizer.json inside a model directory). A tokenizer_config.json
     /// beside it supplies bos/eos/pad tokens and clean_up_tokenization_spaces.
@@ -58,7 +61,7 @@ public static class TokenizerLoader
         int maxId = -1;
         foreach (var kv in vocabNode.EnumerateObject())
         {
-            if (kv.Value.ValueKind != JsonValueKind.Number || !kv.Value.TryGetInt32(out int id) || id < 0 || id > 50_000_000)
+            if (kv.Value.ValueKind != JsonValueKind.Number || !kv.Value.TryGetInt32(out int id) || id < 0 || id > MaxId)
                 throw new FrSpecException($"{file}: model.vocab[\"{kv.Name}\"] is not a valid id");
             vocab[kv.Name] = id;
             maxId = Math.Max(maxId, id);
@@ -86,7 +89,7 @@ public static class TokenizerLoader
             {
                 int id = Json.Int(a, "id", -1);
                 var content = Json.OptStr(a, "content");
-                if (id < 0 || id > 50_000_000 || content is null) throw new FrSpecException($"{file}: added_tokens entry {a.GetRawText()} lacks id or content");
+                if (id < 0 || id > MaxId || content is null) throw new FrSpecException($"{file}: added_tokens entry {a.GetRawText()} lacks id or content");
                 added.Add(new AddedToken(id, content, Json.Bool(a, "special", false), Json.Bool(a, "lstrip", false),
                     Json.Bool(a, "rstrip", false), Json.Bool(a, "single_word", false), Json.Bool(a, "normalized", false)));
                 maxId = Math.Max(maxId, id);
