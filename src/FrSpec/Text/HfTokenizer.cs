@@ -51,6 +51,15 @@ internal sealed class HfTokenizer : ITokenizer
         return ids.ToArray();
     }
 
+    public void EncodeTo(string text, List<int> output, bool addSpecialTokens = false)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(output);
+        if (addSpecialTokens) output.AddRange(PrefixIds);
+        EncodeInto(text, output);
+        if (addSpecialTokens) output.AddRange(SuffixIds);
+    }
+
     /// <summary>Appends the ids of <paramref name="text"/> (no post-processing) to <paramref name="ids"/>.</summary>
     internal void EncodeInto(string text, List<int> ids)
     {

@@ -94,6 +94,9 @@ public class TokenizerUnitTests
         var parallel = new int[texts.Length][];
         Parallel.For(0, texts.Length, new ParallelOptions { MaxDegreeOfParallelism = 8 }, i => parallel[i] = fresh.Encode(texts[i]));
         for (int i = 0; i < texts.Length; i++) Assert.Equal(sequential[i], parallel[i]);
+        var appended = new List<int> { -7 };
+        fresh.EncodeTo(texts[0], appended, addSpecialTokens: true);
+        Assert.Equal(new[] { -7 }.Concat(fresh.Encode(texts[0], addSpecialTokens: true)), appended);
     }
 
     [Fact]
