@@ -38,7 +38,14 @@ public static class TokenizerLoader
                 catch (JsonException e) { throw new FrSpecException($"{configPath}: not valid JSON ({e.Message})", e); }
             }
             using (config)
-                return Build(doc.RootElement, file, config?.RootElement);
+            {
+                try { return Build(doc.RootElement, file, config?.RootElement); }
+                catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException or KeyNotFoundException or IndexOutOfRangeException or OverflowException)
+                {
+                    // A field of an unexpected JSON type or a bad regex deep inside the file.
+                    throw new FrSpecException($"{file}: unexpected content ({e.Message})", e);
+                }
+            }
         }
     }
 
