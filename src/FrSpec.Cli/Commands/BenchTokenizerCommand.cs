@@ -1,3 +1,4 @@
+using FrSpec.Cli.Support;
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text;
@@ -31,7 +32,14 @@ public sealed class BenchTokenizerCommand : ICliVerb
             var tok = TokenizerLoader.Load(pr.GetValue(tokenizer)!);
             var path = pr.GetValue(corpus)!;
             long maxBytes = (long)(pr.GetValue(maxMb) * 1_000_000);
-            var texts = CorpusReader.Read(path, maxBytes);
+            var texts = new List<string>();
+            long taken = 0;
+            foreach (var doc in new FrSpec.Formats.Corpus.CorpusReader([path]).Documents())
+            {
+                if (taken >= maxBytes) break;
+                texts.Add(doc);
+                taken += Encoding.UTF8.GetByteCount(doc);
+            }
             if (texts.Count == 0) throw new FrSpecException($"{path}: no text found");
             long bytes = texts.Sum(t => (long)Encoding.UTF8.GetByteCount(t));
             int n = pr.GetValue(threads) is > 0 and var t0 ? t0 : Environment.ProcessorCount;

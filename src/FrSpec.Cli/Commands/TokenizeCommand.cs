@@ -1,3 +1,4 @@
+using FrSpec.Cli.Support;
 using System.CommandLine;
 using System.Text;
 using System.Text.Encodings.Web;
