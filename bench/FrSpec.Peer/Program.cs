@@ -44,11 +44,17 @@ static int Run(PeerOptions o)
     {
         var prompt = PeerBenchmark.Tokens(o.PromptTokens, cfg.VocabSize, 7);
         if (cfg.BosTokenId is int bos && bos < cfg.VocabSize) prompt[0] = bos;
-        var r = LogitCheckResult.Run(frspec, llama, prompt);
         Log("");
-        Log($"numerics         {r.Positions} prompt positions x {cfg.VocabSize} logits, FrSpec vs llama.cpp");
-        Log($"  max |dlogit|   {r.MaxAbsDiff:G4} (at position {r.WorstPosition}; largest |logit| {r.MaxAbsLogit:G4}, rms diff {r.RmsDiff:G3})");
-        Log($"  argmax agrees  {r.ArgmaxAgreements}/{r.Positions} positions");
+        Log($"numerics         {prompt.Length} prompt positions x {cfg.VocabSize} logits, FrSpec vs llama.cpp");
+        // F32 KV cache: the reference proper; F16 KV cache: llama.cpp as benchmarked (its default).
+        using (var reference = new LlamaCppEngine(gguf, (context + 255) / 256 * 256, o.Threads, f32KvCache: true))
+            Report(LogitCheckResult.Run(frspec, reference, prompt), reference.KvCacheType);
+        Report(LogitCheckResult.Run(frspec, llama, prompt), llama.KvCacheType);
+
+        void Report(LogitCheckResult r, string kv)
+        {
+            Log($"  KV cache {kv}:  max |dlogit| {r.MaxAbsDiff:G4} (position {r.WorstPosition}; largest |logit| {r.MaxAbsLogit:G4}; rms diff {r.RmsDiff:G3}); argmax agrees at {r.ArgmaxAgreements}/{r.Positions}");
+        }
     }
 
     if (o.Bench)
