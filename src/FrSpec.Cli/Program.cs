@@ -10,7 +10,8 @@ public static class Program
         var root = BuildRoot();
         try
         {
-            return root.Parse(args).Invoke();
+            // Our handler below prints user errors without a stack trace; System.CommandLine's default would print one.
+            return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (Exception e) when (e is FrSpecException or IOException or UnauthorizedAccessException)
         {

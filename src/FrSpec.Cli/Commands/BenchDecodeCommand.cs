@@ -1,10 +1,14 @@
 using System.CommandLine;
 using System.Diagnostics;
+using FrSpec.Benchmarks;
 using FrSpec.Model;
 
 namespace FrSpec.Cli.Commands;
 
-/// <summary>`frspec bench decode`: decode tokens/s, weight bytes read per token and the implied bandwidth.</summary>
+/// <summary>
+/// `frspec bench decode`: decode tokens/s, weight bytes read per token and the implied bandwidth, beside the
+/// machine's measured read bandwidth from the same run. With --weights both, mapped and huge-page weights alternate.
+/// </summary>
 public sealed class BenchDecodeCommand : ICliVerb
 {
     public string Parent => "bench";
@@ -12,41 +16,68 @@ public sealed class BenchDecodeCommand : ICliVerb
     public Command Create()
     {
         var model = new Option<string>("--model") { Description = "Model directory (e.g. the llama-3.2-1b preset in bf16)", Required = true };
-        var tokens = new Option<int>("--tokens") { Description = "Decode steps per repetition", DefaultValueFactory = _ => 32 };
-        var reps = new Option<int>("--repeat") { Description = "Repetitions (median reported)", DefaultValueFactory = _ => 5 };
-        var cmd = new Command("decode", "Measure single-token decode speed and effective memory bandwidth") { model, tokens, reps };
+        var tokens = new Option<int>("--tokens") { Description = "Decode steps per round", DefaultValueFactory = _ => 32 };
+        var reps = new Option<int>("--repeat") { Description = "Rounds (median reported)", DefaultValueFactory = _ => 5 };
+        var weights = new Option<string>("--weights") { Description = "hugepages, mmap or both (alternating rounds)", DefaultValueFactory = _ => "both" };
+        var cmd = new Command("decode", "Measure single-token decode speed against the memory-bandwidth roofline") { model, tokens, reps, weights };
         cmd.SetAction(pr =>
         {
-            using var m = Transformer.Load(pr.GetValue(model)!);
-            int steps = pr.GetValue(tokens), repeat = pr.GetValue(reps);
-            var cache = m.CreateCache(steps + 8);
-            var logits = new float[m.Config.VocabSize];
-            long bytes = m.WeightBytesPerToken();
-            var perToken = new List<double>();
-            Span<int> tok = stackalloc int[1];
-            Span<int> pos = stackalloc int[1];
-            for (int r = 0; r <= repeat; r++) // repetition 0 warms up (page faults, JIT)
+            string dir = pr.GetValue(model)!, mode = pr.GetValue(weights)!;
+            var modes = mode switch
             {
-                cache.Clear();
-                var sw = Stopwatch.StartNew();
-                for (int i = 0; i < steps; i++)
+                "both" => new[] { WeightMemory.HugePages, WeightMemory.Mapped },
+                "mmap" => new[] { WeightMemory.Mapped },
+                "hugepages" => new[] { WeightMemory.HugePages },
+                _ => throw new FrSpecException($"--weights: expected hugepages, mmap or both, got '{mode}'"),
+            };
+            var models = modes.Select(m => Transformer.Load(dir, m)).ToArray();
+            try
+            {
+                int steps = pr.GetValue(tokens), repeat = pr.GetValue(reps);
+                long bytes = models[0].WeightBytesPerToken();
+                var samples = models.Select(_ => new List<double>()).ToArray();
+                for (int r = 0; r <= repeat; r++) // round 0 warms up (page faults, JIT)
+                    for (int k = 0; k < models.Length; k++)
+                    {
+                        double s = Round(models[k], steps);
+                        if (r > 0) samples[k].Add(s);
+                    }
+                var bw = MachineProbe.ReadBandwidth(1L << 30, hugePages: true, repeats: 5);
+                var bw4k = MachineProbe.ReadBandwidth(1L << 30, hugePages: false, repeats: 5);
+                Console.WriteLine($"model        {dir}");
+                Console.WriteLine($"weights      {models[0].Head.Weight.Type}, {bytes / 1e9:F3} GB read per token, {Numerics.WorkerPool.Shared.Threads} threads, {Numerics.MatMul.BestIsa} kernels");
+                Console.WriteLine($"machine      read bandwidth {bw.median:F1} GB/s median ({bw.best:F1} best) with huge pages, {bw4k.median:F1} ({bw4k.best:F1}) with 4 KiB pages");
+                for (int k = 0; k < models.Length; k++)
                 {
-                    tok[0] = (i * 7919 + 13) % m.Config.VocabSize; pos[0] = i;
-                    var h = m.Forward(cache, tok, pos);
-                    cache.CommitAll();
-                    m.Head.Compute(h, 1, logits);
+                    var l = samples[k];
+                    l.Sort();
+                    double median = l[l.Count / 2], best = l[0];
+                    string label = models[k].UsesHugePages ? "huge pages" : "mmap";
+                    Console.WriteLine($"decode       {label,-10}  {1 / median:F2} tokens/s median, {1 / best:F2} best  = {bytes / median / 1e9:F1} GB/s median, {bytes / best / 1e9:F1} best"
+                        + $"  ({100 * bytes / median / 1e9 / bw.best:F0}% of best measured bandwidth)");
                 }
-                if (r > 0) perToken.Add(sw.Elapsed.TotalSeconds / steps);
             }
-            perToken.Sort();
-            double median = perToken[perToken.Count / 2], best = perToken[0];
-            Console.WriteLine($"model            {m.Directory}");
-            Console.WriteLine($"weights          {m.Head.Weight.Type}, {bytes / 1e9:F3} GB read per token");
-            Console.WriteLine($"threads          {Numerics.WorkerPool.Shared.Threads}");
-            Console.WriteLine($"decode           {1 / median:F2} tokens/s median, {1 / best:F2} best ({repeat} x {steps} tokens)");
-            Console.WriteLine($"bandwidth        {bytes / median / 1e9:F1} GB/s median, {bytes / best / 1e9:F1} GB/s best");
+            finally { foreach (var m in models) m.Dispose(); }
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>Seconds per token over one round of decode steps from an empty cache.</summary>
+    private static double Round(Transformer m, int steps)
+    {
+        var cache = m.CreateCache(steps + 8);
+        var logits = new float[m.Config.VocabSize];
+        Span<int> tok = stackalloc int[1];
+        Span<int> pos = stackalloc int[1];
+        var sw = Stopwatch.StartNew();
+        for (int i = 0; i < steps; i++)
+        {
+            tok[0] = (i * 7919 + 13) % m.Config.VocabSize; pos[0] = i;
+            var h = m.Forward(cache, tok, pos);
+            cache.CommitAll();
+            m.Head.Compute(h, 1, logits);
+        }
+        return sw.Elapsed.TotalSeconds / steps;
     }
 }

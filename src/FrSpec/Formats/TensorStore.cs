@@ -11,7 +11,12 @@ public sealed class TensorStore : IDisposable
 {
     private readonly Dictionary<string, SafetensorsFile> _byTensor = new();
     private readonly List<SafetensorsFile> _files = new();
+    private NativeBuffer? _arena;
+    private long _arenaUsed;
     public string Directory { get; }
+
+    /// <summary>True when matrices are copied into 2 MiB huge-page memory instead of used from the file mapping.</summary>
+    public bool UsesHugePages => _arena != null;
 
     private TensorStore(string directory) { Directory = directory; }
 
@@ -77,6 +82,21 @@ public sealed class TensorStore : IDisposable
 
     public bool Contains(string name) => _byTensor.ContainsKey(name);
 
+    /// <summary>
+    /// From now on, <see cref="Matrix"/> copies weights into one anonymous arena advised into transparent huge pages.
+    /// Decode streams every weight once per token, and huge pages remove most TLB misses from that stream. Skipped
+    /// (returns false) off Linux or when the weights exceed half of the machine's memory.
+    /// </summary>
+    public bool UseHugePages()
+    {
+        if (_arena != null) return true;
+        if (!OperatingSystem.IsLinux()) return false;
+        long total = _byTensor.Keys.Sum(n => Find(n).entry.End - Find(n).entry.Begin + 64);
+        if (total > GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2) return false;
+        _arena = new NativeBuffer(total, hugePages: true);
+        return true;
+    }
+
     public (SafetensorsFile file, SafetensorsEntry entry) Find(string name)
     {
         if (!_byTensor.TryGetValue(name, out var f))
@@ -89,7 +109,13 @@ public sealed class TensorStore : IDisposable
     {
         var (f, e) = Find(name);
         CheckShape(f, e, rows, cols);
-        return new WeightMatrix(SafetensorsFile.ToDType(f.Path, e), rows, cols, f.DataPointer(e));
+        var type = SafetensorsFile.ToDType(f.Path, e);
+        if (_arena == null) return new WeightMatrix(type, rows, cols, f.DataPointer(e));
+        long bytes = e.End - e.Begin;
+        nint dst = _arena.Pointer + (nint)_arenaUsed;
+        unsafe { Buffer.MemoryCopy((void*)f.DataPointer(e), (void*)dst, bytes, bytes); }
+        _arenaUsed += (bytes + 63) / 64 * 64;
+        return new WeightMatrix(type, rows, cols, dst);
     }
 
     /// <summary>A 1-D tensor converted to f32 (norm weights, biases).</summary>
@@ -115,5 +141,7 @@ public sealed class TensorStore : IDisposable
     {
         foreach (var f in _files) f.Dispose();
         _files.Clear();
+        _arena?.Dispose();
+        _arena = null;
     }
 }

@@ -48,12 +48,22 @@ public sealed class Transformer : IDisposable
         _buffers = new ForwardBuffers(c.HiddenSize, c.NumHeads * c.HeadDim, c.NumKvHeads * c.HeadDim, c.IntermediateSize, c.HeadDim);
     }
 
-    /// <summary>Loads a model directory (config.json, model.safetensors or sharded with an index).</summary>
-    public static Transformer Load(string dir)
+    /// <summary>True when the weights were copied into huge-page memory (see <see cref="WeightMemory"/>).</summary>
+    public bool UsesHugePages => _store.UsesHugePages;
+
+    /// <summary>
+    /// Loads a model directory (config.json, model.safetensors or sharded with an index). Weights are memory-mapped
+    /// and used in place, or with <see cref="WeightMemory.HugePages"/> copied once into transparent huge pages
+    /// (faster decode on Linux; the default there unless FRSPEC_WEIGHTS=mmap).
+    /// </summary>
+    public static Transformer Load(string dir, WeightMemory memory = WeightMemory.Default)
     {
         if (!System.IO.Directory.Exists(dir)) throw new FrSpecException($"{dir}: model directory not found");
         var config = ModelConfig.Load(dir);
         var store = TensorStore.Open(dir);
+        if (memory == WeightMemory.Default)
+            memory = Environment.GetEnvironmentVariable("FRSPEC_WEIGHTS")?.ToLowerInvariant() == "mmap" ? WeightMemory.Mapped : WeightMemory.HugePages;
+        if (memory == WeightMemory.HugePages) store.UseHugePages();
         try { return new Transformer(dir, config, store); }
         catch { store.Dispose(); throw; }
     }
@@ -112,4 +122,15 @@ public sealed class Transformer : IDisposable
         Head.Dispose();
         _store.Dispose();
     }
+}
+
+/// <summary>Where model weights live while the engine runs.</summary>
+public enum WeightMemory
+{
+    /// <summary>Huge pages on Linux unless FRSPEC_WEIGHTS=mmap.</summary>
+    Default,
+    /// <summary>Used in place from the memory-mapped files (no copy; 4 KiB pages).</summary>
+    Mapped,
+    /// <summary>Copied once into an anonymous arena advised into 2 MiB transparent huge pages.</summary>
+    HugePages,
 }

@@ -27,4 +27,17 @@ public interface ITokenizer
 
     /// <summary>True for added tokens marked special (BOS, EOS, chat control tokens).</summary>
     bool IsSpecial(int id);
+
+    /// <summary>Id of the BOS token named by tokenizer_config.json (bos_token), or null.</summary>
+    int? BosId => null;
+
+    /// <summary>Id of the EOS token named by tokenizer_config.json (eos_token), or null.</summary>
+    int? EosId => null;
+
+    /// <summary>Ids of all added tokens marked special, ascending.</summary>
+    IReadOnlyList<int> SpecialIds => [];
+
+    /// <summary>The bytes <paramref name="id"/> adds when it follows earlier tokens: like DecodeToBytes([id]) but
+    /// without start-of-text handling such as SentencePiece's strip of the leading space. Used by streaming decoding.</summary>
+    byte[] ContinuationBytes(int id) => DecodeToBytes(new[] { id });
 }

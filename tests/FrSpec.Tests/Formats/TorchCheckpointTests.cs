@@ -23,6 +23,7 @@ public class TorchCheckpointTests
     public void ReadIntList_reads_path_saved_archive_and_edge_lists()
     {
         Assert.Equal(ExpectedInts("freq_list_3000.pt"), TorchCheckpoint.ReadIntList(TorchFixtures.PathOf("freq_list_path.pt")));
+        Assert.Equal(ExpectedInts("freq_list_3000.pt"), TorchCheckpoint.ReadIntList(TorchFixtures.PathOf("freq_list_proto4.pt")));
         Assert.Empty(TorchCheckpoint.ReadIntList(TorchFixtures.PathOf("freq_list_empty.pt")));
         Assert.Equal(new[] { 65536 }, TorchCheckpoint.ReadIntList(TorchFixtures.PathOf("freq_list_one.pt")));
         Assert.Equal(Enumerable.Range(0, 1001), TorchCheckpoint.ReadIntList(TorchFixtures.PathOf("freq_list_1001.pt")));
@@ -32,9 +33,15 @@ public class TorchCheckpointTests
     [InlineData("state_dict_simple.pt")]
     [InlineData("state_dict_path.pt")]
     [InlineData("state_dict_shared.pt")]
+    [InlineData("state_dict_proto4.pt")]
     public void ReadStateDict_matches_torch(string file)
     {
-        var expected = TorchFixtures.Expected(file == "state_dict_path.pt" ? "state_dict_simple.pt" : file);
+        var expected = TorchFixtures.Expected(file switch
+        {
+            "state_dict_path.pt" => "state_dict_simple.pt",
+            "state_dict_proto4.pt" => "state_dict_shared.pt",
+            _ => file,
+        });
         var sd = TorchCheckpoint.ReadStateDict(TorchFixtures.PathOf(file));
         Assert.Equal(expected.EnumerateObject().Select(p => p.Name).OrderBy(n => n, StringComparer.Ordinal),
             sd.Keys.OrderBy(n => n, StringComparer.Ordinal));

@@ -72,6 +72,12 @@ shared["ints"] = torch.tensor([[1, -2], [3, 4]], dtype=torch.int32)
 shared["flags"] = torch.tensor([True, False, True])
 save_fileobj(shared, "state_dict_shared.pt")
 
+# Pickle protocol 4 (FRAME, SHORT_BINUNICODE, MEMOIZE, STACK_GLOBAL ...), as newer code may write.
+with open(os.path.join(here, "state_dict_proto4.pt"), "wb") as f:
+    torch.save(shared, f, pickle_protocol=4)
+with open(os.path.join(here, "freq_list_proto4.pt"), "wb") as f:
+    torch.save(freq, f, pickle_protocol=4)
+
 # Legacy (non-zip) serialisation: must be rejected with a clear message.
 with open(os.path.join(here, "legacy.pt"), "wb") as f:
     torch.save([1, 2, 3], f, _use_new_zipfile_serialization=False)

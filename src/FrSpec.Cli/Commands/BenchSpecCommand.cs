@@ -1,0 +1,202 @@
+using System.CommandLine;
+using System.Globalization;
+using FrSpec.Benchmarks;
+using FrSpec.Generation;
+using FrSpec.Text;
+
+namespace FrSpec.Cli.Commands;
+
+/// <summary>
+/// `bench spec`: runs vanilla, EAGLE-2 and FR-Spec (one per frequency list) over a question set, writes Spec-Bench
+/// answer files and OUT/report.md with speed, acceptance, output equivalence, quality and charts.
+/// </summary>
+public sealed class BenchSpecCommand : ICliVerb
+{
+    public string Parent => "bench";
+
+    /// <summary>Parsed options of one invocation.</summary>
+    internal sealed record Args
+    {
+        public string? Model { get; init; }
+        public string? Eagle { get; init; }
+        public string[] Fr { get; init; } = Array.Empty<string>();
+        /// <summary>Question set; null = spec-bench for a run, the run's own set for --report-only.</summary>
+        public string? Data { get; init; }
+        public required string Out { get; init; }
+        public int? Limit { get; init; }
+        public string[] Categories { get; init; } = Array.Empty<string>();
+        public int? MaxTokens { get; init; }
+        public float Temperature { get; init; }
+        public int TopK { get; init; }
+        public float TopP { get; init; } = 1f;
+        public ulong Seed { get; init; }
+        public int Warmup { get; init; } = 16;
+        public bool ReportOnly { get; init; }
+        public bool NoExec { get; init; }
+        public double ExecTimeout { get; init; } = 10;
+        public Speculative.TreeOptions Tree { get; init; } = Speculative.TreeOptions.Default;
+    }
+
+    public Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "Target model directory (config.json, safetensors, tokenizer.json, chat template)" };
+        var eagle = new Option<string>("--eagle") { Description = "EAGLE draft head directory; adds the EAGLE-2 method (required for --fr)" };
+        var fr = new Option<string[]>("--fr") { Description = "FR-Spec frequency list(s) (freq_N.pt); one FR-Spec method per file", AllowMultipleArgumentsPerToken = true };
+        var data = new Option<string>("--data") { Description = "Question file (jsonl) or a built-in set: spec-bench (default), humaneval, gsm8k, alpaca" };
+        var output = new Option<string>("--out") { Description = "Output folder: one answer file per method, run.json, report.md, charts", Required = true };
+        var limit = new Option<int?>("--limit") { Description = "Use at most N questions of each category (a quick run)" };
+        var categories = new Option<string[]>("--categories") { Description = "Only these categories (e.g. writing translation)", AllowMultipleArgumentsPerToken = true };
+        var maxTokens = new Option<int?>("--max-tokens") { Description = "Max new tokens per turn (default 1024 for Spec-Bench/Alpaca, 512 for HumanEval/GSM8K)" };
+        var temperature = new Option<float>("--temperature") { Description = "Sampling temperature; 0 = greedy (outputs must then equal vanilla's)", DefaultValueFactory = _ => 0f };
+        var topK = new Option<int>("--top-k") { Description = "Top-k filter when sampling (0 = off)", DefaultValueFactory = _ => 0 };
+        var topP = new Option<float>("--top-p") { Description = "Top-p filter when sampling (1 = off)", DefaultValueFactory = _ => 1f };
+        var seed = new Option<ulong>("--seed") { Description = "Sampling seed (each question and turn derives its own from it, the same for every method)", DefaultValueFactory = _ => 0UL };
+        var warmup = new Option<int>("--warmup") { Description = "Tokens generated once per method before measuring (0 = no warm-up)", DefaultValueFactory = _ => 16 };
+        var reportOnly = new Option<bool>("--report-only") { Description = "Do not generate: rebuild report.md and charts from the answers already in --out" };
+        var noExec = new Option<bool>("--no-exec") { Description = "Do not execute HumanEval code (pass@1 is then not computed)" };
+        var execTimeout = new Option<double>("--exec-timeout") { Description = "Seconds allowed per HumanEval program", DefaultValueFactory = _ => 10.0 };
+        var depth = new Option<int>("--tree-depth") { Description = "EAGLE-2 expansion steps after the root's children", DefaultValueFactory = _ => Speculative.TreeOptions.Default.Depth };
+        var treeTopK = new Option<int>("--tree-topk") { Description = "EAGLE-2 children per node and frontier width", DefaultValueFactory = _ => Speculative.TreeOptions.Default.TopK };
+        var treeTokens = new Option<int>("--tree-tokens") { Description = "Tree tokens verified per step, root included", DefaultValueFactory = _ => Speculative.TreeOptions.Default.TotalTokens };
+
+        var cmd = new Command("spec", "Benchmark vanilla, EAGLE-2 and FR-Spec on Spec-Bench, HumanEval, GSM8K or Alpaca: Spec-Bench answer files, report.md, charts");
+        foreach (var o in new Option[] { model, eagle, fr, data, output, limit, categories, maxTokens, temperature, topK, topP, seed, warmup, reportOnly, noExec, execTimeout, depth, treeTopK, treeTokens })
+            cmd.Options.Add(o);
+        cmd.SetAction(pr => Execute(new Args
+        {
+            Model = pr.GetValue(model),
+            Eagle = pr.GetValue(eagle),
+            Fr = pr.GetValue(fr) ?? Array.Empty<string>(),
+            Data = pr.GetValue(data),
+            Out = pr.GetValue(output)!,
+            Limit = pr.GetValue(limit),
+            Categories = pr.GetValue(categories) ?? Array.Empty<string>(),
+            MaxTokens = pr.GetValue(maxTokens),
+            Temperature = pr.GetValue(temperature),
+            TopK = pr.GetValue(topK),
+            TopP = pr.GetValue(topP),
+            Seed = pr.GetValue(seed),
+            Warmup = pr.GetValue(warmup),
+            ReportOnly = pr.GetValue(reportOnly),
+            NoExec = pr.GetValue(noExec),
+            ExecTimeout = pr.GetValue(execTimeout),
+            Tree = new Speculative.TreeOptions { Depth = pr.GetValue(depth), TopK = pr.GetValue(treeTopK), TotalTokens = pr.GetValue(treeTokens) },
+        }, Console.Out));
+        return cmd;
+    }
+
+    internal static int Execute(Args a, TextWriter console)
+    {
+        var dataPath = a.Data is not null ? BenchmarkDataLocator.Resolve(a.Data)
+            : a.ReportOnly ? RunDataFile(a.Out)
+            : BenchmarkDataLocator.Resolve("spec-bench");
+        var questions = QuestionSet.Load(dataPath).Select(a.Categories, a.Limit);
+        if (questions.Questions.Count == 0) throw new FrSpecException($"{dataPath}: no questions selected");
+        var scoring = new ScoringOptions
+        {
+            ExecuteHumanEval = !a.NoExec,
+            HumanEvalTimeout = TimeSpan.FromSeconds(a.ExecTimeout > 0 ? a.ExecTimeout : throw new FrSpecException("--exec-timeout must be positive")),
+        };
+
+        if (a.ReportOnly)
+        {
+            var only = BenchmarkReport.Write(a.Out, questions, scoring);
+            PrintSummary(only, a.Out, console);
+            return 0;
+        }
+
+        if (string.IsNullOrEmpty(a.Model)) throw new FrSpecException("--model is required (or pass --report-only)");
+        if (!Directory.Exists(a.Model)) throw new FrSpecException($"--model {a.Model}: no such directory");
+        if (a.Eagle is not null && !Directory.Exists(a.Eagle)) throw new FrSpecException($"--eagle {a.Eagle}: no such directory");
+        if (a.Fr.Length > 0 && a.Eagle is null) throw new FrSpecException("--fr needs --eagle: FR-Spec drafts with the EAGLE head");
+        foreach (var f in a.Fr)
+            if (!File.Exists(f)) throw new FrSpecException($"--fr {f}: no such file");
+        if (a.MaxTokens is <= 0) throw new FrSpecException($"--max-tokens must be positive, got {a.MaxTokens}");
+        if (a.Temperature < 0 || float.IsNaN(a.Temperature)) throw new FrSpecException($"--temperature must be 0 or more, got {a.Temperature}");
+        if (a.TopK < 0) throw new FrSpecException($"--top-k must be 0 or more, got {a.TopK}");
+        if (!(a.TopP > 0 && a.TopP <= 1)) throw new FrSpecException($"--top-p must be in (0, 1], got {a.TopP}");
+        if (a.Warmup < 0) throw new FrSpecException($"--warmup must be 0 or more, got {a.Warmup}");
+
+        var specs = new List<MethodSpec> { MethodSpec.Vanilla };
+        if (a.Eagle is not null) specs.Add(MethodSpec.Eagle2);
+        specs.AddRange(a.Fr.Select(MethodSpec.Fr));
+
+        // One loaded target shared by all methods; its tokenizer, chat template and stop ids (EOS + end-of-turn).
+        var ctx = DecoderFactory.Context(a.Model);
+        var tokenizer = ctx.Tokenizer;
+        var template = ctx.Template ?? throw new FrSpecException($"{a.Model}: bench spec needs a supported chat_template in tokenizer_config.json");
+        var stopIds = ctx.StopIds.ToArray();
+        var methods = specs.Select(s => new BenchmarkMethod(s, DecoderFactory.Create(a.Model, a.Eagle, s, a.Tree))).ToList();
+        try
+        {
+            var settings = new BenchmarkSettings
+            {
+                DataSet = questions.Name,
+                Kind = questions.Kind,
+                DataFile = dataPath,
+                Model = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(a.Model))),
+                MaxNewTokens = a.MaxTokens ?? questions.DefaultMaxNewTokens,
+                Sampling = new SamplingOptions(a.Temperature, a.TopK, a.TopP, a.Seed),
+            };
+            var runner = new BenchmarkRunner(tokenizer, messages => template.Render(messages, addGenerationPrompt: true), stopIds)
+            {
+                WarmupTokens = a.Warmup,
+            };
+            console.WriteLine($"bench spec: {questions.Questions.Count} questions of {questions.Name} × {methods.Count} methods ({string.Join(", ", methods.Select(m => m.Name))}), max {settings.MaxNewTokens} new tokens, T={a.Temperature.ToString(CultureInfo.InvariantCulture)} -> {a.Out}");
+
+            using var cts = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) =>
+            {
+                if (cts.IsCancellationRequested) return; // a second Ctrl+C ends the process
+                e.Cancel = true;
+                cts.Cancel();
+                Console.Error.WriteLine("stopping after the current answer (Ctrl+C again to abort; rerun the same command to resume)");
+            };
+            Console.CancelKeyPress += onCancel;
+            BenchmarkRunSummary summary;
+            try
+            {
+                summary = SpectreBenchmarkProgress.Run(p => runner.Run(questions, methods, settings, a.Out, p, cts.Token));
+            }
+            finally { Console.CancelKeyPress -= onCancel; }
+            console.WriteLine($"{summary.Generated} answers generated, {summary.Skipped} already present{(summary.Cancelled ? "; stopped early: rerun to resume" : "")}");
+
+            var results = BenchmarkReport.Write(a.Out, questions, scoring);
+            PrintSummary(results, a.Out, console);
+            return 0;
+        }
+        finally
+        {
+            foreach (var m in methods) (m.Decoder as IDisposable)?.Dispose();
+        }
+    }
+
+    /// <summary>The question file of the run in OUT: the path it recorded, else the built-in set of that name.</summary>
+    static string RunDataFile(string outDir)
+    {
+        var settings = BenchmarkSettings.TryLoad(outDir)
+            ?? throw new FrSpecException($"{Path.Combine(outDir, BenchmarkSettings.FileName)} not found: is {outDir} the --out folder of a run?");
+        if (settings.DataFile is not null && File.Exists(settings.DataFile)) return settings.DataFile;
+        var builtIn = BenchmarkDataLocator.BuiltIn.FirstOrDefault(kv => Path.GetFileNameWithoutExtension(kv.Value) == settings.DataSet).Key;
+        return builtIn is not null ? BenchmarkDataLocator.Resolve(builtIn)
+            : throw new FrSpecException($"cannot find the question file of {outDir} ({settings.DataFile ?? settings.DataSet}): pass --data");
+    }
+
+    static void PrintSummary(BenchmarkResults r, string outDir, TextWriter console)
+    {
+        string F(double v) => v.ToString("0.00", CultureInfo.InvariantCulture);
+        foreach (var m in r.Methods)
+        {
+            var o = r.Stats[m.Name][BenchmarkResults.Overall];
+            var line = $"  {m.Name,-12} {F(o.TokensPerSecond),8} tok/s  accept {F(o.MeanAcceptLength)}";
+            if (r.Speedup(m.Name, r.VanillaMethod, BenchmarkResults.Overall) is double s && m.Name != r.VanillaMethod) line += $"  {F(s)}x vs vanilla";
+            if (r.Speedup(m.Name, r.Eagle2Method, BenchmarkResults.Overall) is double e && m.Name != r.Eagle2Method && m.Name != r.VanillaMethod) line += $"  {F(e)}x vs EAGLE-2";
+            if (r.Differences?.GetValueOrDefault(m.Name) is { Count: > 0 } d) line += $"  {d.Count} outputs differ from vanilla";
+            console.WriteLine(line);
+        }
+        if (r.Differences is not null && r.Differences.Values.All(d => d.Count == 0) && r.Differences.Count > 0)
+            console.WriteLine("  all outputs identical to vanilla");
+        if (r.HumanEvalNote is not null) console.WriteLine($"  HumanEval: {r.HumanEvalNote}");
+        console.WriteLine($"report: {Path.Combine(outDir, BenchmarkReport.FileName)}");
+    }
+}

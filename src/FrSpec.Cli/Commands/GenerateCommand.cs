@@ -1,0 +1,87 @@
+using System.CommandLine;
+using System.Text.Json;
+using FrSpec.Cli.Support;
+using FrSpec.Generation;
+using FrSpec.Speculative;
+using FrSpec.Text;
+
+namespace FrSpec.Cli.Commands;
+
+/// <summary>`frspec generate`: text generation with vanilla, EAGLE-2 or FR-Spec decoding, streamed as produced.</summary>
+public sealed class GenerateCommand : ICliVerb
+{
+    public Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "Model directory (config.json, safetensors, tokenizer.json)", Required = true };
+        var prompt = new Argument<string>("prompt") { Description = "Prompt text" };
+        var maxTokens = new Option<int>("--max-tokens") { Description = "Maximum new tokens", DefaultValueFactory = _ => 128 };
+        var temperature = new Option<float>("--temperature") { Description = "0 = greedy", DefaultValueFactory = _ => 0f };
+        var topP = new Option<float>("--top-p") { Description = "Nucleus sampling mass", DefaultValueFactory = _ => 1f };
+        var topK = new Option<int>("--top-k") { Description = "Keep the k most probable tokens (0 = off)", DefaultValueFactory = _ => 0 };
+        var seed = new Option<ulong>("--seed") { Description = "Sampling seed", DefaultValueFactory = _ => 0UL };
+        var chat = new Option<bool>("--chat") { Description = "Wrap the prompt in the model's chat template as a user turn" };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object (ids, text, speed, timings) instead of streaming" };
+        var eagle = new Option<string?>("--eagle") { Description = "EAGLE-1/2 draft head directory: speculative decoding" };
+        var fr = new Option<string?>("--fr") { Description = "FR-Spec frequency list (freq_N.pt or SGLang token map) for the draft LM head" };
+        var frSize = new Option<int?>("--fr-size") { Description = "FR-Spec subset size V' (uses freq_V'.pt beside the model/head, or the bundled subset)" };
+        var depth = new Option<int>("--tree-depth") { Description = "EAGLE-2 expansion steps after the root's children", DefaultValueFactory = _ => TreeOptions.Default.Depth };
+        var topk = new Option<int>("--tree-topk") { Description = "EAGLE-2 children per node and frontier width", DefaultValueFactory = _ => TreeOptions.Default.TopK };
+        var tokens = new Option<int>("--tree-tokens") { Description = "Tree tokens verified per step, root included", DefaultValueFactory = _ => TreeOptions.Default.TotalTokens };
+        var cmd = new Command("generate", "Generate text (vanilla, or EAGLE-2 / FR-Spec speculative decoding with --eagle)")
+        {
+            model, prompt, maxTokens, temperature, topP, topK, seed, chat, json, eagle, fr, frSize, depth, topk, tokens,
+        };
+        cmd.SetAction(pr =>
+        {
+            using var ctx = ModelContext.Open(pr.GetValue(model)!);
+            string? eagleDir = pr.GetValue(eagle);
+            if (eagleDir == null && (pr.GetValue(fr) != null || pr.GetValue(frSize) != null))
+                throw new FrSpecException("--fr/--fr-size select the draft vocabulary of an EAGLE head: give --eagle DIR too");
+            var tree = new TreeOptions { Depth = pr.GetValue(depth), TopK = pr.GetValue(topk), TotalTokens = pr.GetValue(tokens) };
+            int[]? frIds = pr.GetValue(fr) != null || pr.GetValue(frSize) != null ? ctx.FrequencyIds(pr.GetValue(fr), pr.GetValue(frSize), eagleDir) : null;
+            var decoder = eagleDir == null ? ctx.Vanilla() : ctx.Speculative(eagleDir, frIds, tree);
+            var ids = ctx.EncodePrompt(pr.GetValue(prompt)!, pr.GetValue(chat));
+            var options = new GenerationOptions
+            {
+                MaxNewTokens = pr.GetValue(maxTokens),
+                Sampling = new SamplingOptions(pr.GetValue(temperature), pr.GetValue(topK), pr.GetValue(topP), pr.GetValue(seed)),
+                StopIds = ctx.StopIds,
+            };
+            if (pr.GetValue(json))
+            {
+                var r = decoder.Generate(ids, options);
+                Console.WriteLine(ToJson(decoder.Name, ids.Length, r, ctx.Tokenizer.Decode(r.Ids, skipSpecialTokens: true)));
+                return 0;
+            }
+            var stream = new StreamingDecoder(ctx.Tokenizer, skipSpecialTokens: true);
+            var result = decoder.Generate(ids, options, id => { Console.Write(stream.Push(id)); Console.Out.Flush(); });
+            Console.WriteLine(stream.Flush());
+            Console.Error.WriteLine($"[{decoder.Name}: {result.Ids.Length} tokens, {result.TokensPerSecond:F2} tokens/s, mean accepted length {result.MeanAcceptLength:F2}, prefill {result.PrefillSeconds:F2} s]");
+            return 0;
+        });
+        return cmd;
+    }
+
+    public static string ToJson(string method, int promptTokens, GenerationResult r, string text)
+    {
+        var o = new Dictionary<string, object?>
+        {
+            ["method"] = method,
+            ["prompt_tokens"] = promptTokens,
+            ["ids"] = r.Ids,
+            ["text"] = text,
+            ["new_tokens"] = r.Ids.Length,
+            ["tokens_per_second"] = r.TokensPerSecond,
+            ["prefill_seconds"] = r.PrefillSeconds,
+            ["decode_seconds"] = r.DecodeSeconds,
+            ["stopped_by_stop_id"] = r.StoppedByStopId,
+            ["accept_lengths"] = r.AcceptLengths,
+            ["mean_accept_length"] = r.MeanAcceptLength,
+            ["time"] = new Dictionary<string, double>
+            {
+                ["draft_layers"] = r.Time.DraftLayers, ["draft_lm_head"] = r.Time.DraftLmHead, ["verify"] = r.Time.Verify, ["other"] = r.Time.Other,
+            },
+        };
+        return JsonSerializer.Serialize(o);
+    }
+}

@@ -1,0 +1,28 @@
+using System.CommandLine;
+using FrSpec.Synthesis;
+
+namespace FrSpec.Cli.Commands;
+
+/// <summary>`frspec synth-eagle`: writes a seeded random EAGLE-1/2 head for a target model, in the published layout.</summary>
+public sealed class SynthEagleCommand : ICliVerb
+{
+    public Command Create()
+    {
+        var model = new Option<string>("--model") { Description = "Target model directory (Llama-3 or Qwen2 family)", Required = true };
+        var output = new Option<string>("--out") { Description = "Output directory for the head", Required = true };
+        var format = new Option<string>("--format") { Description = "bin (pytorch_model.bin, as yuhuili/EAGLE-* ship) or safetensors", DefaultValueFactory = _ => "bin" };
+        var seed = new Option<ulong>("--seed") { Description = "Random seed (same seed, same weights)", DefaultValueFactory = _ => 1UL };
+        var cmd = new Command("synth-eagle", "Synthesize an EAGLE-1/2 draft head (config.json + pytorch_model.bin or model.safetensors) for a target model")
+        {
+            model, output, format, seed,
+        };
+        cmd.SetAction(pr =>
+        {
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            EagleSynthesizer.Write(pr.GetValue(model)!, pr.GetValue(output)!, pr.GetValue(format)!, pr.GetValue(seed));
+            Console.Error.WriteLine($"wrote {pr.GetValue(output)} ({pr.GetValue(format)}) in {sw.Elapsed.TotalSeconds:F1} s");
+            return 0;
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,91 @@
+using System.Diagnostics;
+using System.Runtime.Intrinsics;
+using FrSpec.Numerics;
+
+namespace FrSpec.Benchmarks;
+
+/// <summary>
+/// Measures this machine's ceilings in the same run as the engine's figures: read bandwidth over all cores
+/// (4 KiB pages and 2 MiB transparent huge pages) and fp32 FMA throughput.
+/// </summary>
+public static unsafe class MachineProbe
+{
+    /// <summary>Best-of-<paramref name="repeats"/> read bandwidth in GB/s streaming a buffer of the given size on all pool threads.</summary>
+    public static (double median, double best) ReadBandwidth(long bytes, bool hugePages, int repeats = 7)
+    {
+        using var buf = new NativeBuffer(bytes, hugePages);
+        new Span<byte>((void*)buf.Pointer, (int)Math.Min(bytes, int.MaxValue)).Fill(1); // fault pages in
+        if (bytes > int.MaxValue) new Span<byte>((byte*)buf.Pointer + int.MaxValue, (int)(bytes - int.MaxValue)).Fill(1);
+        var job = new ReadJob { Base = (float*)buf.Pointer, Floats = bytes / 4 };
+        int blocks = 256;
+        var times = new List<double>();
+        for (int r = 0; r <= repeats; r++)
+        {
+            var sw = Stopwatch.StartNew();
+            WorkerPool.Shared.For(blocks, job, 1);
+            if (r > 0) times.Add(sw.Elapsed.TotalSeconds);
+        }
+        times.Sort();
+        return (bytes / times[times.Count / 2] / 1e9, bytes / times[0] / 1e9);
+    }
+
+    private sealed class ReadJob : IRangeJob
+    {
+        public float* Base;
+        public long Floats;
+        public float Sink;
+
+        public void Execute(int start, int end)
+        {
+            long per = Floats / 256;
+            var acc = Vector256<float>.Zero;
+            var acc2 = Vector256<float>.Zero;
+            for (int b = start; b < end; b++)
+            {
+                float* p = Base + b * per;
+                for (long i = 0; i + 16 <= per; i += 16)
+                {
+                    acc += Vector256.Load(p + i);
+                    acc2 += Vector256.Load(p + i + 8);
+                }
+            }
+            Sink += Vector256.Sum(acc + acc2);
+        }
+    }
+
+    /// <summary>fp32 FMA GFLOP/s on all pool threads (register-resident, 8 independent chains per thread).</summary>
+    public static double FmaGflops(long iterationsPerThread = 50_000_000)
+    {
+        var job = new FmaJob { Iterations = iterationsPerThread };
+        WorkerPool.Shared.For(WorkerPool.Shared.Threads, job, 1); // warm-up
+        var sw = Stopwatch.StartNew();
+        WorkerPool.Shared.For(WorkerPool.Shared.Threads, job, 1);
+        double s = sw.Elapsed.TotalSeconds;
+        // 8 vectors × 8 lanes × 2 flops per iteration
+        return WorkerPool.Shared.Threads * iterationsPerThread * 8 * 8 * 2 / s / 1e9;
+    }
+
+    private sealed class FmaJob : IRangeJob
+    {
+        public long Iterations;
+        public float Sink;
+
+        public void Execute(int start, int end)
+        {
+            for (int t = start; t < end; t++)
+            {
+                var a = Vector256.Create(1.0001f);
+                var b = Vector256.Create(0.9999f);
+                Vector256<float> c0 = Vector256.Create(0.1f), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+                for (long i = 0; i < Iterations; i++)
+                {
+                    c0 = Vector256.FusedMultiplyAdd(c0, a, b); c1 = Vector256.FusedMultiplyAdd(c1, a, b);
+                    c2 = Vector256.FusedMultiplyAdd(c2, a, b); c3 = Vector256.FusedMultiplyAdd(c3, a, b);
+                    c4 = Vector256.FusedMultiplyAdd(c4, a, b); c5 = Vector256.FusedMultiplyAdd(c5, a, b);
+                    c6 = Vector256.FusedMultiplyAdd(c6, a, b); c7 = Vector256.FusedMultiplyAdd(c7, a, b);
+                }
+                Sink += Vector256.Sum(c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7);
+            }
+        }
+    }
+}

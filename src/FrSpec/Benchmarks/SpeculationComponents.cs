@@ -1,0 +1,136 @@
+using System.Diagnostics;
+using System.Numerics.Tensors;
+using FrSpec.Generation;
+using FrSpec.Model;
+using FrSpec.Speculative;
+
+namespace FrSpec.Benchmarks;
+
+/// <summary>Median time of one EAGLE draft step: the draft layer over k rows, then the (subset) LM head with log-softmax and top-k.</summary>
+public sealed record DraftStepTiming(string Label, int VocabRows, double LayerMs, double HeadMs)
+{
+    public double TotalMs => LayerMs + HeadMs;
+}
+
+/// <summary>Median time of verifying a tree of <see cref="TreeTokens"/> tokens (target forward + full LM head over every node).</summary>
+public sealed record VerifyTiming(int TreeTokens, double Ms);
+
+/// <summary>
+/// Micro-benchmarks of the parts of speculative decoding (FR-Spec paper Fig. 1/6 style): what a draft step costs with the
+/// full LM head versus frequency subsets, and what verifying T tree tokens costs versus a single-token decode.
+/// Variants are interleaved within each repetition so drift affects them alike; medians are reported.
+/// </summary>
+public static class SpeculationComponents
+{
+    public static IReadOnlyList<DraftStepTiming> DraftSteps(Transformer target, EagleHead head, IReadOnlyList<(string Label, int[]? Ids)> variants,
+        int rows, int context, int repeats)
+    {
+        int h = head.HiddenSize, vocab = target.Config.VocabSize;
+        var heads = variants.Select(v => v.Ids == null ? target.Head : LmHead.Subset(target.Head.Weight, v.Ids)).ToArray();
+        try
+        {
+            var rng = new Rng(7);
+            var cache = head.CreateCache(context + rows + 1);
+            // a stable context of random pairs, as after a prompt of that length
+            var ctxTokens = Enumerable.Range(0, context).Select(_ => (int)(rng.NextUInt64() % (ulong)vocab)).ToArray();
+            var ctxFeatures = RandomFeatures(rng, context * h);
+            for (int s = 0; s < context; s += 128)
+            {
+                int n = Math.Min(128, context - s);
+                head.Forward(cache, target.Embedding, ctxTokens.AsSpan(s, n), ctxFeatures.AsSpan(s * h, n * h),
+                    Enumerable.Range(s, n).ToArray(), null);
+                cache.CommitAll();
+            }
+            var tokens = Enumerable.Range(0, rows).Select(_ => (int)(rng.NextUInt64() % (ulong)vocab)).ToArray();
+            var features = RandomFeatures(rng, rows * h);
+            var positions = Enumerable.Repeat(context, rows).ToArray();
+            var mask = new AttentionMask(context, rows, context);
+            for (int r = 0; r < rows; r++) mask.Allow(r, context + r);
+            var output = new float[rows * h];
+            var logits = new float[rows * heads.Max(x => x.Size)];
+            var idx = new int[64];
+            var val = new float[64];
+            int k = Math.Min(10, heads.Min(x => x.Size));
+
+            var layer = variants.Select(_ => new List<double>()).ToArray();
+            var lm = variants.Select(_ => new List<double>()).ToArray();
+            for (int rep = -2; rep < repeats; rep++) // two warm-up rounds
+                for (int v = 0; v < heads.Length; v++)
+                {
+                    long t0 = Stopwatch.GetTimestamp();
+                    head.Forward(cache, target.Embedding, tokens, features, positions, mask).CopyTo(output);
+                    cache.Rollback();
+                    long t1 = Stopwatch.GetTimestamp();
+                    var lmHead = heads[v];
+                    int size = lmHead.Size;
+                    lmHead.Compute(output, rows, logits);
+                    for (int r = 0; r < rows; r++)
+                    {
+                        var row = logits.AsSpan(r * size, size);
+                        TopSelector.Select(row, k, idx, val);
+                        TensorPrimitives.Subtract(row, val[0], row);
+                        TensorPrimitives.Exp(row, row);
+                        val[1] = MathF.Log(TensorPrimitives.Sum(row));
+                    }
+                    long t2 = Stopwatch.GetTimestamp();
+                    if (rep < 0) continue;
+                    layer[v].Add(Ms(t1 - t0));
+                    lm[v].Add(Ms(t2 - t1));
+                }
+            return variants.Select((v, i) => new DraftStepTiming(v.Label, heads[i].Size, Median(layer[i]), Median(lm[i]))).ToList();
+        }
+        finally
+        {
+            for (int i = 0; i < heads.Length; i++) if (variants[i].Ids != null) heads[i].Dispose();
+        }
+    }
+
+    public static IReadOnlyList<VerifyTiming> Verification(Transformer target, IReadOnlyList<int> treeSizes, int context, int repeats)
+    {
+        int vocab = target.Config.VocabSize, maxT = treeSizes.Max();
+        var rng = new Rng(11);
+        var cache = target.CreateCache(context + maxT + 1);
+        var prompt = Enumerable.Range(0, context).Select(_ => (int)(rng.NextUInt64() % (ulong)vocab)).ToArray();
+        VanillaDecoder.Prefill(target, cache, prompt);
+        var logits = new float[maxT * vocab];
+        var mask = new AttentionMask(0, 0, 0);
+        var samples = treeSizes.Select(_ => new List<double>()).ToArray();
+        var trees = treeSizes.Select(t =>
+        {
+            // a bushy tree like EAGLE-2's: node i hangs under node (i − 1) / 3
+            var parents = Enumerable.Range(0, t).Select(i => i == 0 ? -1 : (i - 1) / 3).ToArray();
+            var depth = new int[t];
+            for (int i = 1; i < t; i++) depth[i] = depth[parents[i]] + 1;
+            var tokens = Enumerable.Range(0, t).Select(_ => (int)(rng.NextUInt64() % (ulong)vocab)).ToArray();
+            return (parents, positions: depth.Select(d => context + d).ToArray(), tokens);
+        }).ToArray();
+        for (int rep = -2; rep < repeats; rep++)
+            for (int i = 0; i < trees.Length; i++)
+            {
+                var (parents, positions, tokens) = trees[i];
+                long t0 = Stopwatch.GetTimestamp();
+                mask.Reset(context, parents.Length, context);
+                mask.FillTree(parents);
+                var hidden = target.Forward(cache, tokens, positions, mask);
+                target.Head.Compute(hidden, parents.Length, logits);
+                cache.Rollback();
+                if (rep >= 0) samples[i].Add(Ms(Stopwatch.GetTimestamp() - t0));
+            }
+        return treeSizes.Select((t, i) => new VerifyTiming(t, Median(samples[i]))).ToList();
+    }
+
+    private static float[] RandomFeatures(Rng rng, int n)
+    {
+        var f = new float[n];
+        for (int i = 0; i < n; i++) f[i] = (float)(rng.NextDouble() * 2 - 1);
+        return f;
+    }
+
+    private static double Ms(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
+
+    private static double Median(List<double> v)
+    {
+        v.Sort();
+        return v.Count == 0 ? 0 : v[v.Count / 2];
+    }
+}

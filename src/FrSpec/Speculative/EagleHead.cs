@@ -1,0 +1,158 @@
+using System.Text.Json;
+using FrSpec.Model;
+using FrSpec.Numerics;
+
+namespace FrSpec.Speculative;
+
+/// <summary>
+/// An EAGLE-1/2 draft head (the published layout, formats.md §1.1–1.3): x = fc(concat(embedding(token), feature)),
+/// then one decoder layer without input norm; its output is both the next feature and what the LM head reads.
+/// The target's embedding and LM head are used (a bundled embed_tokens/lm_head is ignored). RoPE uses the
+/// head's own θ, plain (no scaling), as the reference does.
+/// </summary>
+public sealed class EagleHead : IDisposable
+{
+    public int HiddenSize { get; }
+    public int NumKvHeads { get; }
+    public int HeadDim { get; }
+    public double RopeTheta { get; }
+    /// <summary>fc weight [H, 2H]: input columns are the embedding half then the feature half.</summary>
+    internal WeightMatrix Fc { get; }
+    internal float[]? FcBias { get; }
+    internal DecoderLayer Layer { get; }
+    internal Rope Rope { get; }
+    /// <summary>Where the weights came from.</summary>
+    public string Source { get; }
+
+    private readonly EagleTensors _tensors;
+    private readonly ForwardBuffers _buffers;
+    private float[] _concat = [];
+
+    private EagleHead(EagleTensors tensors, WeightMatrix fc, float[]? fcBias, DecoderLayer layer, int hidden, int kvHeads, int headDim, double theta)
+    {
+        _tensors = tensors; Fc = fc; FcBias = fcBias; Layer = layer;
+        HiddenSize = hidden; NumKvHeads = kvHeads; HeadDim = headDim; RopeTheta = theta;
+        Rope = new Rope(headDim, theta);
+        Source = tensors.Source;
+        _buffers = new ForwardBuffers(hidden, layer.NumHeads * headDim, kvHeads * headDim, layer.GateProj.Rows, headDim);
+    }
+
+    /// <summary>
+    /// Loads an EAGLE head directory (config.json + pytorch_model.bin or model.safetensors) for the given target,
+    /// checking that its hidden size and vocabulary match.
+    /// </summary>
+    public static EagleHead Load(string dir, ModelConfig target)
+    {
+        if (!Directory.Exists(dir)) throw new FrSpecException($"{dir}: EAGLE head directory not found");
+        string cfgFile = Path.Combine(dir, "config.json");
+        if (!File.Exists(cfgFile)) throw new FrSpecException($"{cfgFile}: config.json not found (expected an EAGLE-1/2 head)");
+        ModelConfig cfg;
+        bool? bias, qkvBias;
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(cfgFile));
+            var root = doc.RootElement;
+            cfg = ModelConfig.Parse(root, cfgFile, requireArchitecture: false);
+            bias = OptBool(root, "bias");
+            qkvBias = OptBool(root, "qkv_bias");
+            if (root.TryGetProperty("draft_vocab_size", out _) || root.TryGetProperty("target_hidden_size", out _))
+                throw new FrSpecException($"{cfgFile}: this looks like an EAGLE-3 head (draft_vocab_size/target_hidden_size); only EAGLE-1/2 heads are supported");
+        }
+        catch (JsonException e) { throw new FrSpecException($"{cfgFile}: invalid JSON ({e.Message})"); }
+
+        if (cfg.NumLayers != 1) throw new FrSpecException($"{cfgFile}: num_hidden_layers is {cfg.NumLayers}; EAGLE-1/2 heads have exactly 1 layer");
+        if (cfg.HiddenSize != target.HiddenSize)
+            throw new FrSpecException($"{cfgFile}: hidden_size {cfg.HiddenSize} does not match the target model's {target.HiddenSize}");
+
+        var t = EagleTensors.Open(dir);
+        try
+        {
+            int h = cfg.HiddenSize, q = cfg.NumHeads * cfg.HeadDim, kv = cfg.NumKvHeads * cfg.HeadDim, inter = cfg.IntermediateSize;
+            foreach (var n in t.Names)
+                if (n.StartsWith("layers.", StringComparison.Ordinal) && !n.StartsWith("layers.0.", StringComparison.Ordinal))
+                    throw new FrSpecException($"{t.Source}: tensor '{n}' belongs to a second layer; EAGLE-1/2 heads have one");
+            if (t.Contains("layers.0.input_layernorm.weight"))
+                throw new FrSpecException($"{t.Source}: tensor 'layers.0.input_layernorm.weight' is present; EAGLE-1/2 layer 0 has no input norm (is this an EAGLE-3 or a plain model?)");
+
+            var fc = t.Matrix("fc.weight", h, 2 * h);
+            // The reference builds fc with a bias unless config "bias" is false.
+            float[]? fcBias = null;
+            if (t.Contains("fc.bias")) fcBias = t.Vector("fc.bias", h);
+            else if (bias ?? true)
+                throw new FrSpecException($"{t.Source}: tensor 'fc.bias' is missing but {Path.GetFileName(cfgFile)} has 'bias' {(bias == null ? "absent (defaults to true)" : "true")}");
+
+            bool hasQkvBias = t.Contains("layers.0.self_attn.q_proj.bias");
+            if (qkvBias == true && !hasQkvBias)
+                throw new FrSpecException($"{t.Source}: tensor 'layers.0.self_attn.q_proj.bias' is missing but config has qkv_bias true");
+            const string p = "layers.0.";
+            var layer = new DecoderLayer
+            {
+                InputNorm = null,
+                QProj = t.Matrix(p + "self_attn.q_proj.weight", q, h),
+                KProj = t.Matrix(p + "self_attn.k_proj.weight", kv, h),
+                VProj = t.Matrix(p + "self_attn.v_proj.weight", kv, h),
+                OProj = t.Matrix(p + "self_attn.o_proj.weight", h, q),
+                QBias = hasQkvBias ? t.Vector(p + "self_attn.q_proj.bias", q) : null,
+                KBias = hasQkvBias ? t.Vector(p + "self_attn.k_proj.bias", kv) : null,
+                VBias = hasQkvBias ? t.Vector(p + "self_attn.v_proj.bias", kv) : null,
+                PostAttentionNorm = t.Vector(p + "post_attention_layernorm.weight", h),
+                GateProj = t.Matrix(p + "mlp.gate_proj.weight", inter, h),
+                UpProj = t.Matrix(p + "mlp.up_proj.weight", inter, h),
+                DownProj = t.Matrix(p + "mlp.down_proj.weight", h, inter),
+                NumHeads = cfg.NumHeads, NumKvHeads = cfg.NumKvHeads, HeadDim = cfg.HeadDim, Eps = cfg.RmsNormEps,
+            };
+            return new EagleHead(t, fc, fcBias, layer, h, cfg.NumKvHeads, cfg.HeadDim, cfg.RopeTheta);
+        }
+        catch { t.Dispose(); throw; }
+    }
+
+    /// <summary>
+    /// Runs n (token, feature) pairs at the given draft positions: x = fc([embedding(token) | feature]), then the layer,
+    /// whose keys/values go to pending slots of <paramref name="cache"/> (mask over [cache.Length + n] slots; null =
+    /// causal). Returns the outputs [n, hidden] (next features; the LM head input), valid until the next call.
+    /// </summary>
+    public ReadOnlySpan<float> Forward(KvCache cache, WeightMatrix embedding, ReadOnlySpan<int> tokens, ReadOnlySpan<float> features,
+        ReadOnlySpan<int> positions, AttentionMask? mask)
+    {
+        int n = tokens.Length, h = HiddenSize;
+        if (positions.Length != n || features.Length < n * h) throw new ArgumentException("tokens, features and positions disagree");
+        if (n == 0) return ReadOnlySpan<float>.Empty;
+        if (mask == null)
+        {
+            _causal ??= new AttentionMask(0, 0, 0);
+            _causal.Reset(cache.Length, n, cache.Length);
+            _causal.FillCausal();
+            mask = _causal;
+        }
+        if (mask.Cached != cache.Length || mask.NewTokens != n)
+            throw new ArgumentException($"mask is for {mask.Cached} cached + {mask.NewTokens} new slots, cache has {cache.Length}, tokens {n}");
+        var b = _buffers;
+        b.Ensure(n);
+        if (_concat.Length < n * 2 * h) _concat = new float[Math.Max(n * 2 * h, _concat.Length * 2)];
+        for (int t = 0; t < n; t++)
+        {
+            var row = _concat.AsSpan(t * 2 * h, 2 * h);
+            embedding.ReadRow(tokens[t], row[..h]);
+            features.Slice(t * h, h).CopyTo(row[h..]);
+        }
+        MatMul.Multiply(_concat, n, Fc, b.X, FcBias);
+        Rope.Tables(positions, b.Cos, b.Sin);
+        int first = cache.Append(n);
+        Layer.Forward(b, n, cache, 0, first, mask);
+        return b.X.AsSpan(0, n * h);
+    }
+
+    private AttentionMask? _causal;
+
+    /// <summary>A draft KV cache (one layer) for this head.</summary>
+    public KvCache CreateCache(int capacity) => new(1, NumKvHeads, HeadDim, capacity);
+
+    /// <summary>Bytes of weights one draft step reads, LM head excluded.</summary>
+    public long WeightBytes => Fc.ByteCount + Layer.QProj.ByteCount + Layer.KProj.ByteCount + Layer.VProj.ByteCount + Layer.OProj.ByteCount
+        + Layer.GateProj.ByteCount + Layer.UpProj.ByteCount + Layer.DownProj.ByteCount;
+
+    private static bool? OptBool(JsonElement o, string name) =>
+        o.TryGetProperty(name, out var v) && (v.ValueKind == JsonValueKind.True || v.ValueKind == JsonValueKind.False) ? v.GetBoolean() : null;
+
+    public void Dispose() => _tensors.Dispose();
+}

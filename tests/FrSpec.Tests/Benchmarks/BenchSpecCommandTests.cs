@@ -1,0 +1,112 @@
+using FrSpec.Benchmarks;
+using FrSpec.Cli;
+using FrSpec.Cli.Commands;
+
+namespace FrSpec.Tests.Benchmarks;
+
+public class BenchSpecCommandTests
+{
+    [Theory]
+    [InlineData("spec-bench", "spec_bench.jsonl")]
+    [InlineData("humaneval", "human_eval.jsonl")]
+    [InlineData("GSM8K", "gsm8k_80.jsonl")]
+    [InlineData("alpaca", "alpaca_80.jsonl")]
+    public void Data_BuiltInNamesResolveToTheRepositoryCopy(string name, string file)
+    {
+        var path = BenchmarkDataLocator.Resolve(name);
+        Assert.Equal(RepoFiles.Data(file), path);
+        Assert.True(File.Exists(path));
+    }
+
+    [Fact]
+    public void Data_PathIsTakenAsIs_UnknownNameIsAnError()
+    {
+        Assert.Equal(RepoFiles.Data("gsm8k_80.jsonl"), BenchmarkDataLocator.Resolve(RepoFiles.Data("gsm8k_80.jsonl")));
+        var e = Assert.Throws<FrSpecException>(() => BenchmarkDataLocator.Resolve("mmlu"));
+        Assert.Contains("mmlu", e.Message);
+    }
+
+    [Fact]
+    public void DecoderFactory_BuildsNamedDecodersOnOneSharedTarget()
+    {
+        string model = Path.Combine(TestModels.NewTempDir(), "tiny-llama3");
+        FrSpec.Synthesis.ModelSynthesizer.Write(FrSpec.Synthesis.SynthSpec.Preset("tiny-llama3"), model, FrSpec.Numerics.DType.F32, 3, TestAssets.TokenizerJson("llama3"));
+        string eagle = Path.Combine(TestModels.NewTempDir(), "eagle");
+        FrSpec.Synthesis.EagleSynthesizer.Write(model, eagle, "safetensors", 4);
+        string freq = Path.Combine(TestModels.NewTempDir(), "freq_4096.pt");
+        FrSpec.Formats.Torch.TorchCheckpoint.WriteIntList(freq, Enumerable.Range(0, 4096).ToArray());
+        Assert.Equal("vanilla", DecoderFactory.Create(model, eagle, MethodSpec.Vanilla).Name);
+        Assert.Equal("eagle2", DecoderFactory.Create(model, eagle, MethodSpec.Eagle2).Name);
+        Assert.Equal("fr-4096", DecoderFactory.Create(model, eagle, MethodSpec.Fr(freq)).Name);
+        Assert.Throws<FrSpecException>(() => DecoderFactory.Create(model, null, MethodSpec.Eagle2));
+    }
+
+    [Fact]
+    public void SmokeRun_OnATinySynthesizedModel_AllMethodsIdenticalToVanilla()
+    {
+        string model = Path.Combine(TestModels.NewTempDir(), "tiny-llama3");
+        FrSpec.Synthesis.ModelSynthesizer.Write(FrSpec.Synthesis.SynthSpec.Preset("tiny-llama3"), model, FrSpec.Numerics.DType.BF16, 5, TestAssets.TokenizerJson("llama3"));
+        string eagle = Path.Combine(TestModels.NewTempDir(), "eagle");
+        FrSpec.Synthesis.EagleSynthesizer.Write(model, eagle, "bin", 6);
+        string freq = Path.Combine(TestModels.NewTempDir(), "freq_8192.pt");
+        FrSpec.Formats.Torch.TorchCheckpoint.WriteIntList(freq, Enumerable.Range(0, 8192).ToArray());
+        string outDir = TestModels.NewTempDir();
+        int rc = BenchSpecCommand.Execute(new BenchSpecCommand.Args
+        {
+            Model = model, Eagle = eagle, Fr = [freq], Data = "gsm8k", Out = outDir, Limit = 2, MaxTokens = 10, Warmup = 0, NoExec = true,
+        }, TextWriter.Null);
+        Assert.Equal(0, rc);
+        foreach (var m in new[] { "vanilla", "eagle2", "fr-8192" }) Assert.True(File.Exists(Path.Combine(outDir, m + ".jsonl")), m);
+        string report = File.ReadAllText(Path.Combine(outDir, "report.md"));
+        Assert.Contains("**Identical:**", report);
+        Assert.DoesNotContain("**Not identical:**", report);
+    }
+
+    [Fact]
+    public void Verb_IsRegisteredUnderBenchWithItsOptions()
+    {
+        var bench = Program.BuildRoot().Subcommands.Single(c => c.Name == "bench");
+        var spec = bench.Subcommands.Single(c => c.Name == "spec");
+        var names = spec.Options.Select(o => o.Name).ToHashSet();
+        foreach (var o in new[] { "--model", "--eagle", "--fr", "--data", "--out", "--limit", "--categories", "--max-tokens", "--temperature", "--seed", "--report-only" })
+            Assert.Contains(o, names);
+        var parsed = Program.BuildRoot().Parse(new[] { "bench", "spec", "--out", "o", "--fr", "a.pt", "b.pt", "--categories", "qa", "rag", "--limit", "3" });
+        Assert.Empty(parsed.Errors);
+        Assert.Equal(new[] { "a.pt", "b.pt" }, parsed.GetValue<string[]>("--fr"));
+        Assert.Equal(new[] { "qa", "rag" }, parsed.GetValue<string[]>("--categories"));
+        Assert.Equal(3, parsed.GetValue<int?>("--limit"));
+    }
+
+    [Fact]
+    public void Execute_ChecksArgumentsBeforeLoadingAnything()
+    {
+        using var dir = new TempDir();
+        var e = Assert.Throws<FrSpecException>(() => BenchSpecCommand.Execute(new BenchSpecCommand.Args { Out = dir.Path, Data = "gsm8k", Model = dir.Path, Fr = new[] { "x.pt" } }, TextWriter.Null));
+        Assert.Contains("--fr needs --eagle", e.Message);
+        e = Assert.Throws<FrSpecException>(() => BenchSpecCommand.Execute(new BenchSpecCommand.Args { Out = dir.Path, Data = "gsm8k" }, TextWriter.Null));
+        Assert.Contains("--model is required", e.Message);
+    }
+
+    [Fact]
+    public void ReportOnly_RebuildsTheReportFromAnswerFiles()
+    {
+        using var dir = new TempDir();
+        var set = QuestionSet.Load(RepoFiles.Data("gsm8k_80.jsonl")).Select(null, 2);
+        var runner = new BenchmarkRunner(new FakeTokenizer(), FakeTemplate.Render, new[] { FakeTokenizer.EndOfTurn }) { WarmupTokens = 0 };
+        runner.Run(set, new List<BenchmarkMethod>
+            {
+                new(MethodSpec.Vanilla, new FakeDecoder("vanilla")),
+                new(MethodSpec.Eagle2, new FakeDecoder("eagle2") { ChunkSize = 3 }),
+            },
+            new BenchmarkSettings { DataSet = set.Name, Kind = set.Kind, Model = "fake", MaxNewTokens = 64 }, dir.Path);
+        var console = new StringWriter();
+        // Without --data the run's own question set is used; another set is refused.
+        int rc = BenchSpecCommand.Execute(new BenchSpecCommand.Args { Out = dir.Path, ReportOnly = true }, console);
+        var wrong = Assert.Throws<FrSpecException>(() => BenchSpecCommand.Execute(new BenchSpecCommand.Args { Out = dir.Path, Data = "alpaca", ReportOnly = true }, TextWriter.Null));
+        Assert.Contains("are for gsm8k_80, not alpaca_80", wrong.Message);
+        Assert.Equal(0, rc);
+        Assert.Contains("all outputs identical to vanilla", console.ToString());
+        Assert.True(File.Exists(Path.Combine(dir.Path, "report.md")));
+        Assert.True(File.Exists(Path.Combine(dir.Path, "speedup.png")));
+    }
+}

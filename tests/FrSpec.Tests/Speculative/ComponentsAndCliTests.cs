@@ -1,0 +1,102 @@
+using FrSpec.Benchmarks;
+using FrSpec.Generation;
+using FrSpec.Model;
+using FrSpec.Speculative;
+
+namespace FrSpec.Tests.Speculative;
+
+public class ComponentsAndCliTests
+{
+    [Fact]
+    public void SynthEagleCliWritesLoadableHeadsInBothFormats()
+    {
+        string target = TinyModels.Target("qwen2", false, 81);
+        foreach (var format in new[] { "bin", "safetensors" })
+        {
+            string dir = TinyModels.NewDir("cli-" + format);
+            int rc = FrSpec.Cli.Program.BuildRoot().Parse(["synth-eagle", "--model", target, "--out", dir, "--format", format, "--seed", "4"]).Invoke();
+            Assert.Equal(0, rc);
+            Assert.True(File.Exists(Path.Combine(dir, format == "bin" ? "pytorch_model.bin" : "model.safetensors")));
+            using var t = Transformer.Load(target);
+            using var head = EagleHead.Load(dir, t.Config);
+            Assert.NotNull(head.FcBias);
+        }
+    }
+
+    [Fact]
+    public void ComponentBenchmarksReportEveryVariant()
+    {
+        using var target = Transformer.Load(TinyModels.Target("llama3", true, 82));
+        using var head = EagleHead.Load(TinyModels.Head(target.Directory, 83), target.Config);
+        var steps = SpeculationComponents.DraftSteps(target, head, [("full", null), ("first 64", Enumerable.Range(0, 64).ToArray())], rows: 4, context: 20, repeats: 2);
+        Assert.Equal([512, 64], steps.Select(s => s.VocabRows));
+        Assert.All(steps, s => Assert.True(s.LayerMs > 0 && s.HeadMs > 0));
+        var verify = SpeculationComponents.Verification(target, [1, 8], context: 20, repeats: 2);
+        Assert.Equal([1, 8], verify.Select(v => v.TreeTokens));
+        Assert.All(verify, v => Assert.True(v.Ms > 0));
+    }
+
+    [Fact]
+    public void TimeSplitAndAcceptLengthsAreReported()
+    {
+        using var target = Transformer.Load(TinyModels.Target("llama3", true, 84));
+        using var spec = SpeculativeDecoder.Create(target, TinyModels.Head(target.Directory, 85), null, new TreeOptions { Depth = 2, TopK = 3, TotalTokens = 8 });
+        var r = spec.Generate([1, 2, 3], new GenerationOptions { MaxNewTokens = 24 });
+        Assert.Equal(24, r.Ids.Length);
+        Assert.Equal(24, r.AcceptLengths.Sum());
+        var t = r.Time;
+        Assert.True(t.DraftLayers > 0 && t.DraftLmHead > 0 && t.Verify > 0 && t.Other >= 0);
+        Assert.True(t.DraftLayers + t.DraftLmHead + t.Verify <= r.DecodeSeconds * 1.01 + 1e-4);
+    }
+}
+
+public class FrDraftVocabularyTests
+{
+    [Fact]
+    public void FrequencyFileGivesSubsetWithStopIdsAndExactDecoding()
+    {
+        using var target = Transformer.Load(TinyModels.Target("llama3", true, 91));
+        string file = Path.Combine(TinyModels.NewDir("freq"), "freq_64.pt");
+        // fr.py style: frequency order, a duplicate, no EOS (511)
+        FrSpec.Formats.Torch.TorchCheckpoint.WriteIntList(file, [.. Enumerable.Range(100, 80).Reverse(), 120]);
+        var ids = FrDraftVocabulary.Load(file, target.Config, 64);
+        Assert.Equal(64, ids.Length);
+        Assert.Contains(511, ids);
+        Assert.Equal(179, ids[0]);
+        Assert.Equal(ids.Length, ids.Distinct().Count());
+        var first = FrDraftVocabulary.FirstIds(target.Config, 32);
+        Assert.Equal(32, first.Length);
+        Assert.Contains(511, first);
+
+        var prompt = new[] { 4, 8, 15, 16, 23, 42 };
+        var expected = new VanillaDecoder(target).Generate(prompt, new GenerationOptions { MaxNewTokens = 24 }).Ids;
+        using var spec = SpeculativeDecoder.Create(target, TinyModels.Head(target.Directory, 92), ids, new TreeOptions { Depth = 2, TopK = 4, TotalTokens = 10 });
+        Assert.Equal("fr-64", spec.Name);
+        Assert.Equal(expected, spec.Generate(prompt, new GenerationOptions { MaxNewTokens = 24 }).Ids);
+    }
+}
+
+public class SpeculativeAllocationTests
+{
+    [Fact]
+    public void DecodeRoundsDoNotAllocate()
+    {
+        using var target = Transformer.Load(TinyModels.Target("llama3", false, 93));
+        using var spec = SpeculativeDecoder.Create(target, TinyModels.Head(target.Directory, 94), Enumerable.Range(0, 200).ToArray(),
+            new TreeOptions { Depth = 3, TopK = 4, TotalTokens = 12 });
+        var prompt = new[] { 1, 2, 3, 4 };
+        long Measure(int tokens, SamplingOptions sampling)
+        {
+            spec.Generate(prompt, new GenerationOptions { MaxNewTokens = tokens, Sampling = sampling }); // warm up (JIT, buffers)
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            spec.Generate(prompt, new GenerationOptions { MaxNewTokens = tokens, Sampling = sampling });
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+        foreach (var sampling in new[] { SamplingOptions.Greedy, new SamplingOptions(0.8f, 20, 0.9f, 1) })
+        {
+            long small = Measure(8, sampling), large = Measure(200, sampling);
+            // only the result lists grow with the output (a few KB); nothing per round
+            Assert.True(large - small < 8 * 1024, $"{large - small} bytes more for 192 more tokens ({sampling})");
+        }
+    }
+}

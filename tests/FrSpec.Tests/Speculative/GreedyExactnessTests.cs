@@ -1,0 +1,80 @@
+using FrSpec.Generation;
+using FrSpec.Model;
+using FrSpec.Speculative;
+
+namespace FrSpec.Tests.Speculative;
+
+public class GreedyExactnessTests
+{
+    private static readonly int[][] Prompts = [[1, 2, 3], [17, 300, 5, 42, 99, 7, 250], [400]];
+
+    private static int[] Vanilla(Transformer m, int[] prompt, int max) =>
+        new VanillaDecoder(m).Generate(prompt, new GenerationOptions { MaxNewTokens = max }).Ids;
+
+    [Theory]
+    [InlineData("llama3", true, 11UL)]
+    [InlineData("llama3", false, 12UL)]
+    [InlineData("qwen2", false, 13UL)]
+    [InlineData("qwen2", true, 14UL)]
+    public void GreedyOutputEqualsVanilla_FullVocabulary(string family, bool tied, ulong seed)
+    {
+        using var target = Transformer.Load(TinyModels.Target(family, tied, seed));
+        string head = TinyModels.Head(target.Directory, seed + 100);
+        foreach (var tree in new[] { new TreeOptions { Depth = 3, TopK = 4, TotalTokens = 16 }, new TreeOptions { Depth = 1, TopK = 2, TotalTokens = 3 }, new TreeOptions { Depth = 0, TopK = 3, TotalTokens = 1 } })
+        {
+            using var spec = SpeculativeDecoder.Create(target, head, null, tree);
+            Assert.Equal("eagle2", spec.Name);
+            foreach (var prompt in Prompts)
+            {
+                var expected = Vanilla(target, prompt, 40);
+                var r = spec.Generate(prompt, new GenerationOptions { MaxNewTokens = 40 });
+                Assert.Equal(expected, r.Ids);
+                Assert.Equal(r.Ids.Length, r.AcceptLengths.Sum());
+                Assert.All(r.AcceptLengths, a => Assert.InRange(a, 1, tree.Depth + 2));
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("llama3", true, 21UL)]
+    [InlineData("qwen2", false, 22UL)]
+    public void GreedyOutputEqualsVanilla_FrSubsets(string family, bool tied, ulong seed)
+    {
+        using var target = Transformer.Load(TinyModels.Target(family, tied, seed));
+        string head = TinyModels.Head(target.Directory, seed + 100);
+        var tree = new TreeOptions { Depth = 3, TopK = 5, TotalTokens = 20 };
+        foreach (var prompt in Prompts)
+        {
+            var expected = Vanilla(target, prompt, 32);
+            // A frequency-like subset, one that excludes every token the target will emit, and a tiny one.
+            int[] first = Enumerable.Range(0, 128).ToArray();
+            int[] excluding = Enumerable.Range(0, 512).Where(i => !expected.Contains(i)).Reverse().ToArray();
+            int[] tiny = [5, 9, 300];
+            foreach (var ids in new[] { first, excluding, tiny })
+            {
+                using var spec = SpeculativeDecoder.Create(target, head, ids, tree);
+                Assert.Equal($"fr-{ids.Length}", spec.Name);
+                var r = spec.Generate(prompt, new GenerationOptions { MaxNewTokens = 32 });
+                Assert.Equal(expected, r.Ids);
+                if (ids == excluding) Assert.All(r.AcceptLengths, a => Assert.Equal(1, a)); // no draft can ever match
+            }
+        }
+    }
+
+    [Fact]
+    public void StopIdEndsGenerationLikeVanilla()
+    {
+        using var target = Transformer.Load(TinyModels.Target("llama3", true, 31));
+        string head = TinyModels.Head(target.Directory, 131);
+        var prompt = new[] { 3, 1, 4, 1, 5 };
+        var free = Vanilla(target, prompt, 30);
+        int stop = free[7];
+        var opts = new GenerationOptions { MaxNewTokens = 30, StopIds = [stop] };
+        var expected = new VanillaDecoder(target).Generate(prompt, opts);
+        using var spec = SpeculativeDecoder.Create(target, head, null, new TreeOptions { Depth = 2, TopK = 3, TotalTokens = 8 });
+        var r = spec.Generate(prompt, opts);
+        Assert.Equal(expected.Ids, r.Ids);
+        Assert.True(r.StoppedByStopId);
+        Assert.Equal(r.Ids.Length, r.AcceptLengths.Sum());
+    }
+}

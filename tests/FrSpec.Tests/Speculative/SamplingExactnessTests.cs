@@ -1,0 +1,119 @@
+using FrSpec.Generation;
+using FrSpec.Model;
+using FrSpec.Speculative;
+using Xunit.Abstractions;
+
+namespace FrSpec.Tests.Speculative;
+
+/// <summary>
+/// Sampled speculative decoding must reproduce the target's processed distribution exactly. On a 24-token model the
+/// exact law of the first three generated tokens is computed by enumeration; 50,000 seeded runs are compared with it by
+/// a chi-square test. The same test must reject deliberately wrong acceptance rules.
+/// </summary>
+public class SamplingExactnessTests(ITestOutputHelper output)
+{
+    private const int Vocab = 24, Runs = 50_000;
+    private static readonly int[] Prompt = [3, 11, 7];
+    private static readonly SamplingOptions Sampling = new(Temperature: 1f, TopK: 0, TopP: 0.95f);
+    private static readonly SamplingOptions TopKSampling = new(Temperature: 0.7f, TopK: 6, TopP: 1f);
+    private static readonly TreeOptions Tree = new() { Depth = 2, TopK = 3, TotalTokens = 10 };
+
+    // The identity head drafts the target's own top tokens (up to the missing first token), so most rounds accept
+    // drafts and every branch of the acceptance rule is exercised.
+    private static (string Target, string Head) Dirs() => IdentityEagle.Write("llama3", Vocab, 32, 51);
+    private static string TargetDir() => Dirs().Target;
+
+    /// <summary>P(t1, t2, t3) under vanilla sampling, by enumerating every prefix with non-zero probability.</summary>
+    private static Dictionary<long, double> ExactLaw(Transformer model, SamplingOptions sampling)
+    {
+        var sampler = new Sampler(sampling);
+        var cache = model.CreateCache(64);
+        var logits = new float[Vocab];
+        float[] Next(int[] seq)
+        {
+            cache.Clear();
+            var h = VanillaDecoder.Prefill(model, cache, seq);
+            model.Head.Compute(h, 1, logits);
+            var p = new float[Vocab];
+            sampler.Distribution(logits, p);
+            return p;
+        }
+        var law = new Dictionary<long, double>();
+        var p1 = Next(Prompt);
+        for (int a = 0; a < Vocab; a++)
+        {
+            if (p1[a] <= 0) continue;
+            var p2 = Next([.. Prompt, a]);
+            for (int b = 0; b < Vocab; b++)
+            {
+                if (p2[b] <= 0) continue;
+                var p3 = Next([.. Prompt, a, b]);
+                for (int c = 0; c < Vocab; c++)
+                    if (p3[c] > 0) law[Key(a, b, c)] = (double)p1[a] * p2[b] * p3[c];
+            }
+        }
+        return law;
+    }
+
+    private static long Key(int a, int b, int c) => ((long)a * Vocab + b) * Vocab + c;
+
+    private (double P, double MultiTokenRounds) Run(SpeculativeDecoder spec, Dictionary<long, double> law, SamplingOptions sampling)
+    {
+        var counts = new Dictionary<long, int>();
+        int rounds = 0, multi = 0;
+        for (int seed = 0; seed < Runs; seed++)
+        {
+            var r = spec.Generate(Prompt, new GenerationOptions { MaxNewTokens = 3, Sampling = sampling with { Seed = (ulong)seed } });
+            Assert.Equal(3, r.Ids.Length);
+            long k = Key(r.Ids[0], r.Ids[1], r.Ids[2]);
+            counts[k] = counts.GetValueOrDefault(k) + 1;
+            for (int i = 1; i < r.AcceptLengths.Length; i++) { rounds++; if (r.AcceptLengths[i] > 1) multi++; }
+        }
+        var (stat, df, p) = ChiSquare.Test(counts, law, Runs);
+        output.WriteLine($"{spec.Name} rule={spec.Rule}: chi2={stat:F1} df={df} p={p:G4}; rounds accepting ≥1 draft: {multi}/{rounds}");
+        return (p, multi / (double)rounds);
+    }
+
+    [Fact]
+    public void FullVocabularyEagleMatchesTargetDistribution()
+    {
+        using var target = Transformer.Load(TargetDir());
+        var law = ExactLaw(target, Sampling);
+        using var spec = SpeculativeDecoder.Create(target, Dirs().Head, null, Tree);
+        var (p, multi) = Run(spec, law, Sampling);
+        Assert.True(multi > 0.3, $"drafts were accepted in only {multi:P1} of rounds: the test would not exercise acceptance");
+        Assert.True(p > 0.001, $"chi-square p = {p}");
+    }
+
+    [Fact]
+    public void FrSpecSubsetMatchesTargetDistribution()
+    {
+        using var target = Transformer.Load(TargetDir());
+        var law = ExactLaw(target, TopKSampling);
+        using var spec = SpeculativeDecoder.Create(target, Dirs().Head, [0, 2, 4, 6, 8, 10, 12, 14, 16, 18], Tree);
+        var (p, _) = Run(spec, law, TopKSampling);
+        Assert.True(p > 0.001, $"chi-square p = {p}");
+    }
+
+    [Theory]
+    [InlineData("ForgetResidual")]
+    [InlineData("AcceptFirstChild")]
+    public void WrongAcceptanceRuleIsDetected(string ruleName)
+    {
+        var rule = Enum.Parse<AcceptanceRule>(ruleName);
+        using var target = Transformer.Load(TargetDir());
+        var law = ExactLaw(target, Sampling);
+        using var spec = SpeculativeDecoder.Create(target, Dirs().Head, null, Tree);
+        spec.Rule = rule;
+        var (p, _) = Run(spec, law, Sampling);
+        Assert.True(p < 1e-6, $"chi-square p = {p}: the wrong rule {rule} was not detected");
+    }
+
+    [Fact]
+    public void ChiSquareTailMatchesTables()
+    {
+        Assert.Equal(0.05, ChiSquare.UpperGamma(0.5, 3.841459 / 2), 5);
+        Assert.Equal(0.05, ChiSquare.UpperGamma(5, 18.307038 / 2), 5);
+        Assert.Equal(0.001, ChiSquare.UpperGamma(50, 149.449 / 2), 5);
+    }
+}
