@@ -40,6 +40,10 @@ internal sealed class LlamaCppEngine : IPeerEngine
     public int VocabSize { get; }
     public int Length { get; private set; }
 
+    /// <summary>llama.cpp's tokenization of <paramref name="text"/> (no BOS, special-token text not parsed).</summary>
+    public int[] Tokenize(string text) =>
+        _weights.Tokenize(text, false, false, System.Text.Encoding.UTF8).Select(t => (int)t).ToArray();
+
     public void Clear()
     {
         _context.NativeHandle.MemoryClear(true);

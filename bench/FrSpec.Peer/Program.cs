@@ -45,6 +45,16 @@ static int Run(PeerOptions o)
         var prompt = PeerBenchmark.Tokens(o.PromptTokens, cfg.VocabSize, 7);
         if (cfg.BosTokenId is int bos && bos < cfg.VocabSize) prompt[0] = bos;
         Log("");
+        // Tokenizer metadata: llama.cpp must split text as the tokenizer.json does; the prompt then uses real text.
+        string tokPath = o.Tokenizer ?? Path.Combine(o.Model, "tokenizer.json");
+        var hf = FrSpec.Text.TokenizerLoader.Load(tokPath);
+        var fromHf = hf.Encode(TokenizerSample.Text);
+        var fromLlama = llama.Tokenize(TokenizerSample.Text);
+        int same = fromHf.Zip(fromLlama).TakeWhile(p => p.First == p.Second).Count();
+        Log(fromHf.SequenceEqual(fromLlama)
+            ? $"tokenizer        llama.cpp and tokenizer.json agree on all {fromHf.Length} ids of a {TokenizerSample.Text.Length}-character sample"
+            : $"tokenizer        DIFFERENT: {fromHf.Length} ids (tokenizer.json) vs {fromLlama.Length} (llama.cpp), first difference at id {same}");
+        for (int i = 1; i < prompt.Length && i - 1 < fromHf.Length; i++) prompt[i] = fromHf[i - 1];
         Log($"numerics         {prompt.Length} prompt positions x {cfg.VocabSize} logits, FrSpec vs llama.cpp");
         // F32 KV cache: the reference proper; F16 KV cache: llama.cpp as benchmarked (its default).
         using (var reference = new LlamaCppEngine(gguf, (context + 255) / 256 * 256, o.Threads, f32KvCache: true))
