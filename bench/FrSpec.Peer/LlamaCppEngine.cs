@@ -15,7 +15,7 @@ internal sealed class LlamaCppEngine : IPeerEngine
     private readonly LLamaContext _context;
     private readonly LLamaBatch _batch = new();
 
-    public LlamaCppEngine(string ggufPath, int contextSize, int threads, bool f32KvCache = false)
+    public LlamaCppEngine(string ggufPath, int contextSize, int threads, bool f32KvCache = false, bool mmap = true)
     {
         var p = new ModelParams(ggufPath)
         {
@@ -25,7 +25,7 @@ internal sealed class LlamaCppEngine : IPeerEngine
             Threads = threads,
             BatchThreads = threads,
             GpuLayerCount = 0,
-            LoadMode = LLamaLoadMode.MemoryMap,
+            LoadMode = mmap ? LLamaLoadMode.MemoryMap : LLamaLoadMode.None,
             FlashAttention = false,
         };
         if (f32KvCache) { p.TypeK = GGMLType.GGML_TYPE_F32; p.TypeV = GGMLType.GGML_TYPE_F32; }

@@ -9,6 +9,19 @@ CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 try
 {
     var o = PeerOptions.Parse(args);
+    // llama.cpp only gets huge pages for malloc'd weights when glibc is told at process start: restart with the tunable.
+    if (o.Memory == "thp" && OperatingSystem.IsLinux() && !(Environment.GetEnvironmentVariable("GLIBC_TUNABLES") ?? "").Contains("glibc.malloc.hugetlb=1"))
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
+        var self = Environment.GetCommandLineArgs();
+        if (!Path.GetFileNameWithoutExtension(Environment.ProcessPath!).Equals("FrSpec.Peer", StringComparison.OrdinalIgnoreCase)) psi.ArgumentList.Add(self[0]);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        string prev = Environment.GetEnvironmentVariable("GLIBC_TUNABLES") ?? "";
+        psi.Environment["GLIBC_TUNABLES"] = prev.Length > 0 ? prev + ":glibc.malloc.hugetlb=1" : "glibc.malloc.hugetlb=1";
+        using var child = System.Diagnostics.Process.Start(psi)!;
+        child.WaitForExit();
+        return child.ExitCode;
+    }
     return Run(o);
 }
 catch (FrSpecException e)
@@ -31,14 +44,17 @@ static int Run(PeerOptions o)
     int context = Math.Max(o.PromptTokens + o.DecodeTokens, o.PromptTokens + o.Batches.DefaultIfEmpty(1).Max()) + 8;
     context = Math.Max(context, o.PromptTokens + 8);
 
-    using var frspec = new FrSpecEngine(o.Model, context);
-    using var llama = new LlamaCppEngine(gguf, (context + 255) / 256 * 256, o.Threads);
+    var frspecMemory = o.Memory switch { "mmap" => FrSpec.Model.WeightMemory.Mapped, "thp" => FrSpec.Model.WeightMemory.HugePages, _ => FrSpec.Model.WeightMemory.Default };
+    bool llamaMmap = o.Memory != "thp";
+    using var frspec = new FrSpecEngine(o.Model, context, frspecMemory);
+    using var llama = new LlamaCppEngine(gguf, (context + 255) / 256 * 256, o.Threads, mmap: llamaMmap);
     if (frspec.VocabSize != llama.VocabSize)
         throw new FrSpecException($"vocabulary sizes differ: FrSpec {frspec.VocabSize}, llama.cpp {llama.VocabSize}");
     var cfg = frspec.Model.Config;
     Log($"weights          {frspec.Model.Head.Weight.Type} (embedding/LM head), {frspec.Model.WeightBytesPerToken() / 1e9:F3} GB read per token");
     Log($"shape            {cfg.ModelType}, {cfg.NumLayers} layers, hidden {cfg.HiddenSize}, heads {cfg.NumHeads}/{cfg.NumKvHeads}, vocab {cfg.VocabSize}");
-    Log($"threads          {o.Threads} (FrSpec worker pool: {FrSpec.Numerics.WorkerPool.Shared.Threads}); llama.cpp via LLamaSharp 0.30.0, mmap");
+    Log($"weight memory    FrSpec: {(frspec.Model.UsesHugePages ? "copied into 2 MiB huge pages" : "memory-mapped")}; llama.cpp: {(llamaMmap ? "memory-mapped (its default)" : "read into malloc'd memory with glibc.malloc.hugetlb=1 (huge pages)")}");
+    Log($"threads          {o.Threads} (FrSpec worker pool: {FrSpec.Numerics.WorkerPool.Shared.Threads}); llama.cpp via LLamaSharp 0.30.0");
 
     if (o.Check)
     {
