@@ -95,9 +95,9 @@ static int Run(PeerOptions o)
             // interleaved, order flipped each round: F L | L F | F L ...
             var order = round % 2 == 0 ? engines : engines.Reverse().ToArray();
             foreach (var e in order) bench.Round(e);
-            Console.Error.Write($"\rround {round + 1}/{o.Rounds}");
+            string d = bench.Metrics[0];
+            Console.Error.WriteLine($"round {round + 1}/{o.Rounds}: decode FrSpec {bench.Samples[frspec.Name][d][^1]:F1}, llama.cpp {bench.Samples[llama.Name][d][^1]:F1} tokens/s");
         }
-        Console.Error.WriteLine();
         Log("");
         Log($"tokens/s, median of {o.Rounds} interleaved rounds [min-max]; context {o.PromptTokens} tokens; "
             + (o.QuietWait > 0 ? $"{quiet}/{o.Rounds} rounds started on idle CPUs" : "no idle-CPU wait"));
