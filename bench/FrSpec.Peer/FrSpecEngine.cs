@@ -9,9 +9,9 @@ internal sealed class FrSpecEngine : IPeerEngine
     private readonly KvCache _cache;
     private readonly int[] _positions;
 
-    public FrSpecEngine(string modelDir, int contextSize)
+    public FrSpecEngine(string modelDir, int contextSize, WeightMemory memory)
     {
-        _model = Transformer.Load(modelDir);
+        _model = Transformer.Load(modelDir, memory);
         _cache = _model.CreateCache(contextSize);
         _positions = new int[contextSize];
     }

@@ -4,14 +4,18 @@ using LLama.Native;
 
 namespace FrSpec.Peer;
 
-/// <summary>llama.cpp through LLamaSharp's low-level API: one sequence, a batch per call, logits requested per token.</summary>
+/// <summary>
+/// llama.cpp through LLamaSharp's low-level API: one sequence, a batch per call, logits requested per token.
+/// The KV cache is F16 as llama.cpp's default (for timing) or F32 (for the numerics reference, so only the weights'
+/// own rounding and llama.cpp's activation conversion remain).
+/// </summary>
 internal sealed class LlamaCppEngine : IPeerEngine
 {
     private readonly LLamaWeights _weights;
     private readonly LLamaContext _context;
     private readonly LLamaBatch _batch = new();
 
-    public LlamaCppEngine(string ggufPath, int contextSize, int threads)
+    public LlamaCppEngine(string ggufPath, int contextSize, int threads, bool f32KvCache = false, bool mmap = true)
     {
         var p = new ModelParams(ggufPath)
         {
@@ -21,17 +25,24 @@ internal sealed class LlamaCppEngine : IPeerEngine
             Threads = threads,
             BatchThreads = threads,
             GpuLayerCount = 0,
-            LoadMode = LLamaLoadMode.MemoryMap,
+            LoadMode = mmap ? LLamaLoadMode.MemoryMap : LLamaLoadMode.None,
             FlashAttention = false,
         };
+        if (f32KvCache) { p.TypeK = GGMLType.GGML_TYPE_F32; p.TypeV = GGMLType.GGML_TYPE_F32; }
+        KvCacheType = f32KvCache ? "F32" : "F16";
         _weights = LLamaWeights.LoadFromFile(p);
         _context = _weights.CreateContext(p);
         VocabSize = _weights.Vocab.Count;
     }
 
     public string Name => "llama.cpp";
+    public string KvCacheType { get; }
     public int VocabSize { get; }
     public int Length { get; private set; }
+
+    /// <summary>llama.cpp's tokenization of <paramref name="text"/> (no BOS, special-token text not parsed).</summary>
+    public int[] Tokenize(string text) =>
+        _weights.Tokenize(text, false, false, System.Text.Encoding.UTF8).Select(t => (int)t).ToArray();
 
     public void Clear()
     {

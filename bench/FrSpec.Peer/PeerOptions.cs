@@ -14,6 +14,8 @@ internal sealed record PeerOptions
     public bool Bench { get; init; } = true;
     public bool Check { get; init; } = true;
     public bool Verbose { get; init; }
+    /// <summary>Where weights live: "default" (each engine's own default), "mmap" (both mapped) or "thp" (both in huge pages).</summary>
+    public string Memory { get; init; } = "default";
     /// <summary>Seconds to wait for idle CPUs before each round (0: don't wait).</summary>
     public int QuietWait { get; init; } = 60;
 
@@ -29,6 +31,9 @@ internal sealed record PeerOptions
           --prompt-tokens N    prompt length for the logit check and as decode/batch context (default 16)
           --no-bench | --no-check   skip the timing or the numerics comparison
           --quiet-wait S       before each round wait up to S seconds for the CPUs to be idle (default 60, 0 = off)
+          --memory MODE        default: each engine's default (FrSpec huge pages on Linux, llama.cpp mmap);
+                               mmap: both memory-mapped; thp: both in 2 MiB transparent huge pages
+                               (llama.cpp --no-mmap with GLIBC_TUNABLES=glibc.malloc.hugetlb=1)
           --verbose            show llama.cpp's log
         """;
 
@@ -45,6 +50,7 @@ internal sealed record PeerOptions
         int threads = 2, rounds = 5, decode = 32, prompt = 16, quietWait = 60;
         int[] batches = [8, 16, 32];
         bool bench = true, check = true, verbose = false;
+        string memory = "default";
         for (int i = 0; i < args.Length; i++)
         {
             string a = args[i];
@@ -70,6 +76,10 @@ internal sealed record PeerOptions
                 case "--no-bench": bench = false; break;
                 case "--no-check": check = false; break;
                 case "--verbose": verbose = true; break;
+                case "--memory":
+                    memory = Next();
+                    if (memory is not ("default" or "mmap" or "thp")) throw new FrSpecException($"--memory: '{memory}' is not default, mmap or thp");
+                    break;
                 case "--quiet-wait": quietWait = NextInt(0, 3600); break;
                 case "-h" or "--help": throw new FrSpecException(Usage);
                 default: throw new FrSpecException($"unknown option '{a}'\n{Usage}");
@@ -80,7 +90,7 @@ internal sealed record PeerOptions
         return new PeerOptions
         {
             Model = model, Tokenizer = tok, Cache = cache ?? DefaultCache(), Threads = threads, Rounds = rounds, DecodeTokens = decode,
-            Batches = batches, PromptTokens = prompt, Bench = bench, Check = check, Verbose = verbose, QuietWait = quietWait,
+            Batches = batches, PromptTokens = prompt, Bench = bench, Check = check, Verbose = verbose, QuietWait = quietWait, Memory = memory,
         };
     }
 }

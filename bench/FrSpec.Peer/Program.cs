@@ -9,6 +9,19 @@ CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 try
 {
     var o = PeerOptions.Parse(args);
+    // llama.cpp only gets huge pages for malloc'd weights when glibc is told at process start: restart with the tunable.
+    if (o.Memory == "thp" && OperatingSystem.IsLinux() && !(Environment.GetEnvironmentVariable("GLIBC_TUNABLES") ?? "").Contains("glibc.malloc.hugetlb=1"))
+    {
+        var psi = new System.Diagnostics.ProcessStartInfo(Environment.ProcessPath!) { UseShellExecute = false };
+        var self = Environment.GetCommandLineArgs();
+        if (!Path.GetFileNameWithoutExtension(Environment.ProcessPath!).Equals("FrSpec.Peer", StringComparison.OrdinalIgnoreCase)) psi.ArgumentList.Add(self[0]);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        string prev = Environment.GetEnvironmentVariable("GLIBC_TUNABLES") ?? "";
+        psi.Environment["GLIBC_TUNABLES"] = prev.Length > 0 ? prev + ":glibc.malloc.hugetlb=1" : "glibc.malloc.hugetlb=1";
+        using var child = System.Diagnostics.Process.Start(psi)!;
+        child.WaitForExit();
+        return child.ExitCode;
+    }
     return Run(o);
 }
 catch (FrSpecException e)
@@ -31,24 +44,43 @@ static int Run(PeerOptions o)
     int context = Math.Max(o.PromptTokens + o.DecodeTokens, o.PromptTokens + o.Batches.DefaultIfEmpty(1).Max()) + 8;
     context = Math.Max(context, o.PromptTokens + 8);
 
-    using var frspec = new FrSpecEngine(o.Model, context);
-    using var llama = new LlamaCppEngine(gguf, (context + 255) / 256 * 256, o.Threads);
+    var frspecMemory = o.Memory switch { "mmap" => FrSpec.Model.WeightMemory.Mapped, "thp" => FrSpec.Model.WeightMemory.HugePages, _ => FrSpec.Model.WeightMemory.Default };
+    bool llamaMmap = o.Memory != "thp";
+    using var frspec = new FrSpecEngine(o.Model, context, frspecMemory);
+    using var llama = new LlamaCppEngine(gguf, (context + 255) / 256 * 256, o.Threads, mmap: llamaMmap);
     if (frspec.VocabSize != llama.VocabSize)
         throw new FrSpecException($"vocabulary sizes differ: FrSpec {frspec.VocabSize}, llama.cpp {llama.VocabSize}");
     var cfg = frspec.Model.Config;
     Log($"weights          {frspec.Model.Head.Weight.Type} (embedding/LM head), {frspec.Model.WeightBytesPerToken() / 1e9:F3} GB read per token");
     Log($"shape            {cfg.ModelType}, {cfg.NumLayers} layers, hidden {cfg.HiddenSize}, heads {cfg.NumHeads}/{cfg.NumKvHeads}, vocab {cfg.VocabSize}");
-    Log($"threads          {o.Threads} (FrSpec worker pool: {FrSpec.Numerics.WorkerPool.Shared.Threads}); llama.cpp via LLamaSharp 0.30.0, mmap");
+    Log($"weight memory    FrSpec: {(frspec.Model.UsesHugePages ? "copied into 2 MiB huge pages" : "memory-mapped")}; llama.cpp: {(llamaMmap ? "memory-mapped (its default)" : "read into malloc'd memory with glibc.malloc.hugetlb=1 (huge pages)")}");
+    Log($"threads          {o.Threads} (FrSpec worker pool: {FrSpec.Numerics.WorkerPool.Shared.Threads}); llama.cpp via LLamaSharp 0.30.0");
 
     if (o.Check)
     {
         var prompt = PeerBenchmark.Tokens(o.PromptTokens, cfg.VocabSize, 7);
         if (cfg.BosTokenId is int bos && bos < cfg.VocabSize) prompt[0] = bos;
-        var r = LogitCheckResult.Run(frspec, llama, prompt);
         Log("");
-        Log($"numerics         {r.Positions} prompt positions x {cfg.VocabSize} logits, FrSpec vs llama.cpp");
-        Log($"  max |dlogit|   {r.MaxAbsDiff:G4} (at position {r.WorstPosition}; largest |logit| {r.MaxAbsLogit:G4}, rms diff {r.RmsDiff:G3})");
-        Log($"  argmax agrees  {r.ArgmaxAgreements}/{r.Positions} positions");
+        // Tokenizer metadata: llama.cpp must split text as the tokenizer.json does; the prompt then uses real text.
+        string tokPath = o.Tokenizer ?? Path.Combine(o.Model, "tokenizer.json");
+        var hf = FrSpec.Text.TokenizerLoader.Load(tokPath);
+        var fromHf = hf.Encode(TokenizerSample.Text);
+        var fromLlama = llama.Tokenize(TokenizerSample.Text);
+        int same = fromHf.Zip(fromLlama).TakeWhile(p => p.First == p.Second).Count();
+        Log(fromHf.SequenceEqual(fromLlama)
+            ? $"tokenizer        llama.cpp and tokenizer.json agree on all {fromHf.Length} ids of a {TokenizerSample.Text.Length}-character sample"
+            : $"tokenizer        DIFFERENT: {fromHf.Length} ids (tokenizer.json) vs {fromLlama.Length} (llama.cpp), first difference at id {same}");
+        for (int i = 1; i < prompt.Length && i - 1 < fromHf.Length; i++) prompt[i] = fromHf[i - 1];
+        Log($"numerics         {prompt.Length} prompt positions x {cfg.VocabSize} logits, FrSpec vs llama.cpp");
+        // F32 KV cache: the reference proper; F16 KV cache: llama.cpp as benchmarked (its default).
+        using (var reference = new LlamaCppEngine(gguf, (context + 255) / 256 * 256, o.Threads, f32KvCache: true))
+            Report(LogitCheckResult.Run(frspec, reference, prompt), reference.KvCacheType);
+        Report(LogitCheckResult.Run(frspec, llama, prompt), llama.KvCacheType);
+
+        void Report(LogitCheckResult r, string kv)
+        {
+            Log($"  KV cache {kv}:  max |dlogit| {r.MaxAbsDiff:G4} (position {r.WorstPosition}; largest |logit| {r.MaxAbsLogit:G4}; rms diff {r.RmsDiff:G3}); argmax agrees at {r.ArgmaxAgreements}/{r.Positions}");
+        }
     }
 
     if (o.Bench)
@@ -63,9 +95,9 @@ static int Run(PeerOptions o)
             // interleaved, order flipped each round: F L | L F | F L ...
             var order = round % 2 == 0 ? engines : engines.Reverse().ToArray();
             foreach (var e in order) bench.Round(e);
-            Console.Error.Write($"\rround {round + 1}/{o.Rounds}");
+            string d = bench.Metrics[0];
+            Console.Error.WriteLine($"round {round + 1}/{o.Rounds}: decode FrSpec {bench.Samples[frspec.Name][d][^1]:F1}, llama.cpp {bench.Samples[llama.Name][d][^1]:F1} tokens/s");
         }
-        Console.Error.WriteLine();
         Log("");
         Log($"tokens/s, median of {o.Rounds} interleaved rounds [min-max]; context {o.PromptTokens} tokens; "
             + (o.QuietWait > 0 ? $"{quiet}/{o.Rounds} rounds started on idle CPUs" : "no idle-CPU wait"));

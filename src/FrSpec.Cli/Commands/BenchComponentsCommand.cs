@@ -1,6 +1,5 @@
 using System.CommandLine;
 using FrSpec.Benchmarks;
-using FrSpec.Formats.Torch;
 using FrSpec.Model;
 using FrSpec.Speculative;
 
@@ -18,7 +17,7 @@ public sealed class BenchComponentsCommand : ICliVerb
     {
         var model = new Option<string>("--model") { Description = "Target model directory", Required = true };
         var eagle = new Option<string>("--eagle") { Description = "EAGLE-1/2 head directory (e.g. from synth-eagle)", Required = true };
-        var fr = new Option<string[]>("--fr") { Description = "FR-Spec token lists (freq_N.pt or .json int list); default: the first V' ids for V' = 64k/32k/16k/8k", AllowMultipleArgumentsPerToken = true };
+        var fr = new Option<string[]>("--fr") { Description = "FR-Spec token lists (freq_N.pt / SGLang token map); default: the first V' ids for V' = 64k/32k/16k/8k", AllowMultipleArgumentsPerToken = true };
         var rows = new Option<int>("--rows") { Description = "Rows per draft step (the tree's top-k: frontier nodes fed together)", DefaultValueFactory = _ => 8 };
         var context = new Option<int>("--context") { Description = "Tokens already in the caches", DefaultValueFactory = _ => 256 };
         var repeat = new Option<int>("--repeat") { Description = "Repetitions (median reported)", DefaultValueFactory = _ => 20 };
@@ -35,7 +34,7 @@ public sealed class BenchComponentsCommand : ICliVerb
             var variants = new List<(string, int[]?)> { ($"full ({vocab})", null) };
             var files = pr.GetValue(fr) ?? [];
             if (files.Length > 0)
-                foreach (var f in files) { var ids = LoadIds(f, vocab); variants.Add(($"{Path.GetFileName(f)} ({ids.Length})", ids)); }
+                foreach (var f in files) { var ids = FrDraftVocabulary.Load(f, target.Config); variants.Add(($"{Path.GetFileName(f)} ({ids.Length})", ids)); }
             else
                 foreach (int size in new[] { 65536, 32768, 16384, 8192 })
                     if (size < vocab) variants.Add(($"first {size / 1024}k", Enumerable.Range(0, size).ToArray()));
@@ -59,23 +58,5 @@ public sealed class BenchComponentsCommand : ICliVerb
             return 0;
         });
         return cmd;
-    }
-
-    /// <summary>A token list: freq_N.pt (a pickled list of ints, as FR-Spec publishes) or a JSON array; duplicates dropped, order kept.</summary>
-    internal static int[] LoadIds(string path, int vocab)
-    {
-        if (!File.Exists(path)) throw new FrSpecException($"{path}: FR-Spec token list not found");
-        int[] raw = path.EndsWith(".json", StringComparison.OrdinalIgnoreCase)
-            ? System.Text.Json.JsonSerializer.Deserialize<int[]>(File.ReadAllText(path)) ?? throw new FrSpecException($"{path}: expected a JSON array of ints")
-            : TorchCheckpoint.ReadIntList(path);
-        var seen = new HashSet<int>();
-        var ids = new List<int>(raw.Length);
-        foreach (int id in raw)
-        {
-            if ((uint)id >= (uint)vocab) throw new FrSpecException($"{path}: token id {id} is outside the vocabulary of {vocab}");
-            if (seen.Add(id)) ids.Add(id);
-        }
-        if (ids.Count == 0) throw new FrSpecException($"{path}: the token list is empty");
-        return ids.ToArray();
     }
 }

@@ -28,9 +28,15 @@ public sealed class BenchPeerCommand : ICliVerb
         var noBench = new Option<bool>("--no-bench") { Description = "Only compare logits" };
         var noCheck = new Option<bool>("--no-check") { Description = "Only measure speed" };
         var verbose = new Option<bool>("--verbose") { Description = "Show llama.cpp's log" };
+        var memory = new Option<string>("--memory")
+        {
+            Description = "Weight memory: default (each engine's default: FrSpec huge pages, llama.cpp mmap), mmap (both mapped), thp (both in huge pages)",
+            DefaultValueFactory = _ => "default",
+        };
+        memory.AcceptOnlyFromAmong("default", "mmap", "thp");
         var cmd = new Command("peer", "Compare FrSpec with llama.cpp (LLamaSharp) on the same model: decode and batch-N tokens/s, max |logit difference|")
         {
-            model, tokenizer, cache, threads, rounds, decode, batch, prompt, quiet, noBench, noCheck, verbose,
+            model, tokenizer, cache, threads, rounds, decode, batch, prompt, quiet, memory, noBench, noCheck, verbose,
         };
         cmd.SetAction(pr =>
         {
@@ -40,6 +46,7 @@ public sealed class BenchPeerCommand : ICliVerb
                 "--threads", pr.GetValue(threads).ToString(), "--rounds", pr.GetValue(rounds).ToString(),
                 "--decode-tokens", pr.GetValue(decode).ToString(), "--batch", pr.GetValue(batch)!,
                 "--prompt-tokens", pr.GetValue(prompt).ToString(), "--quiet-wait", pr.GetValue(quiet).ToString(),
+                "--memory", pr.GetValue(memory)!,
             };
             if (pr.GetValue(tokenizer) is string t) args.AddRange(["--tokenizer", Path.GetFullPath(t)]);
             if (pr.GetValue(cache) is string c) args.AddRange(["--cache", Path.GetFullPath(c)]);

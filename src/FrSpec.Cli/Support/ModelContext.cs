@@ -83,8 +83,8 @@ internal sealed class ModelContext : IDisposable
             string f = Path.Combine(dir, $"freq_{n}.pt");
             if (File.Exists(f)) return FrequencySubset.Load(f, Target.Config.VocabSize, required, n).Ids;
         }
-        var bundled = BundledSubsets.Find(Path.Combine(ModelDir, "tokenizer.json"));
-        if (bundled != null) return FrequencySubset.FromRanking(bundled, n, required).Ids;
+        var counts = BundledSubsets.Find(Path.Combine(ModelDir, "tokenizer.json"));
+        if (counts != null && counts.Length == Target.Config.VocabSize) return FrequencySubset.FromCounts(counts, n, required).Ids;
         throw new FrSpecException($"--fr-size {n}: no freq_{n}.pt in {ModelDir}{(eagleDir != null ? " or " + eagleDir : "")} and no bundled subset for this tokenizer; build one with `frspec freq`");
     }
 

@@ -55,6 +55,24 @@ public sealed class AttentionMask
         Array.Copy(_bits, from * _wordsPerRow, _bits, to * _wordsPerRow, _wordsPerRow);
     }
 
+    /// <summary>
+    /// The mask a forward pass of n tokens over a cache of <paramref name="cached"/> slots uses: the caller's (checked to
+    /// fit), or — when null — causal attention after everything cached, built in the reusable <paramref name="scratch"/>.
+    /// </summary>
+    internal static AttentionMask ForPass(AttentionMask? mask, ref AttentionMask? scratch, int cached, int n)
+    {
+        if (mask == null)
+        {
+            scratch ??= new AttentionMask(0, 0, 0);
+            scratch.Reset(cached, n, cached);
+            scratch.FillCausal();
+            return scratch;
+        }
+        if (mask.Cached != cached || mask.NewTokens != n)
+            throw new ArgumentException($"mask is for {mask.Cached} cached + {mask.NewTokens} new slots, cache has {cached}, tokens {n}");
+        return mask;
+    }
+
     /// <summary>Ordinary causal attention for n new tokens after all cached slots.</summary>
     public static AttentionMask Causal(int cached, int newTokens)
     {

@@ -27,7 +27,7 @@ public sealed class DecoderLayer
     public float Eps { get; init; }
 
     /// <summary>Loads layer <paramref name="prefix"/> (e.g. "model.layers.3.") from a store, validating every shape.</summary>
-    public static DecoderLayer Load(Formats.TensorStore s, string prefix, int hidden, int intermediate, int heads, int kvHeads, int headDim,
+    public static DecoderLayer Load(Formats.ITensorSource s, string prefix, int hidden, int intermediate, int heads, int kvHeads, int headDim,
         float eps, bool qkvBias, bool inputNorm = true)
     {
         int q = heads * headDim, kv = kvHeads * headDim;

@@ -91,15 +91,7 @@ public sealed class Transformer : IDisposable
         int n = tokens.Length, hidden = Config.HiddenSize;
         if (positions.Length != n) throw new ArgumentException($"{positions.Length} positions for {n} tokens");
         if (n == 0) return ReadOnlySpan<float>.Empty;
-        if (mask == null)
-        {
-            _causal ??= new AttentionMask(0, 0, 0);
-            _causal.Reset(cache.Length, n, cache.Length);
-            _causal.FillCausal();
-            mask = _causal;
-        }
-        if (mask.Cached != cache.Length || mask.NewTokens != n)
-            throw new ArgumentException($"mask is for {mask.Cached} cached + {mask.NewTokens} new slots, cache has {cache.Length}, tokens {n}");
+        mask = AttentionMask.ForPass(mask, ref _causal, cache.Length, n);
 
         var b = _buffers;
         b.Ensure(n);

@@ -80,6 +80,7 @@ public static unsafe class MatMul
             int rb = w.RowBytes;
             var scratch = t_scratch;
             if (scratch == null || scratch.Length < Tile * cols) t_scratch = scratch = GC.AllocateUninitializedArray<float>(Tile * cols, pinned: true);
+            float* d = stackalloc float[12];
             fixed (float* s = scratch)
             {
                 for (int t = startTile; t < endTile; t++)
@@ -105,20 +106,25 @@ public static unsafe class MatMul
                         float* w1 = count > 1 ? w0 + cols : w0;
                         float* w2 = count > 2 ? w0 + 2 * cols : w0;
                         float* w3 = count > 3 ? w0 + 3 * cols : w0;
-                        float* d = stackalloc float[12];
                         int i = 0;
                         if (Isa != Isa.Portable)
                         {
-                            for (; i + 3 <= n; i += 3)
+                            // Every row goes through the same kernel (a last group of 1–2 rows repeats its first row,
+                            // stride 0), so a row's result never depends on n: a tree pass reproduces single-token
+                            // decoding bit for bit, which keeps greedy speculative output identical with bf16 weights.
+                            while (i < n)
                             {
+                                int rowsHere = n - i >= 3 ? 3 : 1;
                                 float* xi = X + (long)i * cols;
-                                if (Isa == Isa.Avx512) Dot4x3_512(xi, cols, w0, w1, w2, w3, cols, d);
-                                else Dot4x3_256(xi, cols, w0, w1, w2, w3, cols, d);
-                                for (int a = 0; a < 3; a++)
+                                int stride = rowsHere == 3 ? cols : 0;
+                                if (Isa == Isa.Avx512) Dot4x3_512(xi, stride, w0, w1, w2, w3, cols, d);
+                                else Dot4x3_256(xi, stride, w0, w1, w2, w3, cols, d);
+                                for (int a = 0; a < rowsHere; a++)
                                 {
                                     float* yi = Y + (long)(i + a) * rows + r0;
                                     for (int k = 0; k < count; k++) yi[k] = d[a * 4 + k];
                                 }
+                                i += rowsHere;
                             }
                         }
                         for (; i < n; i++)

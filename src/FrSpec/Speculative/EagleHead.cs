@@ -84,23 +84,7 @@ public sealed class EagleHead : IDisposable
             bool hasQkvBias = t.Contains("layers.0.self_attn.q_proj.bias");
             if (qkvBias == true && !hasQkvBias)
                 throw new FrSpecException($"{t.Source}: tensor 'layers.0.self_attn.q_proj.bias' is missing but config has qkv_bias true");
-            const string p = "layers.0.";
-            var layer = new DecoderLayer
-            {
-                InputNorm = null,
-                QProj = t.Matrix(p + "self_attn.q_proj.weight", q, h),
-                KProj = t.Matrix(p + "self_attn.k_proj.weight", kv, h),
-                VProj = t.Matrix(p + "self_attn.v_proj.weight", kv, h),
-                OProj = t.Matrix(p + "self_attn.o_proj.weight", h, q),
-                QBias = hasQkvBias ? t.Vector(p + "self_attn.q_proj.bias", q) : null,
-                KBias = hasQkvBias ? t.Vector(p + "self_attn.k_proj.bias", kv) : null,
-                VBias = hasQkvBias ? t.Vector(p + "self_attn.v_proj.bias", kv) : null,
-                PostAttentionNorm = t.Vector(p + "post_attention_layernorm.weight", h),
-                GateProj = t.Matrix(p + "mlp.gate_proj.weight", inter, h),
-                UpProj = t.Matrix(p + "mlp.up_proj.weight", inter, h),
-                DownProj = t.Matrix(p + "mlp.down_proj.weight", h, inter),
-                NumHeads = cfg.NumHeads, NumKvHeads = cfg.NumKvHeads, HeadDim = cfg.HeadDim, Eps = cfg.RmsNormEps,
-            };
+            var layer = DecoderLayer.Load(t, "layers.0.", h, inter, cfg.NumHeads, cfg.NumKvHeads, cfg.HeadDim, cfg.RmsNormEps, hasQkvBias, inputNorm: false);
             return new EagleHead(t, fc, fcBias, layer, h, cfg.NumKvHeads, cfg.HeadDim, cfg.RopeTheta);
         }
         catch { t.Dispose(); throw; }
@@ -117,15 +101,7 @@ public sealed class EagleHead : IDisposable
         int n = tokens.Length, h = HiddenSize;
         if (positions.Length != n || features.Length < n * h) throw new ArgumentException("tokens, features and positions disagree");
         if (n == 0) return ReadOnlySpan<float>.Empty;
-        if (mask == null)
-        {
-            _causal ??= new AttentionMask(0, 0, 0);
-            _causal.Reset(cache.Length, n, cache.Length);
-            _causal.FillCausal();
-            mask = _causal;
-        }
-        if (mask.Cached != cache.Length || mask.NewTokens != n)
-            throw new ArgumentException($"mask is for {mask.Cached} cached + {mask.NewTokens} new slots, cache has {cache.Length}, tokens {n}");
+        mask = AttentionMask.ForPass(mask, ref _causal, cache.Length, n);
         var b = _buffers;
         b.Ensure(n);
         if (_concat.Length < n * 2 * h) _concat = new float[Math.Max(n * 2 * h, _concat.Length * 2)];

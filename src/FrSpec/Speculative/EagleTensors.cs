@@ -8,7 +8,7 @@ namespace FrSpec.Speculative;
 /// model.safetensors (memory-mapped) or pytorch_model.bin (torch zip pickle, read by the safe reader).
 /// Lookups validate shapes and name the file and tensor on failure.
 /// </summary>
-internal abstract class EagleTensors : IDisposable
+internal abstract class EagleTensors : Formats.ITensorSource, IDisposable
 {
     /// <summary>The file the tensors come from (for error messages).</summary>
     public abstract string Source { get; }

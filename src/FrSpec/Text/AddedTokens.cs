@@ -9,7 +9,7 @@ internal sealed record AddedToken(int Id, string Content, bool Special, bool LSt
 /// </summary>
 internal sealed class AddedTokenMatcher
 {
-    private readonly Dictionary<long, int> _next = new();   // (node << 16 | char) -> node
+    private readonly Dictionary<long, int> _next = new(PairKeyComparer.Instance);   // (node << 16 | char) -> node
     private readonly List<int> _terminal = [-1];             // node -> index into _tokens, or -1
     private readonly bool[] _startChar = new bool[65536];
     private readonly List<AddedToken> _tokens;

@@ -12,12 +12,12 @@ internal sealed class BpeModel
 {
     private const int MaxCachedWordLength = 256;
     private const int CacheCapacity = 1 << 18;
-    private const int ScanMergeLimit = 40;   // words up to this many symbols merge by linear scans, longer ones use a heap
+    private const int ScanMergeLimit = 64;   // words up to this many symbols merge by linear scans, longer ones use a heap
 
     private readonly Dictionary<string, int> _vocab;
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _vocabSpan;
     private readonly int[] _bmpCharId = new int[65536];
-    private readonly Dictionary<long, (int Rank, int Id)> _merges;
+    private readonly MergeTable _merges;
     private readonly int[] _byteTokenId = new int[256];
     private readonly int _unkId;
     private readonly bool _byteFallback, _fuseUnk, _ignoreMerges;
@@ -32,13 +32,13 @@ internal sealed class BpeModel
         Array.Fill(_bmpCharId, -1);
         foreach (var (tok, id) in vocab)
             if (tok.Length == 1) _bmpCharId[tok[0]] = id;
-        _merges = new Dictionary<long, (int, int)>(merges.Count);
+        _merges = new MergeTable(merges.Count);
         for (int rank = 0; rank < merges.Count; rank++)
         {
             var (a, b) = merges[rank];
             if (!vocab.TryGetValue(a, out int ia) || !vocab.TryGetValue(b, out int ib) || !vocab.TryGetValue(a + b, out int merged))
                 continue;   // HF refuses such files; a merge that can never fire is harmless to skip
-            _merges.TryAdd(Key(ia, ib), (rank, merged));
+            _merges.TryAdd(ia, ib, rank, merged);
         }
         for (int b = 0; b < 256; b++)
             _byteTokenId[b] = vocab.TryGetValue($"<0x{b:X2}>", out int id) ? id : -1;
@@ -48,11 +48,11 @@ internal sealed class BpeModel
         _ignoreMerges = ignoreMerges;
     }
 
-    private static long Key(int a, int b) => ((long)a << 32) | (uint)b;
 
     public int? TokenToId(ReadOnlySpan<char> token) => _vocabSpan.TryGetValue(token, out int id) ? id : null;
 
     /// <summary>Appends the ids of one pre-tokenized word (already in model characters, e.g. GPT-2 byte characters).</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]   // hot: skip tier-0 code
     public void Encode(ReadOnlySpan<char> word, List<int> output)
     {
         if (word.IsEmpty) return;
@@ -80,6 +80,7 @@ internal sealed class BpeModel
 
     [ThreadStatic] private static List<int>? t_symbols;
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]   // hot: skip tier-0 code
     private void Merge(ReadOnlySpan<char> word, List<int> output)
     {
         var ids = t_symbols ??= new List<int>(64);
@@ -120,28 +121,47 @@ internal sealed class BpeModel
         return true;
     }
 
-    private void MergeByScan(List<int> ids)
+    /// <summary>
+    /// Lowest rank first, leftmost on ties. The rank of each adjacent pair is kept in an array so a merge costs two
+    /// table lookups (the merge table is large and lookups miss the CPU cache) plus a scan of a short array.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]   // hot: skip tier-0 code
+    private void MergeByScan(List<int> list)
     {
-        while (ids.Count > 1)
+        int n = list.Count;
+        if (n < 2) return;
+        Span<int> ids = stackalloc int[n];
+        Span<int> ranks = stackalloc int[n];   // ranks[i]: rank of pair (ids[i], ids[i+1]); int.MaxValue if none
+        Span<int> results = stackalloc int[n];
+        list.CopyTo(ids);
+        for (int i = 0; i + 1 < n; i++) Lookup(ids[i], ids[i + 1], out ranks[i], out results[i]);
+        while (n > 1)
         {
-            int bestRank = int.MaxValue, bestPos = -1, bestId = 0;
-            for (int i = 0; i + 1 < ids.Count; i++)
-            {
-                if (_merges.TryGetValue(Key(ids[i], ids[i + 1]), out var m) && m.Rank < bestRank)
-                {
-                    bestRank = m.Rank; bestPos = i; bestId = m.Id;
-                }
-            }
-            if (bestPos < 0) return;
-            ids[bestPos] = bestId;
-            ids.RemoveAt(bestPos + 1);
+            int best = int.MaxValue, pos = -1;
+            for (int i = 0; i + 1 < n; i++)
+                if (ranks[i] < best) { best = ranks[i]; pos = i; }
+            if (pos < 0) break;
+            ids[pos] = results[pos];
+            // Remove symbol pos+1 and its pair entry.
+            ids[(pos + 1)..n].Slice(1).CopyTo(ids[(pos + 1)..]);
+            ranks[(pos + 1)..n].Slice(1).CopyTo(ranks[(pos + 1)..]);
+            results[(pos + 1)..n].Slice(1).CopyTo(results[(pos + 1)..]);
+            n--;
+            if (pos > 0) Lookup(ids[pos - 1], ids[pos], out ranks[pos - 1], out results[pos - 1]);
+            if (pos + 1 < n) Lookup(ids[pos], ids[pos + 1], out ranks[pos], out results[pos]);
+            else ranks[pos] = int.MaxValue;
         }
+        list.Clear();
+        for (int i = 0; i < n; i++) list.Add(ids[i]);
     }
+
+    private void Lookup(int a, int b, out int rank, out int result) => _merges.TryGet(a, b, out rank, out result);
 
     /// <summary>Same result as <see cref="MergeByScan"/> in O(n log n): a heap of candidate pairs, stale ones skipped.</summary>
     internal void MergeWithHeap(List<int> ids)
     {
         int n = ids.Count;
+        if (n < 2) return;
         var id = ids.ToArray();
         var next = new int[n];
         var prev = new int[n];
@@ -150,15 +170,15 @@ internal sealed class BpeModel
         void Push(int pos)
         {
             int nx = next[pos];
-            if (nx >= 0 && _merges.TryGetValue(Key(id[pos], id[nx]), out var m))
-                heap.Enqueue((pos, id[pos], id[nx]), ((long)m.Rank << 32) | (uint)pos);
+            if (nx >= 0 && _merges.TryGet(id[pos], id[nx], out int rank, out _))
+                heap.Enqueue((pos, id[pos], id[nx]), ((long)rank << 32) | (uint)pos);
         }
         for (int i = 0; i + 1 < n; i++) Push(i);
         while (heap.TryDequeue(out var c, out _))
         {
             int pos = c.Pos, nx = next[pos];
             if (id[pos] < 0 || nx < 0 || id[pos] != c.Left || id[nx] != c.Right) continue;   // stale
-            id[pos] = _merges[Key(c.Left, c.Right)].Id;
+            _merges.TryGet(c.Left, c.Right, out _, out id[pos]);
             id[nx] = -1;
             next[pos] = next[nx];
             if (next[nx] >= 0) prev[next[nx]] = pos;

@@ -29,7 +29,8 @@ public sealed class ChatTemplate
     /// <summary>Token texts that end an assistant turn: generation stops on any of them.</summary>
     public IReadOnlyList<string> StopTokens { get; }
 
-    /// <summary>Llama-3.1 "Today Date" (HF's default when the caller passes none: "26 Jul 2024").</summary>
+    /// <summary>Llama-3.1 "Today Date": "26 Jul 2024" (the 3.1 template's default), or today's date for templates that
+    /// call strftime_now (Llama-3.2/3.3), as transformers renders them.</summary>
     public string DateString { get; set; } = "26 Jul 2024";
 
     /// <summary>Qwen3's enable_thinking: false appends an empty think block to the generation prompt.</summary>
@@ -86,7 +87,11 @@ public sealed class ChatTemplate
         else
             throw Unsupported(source, "no known family markers (<|start_header_id|>, <|im_start|>, <<SYS>>)");
         var t = ForFamily(family);
-        return new ChatTemplate(t.Family, bosToken ?? t.BosToken, eosToken ?? t.EosToken, t.StopTokens) { AlwaysAddsGenerationPrompt = always };
+        var result = new ChatTemplate(t.Family, bosToken ?? t.BosToken, eosToken ?? t.EosToken, t.StopTokens) { AlwaysAddsGenerationPrompt = always };
+        // Llama-3.2/3.3 templates use strftime_now("%d %b %Y") when transformers provides it (it does): today's date.
+        if (family == "llama3.1" && template.Contains("strftime_now"))
+            result.DateString = DateTime.Now.ToString("dd MMM yyyy", System.Globalization.CultureInfo.InvariantCulture);
+        return result;
     }
 
     private static FrSpecException Unsupported(string source, string what)

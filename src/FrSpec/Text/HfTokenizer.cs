@@ -24,11 +24,19 @@ internal sealed class HfTokenizer : ITokenizer
     internal required List<DecoderStep>? Decoder { get; init; }
     internal required bool CleanUpTokenizationSpaces { get; init; }
 
+    /// <summary>
+    /// SentencePiece-style files have no pre-tokenizer, so a whole paragraph is one BPE word. When no vocabulary token
+    /// has this character (▁) after another character, no merge can cross the start of a ▁ run, and BPE of the
+    /// paragraph equals BPE of its pieces cut there: the pieces are short and cacheable. Null when not provably safe.
+    /// </summary>
+    internal char? SafeSplitChar { get; init; }
+
     public int VocabSize => IdToTokenTable.Length;
     public int? BosId { get; init; }
     public int? EosId { get; init; }
     public int? PadId { get; init; }
-    public IReadOnlyList<int> SpecialIds => AddedById.Where(a => a is { Special: true }).Select(a => a!.Id).ToArray();
+    public IReadOnlyList<int> SpecialIds => _specialIds ??= AddedById.Where(a => a is { Special: true }).Select(a => a!.Id).ToArray();
+    private int[]? _specialIds;
 
     [ThreadStatic] private static List<(int, int, AddedToken)>? t_matches;
     [ThreadStatic] private static List<TextPiece>? t_piecesA, t_piecesB;
@@ -41,6 +49,15 @@ internal sealed class HfTokenizer : ITokenizer
         EncodeInto(text, ids);
         if (addSpecialTokens) ids.AddRange(SuffixIds);
         return ids.ToArray();
+    }
+
+    public void EncodeTo(string text, List<int> output, bool addSpecialTokens = false)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(output);
+        if (addSpecialTokens) output.AddRange(PrefixIds);
+        EncodeInto(text, output);
+        if (addSpecialTokens) output.AddRange(SuffixIds);
     }
 
     /// <summary>Appends the ids of <paramref name="text"/> (no post-processing) to <paramref name="ids"/>.</summary>
@@ -78,6 +95,7 @@ internal sealed class HfTokenizer : ITokenizer
         if (pos < normalized.Length) PreTokenizeAndEncode(normalized[pos..], offset == 0 && pos == 0, ids);
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]   // hot: skip tier-0 code
     private void PreTokenizeAndEncode(string text, bool startsText, List<int> ids)
     {
         var pieces = t_piecesA ??= new List<TextPiece>();
@@ -92,14 +110,29 @@ internal sealed class HfTokenizer : ITokenizer
         }
         foreach (var piece in pieces)
         {
-            if (!ByteLevel) { Model.Encode(piece.Span, ids); continue; }
-            EncodeByteLevel(piece.Span, ids);
+            if (ByteLevel) EncodeByteLevel(piece.Span, ids);
+            else if (SafeSplitChar is char cut) EncodeCut(piece.Span, cut, ids);
+            else Model.Encode(piece.Span, ids);
         }
         pieces.Clear();
         spare.Clear();
     }
 
+    /// <summary>Encodes a word cut before each run of <paramref name="cut"/> (see <see cref="SafeSplitChar"/>).</summary>
+    private void EncodeCut(ReadOnlySpan<char> word, char cut, List<int> ids)
+    {
+        int start = 0;
+        for (int i = 1; i < word.Length; i++)
+            if (word[i] == cut && word[i - 1] != cut)
+            {
+                Model.Encode(word[start..i], ids);
+                start = i;
+            }
+        Model.Encode(word[start..], ids);
+    }
+
     /// <summary>Maps the UTF-8 bytes of a piece to GPT-2 byte characters and encodes them.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]   // hot: skip tier-0 code
     private void EncodeByteLevel(ReadOnlySpan<char> piece, List<int> ids)
     {
         int maxBytes = piece.Length * 3;

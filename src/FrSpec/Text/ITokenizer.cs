@@ -13,6 +13,10 @@ public interface ITokenizer
     /// Special-token text in the input (e.g. "&lt;|eot_id|&gt;") is recognised as one token, as HF does.</summary>
     int[] Encode(string text, bool addSpecialTokens = false);
 
+    /// <summary>Like <see cref="Encode(string, bool)"/> but appends the ids to <paramref name="output"/> (no array per
+    /// call: for bulk counting).</summary>
+    void EncodeTo(string text, List<int> output, bool addSpecialTokens = false) => output.AddRange(Encode(text, addSpecialTokens));
+
     /// <summary>Decodes ids to text as HF `tokenizer.decode(ids, skip_special_tokens=skipSpecialTokens)`.</summary>
     string Decode(ReadOnlySpan<int> ids, bool skipSpecialTokens = false);
 

@@ -24,6 +24,7 @@ internal abstract class TextNormalizer
             case "Replace":
                 var (pattern, isRegex) = Json.Pattern(node, file, "normalizer.Replace");
                 var content = Json.Str(node, "content", file, "normalizer.Replace");
+                if (pattern.Length == 0) throw new FrSpecException($"{file}: normalizer.Replace.pattern is empty");
                 if (!isRegex) return new Lambda(s => s.Replace(pattern, content, StringComparison.Ordinal));
                 var regex = new Regex(pattern, RegexOptions.CultureInvariant);
                 return new Lambda(s => regex.Replace(s, content));

@@ -100,6 +100,7 @@ internal sealed class Cl100kSplitter(int maxDigits) : PatternSplitter
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]   // hot: skip tier-0 code
     private int MatchAt(ReadOnlySpan<char> s, int i)
     {
         int c = Contraction(s, i, ignoreCase: true);
@@ -145,6 +146,7 @@ internal sealed class Gpt2Splitter : PatternSplitter
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]   // hot: skip tier-0 code
     private static int MatchAt(ReadOnlySpan<char> s, int i)
     {
         int c = Contraction(s, i, ignoreCase: false);

@@ -50,6 +50,7 @@ internal abstract class PreTokenizerStep
             case "Metaspace":
             {
                 var replacement = Json.OptStr(node, "replacement") ?? "\u2581";
+                if (replacement.Length == 0) throw new FrSpecException($"{file}: pre_tokenizer.Metaspace.replacement is empty");
                 var scheme = Json.OptStr(node, "prepend_scheme") ?? (Json.Bool(node, "add_prefix_space", true) ? "always" : "never");
                 steps.Add(new MetaspaceStep(replacement, scheme, Json.Bool(node, "split", true)));
                 break;

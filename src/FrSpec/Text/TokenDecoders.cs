@@ -50,6 +50,7 @@ internal abstract class DecoderStep
             case "Replace":
                 var (pattern, isRegex) = Json.Pattern(node, file, "decoder.Replace");
                 if (isRegex) throw new FrSpecException($"{file}: decoder.Replace with a Regex pattern is not supported");
+                if (pattern.Length == 0) throw new FrSpecException($"{file}: decoder.Replace.pattern is empty");
                 steps.Add(new ReplaceStep(pattern, Json.Str(node, "content", file, "decoder.Replace")));
                 break;
             case "Strip":
@@ -58,6 +59,7 @@ internal abstract class DecoderStep
                 break;
             case "Metaspace":
                 var replacement = Json.OptStr(node, "replacement") ?? "\u2581";
+                if (replacement.Length == 0) throw new FrSpecException($"{file}: decoder.Metaspace.replacement is empty");
                 var scheme = Json.OptStr(node, "prepend_scheme") ?? (Json.Bool(node, "add_prefix_space", true) ? "always" : "never");
                 steps.Add(new MetaspaceStep(replacement, scheme != "never"));
                 break;

@@ -8,6 +8,9 @@ public static class TokenizerLoader
     /// <summary>Largest tokenizer.json accepted (real ones are under 20 MB).</summary>
     private const long MaxFileBytes = 512L << 20;
 
+    /// <summary>Largest id accepted (real vocabularies stay under 300,000): a corrupt id must not size a giant table.</summary>
+    private const int MaxId = 4_000_000;
+
     /// <summary>
     /// Loads a Hugging Face tokenizer.json (or the tokenizer.json inside a model directory). A tokenizer_config.json
     /// beside it supplies bos/eos/pad tokens and clean_up_tokenization_spaces.
@@ -35,7 +38,14 @@ public static class TokenizerLoader
                 catch (JsonException e) { throw new FrSpecException($"{configPath}: not valid JSON ({e.Message})", e); }
             }
             using (config)
-                return Build(doc.RootElement, file, config?.RootElement);
+            {
+                try { return Build(doc.RootElement, file, config?.RootElement); }
+                catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException or KeyNotFoundException or IndexOutOfRangeException or OverflowException)
+                {
+                    // A field of an unexpected JSON type or a bad regex deep inside the file.
+                    throw new FrSpecException($"{file}: unexpected content ({e.Message})", e);
+                }
+            }
         }
     }
 
@@ -58,7 +68,7 @@ public static class TokenizerLoader
         int maxId = -1;
         foreach (var kv in vocabNode.EnumerateObject())
         {
-            if (kv.Value.ValueKind != JsonValueKind.Number || !kv.Value.TryGetInt32(out int id) || id < 0 || id > 50_000_000)
+            if (kv.Value.ValueKind != JsonValueKind.Number || !kv.Value.TryGetInt32(out int id) || id < 0 || id > MaxId)
                 throw new FrSpecException($"{file}: model.vocab[\"{kv.Name}\"] is not a valid id");
             vocab[kv.Name] = id;
             maxId = Math.Max(maxId, id);
@@ -86,7 +96,7 @@ public static class TokenizerLoader
             {
                 int id = Json.Int(a, "id", -1);
                 var content = Json.OptStr(a, "content");
-                if (id < 0 || id > 50_000_000 || content is null) throw new FrSpecException($"{file}: added_tokens entry {a.GetRawText()} lacks id or content");
+                if (id < 0 || id > MaxId || content is null) throw new FrSpecException($"{file}: added_tokens entry {a.GetRawText()} lacks id or content");
                 added.Add(new AddedToken(id, content, Json.Bool(a, "special", false), Json.Bool(a, "lstrip", false),
                     Json.Bool(a, "rstrip", false), Json.Bool(a, "single_word", false), Json.Bool(a, "normalized", false)));
                 maxId = Math.Max(maxId, id);
@@ -112,6 +122,16 @@ public static class TokenizerLoader
         var decoderNode = Json.Prop(root, "decoder");
         var decoder = decoderNode.ValueKind == JsonValueKind.Object ? DecoderStep.FromJson(decoderNode, file) : null;
 
+        char? safeSplit = null;
+        if (!byteLevel && pre.Count == 0 && !Json.Bool(model, "ignore_merges", false) && vocab.Keys.Any(k => k.Length > 1 && k[0] == '\u2581'))
+        {
+            bool safe = true;
+            foreach (var k in vocab.Keys)
+                for (int i = 1; i < k.Length && safe; i++)
+                    if (k[i] == '\u2581' && k[i - 1] != '\u2581') safe = false;
+            if (safe) safeSplit = '\u2581';
+        }
+
         int? Lookup(string? token) => token is null ? null
             : addedByContent.TryGetValue(token, out int i) ? i : vocab.TryGetValue(token, out int j) ? j : null;
         var cfg = config ?? default;
@@ -130,6 +150,7 @@ public static class TokenizerLoader
             PrefixIds = prefix,
             SuffixIds = suffix,
             Decoder = decoder,
+            SafeSplitChar = safeSplit,
             // transformers' default is now False when the config does not say.
             CleanUpTokenizationSpaces = Json.Bool(cfg, "clean_up_tokenization_spaces", false),
             BosId = Lookup(Json.TokenContent(cfg, "bos_token")),

@@ -17,7 +17,7 @@ internal static class UnicodeNormalizer
     {
         public readonly Dictionary<int, byte> Ccc = new();
         public readonly Dictionary<int, int[]> Decomposition = new();   // full (recursive) canonical decomposition
-        public readonly Dictionary<long, int> Composition = new();      // (first << 21 | second) -> primary composite
+        public readonly Dictionary<long, int> Composition = new(PairKeyComparer.Instance);      // (first << 21 | second) -> primary composite
     }
 
     private static readonly Lazy<Data> Tables = new(Load);

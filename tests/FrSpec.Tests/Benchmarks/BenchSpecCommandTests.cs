@@ -27,10 +27,39 @@ public class BenchSpecCommandTests
     }
 
     [Fact]
-    public void DecoderFactory_IsASeamThatSaysItIsNotWired()
+    public void DecoderFactory_BuildsNamedDecodersOnOneSharedTarget()
     {
-        var e = Assert.Throws<FrSpecException>(() => DecoderFactory.Create("/m", "/e", MethodSpec.Eagle2));
-        Assert.Contains("engine not wired yet", e.Message);
+        string model = Path.Combine(TestModels.NewTempDir(), "tiny-llama3");
+        FrSpec.Synthesis.ModelSynthesizer.Write(FrSpec.Synthesis.SynthSpec.Preset("tiny-llama3"), model, FrSpec.Numerics.DType.F32, 3, TestAssets.TokenizerJson("llama3"));
+        string eagle = Path.Combine(TestModels.NewTempDir(), "eagle");
+        FrSpec.Synthesis.EagleSynthesizer.Write(model, eagle, "safetensors", 4);
+        string freq = Path.Combine(TestModels.NewTempDir(), "freq_4096.pt");
+        FrSpec.Formats.Torch.TorchCheckpoint.WriteIntList(freq, Enumerable.Range(0, 4096).ToArray());
+        Assert.Equal("vanilla", DecoderFactory.Create(model, eagle, MethodSpec.Vanilla).Name);
+        Assert.Equal("eagle2", DecoderFactory.Create(model, eagle, MethodSpec.Eagle2).Name);
+        Assert.Equal("fr-4096", DecoderFactory.Create(model, eagle, MethodSpec.Fr(freq)).Name);
+        Assert.Throws<FrSpecException>(() => DecoderFactory.Create(model, null, MethodSpec.Eagle2));
+    }
+
+    [Fact]
+    public void SmokeRun_OnATinySynthesizedModel_AllMethodsIdenticalToVanilla()
+    {
+        string model = Path.Combine(TestModels.NewTempDir(), "tiny-llama3");
+        FrSpec.Synthesis.ModelSynthesizer.Write(FrSpec.Synthesis.SynthSpec.Preset("tiny-llama3"), model, FrSpec.Numerics.DType.BF16, 5, TestAssets.TokenizerJson("llama3"));
+        string eagle = Path.Combine(TestModels.NewTempDir(), "eagle");
+        FrSpec.Synthesis.EagleSynthesizer.Write(model, eagle, "bin", 6);
+        string freq = Path.Combine(TestModels.NewTempDir(), "freq_8192.pt");
+        FrSpec.Formats.Torch.TorchCheckpoint.WriteIntList(freq, Enumerable.Range(0, 8192).ToArray());
+        string outDir = TestModels.NewTempDir();
+        int rc = BenchSpecCommand.Execute(new BenchSpecCommand.Args
+        {
+            Model = model, Eagle = eagle, Fr = [freq], Data = "gsm8k", Out = outDir, Limit = 2, MaxTokens = 10, Warmup = 0, NoExec = true,
+        }, TextWriter.Null);
+        Assert.Equal(0, rc);
+        foreach (var m in new[] { "vanilla", "eagle2", "fr-8192" }) Assert.True(File.Exists(Path.Combine(outDir, m + ".jsonl")), m);
+        string report = File.ReadAllText(Path.Combine(outDir, "report.md"));
+        Assert.Contains("**Identical:**", report);
+        Assert.DoesNotContain("**Not identical:**", report);
     }
 
     [Fact]

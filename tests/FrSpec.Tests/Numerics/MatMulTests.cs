@@ -58,3 +58,32 @@ public class MatMulTests
         Assert.True(float.IsNaN(Bf16.ToFloat(Bf16.FromFloat(float.NaN))));
     }
 }
+
+/// <summary>A row's result must not depend on how many rows are multiplied with it (tree pass = decode, bit for bit).</summary>
+public class MatMulBatchInvarianceTests
+{
+    [Theory]
+    [InlineData(Isa.Avx2, DType.BF16)]
+    [InlineData(Isa.Avx512, DType.BF16)]
+    [InlineData(Isa.Avx2, DType.F16)]
+    [InlineData(Isa.Avx512, DType.F32)]
+    public void EachRowIsBitIdenticalToASingleRowProduct(Isa isa, DType type)
+    {
+        if (!MatMul.IsSupported(isa)) return;
+        var r = new Random(5);
+        int rows = 45, cols = 200;
+        using var w = WeightMatrix.FromFloats(Enumerable.Range(0, rows * cols).Select(_ => (float)r.NextDouble() - 0.5f).ToArray(), rows, cols, type);
+        foreach (int n in new[] { 2, 3, 4, 5, 7, 8 })
+        {
+            var x = Enumerable.Range(0, n * cols).Select(_ => (float)r.NextDouble() - 0.5f).ToArray();
+            var y = new float[n * rows];
+            MatMul.Multiply(x, n, w, y, default, isa);
+            for (int i = 0; i < n; i++)
+            {
+                var yi = new float[rows];
+                MatMul.Multiply(x.AsSpan(i * cols, cols), 1, w, yi, default, isa);
+                Assert.Equal(yi, y.AsSpan(i * rows, rows).ToArray());
+            }
+        }
+    }
+}

@@ -49,3 +49,54 @@ public class ComponentsAndCliTests
         Assert.True(t.DraftLayers + t.DraftLmHead + t.Verify <= r.DecodeSeconds * 1.01 + 1e-4);
     }
 }
+
+public class FrDraftVocabularyTests
+{
+    [Fact]
+    public void FrequencyFileGivesSubsetWithStopIdsAndExactDecoding()
+    {
+        using var target = Transformer.Load(TinyModels.Target("llama3", true, 91));
+        string file = Path.Combine(TinyModels.NewDir("freq"), "freq_64.pt");
+        // fr.py style: frequency order, a duplicate, no EOS (511)
+        FrSpec.Formats.Torch.TorchCheckpoint.WriteIntList(file, [.. Enumerable.Range(100, 80).Reverse(), 120]);
+        var ids = FrDraftVocabulary.Load(file, target.Config, 64);
+        Assert.Equal(64, ids.Length);
+        Assert.Contains(511, ids);
+        Assert.Equal(179, ids[0]);
+        Assert.Equal(ids.Length, ids.Distinct().Count());
+        var first = FrDraftVocabulary.FirstIds(target.Config, 32);
+        Assert.Equal(32, first.Length);
+        Assert.Contains(511, first);
+
+        var prompt = new[] { 4, 8, 15, 16, 23, 42 };
+        var expected = new VanillaDecoder(target).Generate(prompt, new GenerationOptions { MaxNewTokens = 24 }).Ids;
+        using var spec = SpeculativeDecoder.Create(target, TinyModels.Head(target.Directory, 92), ids, new TreeOptions { Depth = 2, TopK = 4, TotalTokens = 10 });
+        Assert.Equal("fr-64", spec.Name);
+        Assert.Equal(expected, spec.Generate(prompt, new GenerationOptions { MaxNewTokens = 24 }).Ids);
+    }
+}
+
+public class SpeculativeAllocationTests
+{
+    [Fact]
+    public void DecodeRoundsDoNotAllocate()
+    {
+        using var target = Transformer.Load(TinyModels.Target("llama3", false, 93));
+        using var spec = SpeculativeDecoder.Create(target, TinyModels.Head(target.Directory, 94), Enumerable.Range(0, 200).ToArray(),
+            new TreeOptions { Depth = 3, TopK = 4, TotalTokens = 12 });
+        var prompt = new[] { 1, 2, 3, 4 };
+        long Measure(int tokens, SamplingOptions sampling)
+        {
+            spec.Generate(prompt, new GenerationOptions { MaxNewTokens = tokens, Sampling = sampling }); // warm up (JIT, buffers)
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            spec.Generate(prompt, new GenerationOptions { MaxNewTokens = tokens, Sampling = sampling });
+            return GC.GetAllocatedBytesForCurrentThread() - before;
+        }
+        foreach (var sampling in new[] { SamplingOptions.Greedy, new SamplingOptions(0.8f, 20, 0.9f, 1) })
+        {
+            long small = Measure(8, sampling), large = Measure(200, sampling);
+            // only the result lists grow with the output (a few KB); nothing per round
+            Assert.True(large - small < 8 * 1024, $"{large - small} bytes more for 192 more tokens ({sampling})");
+        }
+    }
+}

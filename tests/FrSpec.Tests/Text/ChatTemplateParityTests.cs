@@ -117,6 +117,9 @@ public class ChatTemplateParityTests(ITestOutputHelper output)
             ChatTemplate.ForFamily("qwen2").Render([new("user", "Hi")], true));
         Assert.Equal("<s>[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\n Hi [/INST]", ChatTemplate.ForFamily("llama2").Render(conv, true));
         Assert.Contains("Today Date: 26 Jul 2024", ChatTemplate.ForFamily("llama3.1").Render(conv, false));
+        var llama32 = ChatTemplate.FromJinja(File.ReadAllText(TemplatePath("llama3.1.jinja")).Replace("{%- if not date_string is defined %}",
+            "{%- if not date_string is defined %}{%- if strftime_now is defined %}{%- set date_string = strftime_now(\"%d %b %Y\") %}{%- endif %}"));
+        Assert.Equal(DateTime.Now.ToString("dd MMM yyyy", System.Globalization.CultureInfo.InvariantCulture), llama32.DateString);
         Assert.Equal(["<|eot_id|>", "<|end_of_text|>", "<|eom_id|>"], ChatTemplate.ForFamily("llama3").StopTokens);
         Assert.Equal(["<|im_end|>", "<|endoftext|>"], ChatTemplate.ForFamily("qwen2").StopTokens);
     }

@@ -23,6 +23,7 @@ internal sealed class TextGenerator(int seed)
         "Speculative", "decoding", "EAGLE", "FR-Spec", "tokenizer", "Hugging", "Face", "café", "naïve", "résumé",
         "Zürich", "São", "Paulo", "straße", "Ångström", "jalapeño", "coöperate", "don't", "I'm", "we'll", "they're",
         "you've", "she'd", "it's", "IT'S", "WE'LL", "They'Re", "antidisestablishmentarianism", "xylophone", "qwerty",
+        "việc", "hợp", "nhiều", "Tiếng", "Việt", "được", "người",
     ];
 
     private static readonly string[] CodeSnippets =

@@ -17,11 +17,12 @@ public class TokenizerParityTests(ITestOutputHelper output)
     [InlineData("llama3", 1)]
     [InlineData("qwen3", 2)]
     [InlineData("llama2", 3)]
+    [InlineData("llama2-metaspace", 4)]
     public void EncodeAndDecodeMatchReference(string name, int seed)
     {
         var nodeModules = TestAssets.NodeReference();
         if (nodeModules is null) { output.WriteLine("node not on PATH: parity test has no reference and checks nothing"); return; }
-        var dir = TestAssets.TokenizerDir(name);
+        var dir = name == "llama2-metaspace" ? MetaspaceVariant() : TestAssets.TokenizerDir(name);
         var tok = TokenizerLoader.Load(dir);
 
         var gen = new TextGenerator(seed);
@@ -46,8 +47,27 @@ public class TokenizerParityTests(ITestOutputHelper output)
         Compare(failures, "encode+special", special, root.GetProperty("encodeSpecial"), t => tok.Encode(t, addSpecialTokens: true));
         CompareDecode(failures, tok, "decode", decodeSeqs, root.GetProperty("decode"), false);
         CompareDecode(failures, tok, "decode(skip)", skipSeqs, root.GetProperty("decodeSkip"), true);
+        if (name == "llama2-metaspace") { try { Directory.Delete(dir, true); } catch (IOException) { } }
         output.WriteLine($"{name}: {texts.Count + special.Count} encodes, {decodeSeqs.Count + skipSeqs.Count} decodes compared; {failures.Count} mismatches");
         Assert.True(failures.Count == 0, $"{failures.Count} mismatches with the JS reference, first ones:\n" + string.Join("\n", failures.Take(8)));
+    }
+
+    /// <summary>
+    /// The llama2 file rewritten the newer SentencePiece way (Mistral v0.3 style): no normalizer, a Metaspace
+    /// pre-tokenizer that prepends ▁ to the first section only and does not split (the JS port cannot split).
+    /// </summary>
+    private static string MetaspaceVariant()
+    {
+        var src = TestAssets.TokenizerDir("llama2");
+        var dir = Path.Combine(Path.GetTempPath(), "frspec-metaspace-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        var root = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(src, "tokenizer.json")))!.AsObject();
+        root["normalizer"] = null;
+        root["pre_tokenizer"] = System.Text.Json.Nodes.JsonNode.Parse(
+            "{\"type\": \"Metaspace\", \"replacement\": \"\u2581\", \"add_prefix_space\": true, \"prepend_scheme\": \"first\", \"split\": false}");
+        File.WriteAllText(Path.Combine(dir, "tokenizer.json"), root.ToJsonString());
+        File.Copy(Path.Combine(src, "tokenizer_config.json"), Path.Combine(dir, "tokenizer_config.json"));
+        return dir;
     }
 
     private static void Compare(List<string> failures, string what, List<string> inputs, JsonElement expected, Func<string, int[]> encode)

@@ -74,7 +74,7 @@ public static class GgufModelExporter
         if (vocab.BosId is int bos) w.AddUInt32("tokenizer.ggml.bos_token_id", (uint)bos);
         if (vocab.EosId is int eos) w.AddUInt32("tokenizer.ggml.eos_token_id", (uint)eos);
         if (vocab.PadId is int pad) w.AddUInt32("tokenizer.ggml.padding_token_id", (uint)pad);
-        w.AddBool("tokenizer.ggml.add_bos_token", vocab.AddBos);
+        if (vocab.AddBos is bool addBos) w.AddBool("tokenizer.ggml.add_bos_token", addBos);
 
         if (c.RopeScaling is { Type: "llama3" } s)
             w.AddTensor("rope_freqs.weight", GgmlType.F32, [c.HeadDim / 2], st => WriteFloats(st, Llama3RopeFactors(c.HeadDim, c.RopeTheta, s)));

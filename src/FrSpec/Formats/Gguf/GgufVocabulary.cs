@@ -18,7 +18,11 @@ public sealed class GgufVocabulary
     public int? BosId { get; init; }
     public int? EosId { get; init; }
     public int? PadId { get; init; }
-    public bool AddBos { get; init; }
+    /// <summary>
+    /// Whether to prepend BOS: tokenizer_config.json's add_bos_token, else true when the post-processor template inserts
+    /// the BOS token, else unknown (null: the key is left out and llama.cpp applies its default for the pre-tokenizer).
+    /// </summary>
+    public bool? AddBos { get; init; }
 
     /// <summary>
     /// Reads <paramref name="tokenizerJson"/> (and tokenizer_config.json beside it, if any) for a model with
@@ -121,14 +125,13 @@ public sealed class GgufVocabulary
         foreach (var (name, id) in new[] { ("bos", bos), ("eos", eos), ("pad", pad) })
             if (id is int x && (x < 0 || x >= vocabSize)) throw new FrSpecException($"{file}: {name} token id {x} is outside the vocabulary of {vocabSize}");
 
-        // add_bos_token: tokenizer_config.json says so explicitly, or the post-processor template inserts the BOS token.
-        bool addBos;
+        bool? addBos = null;
         if (tokenizerConfig is { ValueKind: JsonValueKind.Object } tcfg && tcfg.TryGetProperty("add_bos_token", out var ab)
             && ab.ValueKind is JsonValueKind.True or JsonValueKind.False)
             addBos = ab.GetBoolean();
-        else
-            addBos = bos is int b && root.TryGetProperty("post_processor", out var pp) && pp.ValueKind == JsonValueKind.Object
-                     && ContainsString(pp, finalTokens[b], depth: 0);
+        else if (bos is int b && root.TryGetProperty("post_processor", out var pp) && pp.ValueKind == JsonValueKind.Object
+                 && ContainsString(pp, finalTokens[b], depth: 0))
+            addBos = true;
 
         return new GgufVocabulary
         {
