@@ -33,7 +33,7 @@ public sealed class LmTrainer
         if (File.Exists(trainCache)) { train = TokenStream.Load(trainCache); log.Line($"reusing {trainCache} ({train.Tokens.Length:N0} tokens)"); }
         else
         {
-            train = TokenStream.FromCorpus(trainFiles, tokenizer, c.DocumentSeparatorId, c.Seed, needed + needed / 4, s => log.Line(s));
+            train = TokenStream.FromCorpus(trainFiles, tokenizer, c.DocumentSeparatorId, c.Seed, c.TrainTokens > 0 ? c.TrainTokens : needed + needed / 4, s => log.Line(s));
             train.Save(trainCache);
         }
         if (File.Exists(validCache)) valid = TokenStream.Load(validCache);

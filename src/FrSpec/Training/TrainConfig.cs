@@ -25,6 +25,9 @@ public sealed record TrainConfig
     /// <summary>Token placed between documents in the training stream (Qwen's &lt;|endoftext|&gt;).</summary>
     [JsonPropertyName("document_separator_id")] public int DocumentSeparatorId { get; init; } = 151643;
 
+    /// <summary>Training tokens to tokenize (whole blocks of 64 shuffled documents, at least this many); 0 = 1.25 × steps × batch × (seq_len + 1).</summary>
+    [JsonPropertyName("train_tokens")] public long TrainTokens { get; init; }
+
     // optimisation
     [JsonPropertyName("steps")] public int Steps { get; init; } = 1000;
     [JsonPropertyName("batch_size")] public int BatchSize { get; init; } = 8;
