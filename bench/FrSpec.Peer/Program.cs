@@ -101,13 +101,14 @@ static int Run(PeerOptions o)
         Log("");
         Log($"tokens/s, median of {o.Rounds} interleaved rounds [min-max]; context {o.PromptTokens} tokens; "
             + (o.QuietWait > 0 ? $"{quiet}/{o.Rounds} rounds started on idle CPUs" : "no idle-CPU wait"));
-        Log($"{"",-24} {"FrSpec",-22} {"llama.cpp",-22} {"FrSpec/llama.cpp",16}");
+        // Ratio of medians, and of best rounds: on a shared machine the best round is the closest to a quiet one.
+        Log($"{"",-24} {"FrSpec",-22} {"llama.cpp",-22} {"ratio (medians)",16} {"ratio (best)",13}");
         foreach (var m in bench.Metrics)
         {
             var f = bench.Samples[frspec.Name][m];
             var l = bench.Samples[llama.Name][m];
             double fm = PeerBenchmark.Median(f), lm = PeerBenchmark.Median(l);
-            Log($"{m,-24} {Cell(f),-22} {Cell(l),-22} {fm / lm,15:F2}x");
+            Log($"{m,-24} {Cell(f),-22} {Cell(l),-22} {fm / lm,15:F2}x {f.Max() / l.Max(),12:F2}x");
         }
     }
     return 0;

@@ -20,6 +20,8 @@ public static class GgufModelExporter
     /// <summary>Exports <paramref name="modelDir"/> to <paramref name="outPath"/>. The tokenizer is the directory's tokenizer.json unless given.</summary>
     public static void Export(string modelDir, string outPath, string? tokenizerJson = null)
     {
+        // Tensor bytes are copied as the host stores them; GGUF (like safetensors) is little-endian.
+        if (!BitConverter.IsLittleEndian) throw new FrSpecException("GGUF export needs a little-endian host");
         var config = ModelConfig.Load(modelDir);
         tokenizerJson ??= Path.Combine(modelDir, "tokenizer.json");
         var vocab = GgufVocabulary.Load(tokenizerJson, config);
