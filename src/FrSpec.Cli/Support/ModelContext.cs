@@ -84,7 +84,12 @@ internal sealed class ModelContext : IDisposable
             if (File.Exists(f)) return FrequencySubset.Load(f, Target.Config.VocabSize, required, n).Ids;
         }
         var counts = BundledSubsets.Find(Path.Combine(ModelDir, "tokenizer.json"));
-        if (counts != null && counts.Length == Target.Config.VocabSize) return FrequencySubset.FromCounts(counts, n, required).Ids;
+        if (counts != null && counts.Length <= Target.Config.VocabSize)
+        {
+            // config vocab_size may exceed the tokenizer's (Qwen pads 151,669 ids to 151,936): padding ids count zero
+            Array.Resize(ref counts, Target.Config.VocabSize);
+            return FrequencySubset.FromCounts(counts, n, required).Ids;
+        }
         throw new FrSpecException($"--fr-size {n}: no freq_{n}.pt in {ModelDir}{(eagleDir != null ? " or " + eagleDir : "")} and no bundled subset for this tokenizer; build one with `frspec freq`");
     }
 
