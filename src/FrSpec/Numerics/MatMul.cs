@@ -9,8 +9,9 @@ public enum Isa { Portable, Avx2, Avx512 }
 
 /// <summary>
 /// y = x·Wᵀ (+ bias) for n activation rows against a [rows, cols] weight matrix, multithreaded over weight rows.
-/// Decode (n = 1) is bound by reading W once, so bf16 rows are widened in registers; verification (n = tree size)
-/// converts a tile of 4 weight rows to f32 once and reuses it for all n rows with a 4×3 register-blocked kernel.
+/// Decode (n = 1) is bound by reading W once; verification (n = tree size) is bound by FMA throughput. bf16 rows are
+/// widened in registers (even/odd lanes, x permuted to match) with 4×3 register blocking; f16/f32 rows are converted
+/// to f32 a tile of 4 at a time and run through a 4×3 f32 kernel.
 /// </summary>
 public static unsafe class MatMul
 {
@@ -40,6 +41,20 @@ public static unsafe class MatMul
     };
 
     [ThreadStatic] private static Job? t_job;
+    [ThreadStatic] private static float[]? t_permuted;
+
+    /// <summary>Within each full block, even elements first, then odd ones; the tail stays in place.</summary>
+    internal static void PermuteEvenOdd(ReadOnlySpan<float> x, Span<float> dst, int block)
+    {
+        int full = x.Length / block * block, half = block / 2;
+        for (int b = 0; b < full; b += block)
+            for (int j = 0; j < half; j++)
+            {
+                dst[b + j] = x[b + 2 * j];
+                dst[b + half + j] = x[b + 2 * j + 1];
+            }
+        x[full..].CopyTo(dst[full..]);
+    }
 
     /// <summary>y[i, r] = Σc x[i, c]·W[r, c] + bias[r] for i &lt; n, r &lt; W.Rows. x is [n, W.Cols], y is [n, W.Rows].</summary>
     public static void Multiply(ReadOnlySpan<float> x, int n, WeightMatrix w, Span<float> y, ReadOnlySpan<float> bias = default) =>
@@ -53,10 +68,20 @@ public static unsafe class MatMul
         if (!bias.IsEmpty && bias.Length < w.Rows) throw new ArgumentException("bias shorter than rows");
         if (!IsSupported(isa)) throw new PlatformNotSupportedException($"{isa} kernels need CPU support");
         if (n == 0) return;
-        fixed (float* px = x, py = y, pb = bias)
+        bool evenOdd = w.Type == DType.BF16 && isa != Isa.Portable;
+        if (evenOdd)
         {
+            // bf16 kernels split each block of weights into even and odd lanes (one shift, one and); x is permuted the
+            // same way once here, so the kernels need no shuffles.
+            int block = isa == Isa.Avx512 ? 32 : 16;
+            if (t_permuted == null || t_permuted.Length < n * w.Cols) t_permuted = GC.AllocateUninitializedArray<float>(n * w.Cols, pinned: true);
+            for (int i = 0; i < n; i++) PermuteEvenOdd(x.Slice(i * w.Cols, w.Cols), t_permuted.AsSpan(i * w.Cols, w.Cols), block);
+        }
+        fixed (float* px0 = x, py = y, pb = bias, pp = t_permuted)
+        {
+            float* px = evenOdd ? pp : px0;
             var job = t_job ??= new Job();
-            job.X = px; job.Y = py; job.Bias = bias.IsEmpty ? null : pb; job.N = n; job.W = w; job.Isa = isa;
+            job.X = px; job.Y = py; job.Bias = bias.IsEmpty ? null : pb; job.N = n; job.W = w; job.Isa = isa; job.EvenOdd = evenOdd;
             int tiles = (w.Rows + Tile - 1) / Tile;
             // enough rows per chunk to amortise scheduling, fewer when n is large (compute-bound)
             int minTiles = Math.Max(1, 64 / Math.Max(1, n));
@@ -70,6 +95,7 @@ public static unsafe class MatMul
         public float* X, Y, Bias;
         public int N;
         public Isa Isa;
+        public bool EvenOdd;
         public WeightMatrix W = null!;
         [ThreadStatic] private static float[]? t_scratch;
 
@@ -87,11 +113,36 @@ public static unsafe class MatMul
                 {
                     int r0 = t * Tile;
                     int count = Math.Min(Tile, rows - r0);
-                    if (n == 1 && w.Type == DType.BF16 && count == Tile && Isa != Isa.Portable)
+                    if (EvenOdd)
                     {
-                        ushort* wp = (ushort*)((byte*)w.Data + (long)r0 * rb);
-                        if (Isa == Isa.Avx512) GemvBf16Tile512(wp, cols, X, Y + r0);
-                        else GemvBf16Tile256(wp, cols, X, Y + r0);
+                        // bf16 rows read straight from memory. Groups of three activation rows share each weight load;
+                        // leftover rows use the one-row kernel, whose per-accumulator operation order is the same, so a
+                        // row's result never depends on n (a tree pass reproduces single-token decoding bit for bit,
+                        // which keeps greedy speculative output identical with bf16 weights).
+                        ushort* w0 = (ushort*)((byte*)w.Data + (long)r0 * rb);
+                        ushort* w1 = count > 1 ? w0 + cols : w0;
+                        ushort* w2 = count > 2 ? w0 + 2 * cols : w0;
+                        ushort* w3 = count > 3 ? w0 + 3 * cols : w0;
+                        int i = 0;
+                        for (; i + 3 <= n; i += 3)
+                        {
+                            float* xi = X + (long)i * cols;
+                            if (Isa == Isa.Avx512) Bf16x4x3_512(w0, w1, w2, w3, xi, cols, d);
+                            else Bf16x4x3_256(w0, w1, w2, w3, xi, cols, d);
+                            for (int a = 0; a < 3; a++)
+                            {
+                                float* yi = Y + (long)(i + a) * rows + r0;
+                                for (int k = 0; k < count; k++) yi[k] = d[a * 4 + k];
+                            }
+                        }
+                        for (; i < n; i++)
+                        {
+                            float* xi = X + (long)i * cols;
+                            if (Isa == Isa.Avx512) Bf16x4x1_512(w0, w1, w2, w3, xi, cols, d);
+                            else Bf16x4x1_256(w0, w1, w2, w3, xi, cols, d);
+                            float* yi = Y + (long)i * rows + r0;
+                            for (int k = 0; k < count; k++) yi[k] = d[k];
+                        }
                     }
                     else
                     {
@@ -232,52 +283,138 @@ public static unsafe class MatMul
         }
     }
 
-    /// <summary>Decode hot path (AVX2): four bf16 rows widened in registers and dotted with one activation row.</summary>
+    // bf16 kernels. A block of 2B bf16 values loaded as B 32-bit lanes holds element 2j in the low half and 2j+1
+    // in the high half of lane j: (v << 16) is the even elements as floats, (v & 0xFFFF0000) the odd ones.
+
+    /// <summary>AVX-512: 4 bf16 weight rows × 3 permuted activation rows; 32 columns per step.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void GemvBf16Tile256(ushort* w, int cols, float* x, float* y)
+    private static void Bf16x4x3_512(ushort* w0, ushort* w1, ushort* w2, ushort* w3, float* x, int cols, float* d)
     {
-        ushort* w0 = w, w1 = w + cols, w2 = w + 2 * cols, w3 = w + 3 * cols;
-        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        float* x0 = x, x1 = x + cols, x2 = x + 2 * cols;
+        var hi = Vector512.Create(0xFFFF0000u);
+        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
+        Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
+        Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default;
         int c = 0;
-        for (; c + 8 <= cols; c += 8)
+        for (; c + 32 <= cols; c += 32)
         {
-            var xv = Avx.LoadVector256(x + c);
-            a0 = Fma.MultiplyAdd(xv, Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(w0 + c), 16).AsSingle(), a0);
-            a1 = Fma.MultiplyAdd(xv, Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(w1 + c), 16).AsSingle(), a1);
-            a2 = Fma.MultiplyAdd(xv, Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(w2 + c), 16).AsSingle(), a2);
-            a3 = Fma.MultiplyAdd(xv, Avx2.ShiftLeftLogical(Avx2.ConvertToVector256Int32(w3 + c), 16).AsSingle(), a3);
+            var v0 = Avx512F.LoadVector512((uint*)(w0 + c)); var v1 = Avx512F.LoadVector512((uint*)(w1 + c));
+            var v2 = Avx512F.LoadVector512((uint*)(w2 + c)); var v3 = Avx512F.LoadVector512((uint*)(w3 + c));
+            var e0 = Avx512F.ShiftLeftLogical(v0, 16).AsSingle(); var e1 = Avx512F.ShiftLeftLogical(v1, 16).AsSingle();
+            var e2 = Avx512F.ShiftLeftLogical(v2, 16).AsSingle(); var e3 = Avx512F.ShiftLeftLogical(v3, 16).AsSingle();
+            var o0 = Avx512F.And(v0, hi).AsSingle(); var o1 = Avx512F.And(v1, hi).AsSingle();
+            var o2 = Avx512F.And(v2, hi).AsSingle(); var o3 = Avx512F.And(v3, hi).AsSingle();
+            var xe = Avx512F.LoadVector512(x0 + c); var xo = Avx512F.LoadVector512(x0 + c + 16);
+            a00 = Avx512F.FusedMultiplyAdd(o0, xo, Avx512F.FusedMultiplyAdd(e0, xe, a00));
+            a01 = Avx512F.FusedMultiplyAdd(o1, xo, Avx512F.FusedMultiplyAdd(e1, xe, a01));
+            a02 = Avx512F.FusedMultiplyAdd(o2, xo, Avx512F.FusedMultiplyAdd(e2, xe, a02));
+            a03 = Avx512F.FusedMultiplyAdd(o3, xo, Avx512F.FusedMultiplyAdd(e3, xe, a03));
+            xe = Avx512F.LoadVector512(x1 + c); xo = Avx512F.LoadVector512(x1 + c + 16);
+            a10 = Avx512F.FusedMultiplyAdd(o0, xo, Avx512F.FusedMultiplyAdd(e0, xe, a10));
+            a11 = Avx512F.FusedMultiplyAdd(o1, xo, Avx512F.FusedMultiplyAdd(e1, xe, a11));
+            a12 = Avx512F.FusedMultiplyAdd(o2, xo, Avx512F.FusedMultiplyAdd(e2, xe, a12));
+            a13 = Avx512F.FusedMultiplyAdd(o3, xo, Avx512F.FusedMultiplyAdd(e3, xe, a13));
+            xe = Avx512F.LoadVector512(x2 + c); xo = Avx512F.LoadVector512(x2 + c + 16);
+            a20 = Avx512F.FusedMultiplyAdd(o0, xo, Avx512F.FusedMultiplyAdd(e0, xe, a20));
+            a21 = Avx512F.FusedMultiplyAdd(o1, xo, Avx512F.FusedMultiplyAdd(e1, xe, a21));
+            a22 = Avx512F.FusedMultiplyAdd(o2, xo, Avx512F.FusedMultiplyAdd(e2, xe, a22));
+            a23 = Avx512F.FusedMultiplyAdd(o3, xo, Avx512F.FusedMultiplyAdd(e3, xe, a23));
         }
-        float d0 = Vector256.Sum(a0), d1 = Vector256.Sum(a1), d2 = Vector256.Sum(a2), d3 = Vector256.Sum(a3);
-        GemvBf16Tail(w0, w1, w2, w3, x, c, cols, ref d0, ref d1, ref d2, ref d3);
-        y[0] = d0; y[1] = d1; y[2] = d2; y[3] = d3;
+        d[0] = Vector512.Sum(a00); d[1] = Vector512.Sum(a01); d[2] = Vector512.Sum(a02); d[3] = Vector512.Sum(a03);
+        d[4] = Vector512.Sum(a10); d[5] = Vector512.Sum(a11); d[6] = Vector512.Sum(a12); d[7] = Vector512.Sum(a13);
+        d[8] = Vector512.Sum(a20); d[9] = Vector512.Sum(a21); d[10] = Vector512.Sum(a22); d[11] = Vector512.Sum(a23);
+        for (int r = 0; r < 3; r++) Bf16Tail(w0, w1, w2, w3, x + r * cols, c, cols, d + 4 * r);
     }
 
-    /// <summary>Decode hot path (AVX-512): 16 bf16 per row per step.</summary>
+    /// <summary>AVX-512: 4 bf16 weight rows × 1 permuted activation row, same per-accumulator order as the 4×3 kernel.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void GemvBf16Tile512(ushort* w, int cols, float* x, float* y)
+    private static void Bf16x4x1_512(ushort* w0, ushort* w1, ushort* w2, ushort* w3, float* x, int cols, float* d)
     {
-        ushort* w0 = w, w1 = w + cols, w2 = w + 2 * cols, w3 = w + 3 * cols;
+        var hi = Vector512.Create(0xFFFF0000u);
         Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        int c = 0;
+        for (; c + 32 <= cols; c += 32)
+        {
+            var v0 = Avx512F.LoadVector512((uint*)(w0 + c)); var v1 = Avx512F.LoadVector512((uint*)(w1 + c));
+            var v2 = Avx512F.LoadVector512((uint*)(w2 + c)); var v3 = Avx512F.LoadVector512((uint*)(w3 + c));
+            var xe = Avx512F.LoadVector512(x + c); var xo = Avx512F.LoadVector512(x + c + 16);
+            a0 = Avx512F.FusedMultiplyAdd(Avx512F.And(v0, hi).AsSingle(), xo, Avx512F.FusedMultiplyAdd(Avx512F.ShiftLeftLogical(v0, 16).AsSingle(), xe, a0));
+            a1 = Avx512F.FusedMultiplyAdd(Avx512F.And(v1, hi).AsSingle(), xo, Avx512F.FusedMultiplyAdd(Avx512F.ShiftLeftLogical(v1, 16).AsSingle(), xe, a1));
+            a2 = Avx512F.FusedMultiplyAdd(Avx512F.And(v2, hi).AsSingle(), xo, Avx512F.FusedMultiplyAdd(Avx512F.ShiftLeftLogical(v2, 16).AsSingle(), xe, a2));
+            a3 = Avx512F.FusedMultiplyAdd(Avx512F.And(v3, hi).AsSingle(), xo, Avx512F.FusedMultiplyAdd(Avx512F.ShiftLeftLogical(v3, 16).AsSingle(), xe, a3));
+        }
+        d[0] = Vector512.Sum(a0); d[1] = Vector512.Sum(a1); d[2] = Vector512.Sum(a2); d[3] = Vector512.Sum(a3);
+        Bf16Tail(w0, w1, w2, w3, x, c, cols, d);
+    }
+
+    /// <summary>AVX2: 4 bf16 weight rows × 3 permuted activation rows; 16 columns per step.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Bf16x4x3_256(ushort* w0, ushort* w1, ushort* w2, ushort* w3, float* x, int cols, float* d)
+    {
+        float* x0 = x, x1 = x + cols, x2 = x + 2 * cols;
+        var hi = Vector256.Create(0xFFFF0000u);
+        Vector256<float> a00 = default, a01 = default, a02 = default, a03 = default;
+        Vector256<float> a10 = default, a11 = default, a12 = default, a13 = default;
+        Vector256<float> a20 = default, a21 = default, a22 = default, a23 = default;
         int c = 0;
         for (; c + 16 <= cols; c += 16)
         {
-            var xv = Avx512F.LoadVector512(x + c);
-            a0 = Avx512F.FusedMultiplyAdd(xv, Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Avx.LoadVector256(w0 + c)), 16).AsSingle(), a0);
-            a1 = Avx512F.FusedMultiplyAdd(xv, Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Avx.LoadVector256(w1 + c)), 16).AsSingle(), a1);
-            a2 = Avx512F.FusedMultiplyAdd(xv, Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Avx.LoadVector256(w2 + c)), 16).AsSingle(), a2);
-            a3 = Avx512F.FusedMultiplyAdd(xv, Avx512F.ShiftLeftLogical(Avx512F.ConvertToVector512Int32(Avx.LoadVector256(w3 + c)), 16).AsSingle(), a3);
+            var v0 = Avx.LoadVector256((uint*)(w0 + c)); var v1 = Avx.LoadVector256((uint*)(w1 + c));
+            var v2 = Avx.LoadVector256((uint*)(w2 + c)); var v3 = Avx.LoadVector256((uint*)(w3 + c));
+            var e0 = Avx2.ShiftLeftLogical(v0, 16).AsSingle(); var e1 = Avx2.ShiftLeftLogical(v1, 16).AsSingle();
+            var e2 = Avx2.ShiftLeftLogical(v2, 16).AsSingle(); var e3 = Avx2.ShiftLeftLogical(v3, 16).AsSingle();
+            var o0 = Avx2.And(v0, hi).AsSingle(); var o1 = Avx2.And(v1, hi).AsSingle();
+            var o2 = Avx2.And(v2, hi).AsSingle(); var o3 = Avx2.And(v3, hi).AsSingle();
+            var xe = Avx.LoadVector256(x0 + c); var xo = Avx.LoadVector256(x0 + c + 8);
+            a00 = Fma.MultiplyAdd(o0, xo, Fma.MultiplyAdd(e0, xe, a00));
+            a01 = Fma.MultiplyAdd(o1, xo, Fma.MultiplyAdd(e1, xe, a01));
+            a02 = Fma.MultiplyAdd(o2, xo, Fma.MultiplyAdd(e2, xe, a02));
+            a03 = Fma.MultiplyAdd(o3, xo, Fma.MultiplyAdd(e3, xe, a03));
+            xe = Avx.LoadVector256(x1 + c); xo = Avx.LoadVector256(x1 + c + 8);
+            a10 = Fma.MultiplyAdd(o0, xo, Fma.MultiplyAdd(e0, xe, a10));
+            a11 = Fma.MultiplyAdd(o1, xo, Fma.MultiplyAdd(e1, xe, a11));
+            a12 = Fma.MultiplyAdd(o2, xo, Fma.MultiplyAdd(e2, xe, a12));
+            a13 = Fma.MultiplyAdd(o3, xo, Fma.MultiplyAdd(e3, xe, a13));
+            xe = Avx.LoadVector256(x2 + c); xo = Avx.LoadVector256(x2 + c + 8);
+            a20 = Fma.MultiplyAdd(o0, xo, Fma.MultiplyAdd(e0, xe, a20));
+            a21 = Fma.MultiplyAdd(o1, xo, Fma.MultiplyAdd(e1, xe, a21));
+            a22 = Fma.MultiplyAdd(o2, xo, Fma.MultiplyAdd(e2, xe, a22));
+            a23 = Fma.MultiplyAdd(o3, xo, Fma.MultiplyAdd(e3, xe, a23));
         }
-        float d0 = Vector512.Sum(a0), d1 = Vector512.Sum(a1), d2 = Vector512.Sum(a2), d3 = Vector512.Sum(a3);
-        GemvBf16Tail(w0, w1, w2, w3, x, c, cols, ref d0, ref d1, ref d2, ref d3);
-        y[0] = d0; y[1] = d1; y[2] = d2; y[3] = d3;
+        d[0] = Vector256.Sum(a00); d[1] = Vector256.Sum(a01); d[2] = Vector256.Sum(a02); d[3] = Vector256.Sum(a03);
+        d[4] = Vector256.Sum(a10); d[5] = Vector256.Sum(a11); d[6] = Vector256.Sum(a12); d[7] = Vector256.Sum(a13);
+        d[8] = Vector256.Sum(a20); d[9] = Vector256.Sum(a21); d[10] = Vector256.Sum(a22); d[11] = Vector256.Sum(a23);
+        for (int r = 0; r < 3; r++) Bf16Tail(w0, w1, w2, w3, x + r * cols, c, cols, d + 4 * r);
     }
 
-    private static void GemvBf16Tail(ushort* w0, ushort* w1, ushort* w2, ushort* w3, float* x, int c, int cols, ref float d0, ref float d1, ref float d2, ref float d3)
+    /// <summary>AVX2: 4 bf16 weight rows × 1 permuted activation row, same per-accumulator order as the 4×3 kernel.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Bf16x4x1_256(ushort* w0, ushort* w1, ushort* w2, ushort* w3, float* x, int cols, float* d)
+    {
+        var hi = Vector256.Create(0xFFFF0000u);
+        Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+        int c = 0;
+        for (; c + 16 <= cols; c += 16)
+        {
+            var v0 = Avx.LoadVector256((uint*)(w0 + c)); var v1 = Avx.LoadVector256((uint*)(w1 + c));
+            var v2 = Avx.LoadVector256((uint*)(w2 + c)); var v3 = Avx.LoadVector256((uint*)(w3 + c));
+            var xe = Avx.LoadVector256(x + c); var xo = Avx.LoadVector256(x + c + 8);
+            a0 = Fma.MultiplyAdd(Avx2.And(v0, hi).AsSingle(), xo, Fma.MultiplyAdd(Avx2.ShiftLeftLogical(v0, 16).AsSingle(), xe, a0));
+            a1 = Fma.MultiplyAdd(Avx2.And(v1, hi).AsSingle(), xo, Fma.MultiplyAdd(Avx2.ShiftLeftLogical(v1, 16).AsSingle(), xe, a1));
+            a2 = Fma.MultiplyAdd(Avx2.And(v2, hi).AsSingle(), xo, Fma.MultiplyAdd(Avx2.ShiftLeftLogical(v2, 16).AsSingle(), xe, a2));
+            a3 = Fma.MultiplyAdd(Avx2.And(v3, hi).AsSingle(), xo, Fma.MultiplyAdd(Avx2.ShiftLeftLogical(v3, 16).AsSingle(), xe, a3));
+        }
+        d[0] = Vector256.Sum(a0); d[1] = Vector256.Sum(a1); d[2] = Vector256.Sum(a2); d[3] = Vector256.Sum(a3);
+        Bf16Tail(w0, w1, w2, w3, x, c, cols, d);
+    }
+
+    /// <summary>Columns after the last full block (not permuted), in natural order.</summary>
+    private static void Bf16Tail(ushort* w0, ushort* w1, ushort* w2, ushort* w3, float* x, int c, int cols, float* d)
     {
         for (; c < cols; c++)
         {
             float xv = x[c];
-            d0 += xv * Bf16.ToFloat(w0[c]); d1 += xv * Bf16.ToFloat(w1[c]); d2 += xv * Bf16.ToFloat(w2[c]); d3 += xv * Bf16.ToFloat(w3[c]);
+            d[0] += xv * Bf16.ToFloat(w0[c]); d[1] += xv * Bf16.ToFloat(w1[c]); d[2] += xv * Bf16.ToFloat(w2[c]); d[3] += xv * Bf16.ToFloat(w3[c]);
         }
     }
 }
