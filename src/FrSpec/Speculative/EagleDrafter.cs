@@ -69,12 +69,14 @@ internal sealed class EagleDrafter : IDrafter
         _layerTicks = _headTicks = 0;
     }
 
-    /// <summary>Grows the draft cache so a sequence of this many tokens plus one tree fits.</summary>
+    /// <summary>
+    /// Grows the draft cache so a sequence of this many tokens plus one tree fits. Called at the start of a sequence,
+    /// before <see cref="Begin"/>: a new cache drops the previous sequence's draft state, which Begin discards anyway.
+    /// </summary>
     public void EnsureCapacity(int sequenceLength)
     {
         int need = sequenceLength + _options.Depth * _k + 2;
         if (_cache.Capacity >= need) return;
-        if (_cache.Count > 0) throw new InvalidOperationException("draft cache must be sized before a sequence starts");
         _cache = _head.CreateCache(need);
     }
 
