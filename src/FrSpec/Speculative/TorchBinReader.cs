@@ -15,7 +15,7 @@ internal sealed class TorchBinEagleTensors : EagleTensors
 
     private TorchBinEagleTensors(string path) { _path = path; }
 
-    public static EagleTensors Open(string path)
+    public static new EagleTensors Open(string path)
     {
         var t = new TorchBinEagleTensors(path);
         foreach (var (name, tensor) in TorchCheckpoint.ReadStateDict(path))

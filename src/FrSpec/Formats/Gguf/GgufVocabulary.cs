@@ -26,7 +26,7 @@ public sealed class GgufVocabulary
 
     /// <summary>
     /// Reads <paramref name="tokenizerJson"/> (and tokenizer_config.json beside it, if any) for a model with
-    /// <paramref name="vocabSize"/> embedding rows. BOS/EOS come from tokenizer_config.json's bos_token/eos_token,
+    /// as many embedding rows as the config's vocab_size. BOS/EOS come from tokenizer_config.json's bos_token/eos_token,
     /// else from config.json's ids.
     /// </summary>
     public static GgufVocabulary Load(string tokenizerJson, ModelConfig config)
