@@ -1,4 +1,3 @@
-using System.Text.Json;
 using FrSpec.Text;
 
 namespace FrSpec.Benchmarks;
@@ -17,26 +16,7 @@ public static class StopIds
     {
         var ids = new SortedSet<int>();
         foreach (var file in new[] { "generation_config.json", "config.json" })
-        {
-            var path = Path.Combine(modelDir, file);
-            if (!File.Exists(path)) continue;
-            try
-            {
-                using var doc = JsonDocument.Parse(File.ReadAllText(path));
-                if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("eos_token_id", out var eos))
-                {
-                    if (eos.ValueKind == JsonValueKind.Number && eos.TryGetInt32(out int one)) ids.Add(one);
-                    else if (eos.ValueKind == JsonValueKind.Array)
-                        foreach (var e in eos.EnumerateArray())
-                            if (e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int id)) ids.Add(id);
-                }
-            }
-            catch (JsonException e)
-            {
-                throw new FrSpecException($"{path}: not valid JSON ({e.Message})", e);
-            }
-        }
-        if (tokenizer.EosId is int eosId) ids.Add(eosId);
+            foreach (var id in Frequency.SpecialTokenRules.EosIdsFromConfig(Path.Combine(modelDir, file))) ids.Add(id);
         foreach (var t in KnownStopTokens)
             if (tokenizer.TokenToId(t) is int id && tokenizer.IsSpecial(id)) ids.Add(id);
         ids.RemoveWhere(id => id < 0 || id >= tokenizer.VocabSize);
