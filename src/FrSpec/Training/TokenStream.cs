@@ -22,7 +22,7 @@ public sealed class TokenStream
     public static TokenStream FromCorpus(IEnumerable<string> files, ITokenizer tokenizer, int separatorId, ulong seed, long maxTokens, Action<string>? log = null)
     {
         var docs = new List<string>();
-        foreach (var f in files) docs.AddRange(CorpusReader.ReadTexts(f));
+        docs.AddRange(new Formats.Corpus.CorpusReader(files.ToList()).Documents());
         if (docs.Count == 0) throw new FrSpecException($"no documents in {string.Join(", ", files)}");
         var rng = new Rng(seed);
         for (int i = docs.Count - 1; i > 0; i--) { int j = (int)(rng.NextDouble() * (i + 1)); (docs[i], docs[j]) = (docs[j], docs[i]); }
