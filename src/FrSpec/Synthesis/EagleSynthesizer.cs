@@ -48,9 +48,7 @@ public static class EagleSynthesizer
         int h = c.HiddenSize, q = c.NumHeads * c.HeadDim, kv = c.NumKvHeads * c.HeadDim, inter = c.IntermediateSize;
         float residual = 1f / MathF.Sqrt(2f);
         var list = new List<TensorBlob>();
-        void Add(string name, long[] shape, float mean, float std) =>
-            list.Add(new TensorBlob(name, TensorBlob.SafetensorsName(dtype), shape,
-                () => Numerics.Convert.ToBytes(RandomWeights.Normal(seed, "eagle." + name, shape.Aggregate(1L, (a, b) => a * b), mean, std), dtype)));
+        void Add(string name, long[] shape, float mean, float std) => list.Add(RandomWeights.Tensor(seed, name, "eagle." + name, shape, mean, std, dtype));
         Add("fc.weight", [h, 2 * h], 0f, 1f / MathF.Sqrt(2 * h));
         if (fcBias) Add("fc.bias", [h], 0f, 0.05f);
         const string p = "layers.0.";

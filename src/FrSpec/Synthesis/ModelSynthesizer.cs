@@ -37,9 +37,7 @@ public static class ModelSynthesizer
         float residualScale = 1f / MathF.Sqrt(2f * s.Layers);
         bool bias = s.Family == "qwen2";
         var list = new List<TensorBlob>();
-        void Add(string name, long[] shape, float mean, float std) =>
-            list.Add(new TensorBlob(name, TensorBlob.SafetensorsName(dtype), shape,
-                () => Numerics.Convert.ToBytes(RandomWeights.Normal(seed, name, shape.Aggregate(1L, (a, b) => a * b), mean, std), dtype)));
+        void Add(string name, long[] shape, float mean, float std) => list.Add(RandomWeights.Tensor(seed, name, name, shape, mean, std, dtype));
 
         Add("model.embed_tokens.weight", [s.VocabSize, h], 0f, headStd);
         for (int l = 0; l < s.Layers; l++)

@@ -29,6 +29,11 @@ public static class RandomWeights
         return a;
     }
 
+    /// <summary>A tensor of N(mean, std²) values named <paramref name="name"/>, drawn from the stream of <paramref name="stream"/>, produced when written.</summary>
+    public static Formats.TensorBlob Tensor(ulong seed, string name, string stream, long[] shape, float mean, float std, Numerics.DType dtype) =>
+        new(name, Formats.TensorBlob.SafetensorsName(dtype), shape,
+            () => Numerics.Convert.ToBytes(Normal(seed, stream, shape.Aggregate(1L, (a, b) => a * b), mean, std), dtype));
+
     public static ulong Fnv1a(string s)
     {
         ulong h = 14695981039346656037UL;

@@ -26,15 +26,22 @@ public class BenchSpecCommandTests
         Assert.Contains("mmlu", e.Message);
     }
 
+    /// <summary>A synthesized tiny Llama-3 (real tokenizer), a random EAGLE head in the given format, and a freq list of the first ids.</summary>
+    private static (string model, string eagle, string freq) TinyPair(FrSpec.Numerics.DType dtype, string headFormat, int frSize, ulong seed)
+    {
+        string model = Path.Combine(TestModels.NewTempDir(), "tiny-llama3");
+        FrSpec.Synthesis.ModelSynthesizer.Write(FrSpec.Synthesis.SynthSpec.Preset("tiny-llama3"), model, dtype, seed, TestAssets.TokenizerJson("llama3"));
+        string eagle = Path.Combine(TestModels.NewTempDir(), "eagle");
+        FrSpec.Synthesis.EagleSynthesizer.Write(model, eagle, headFormat, seed + 1);
+        string freq = Path.Combine(TestModels.NewTempDir(), $"freq_{frSize}.pt");
+        FrSpec.Formats.Torch.TorchCheckpoint.WriteIntList(freq, Enumerable.Range(0, frSize).ToArray());
+        return (model, eagle, freq);
+    }
+
     [Fact]
     public void DecoderFactory_BuildsNamedDecodersOnOneSharedTarget()
     {
-        string model = Path.Combine(TestModels.NewTempDir(), "tiny-llama3");
-        FrSpec.Synthesis.ModelSynthesizer.Write(FrSpec.Synthesis.SynthSpec.Preset("tiny-llama3"), model, FrSpec.Numerics.DType.F32, 3, TestAssets.TokenizerJson("llama3"));
-        string eagle = Path.Combine(TestModels.NewTempDir(), "eagle");
-        FrSpec.Synthesis.EagleSynthesizer.Write(model, eagle, "safetensors", 4);
-        string freq = Path.Combine(TestModels.NewTempDir(), "freq_4096.pt");
-        FrSpec.Formats.Torch.TorchCheckpoint.WriteIntList(freq, Enumerable.Range(0, 4096).ToArray());
+        var (model, eagle, freq) = TinyPair(FrSpec.Numerics.DType.F32, "safetensors", 4096, 3);
         Assert.Equal("vanilla", DecoderFactory.Create(model, eagle, MethodSpec.Vanilla).Name);
         Assert.Equal("eagle2", DecoderFactory.Create(model, eagle, MethodSpec.Eagle2).Name);
         Assert.Equal("fr-4096", DecoderFactory.Create(model, eagle, MethodSpec.Fr(freq)).Name);
@@ -44,12 +51,7 @@ public class BenchSpecCommandTests
     [Fact]
     public void SmokeRun_OnATinySynthesizedModel_AllMethodsIdenticalToVanilla()
     {
-        string model = Path.Combine(TestModels.NewTempDir(), "tiny-llama3");
-        FrSpec.Synthesis.ModelSynthesizer.Write(FrSpec.Synthesis.SynthSpec.Preset("tiny-llama3"), model, FrSpec.Numerics.DType.BF16, 5, TestAssets.TokenizerJson("llama3"));
-        string eagle = Path.Combine(TestModels.NewTempDir(), "eagle");
-        FrSpec.Synthesis.EagleSynthesizer.Write(model, eagle, "bin", 6);
-        string freq = Path.Combine(TestModels.NewTempDir(), "freq_8192.pt");
-        FrSpec.Formats.Torch.TorchCheckpoint.WriteIntList(freq, Enumerable.Range(0, 8192).ToArray());
+        var (model, eagle, freq) = TinyPair(FrSpec.Numerics.DType.BF16, "bin", 8192, 5);
         string outDir = TestModels.NewTempDir();
         int rc = BenchSpecCommand.Execute(new BenchSpecCommand.Args
         {
