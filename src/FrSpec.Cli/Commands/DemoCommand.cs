@@ -75,7 +75,7 @@ public sealed class DemoCommand : ICliVerb
                     var res = d.Generate(encoded[q], options);
                     tokens[d.Name].Add(res.Ids.Length);
                     seconds[d.Name].Add(res.DecodeSeconds);
-                    accept[d.Name].AddRange(res.AcceptLengths.Skip(1)); // first entry is the prefill token
+                    accept[d.Name].AddRange(res.AcceptLengths);
                     if (d.Name == "vanilla") vanillaIds[q] = res.Ids;
                     else if (!res.Ids.SequenceEqual(vanillaIds[q])) mismatches.Add($"{d.Name} on prompt {q + 1}");
                     if (r == 0 && q == 0 && d.Name == "vanilla")

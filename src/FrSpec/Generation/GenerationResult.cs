@@ -5,7 +5,11 @@ public sealed class GenerationResult
 {
     /// <summary>Generated ids (prompt excluded), including a final stop id if one was produced.</summary>
     public required int[] Ids { get; init; }
-    /// <summary>Tokens emitted per target forward pass after prefill (1 each for vanilla decoding).</summary>
+    /// <summary>
+    /// Tokens emitted by each target forward pass after prefill: accepted draft tokens plus the bonus token (1 each
+    /// for vanilla decoding). The first generated token comes from the prefill pass and is not counted, so the sum is
+    /// Ids.Length − 1 when anything was generated.
+    /// </summary>
     public required int[] AcceptLengths { get; init; }
     /// <summary>Wall time of the prompt prefill.</summary>
     public double PrefillSeconds { get; init; }

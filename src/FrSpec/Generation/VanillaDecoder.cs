@@ -57,7 +57,7 @@ public sealed class VanillaDecoder : IDecoder
             _model.Head.Compute(h, 1, _logits);
         }
         double decode = sw.Elapsed.TotalSeconds;
-        var accept = new int[ids.Count];
+        var accept = new int[Math.Max(0, ids.Count - 1)]; // the first token came from the prefill pass
         Array.Fill(accept, 1);
         return new GenerationResult
         {

@@ -113,7 +113,6 @@ public sealed class SpeculativeDecoder : IDecoder, IDisposable
             return ids.Count < options.MaxNewTokens;
         }
         bool more = options.MaxNewTokens > 0 && Emit(root);
-        if (ids.Count > 0) accepts.Add(1);
 
         if (more)
         {

@@ -64,9 +64,9 @@ public class OracleDrafterTests
         var r = spec.Generate(prompt, new GenerationOptions { MaxNewTokens = max });
         var expected = new VanillaDecoder(target).Generate(prompt, new GenerationOptions { MaxNewTokens = max }).Ids;
         Assert.Equal(expected, r.Ids);
-        // first entry: the prefill token; last: cut by the budget; every round in between accepts the whole chain + bonus
-        Assert.Equal(1, r.AcceptLengths[0]);
-        Assert.Equal(Enumerable.Repeat(chain + 1, 5), r.AcceptLengths[1..^1]);
+        // the first token comes from prefill; the last round is cut by the budget; every other round accepts the whole chain + bonus
+        Assert.Equal(6, r.AcceptLengths.Length);
+        Assert.Equal(Enumerable.Repeat(chain + 1, 5), r.AcceptLengths[..^1]);
         Assert.Equal(2, r.AcceptLengths[^1]);
     }
 }

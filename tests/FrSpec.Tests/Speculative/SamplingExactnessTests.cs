@@ -67,7 +67,7 @@ public class SamplingExactnessTests(ITestOutputHelper output)
             Assert.Equal(3, r.Ids.Length);
             long k = Key(r.Ids[0], r.Ids[1], r.Ids[2]);
             counts[k] = counts.GetValueOrDefault(k) + 1;
-            for (int i = 1; i < r.AcceptLengths.Length; i++) { rounds++; if (r.AcceptLengths[i] > 1) multi++; }
+            for (int i = 0; i < r.AcceptLengths.Length; i++) { rounds++; if (r.AcceptLengths[i] > 1) multi++; }
         }
         var (stat, df, p) = ChiSquare.Test(counts, law, Runs);
         output.WriteLine($"{spec.Name} rule={spec.Rule}: chi2={stat:F1} df={df} p={p:G4}; rounds accepting ≥1 draft: {multi}/{rounds}");
