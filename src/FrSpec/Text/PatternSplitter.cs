@@ -86,8 +86,8 @@ internal abstract class PatternSplitter
     }
 }
 
-/// <summary>The Llama-3 / Qwen2 pattern (cl100k style); they differ only in the digit group length.</summary>
-internal sealed class Cl100kSplitter(int maxDigits) : PatternSplitter
+/// <summary>A hand-written splitter: the longest match at each position, one after another, covering the whole text.</summary>
+internal abstract class ScannerSplitter : PatternSplitter
 {
     public override void Matches(ReadOnlySpan<char> s, List<(int Start, int Length)> into)
     {
@@ -100,8 +100,15 @@ internal sealed class Cl100kSplitter(int maxDigits) : PatternSplitter
         }
     }
 
+    /// <summary>Length (≥ 1) of the match starting at <paramref name="i"/>.</summary>
+    protected abstract int MatchAt(ReadOnlySpan<char> s, int i);
+}
+
+/// <summary>The Llama-3 / Qwen2 pattern (cl100k style); they differ only in the digit group length.</summary>
+internal sealed class Cl100kSplitter(int maxDigits) : ScannerSplitter
+{
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]   // hot: skip tier-0 code
-    private int MatchAt(ReadOnlySpan<char> s, int i)
+    protected override int MatchAt(ReadOnlySpan<char> s, int i)
     {
         int c = Contraction(s, i, ignoreCase: true);
         if (c > 0) return c;
@@ -133,21 +140,10 @@ internal sealed class Cl100kSplitter(int maxDigits) : PatternSplitter
 }
 
 /// <summary>The GPT-2 pattern (ByteLevel pre-tokenizer with use_regex).</summary>
-internal sealed class Gpt2Splitter : PatternSplitter
+internal sealed class Gpt2Splitter : ScannerSplitter
 {
-    public override void Matches(ReadOnlySpan<char> s, List<(int Start, int Length)> into)
-    {
-        int i = 0;
-        while (i < s.Length)
-        {
-            int n = MatchAt(s, i);
-            into.Add((i, n));
-            i += n;
-        }
-    }
-
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]   // hot: skip tier-0 code
-    private static int MatchAt(ReadOnlySpan<char> s, int i)
+    protected override int MatchAt(ReadOnlySpan<char> s, int i)
     {
         int c = Contraction(s, i, ignoreCase: false);
         if (c > 0) return c;
