@@ -9,9 +9,9 @@ internal sealed class FrSpecEngine : IPeerEngine
     private readonly KvCache _cache;
     private readonly int[] _positions;
 
-    public FrSpecEngine(string modelDir, int contextSize, WeightMemory memory)
+    public FrSpecEngine(string modelDir, int contextSize, WeightMemory memory, int threads)
     {
-        _model = Transformer.Load(modelDir, memory);
+        _model = Transformer.Load(modelDir, new FrSpec.EngineOptions { WeightMemory = memory, Threads = threads });
         _cache = _model.CreateCache(contextSize);
         _positions = new int[contextSize];
     }

@@ -34,8 +34,6 @@ static int Run(PeerOptions o)
 {
     void Log(string s) => Console.WriteLine(s);
     if (!Directory.Exists(o.Model)) throw new FrSpecException($"{o.Model}: model directory not found");
-    // FrSpec's worker pool reads FRSPEC_THREADS at first use; llama.cpp gets the same count below.
-    Environment.SetEnvironmentVariable("FRSPEC_THREADS", o.Threads.ToString());
     if (!o.Verbose) NativeLibraryConfig.All.WithLogCallback((level, message) => { if (level == LLamaLogLevel.Error) Console.Error.Write(message); });
 
     Log($"date             {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
@@ -46,7 +44,7 @@ static int Run(PeerOptions o)
 
     var frspecMemory = o.Memory switch { "mmap" => FrSpec.Model.WeightMemory.Mapped, "thp" => FrSpec.Model.WeightMemory.HugePages, _ => FrSpec.Model.WeightMemory.Default };
     bool llamaMmap = o.Memory != "thp";
-    using var frspec = new FrSpecEngine(o.Model, context, frspecMemory);
+    using var frspec = new FrSpecEngine(o.Model, context, frspecMemory, o.Threads);
     using var llama = new LlamaCppEngine(gguf, (context + 255) / 256 * 256, o.Threads, mmap: llamaMmap);
     if (frspec.VocabSize != llama.VocabSize)
         throw new FrSpecException($"vocabulary sizes differ: FrSpec {frspec.VocabSize}, llama.cpp {llama.VocabSize}");
@@ -54,7 +52,7 @@ static int Run(PeerOptions o)
     Log($"weights          {frspec.Model.Head.Weight.Type} (embedding/LM head), {frspec.Model.WeightBytesPerToken() / 1e9:F3} GB read per token");
     Log($"shape            {cfg.ModelType}, {cfg.NumLayers} layers, hidden {cfg.HiddenSize}, heads {cfg.NumHeads}/{cfg.NumKvHeads}, vocab {cfg.VocabSize}");
     Log($"weight memory    FrSpec: {(frspec.Model.UsesHugePages ? "copied into 2 MiB huge pages" : "memory-mapped")}; llama.cpp: {(llamaMmap ? "memory-mapped (its default)" : "read into malloc'd memory with glibc.malloc.hugetlb=1 (huge pages)")}");
-    Log($"threads          {o.Threads} (FrSpec worker pool: {FrSpec.Numerics.WorkerPool.Shared.Threads}); llama.cpp via LLamaSharp 0.30.0");
+    Log($"threads          {o.Threads} (FrSpec worker pool: {frspec.Model.Compute.Pool.Threads}); llama.cpp via LLamaSharp 0.30.0");
 
     if (o.Check)
     {

@@ -28,8 +28,8 @@ public sealed class BenchComponentsCommand : ICliVerb
         };
         cmd.SetAction(pr =>
         {
-            using var target = Transformer.Load(pr.GetValue(model)!);
-            using var head = EagleHead.Load(pr.GetValue(eagle)!, target.Config);
+            using var target = Transformer.Load(pr.GetValue(model)!, Support.CliEngineOptions.FromEnvironment());
+            using var head = EagleHead.Load(pr.GetValue(eagle)!, target.Config, target.Compute);
             int vocab = target.Config.VocabSize, reps = Math.Max(1, pr.GetValue(repeat)), ctx = Math.Max(1, pr.GetValue(context));
             var variants = new List<(string, int[]?)> { ($"full ({vocab})", null) };
             var files = pr.GetValue(fr) ?? [];

@@ -30,7 +30,7 @@ public sealed class BenchDecodeCommand : ICliVerb
                 "hugepages" => new[] { WeightMemory.HugePages },
                 _ => throw new FrSpecException($"--weights: expected hugepages, mmap or both, got '{mode}'"),
             };
-            var models = modes.Select(m => Transformer.Load(dir, m)).ToArray();
+            var models = modes.Select(m => Transformer.Load(dir, Support.CliEngineOptions.FromEnvironment() with { WeightMemory = m })).ToArray();
             try
             {
                 int steps = pr.GetValue(tokens), repeat = pr.GetValue(reps);
@@ -45,7 +45,7 @@ public sealed class BenchDecodeCommand : ICliVerb
                 var bw = MachineProbe.ReadBandwidth(1L << 30, hugePages: true, repeats: 5);
                 var bw4k = MachineProbe.ReadBandwidth(1L << 30, hugePages: false, repeats: 5);
                 Console.WriteLine($"model        {dir}");
-                Console.WriteLine($"weights      {models[0].Head.Weight.Type}, {bytes / 1e9:F3} GB read per token, {Numerics.WorkerPool.Shared.Threads} threads, {Numerics.MatMul.BestIsa} kernels");
+                Console.WriteLine($"weights      {models[0].Head.Weight.Type}, {bytes / 1e9:F3} GB read per token, {models[0].Compute.Pool.Threads} threads, {models[0].Compute.Isa} kernels");
                 Console.WriteLine($"machine      read bandwidth {bw.median:F1} GB/s median ({bw.best:F1} best) with huge pages, {bw4k.median:F1} ({bw4k.best:F1}) with 4 KiB pages");
                 for (int k = 0; k < models.Length; k++)
                 {

@@ -20,7 +20,7 @@ public sealed class ScoreCommand : ICliVerb
         cmd.SetAction(pr =>
         {
             int[] tokens = ParseIds(pr.GetValue(ids)!);
-            using var m = Transformer.Load(pr.GetValue(model)!);
+            using var m = Transformer.Load(pr.GetValue(model)!, Support.CliEngineOptions.FromEnvironment());
             Console.WriteLine(Score(m, tokens, pr.GetValue(top)));
             return 0;
         });

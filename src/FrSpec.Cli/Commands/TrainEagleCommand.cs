@@ -33,7 +33,7 @@ public sealed class TrainEagleCommand : ICliVerb
             Directory.CreateDirectory(trainer.StateDir);
             using var log = new TrainingLog(Path.Combine(trainer.StateDir, "train.log"));
             log.Line($"frspec train eagle --model {targetDir} --out {outDir}" + (cfgPath != null ? $" --config {cfgPath}" : ""));
-            using var target = Transformer.Load(targetDir);
+            using var target = Transformer.Load(targetDir, Support.CliEngineOptions.FromEnvironment());
             var tokenizer = TokenizerLoader.Load(targetDir);
             int validWindows = Math.Max(cfg.BatchSize, cfg.EvalWindows);
             var train = EagleTrainer.BuildData(target, tokenizer, files, cfg, cfg.CorpusWindows, cfg.GeneratedWindows, log);

@@ -28,7 +28,7 @@ internal sealed class ModelContext : IDisposable
 
     public static ModelContext Open(string modelDir)
     {
-        var target = Transformer.Load(modelDir);
+        var target = Transformer.Load(modelDir, CliEngineOptions.FromEnvironment());
         try
         {
             var tokenizer = TokenizerLoader.Load(modelDir);
@@ -58,7 +58,7 @@ internal sealed class ModelContext : IDisposable
         string key = Path.GetFullPath(eagleDir);
         if (!_heads.TryGetValue(key, out var head))
         {
-            head = EagleHead.Load(eagleDir, Target.Config);
+            head = EagleHead.Load(eagleDir, Target.Config, Target.Compute);
             _heads[key] = head;
             _owned.Add(head);
         }

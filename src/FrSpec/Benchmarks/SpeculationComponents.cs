@@ -26,7 +26,7 @@ public static class SpeculationComponents
         int rows, int context, int repeats)
     {
         int h = head.HiddenSize, vocab = target.Config.VocabSize;
-        var heads = variants.Select(v => v.Ids == null ? target.Head : LmHead.Subset(target.Head.Weight, v.Ids)).ToArray();
+        var heads = variants.Select(v => v.Ids == null ? target.Head : target.Head.Subset(v.Ids)).ToArray();
         try
         {
             var rng = new Rng(7);

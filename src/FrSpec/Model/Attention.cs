@@ -11,13 +11,13 @@ internal static class Attention
 {
     [ThreadStatic] private static Job? t_job;
 
-    public static void Compute(float[] q, float[] output, int n, int heads, int kvHeads, int headDim, KvCache cache, int layer, AttentionMask mask)
+    public static void Compute(WorkerPool pool, float[] q, float[] output, int n, int heads, int kvHeads, int headDim, KvCache cache, int layer, AttentionMask mask)
     {
         var job = t_job ??= new Job();
         job.Q = q; job.Output = output; job.Heads = heads; job.Group = heads / kvHeads; job.HeadDim = headDim;
         job.Cache = cache; job.Layer = layer; job.Mask = mask;
         job.Scale = 1f / MathF.Sqrt(headDim);
-        WorkerPool.Shared.For(n * heads, job, 1);
+        pool.For(n * heads, job, 1);
         job.Cache = null!; job.Mask = null!; job.Q = null!; job.Output = null!;
     }
 

@@ -54,7 +54,7 @@ public sealed class DecoderLayer
     /// values go to cache slots [firstSlot, firstSlot + n) of layer <paramref name="layer"/>. The rope tables for the
     /// n tokens must already be in buffers.Cos/Sin.
     /// </summary>
-    internal void Forward(ForwardBuffers b, int n, KvCache cache, int layer, int firstSlot, AttentionMask mask)
+    internal void Forward(Compute c, ForwardBuffers b, int n, KvCache cache, int layer, int firstSlot, AttentionMask mask)
     {
         int hidden = DownProj.Rows, q = NumHeads * HeadDim, kv = NumKvHeads * HeadDim, inter = GateProj.Rows;
         var x = b.X.AsSpan(0, n * hidden);
@@ -63,9 +63,9 @@ public sealed class DecoderLayer
             for (int t = 0; t < n; t++) Ops.RmsNorm(x.Slice(t * hidden, hidden), InputNorm, Eps, normed.Slice(t * hidden, hidden));
         else x.CopyTo(normed);
 
-        MatMul.Multiply(normed, n, QProj, b.Q, QBias);
-        MatMul.Multiply(normed, n, KProj, b.K, KBias);
-        MatMul.Multiply(normed, n, VProj, b.V, VBias);
+        MatMul.Multiply(c, normed, n, QProj, b.Q, QBias);
+        MatMul.Multiply(c, normed, n, KProj, b.K, KBias);
+        MatMul.Multiply(c, normed, n, VProj, b.V, VBias);
 
         int half = HeadDim / 2;
         var keys = cache.Keys[layer];
@@ -84,17 +84,17 @@ public sealed class DecoderLayer
             }
         }
 
-        Attention.Compute(b.Q, b.Attn, n, NumHeads, NumKvHeads, HeadDim, cache, layer, mask);
+        Attention.Compute(c.Pool, b.Q, b.Attn, n, NumHeads, NumKvHeads, HeadDim, cache, layer, mask);
 
-        MatMul.Multiply(b.Attn, n, OProj, b.Tmp);
+        MatMul.Multiply(c, b.Attn, n, OProj, b.Tmp);
         var tmp = b.Tmp.AsSpan(0, n * hidden);
         System.Numerics.Tensors.TensorPrimitives.Add(x, tmp, x);
 
         for (int t = 0; t < n; t++) Ops.RmsNorm(x.Slice(t * hidden, hidden), PostAttentionNorm, Eps, normed.Slice(t * hidden, hidden));
-        MatMul.Multiply(normed, n, GateProj, b.Gate);
-        MatMul.Multiply(normed, n, UpProj, b.Up);
+        MatMul.Multiply(c, normed, n, GateProj, b.Gate);
+        MatMul.Multiply(c, normed, n, UpProj, b.Up);
         Ops.SiluMul(b.Gate.AsSpan(0, n * inter), b.Up.AsSpan(0, n * inter));
-        MatMul.Multiply(b.Gate, n, DownProj, b.Tmp);
+        MatMul.Multiply(c, b.Gate, n, DownProj, b.Tmp);
         System.Numerics.Tensors.TensorPrimitives.Add(x, tmp, x);
     }
 }

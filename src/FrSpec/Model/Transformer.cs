@@ -23,14 +23,16 @@ public sealed class Transformer : IDisposable
     /// <summary>The full-vocabulary head (the embedding itself when tie_word_embeddings).</summary>
     public LmHead Head { get; }
     public Rope Rope { get; }
+    /// <summary>Threads, kernels and precision this model computes with (from the <see cref="EngineOptions"/> it was loaded with).</summary>
+    public Compute Compute { get; }
 
     private readonly TensorStore _store;
     private readonly ForwardBuffers _buffers;
     private AttentionMask? _causal;
 
-    private Transformer(string dir, ModelConfig config, TensorStore store)
+    private Transformer(string dir, ModelConfig config, TensorStore store, Compute compute)
     {
-        Directory = dir; Config = config; _store = store;
+        Directory = dir; Config = config; _store = store; Compute = compute;
         var c = config;
         Embedding = store.Matrix("model.embed_tokens.weight", c.VocabSize, c.HiddenSize);
         var layers = new DecoderLayer[c.NumLayers];
@@ -43,7 +45,7 @@ public sealed class Transformer : IDisposable
         if (store.Contains("lm_head.weight")) head = store.Matrix("lm_head.weight", c.VocabSize, c.HiddenSize);
         else if (c.TieWordEmbeddings) head = Embedding;
         else throw new FrSpecException($"{dir}: tensor 'lm_head.weight' is missing and tie_word_embeddings is false");
-        Head = new LmHead(head);
+        Head = new LmHead(compute, head);
         Rope = new Rope(c.HeadDim, c.RopeTheta, c.RopeScaling);
         _buffers = new ForwardBuffers(c.HiddenSize, c.NumHeads * c.HeadDim, c.NumKvHeads * c.HeadDim, c.IntermediateSize, c.HeadDim);
     }
@@ -53,18 +55,18 @@ public sealed class Transformer : IDisposable
 
     /// <summary>
     /// Loads a model directory (config.json, model.safetensors or sharded with an index). Weights are memory-mapped
-    /// and used in place, or with <see cref="WeightMemory.HugePages"/> copied once into transparent huge pages
-    /// (faster decode on Linux; the default there unless FRSPEC_WEIGHTS=mmap).
+    /// and used in place, or with <see cref="WeightMemory.HugePages"/> (the default) copied once into transparent
+    /// huge pages (faster decode on Linux).
     /// </summary>
-    public static Transformer Load(string dir, WeightMemory memory = WeightMemory.Default)
+    public static Transformer Load(string dir, EngineOptions? options = null)
     {
+        options ??= EngineOptions.Default;
+        var compute = Numerics.Compute.Create(options);
         if (!System.IO.Directory.Exists(dir)) throw new FrSpecException($"{dir}: model directory not found");
         var config = ModelConfig.Load(dir);
         var store = TensorStore.Open(dir);
-        if (memory == WeightMemory.Default)
-            memory = Environment.GetEnvironmentVariable("FRSPEC_WEIGHTS")?.ToLowerInvariant() == "mmap" ? WeightMemory.Mapped : WeightMemory.HugePages;
-        if (memory == WeightMemory.HugePages) store.UseHugePages();
-        try { return new Transformer(dir, config, store); }
+        if (options.WeightMemory != WeightMemory.Mapped) store.UseHugePages();
+        try { return new Transformer(dir, config, store, compute); }
         catch { store.Dispose(); throw; }
     }
 
@@ -103,7 +105,7 @@ public sealed class Transformer : IDisposable
         }
         Rope.Tables(positions, b.Cos, b.Sin);
         int first = cache.Append(n);
-        for (int l = 0; l < Layers.Count; l++) Layers[l].Forward(b, n, cache, l, first, mask);
+        for (int l = 0; l < Layers.Count; l++) Layers[l].Forward(Compute, b, n, cache, l, first, mask);
         for (int t = 0; t < n; t++)
             Ops.RmsNorm(b.X.AsSpan(t * hidden, hidden), FinalNorm, Config.RmsNormEps, b.Normed.AsSpan(t * hidden, hidden));
         return b.Normed.AsSpan(0, n * hidden);
@@ -119,7 +121,7 @@ public sealed class Transformer : IDisposable
 /// <summary>Where model weights live while the engine runs.</summary>
 public enum WeightMemory
 {
-    /// <summary>Huge pages on Linux unless FRSPEC_WEIGHTS=mmap.</summary>
+    /// <summary>Huge pages where the OS offers them, else mapped.</summary>
     Default,
     /// <summary>Used in place from the memory-mapped files (no copy; 4 KiB pages).</summary>
     Mapped,

@@ -17,21 +17,9 @@ public static unsafe class MatMul
 {
     private const int Tile = 4; // weight rows per micro-kernel call
 
-    /// <summary>The fastest path this CPU supports (FRSPEC_ISA=portable|avx2|avx512 overrides).</summary>
-    public static Isa BestIsa { get; } = DetectIsa();
-
-    private static Isa DetectIsa()
-    {
-        var env = Environment.GetEnvironmentVariable("FRSPEC_ISA")?.ToLowerInvariant();
-        Isa best = Avx512F.IsSupported && Avx512BW.IsSupported ? Isa.Avx512 : Avx2.IsSupported && Fma.IsSupported ? Isa.Avx2 : Isa.Portable;
-        return env switch
-        {
-            "portable" => Isa.Portable,
-            "avx2" when best >= Isa.Avx2 => Isa.Avx2,
-            "avx512" when best == Isa.Avx512 => Isa.Avx512,
-            _ => best,
-        };
-    }
+    /// <summary>The fastest path this CPU supports (<see cref="EngineOptions.Isa"/> can choose another).</summary>
+    public static Isa BestIsa { get; } =
+        Avx512F.IsSupported && Avx512BW.IsSupported ? Isa.Avx512 : Avx2.IsSupported && Fma.IsSupported ? Isa.Avx2 : Isa.Portable;
 
     public static bool IsSupported(Isa isa) => isa switch
     {
@@ -56,13 +44,13 @@ public static unsafe class MatMul
         x[full..].CopyTo(dst[full..]);
     }
 
-    /// <summary>y[i, r] = Σc x[i, c]·W[r, c] + bias[r] for i &lt; n, r &lt; W.Rows. x is [n, W.Cols], y is [n, W.Rows].</summary>
-    public static void Multiply(ReadOnlySpan<float> x, int n, WeightMatrix w, Span<float> y, ReadOnlySpan<float> bias = default) =>
-        Multiply(x, n, w, y, bias, BestIsa);
-
-    /// <summary>As <see cref="Multiply(ReadOnlySpan{float}, int, WeightMatrix, Span{float}, ReadOnlySpan{float})"/> on a chosen path (tests).</summary>
-    public static void Multiply(ReadOnlySpan<float> x, int n, WeightMatrix w, Span<float> y, ReadOnlySpan<float> bias, Isa isa)
+    /// <summary>
+    /// y[i, r] = Σc x[i, c]·W[r, c] + bias[r] for i &lt; n, r &lt; W.Rows. x is [n, W.Cols], y is [n, W.Rows]. Runs on
+    /// <paramref name="compute"/>'s threads and kernel path.
+    /// </summary>
+    public static void Multiply(Compute compute, ReadOnlySpan<float> x, int n, WeightMatrix w, Span<float> y, ReadOnlySpan<float> bias = default)
     {
+        var isa = compute.Isa;
         if (x.Length < n * w.Cols) throw new ArgumentException($"x has {x.Length} floats, need {n}x{w.Cols}");
         if (y.Length < n * w.Rows) throw new ArgumentException($"y has {y.Length} floats, need {n}x{w.Rows}");
         if (!bias.IsEmpty && bias.Length < w.Rows) throw new ArgumentException("bias shorter than rows");
@@ -85,7 +73,7 @@ public static unsafe class MatMul
             int tiles = (w.Rows + Tile - 1) / Tile;
             // enough rows per chunk to amortise scheduling, fewer when n is large (compute-bound)
             int minTiles = Math.Max(1, 64 / Math.Max(1, n));
-            WorkerPool.Shared.For(tiles, job, minTiles);
+            compute.Pool.For(tiles, job, minTiles);
             job.W = null!;
         }
     }

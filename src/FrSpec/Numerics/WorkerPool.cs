@@ -13,12 +13,18 @@ public interface IRangeJob
 /// </summary>
 public sealed class WorkerPool
 {
-    public static WorkerPool Shared { get; } = new(Math.Max(1, EnvThreads() ?? Environment.ProcessorCount));
+    /// <summary>The pool of <see cref="Compute.Default"/> (all logical processors); tools that take no options use it.</summary>
+    public static WorkerPool Shared => Compute.Default.Pool;
+
+    // Set while a thread executes chunks of a region: a nested For on it runs inline, because the region's state
+    // (job, counters) belongs to the outer call and the gate's Monitor would let the same thread re-enter.
+    [ThreadStatic] private static bool t_inRegion;
 
     private readonly Thread[] _threads;
     private readonly SemaphoreSlim _wake;
     private readonly CountdownEvent _done;
     private IRangeJob? _job;
+    private Exception? _error;
     private int _total, _chunk, _next;
     private volatile int _generation;
     private readonly object _gate = new();
@@ -38,20 +44,18 @@ public sealed class WorkerPool
         }
     }
 
-    private static int? EnvThreads() => int.TryParse(Environment.GetEnvironmentVariable("FRSPEC_THREADS"), out var t) && t > 0 ? t : null;
-
     /// <summary>Runs job over [0,total) in chunks of at least minChunk indices; returns when all are done.</summary>
     public void For(int total, IRangeJob job, int minChunk = 1)
     {
         if (total <= 0) return;
         int workers = _threads.Length;
         int chunks = Math.Min(Math.Max(1, total / Math.Max(1, minChunk)), Threads * 4);
-        if (workers == 0 || chunks <= 1)
+        if (workers == 0 || chunks <= 1 || t_inRegion)
         {
             job.Execute(0, total);
             return;
         }
-        lock (_gate) // one region at a time; nested calls run serially
+        lock (_gate) // one region at a time: callers on other threads wait for the pool, so threads are never oversubscribed
         {
             _job = job;
             _total = total;
@@ -60,22 +64,31 @@ public sealed class WorkerPool
             _done.Reset(workers + 1);
             _generation++;
             _wake.Release(workers);
-            RunChunks();
+            _error = null;
+            try { RunChunks(); }
+            catch (Exception e) { Interlocked.CompareExchange(ref _error, e, null); }
             _done.Signal();
             _done.Wait();
             _job = null;
+            // A worker's exception is rethrown on the caller as itself (never wrapped), with its original stack.
+            if (_error != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(_error).Throw();
         }
     }
 
     private void RunChunks()
     {
         var job = _job!;
-        while (true)
+        t_inRegion = true;
+        try
         {
-            int start = Interlocked.Add(ref _next, _chunk) - _chunk;
-            if (start >= _total) break;
-            job.Execute(start, Math.Min(_total, start + _chunk));
+            while (true)
+            {
+                int start = Interlocked.Add(ref _next, _chunk) - _chunk;
+                if (start >= _total) break;
+                job.Execute(start, Math.Min(_total, start + _chunk));
+            }
         }
+        finally { t_inRegion = false; }
     }
 
     private void WorkerLoop()
@@ -90,6 +103,7 @@ public sealed class WorkerPool
                 if (!got) _wake.Wait();
             }
             try { RunChunks(); }
+            catch (Exception e) { Interlocked.CompareExchange(ref _error, e, null); }
             finally { _done.Signal(); }
         }
     }

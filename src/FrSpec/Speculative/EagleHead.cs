@@ -25,11 +25,14 @@ public sealed class EagleHead : IDisposable
     public string Source { get; }
 
     private readonly EagleTensors _tensors;
+    private readonly Compute _compute;
     private readonly ForwardBuffers _buffers;
     private float[] _concat = [];
 
-    private EagleHead(EagleTensors tensors, WeightMatrix fc, float[]? fcBias, DecoderLayer layer, int hidden, int kvHeads, int headDim, double theta)
+    private EagleHead(EagleTensors tensors, WeightMatrix fc, float[]? fcBias, DecoderLayer layer, int hidden, int kvHeads, int headDim, double theta,
+        Compute compute)
     {
+        _compute = compute;
         _tensors = tensors; Fc = fc; FcBias = fcBias; Layer = layer;
         HiddenSize = hidden; NumKvHeads = kvHeads; HeadDim = headDim; RopeTheta = theta;
         Rope = new Rope(headDim, theta);
@@ -41,7 +44,7 @@ public sealed class EagleHead : IDisposable
     /// Loads an EAGLE head directory (config.json + pytorch_model.bin or model.safetensors) for the given target,
     /// checking that its hidden size and vocabulary match.
     /// </summary>
-    public static EagleHead Load(string dir, ModelConfig target)
+    public static EagleHead Load(string dir, ModelConfig target, Compute? compute = null)
     {
         if (!Directory.Exists(dir)) throw new FrSpecException($"{dir}: EAGLE head directory not found");
         string cfgFile = Path.Combine(dir, "config.json");
@@ -85,7 +88,7 @@ public sealed class EagleHead : IDisposable
             if (qkvBias == true && !hasQkvBias)
                 throw new FrSpecException($"{t.Source}: tensor 'layers.0.self_attn.q_proj.bias' is missing but config has qkv_bias true");
             var layer = DecoderLayer.Load(t, "layers.0.", h, inter, cfg.NumHeads, cfg.NumKvHeads, cfg.HeadDim, cfg.RmsNormEps, hasQkvBias, inputNorm: false);
-            return new EagleHead(t, fc, fcBias, layer, h, cfg.NumKvHeads, cfg.HeadDim, cfg.RopeTheta);
+            return new EagleHead(t, fc, fcBias, layer, h, cfg.NumKvHeads, cfg.HeadDim, cfg.RopeTheta, compute ?? Compute.Default);
         }
         catch { t.Dispose(); throw; }
     }
@@ -111,10 +114,10 @@ public sealed class EagleHead : IDisposable
             embedding.ReadRow(tokens[t], row[..h]);
             features.Slice(t * h, h).CopyTo(row[h..]);
         }
-        MatMul.Multiply(_concat, n, Fc, b.X, FcBias);
+        MatMul.Multiply(_compute, _concat, n, Fc, b.X, FcBias);
         Rope.Tables(positions, b.Cos, b.Sin);
         int first = cache.Append(n);
-        Layer.Forward(b, n, cache, 0, first, mask);
+        Layer.Forward(_compute, b, n, cache, 0, first, mask);
         return b.X.AsSpan(0, n * h);
     }
 

@@ -53,7 +53,7 @@ public sealed class SpeculativeDecoder : IDecoder, IDisposable
     /// </summary>
     public static SpeculativeDecoder Create(Transformer target, string eagleDir, int[]? frIds = null, TreeOptions? tree = null)
     {
-        var head = EagleHead.Load(eagleDir, target.Config);
+        var head = EagleHead.Load(eagleDir, target.Config, target.Compute);
         try { return Create(target, head, frIds, tree, ownsHead: true); }
         catch { head.Dispose(); throw; }
     }
@@ -63,7 +63,7 @@ public sealed class SpeculativeDecoder : IDecoder, IDisposable
     {
         tree ??= TreeOptions.Default;
         tree.Validate();
-        LmHead draftHead = frIds == null ? target.Head : LmHead.Subset(target.Head.Weight, ValidateSubset(frIds, target.Config.VocabSize));
+        LmHead draftHead = frIds == null ? target.Head : target.Head.Subset(ValidateSubset(frIds, target.Config.VocabSize));
         var drafter = new EagleDrafter(head, target.Embedding, draftHead, tree, 512);
         string name = frIds == null ? "eagle2" : $"fr-{frIds.Length}";
         var owned = new List<IDisposable>();

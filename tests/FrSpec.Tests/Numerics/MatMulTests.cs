@@ -28,7 +28,7 @@ public class MatMulTests
         foreach (bool withBias in new[] { false, true })
         {
             var y = new float[n * rows];
-            MatMul.Multiply(x, n, w, y, withBias ? bias : default, isa);
+            MatMul.Multiply(Compute.Default.WithIsa(isa), x, n, w, y, withBias ? bias : default);
             for (int i = 0; i < n; i++)
                 for (int o = 0; o < rows; o++)
                 {
@@ -77,11 +77,11 @@ public class MatMulBatchInvarianceTests
         {
             var x = Enumerable.Range(0, n * cols).Select(_ => (float)r.NextDouble() - 0.5f).ToArray();
             var y = new float[n * rows];
-            MatMul.Multiply(x, n, w, y, default, isa);
+            MatMul.Multiply(Compute.Default.WithIsa(isa), x, n, w, y);
             for (int i = 0; i < n; i++)
             {
                 var yi = new float[rows];
-                MatMul.Multiply(x.AsSpan(i * cols, cols), 1, w, yi, default, isa);
+                MatMul.Multiply(Compute.Default.WithIsa(isa), x.AsSpan(i * cols, cols), 1, w, yi);
                 Assert.Equal(yi, y.AsSpan(i * rows, rows).ToArray());
             }
         }

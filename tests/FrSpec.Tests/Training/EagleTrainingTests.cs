@@ -80,13 +80,13 @@ public class EagleTrainingTests
         for (int t = 0; t < S; t++) { Array.Copy(batch.Emb, t * H, concat, t * 2 * H, H); Array.Copy(batch.Feat, t * H, concat, t * 2 * H + H, H); }
         var b = new ForwardBuffers(H, tc.NumHeads * tc.HeadDim, tc.NumKvHeads * tc.HeadDim, tc.IntermediateSize, tc.HeadDim);
         b.Ensure(S);
-        MatMul.Multiply(concat, S, fc, b.X, bias);
+        MatMul.Multiply(Compute.Default, concat, S, fc, b.X, bias);
         new Rope(tc.HeadDim, tc.RopeTheta).Tables(Enumerable.Range(0, S).ToArray(), b.Cos, b.Sin);
         var cache = new KvCache(1, tc.NumKvHeads, tc.HeadDim, S);
         int first = cache.Append(S);
         var mask = new AttentionMask(0, S, 0);
         mask.FillCausal();
-        layer.Forward(b, S, cache, 0, first, mask);
+        layer.Forward(Compute.Default, b, S, cache, 0, first, mask);
         for (int i = 0; i < S * H; i++) Assert.True(Math.Abs(mine[i] - b.X[i]) < 1e-4, $"output[{i}] trainer {mine[i]} engine {b.X[i]}");
     }
 

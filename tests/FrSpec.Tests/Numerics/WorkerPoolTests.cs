@@ -1,0 +1,56 @@
+using FrSpec.Numerics;
+
+namespace FrSpec.Tests.Numerics;
+
+public class WorkerPoolTests
+{
+    private sealed class Job(Action<int, int> body) : IRangeJob
+    {
+        public void Execute(int start, int end) => body(start, end);
+    }
+
+    [Fact]
+    public void A_worker_exception_reaches_the_caller_unwrapped_and_the_pool_keeps_working()
+    {
+        var pool = new WorkerPool(2);
+        var e = Assert.Throws<FrSpecException>(() => pool.For(64, new Job((s, _) => { if (s >= 32) throw new FrSpecException("bad chunk"); })));
+        Assert.Equal("bad chunk", e.Message);
+        int sum = 0;
+        pool.For(100, new Job((s, end) => Interlocked.Add(ref sum, end - s)));
+        Assert.Equal(100, sum);
+    }
+
+    [Fact]
+    public void A_nested_region_runs_inline_and_covers_every_index()
+    {
+        var pool = new WorkerPool(2);
+        var hits = new int[16 * 16];
+        pool.For(16, new Job((s, e) =>
+        {
+            for (int i = s; i < e; i++)
+            {
+                int row = i;
+                pool.For(16, new Job((s2, e2) => { for (int j = s2; j < e2; j++) Interlocked.Increment(ref hits[row * 16 + j]); }));
+            }
+        }));
+        Assert.All(hits, h => Assert.Equal(1, h));
+    }
+
+    [Fact]
+    public void Concurrent_callers_on_one_pool_each_get_complete_results()
+    {
+        var pool = new WorkerPool(2);
+        var results = new long[4];
+        Parallel.For(0, 4, c =>
+        {
+            for (int round = 0; round < 50; round++)
+            {
+                long sum = 0;
+                pool.For(1000, new Job((s, e) => { long local = 0; for (int i = s; i < e; i++) local += i; Interlocked.Add(ref sum, local); }));
+                Assert.Equal(999L * 1000 / 2, sum);
+                results[c]++;
+            }
+        });
+        Assert.All(results, r => Assert.Equal(50, r));
+    }
+}
