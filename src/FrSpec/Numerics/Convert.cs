@@ -21,6 +21,8 @@ public static unsafe class Convert
             case DType.BF16:
                 Bf16ToFloat((ushort*)src, dst);
                 break;
+            default:
+                throw new NotSupportedException($"converting {type} weights to f32 is not implemented yet");
         }
     }
 
@@ -55,6 +57,8 @@ public static unsafe class Convert
                 var d = (ushort*)dst;
                 for (int i = 0; i < src.Length; i++) d[i] = Bf16.FromFloat(src[i]);
                 break;
+            default:
+                throw new NotSupportedException($"converting f32 to {type} is not implemented yet");
         }
     }
 

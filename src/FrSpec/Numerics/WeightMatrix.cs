@@ -18,16 +18,17 @@ public sealed unsafe class WeightMatrix : IDisposable
 
     public WeightMatrix(DType type, int rows, int cols, nint data, bool owned = false)
     {
+        DTypeInfo.RowBytes(type, cols); // a quantized row must hold whole blocks
         Type = type; Rows = rows; Cols = cols; Data = data; _owned = owned;
     }
 
-    public long ByteCount => (long)Rows * Cols * DTypeInfo.SizeOf(Type);
-    public int RowBytes => Cols * DTypeInfo.SizeOf(Type);
+    public long ByteCount => Rows * DTypeInfo.RowBytes(Type, Cols);
+    public int RowBytes => checked((int)DTypeInfo.RowBytes(Type, Cols));
 
     /// <summary>Allocates an owned, 64-byte aligned matrix (zeroed).</summary>
     public static WeightMatrix Allocate(DType type, int rows, int cols)
     {
-        nuint bytes = (nuint)((long)rows * cols * DTypeInfo.SizeOf(type));
+        nuint bytes = (nuint)(rows * DTypeInfo.RowBytes(type, cols));
         void* p = NativeMemory.AlignedAlloc(Math.Max(bytes, 64), 64);
         NativeMemory.Clear(p, bytes);
         return new WeightMatrix(type, rows, cols, (nint)p, owned: true);
