@@ -72,9 +72,6 @@ public sealed class FrequencySubset
         return new FrequencySubset(ids.ToArray());
     }
 
-    /// <summary>Writes the subset as FR-Spec's fr.py does (torch.save of a Python list of ints, "archive/" prefix).</summary>
-    public void Save(string path) => TorchCheckpoint.WriteIntList(path, Ids);
-
     /// <summary>Membership mask over the full vocabulary.</summary>
     public bool[] ToMask(int vocabSize)
     {

@@ -34,7 +34,7 @@ public class BenchSpecCommandTests
         string eagle = Path.Combine(TestModels.NewTempDir(), "eagle");
         FrSpec.Synthesis.EagleSynthesizer.Write(model, eagle, headFormat, seed + 1);
         string freq = Path.Combine(TestModels.NewTempDir(), $"freq_{frSize}.pt");
-        FrSpec.Formats.Torch.TorchCheckpoint.WriteIntList(freq, Enumerable.Range(0, frSize).ToArray());
+        FrSpec.Formats.Torch.TorchCheckpointWriter.WriteIntList(freq, Enumerable.Range(0, frSize).ToArray());
         return (model, eagle, freq);
     }
 

@@ -58,7 +58,7 @@ public class FrDraftVocabularyTests
         using var target = Transformer.Load(TinyModels.Target("llama3", true, 91));
         string file = Path.Combine(TinyModels.NewDir("freq"), "freq_64.pt");
         // fr.py style: frequency order, a duplicate, no EOS (511)
-        FrSpec.Formats.Torch.TorchCheckpoint.WriteIntList(file, [.. Enumerable.Range(100, 80).Reverse(), 120]);
+        FrSpec.Formats.Torch.TorchCheckpointWriter.WriteIntList(file, [.. Enumerable.Range(100, 80).Reverse(), 120]);
         var ids = FrDraftVocabulary.Load(file, target.Config, 64);
         Assert.Equal(64, ids.Length);
         Assert.Contains(511, ids);

@@ -107,6 +107,6 @@ internal static class EagleBinWriter
             "BF16" => TorchDType.BFloat16,
             _ => throw new FrSpecException($"tensor '{t.Name}': dtype {t.DType} cannot be written to a torch checkpoint here"),
         }, t.Shape, t.Produce()))).ToList();
-        TorchCheckpoint.WriteStateDict(path, list, TorchArchiveName.FileStem);
+        TorchCheckpointWriter.WriteStateDict(path, list, TorchArchiveName.FileStem);
     }
 }
