@@ -52,7 +52,7 @@ public sealed class FreqCommand : ICliVerb
             string countsPath = Path.Combine(dir, pr.GetValue(countsName)!);
             counts.Save(countsPath);
 
-            var required = SpecialTokenRules.RequiredIds(tok.Tokenizer, tok.ModelDir);
+            var required = tok.ControlIds();
             var ranking = counts.Ranking();
             var written = new List<object>();
             foreach (var v in sizeList)
