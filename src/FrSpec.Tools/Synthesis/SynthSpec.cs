@@ -19,6 +19,12 @@ public sealed record SynthSpec
     public int MaxPositions { get; init; } = 8192;
     public int? BosTokenId { get; init; }
     public int[] EosTokenIds { get; init; } = [];
+    /// <summary>Llama attention_bias: q/k/v/o projections with biases.</summary>
+    public bool AttentionBias { get; init; }
+    /// <summary>Llama mlp_bias: gate/up/down projections with biases.</summary>
+    public bool MlpBias { get; init; }
+    /// <summary>Mistral sliding_window (null = none).</summary>
+    public int? SlidingWindow { get; init; }
 
     public int EffectiveHeadDim => HeadDim ?? HiddenSize / Heads;
 

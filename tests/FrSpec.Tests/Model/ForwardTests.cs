@@ -8,7 +8,14 @@ public class ForwardTests
 {
     public static TheoryData<string> Families => new() { "llama", "qwen" };
 
-    private static SynthSpec Spec(string family) => family == "llama" ? TestModels.TinyLlama() : TestModels.TinyQwen();
+    private static SynthSpec Spec(string family) => family switch
+    {
+        "llama" => TestModels.TinyLlama(),
+        // Llama with attention_bias (q/k/v/o) and mlp_bias (gate/up/down)
+        "llama-bias" => TestModels.TinyLlama() with { AttentionBias = true, MlpBias = true },
+        "mistral" => TestModels.TinyLlama() with { Family = "mistral", Llama3RopeFactor = null, TieWordEmbeddings = false, SlidingWindow = 16 },
+        _ => TestModels.TinyQwen(),
+    };
 
     private static int[] Tokens(int n, int vocab, int seed)
     {
@@ -26,7 +33,7 @@ public class ForwardTests
 
     private static float MaxDiff(float[] a, float[] b) => a.Zip(b).Max(p => Math.Abs(p.First - p.Second));
 
-    [Theory, MemberData(nameof(Families))]
+    [Theory, MemberData(nameof(Families)), InlineData("llama-bias"), InlineData("mistral")]
     public void PrefillAndDecodeMatchScalarReference(string family)
     {
         string dir = TestModels.Dir(Spec(family));
