@@ -36,10 +36,13 @@ public sealed record GenerationConfig
         double temperature = JsonFields.OptDouble(root, "temperature") ?? 1.0;
         double topP = JsonFields.OptDouble(root, "top_p") ?? 1.0;
         int topK = JsonFields.Has(root, "top_k") ? JsonFields.OptInt(root, "top_k") ?? -1 : DefaultTopK;
-        // transformers rejects these when it samples; the file is rejected whenever it holds them, so a bad default never waits for the first sampled call.
-        if (!(temperature > 0) || double.IsInfinity(temperature)) throw new FrSpecException($"{file}: field 'temperature' must be a positive number, got {temperature}");
-        if (!(topP > 0 && topP <= 1)) throw new FrSpecException($"{file}: field 'top_p' must be in (0, 1], got {topP}");
-        if (topK < 0) throw new FrSpecException($"{file}: field 'top_k' must be a non-negative integer");
+        // Checked when they are used, as transformers checks them: a greedy config may carry leftover sampling values.
+        if (sample)
+        {
+            if (!(temperature > 0) || double.IsInfinity(temperature)) throw new FrSpecException($"{file}: field 'temperature' must be a positive number when do_sample is true, got {temperature}");
+            if (!(topP > 0 && topP <= 1)) throw new FrSpecException($"{file}: field 'top_p' must be in (0, 1] when do_sample is true, got {topP}");
+            if (topK < 0) throw new FrSpecException($"{file}: field 'top_k' must be a non-negative integer when do_sample is true");
+        }
         int? maxNew = JsonFields.OptInt(root, "max_new_tokens");
         if (maxNew is <= 0) throw new FrSpecException($"{file}: field 'max_new_tokens' must be positive, got {maxNew}");
         return new GenerationConfig

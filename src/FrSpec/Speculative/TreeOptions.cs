@@ -1,7 +1,7 @@
 namespace FrSpec.Speculative;
 
 /// <summary>
-/// Shape of EAGLE-2's dynamic draft tree (formats.md §1.4). <see cref="Depth"/> D is the number of expansion
+/// Shape of EAGLE-2's dynamic draft tree (docs/formats.md, "EAGLE-2 tree"). <see cref="Depth"/> D is the number of expansion
 /// steps after the root's children (so drafted paths have up to D + 1 tokens and one round can emit D + 2);
 /// <see cref="TopK"/> k is both the children kept per expanded node and the frontier width;
 /// <see cref="TotalTokens"/> T is the tree size verified by the target, root included.

@@ -5,7 +5,7 @@ namespace FrSpec.Speculative;
 
 /// <summary>
 /// Walks a verified draft tree with the target's logits for every node and decides what the target emits
-/// (formats.md §1.6). Greedy: follow the child equal to the target's argmax until none matches; the argmax there is the
+/// (docs/formats.md, "Verification and acceptance"). Greedy: follow the child equal to the target's argmax until none matches; the argmax there is the
 /// bonus. Sampling: at each accepted node try the children in order, accepting child x with probability p(x) under the
 /// target's processed distribution p, zeroing and renormalising p after each rejection; the bonus comes from the residual
 /// (all children rejected) or from the fresh p at a leaf. This reproduces p exactly (docs/exactness.md).

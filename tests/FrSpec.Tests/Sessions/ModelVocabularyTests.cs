@@ -53,7 +53,7 @@ public class ModelVocabularyTests
     [InlineData("config.json", "{\"vocab_size\": 100, \"eos_token_id\": 100}", "eos_token_id")]
     [InlineData("generation_config.json", "{\"eos_token_id\": \"2\"}", "eos_token_id")]
     [InlineData("generation_config.json", "{\"do_sample\": true, \"temperature\": 0}", "temperature")]
-    [InlineData("generation_config.json", "{\"top_p\": 1.5}", "top_p")]
+    [InlineData("generation_config.json", "{\"do_sample\": true, \"top_p\": 1.5}", "top_p")]
     [InlineData("generation_config.json", "{oops", "invalid JSON")]
     public void BadIdsAndValuesNameTheFileAndField(string file, string json, string field)
     {
@@ -83,7 +83,7 @@ public class ModelVocabularyTests
         var g = ModelVocabulary.Load(tmp.Path).GenerationConfig;
         Assert.Equal(new SamplingOptions(0.6f, GenerationConfig.DefaultTopK, 0.9f), g.Sampling);
         Assert.Equal(64, g.MaxNewTokens);
-        File.WriteAllText(tmp.File("generation_config.json"), "{\"temperature\": 0.6}");
-        Assert.True(ModelVocabulary.Load(tmp.Path).GenerationConfig.Sampling.IsGreedy); // do_sample false: greedy
+        File.WriteAllText(tmp.File("generation_config.json"), "{\"temperature\": 0}");
+        Assert.True(ModelVocabulary.Load(tmp.Path).GenerationConfig.Sampling.IsGreedy); // do_sample false: greedy, the temperature unused
     }
 }
