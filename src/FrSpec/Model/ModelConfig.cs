@@ -23,7 +23,7 @@ public sealed record ModelConfig
     public required int NumKvHeads { get; init; }
     public required int HeadDim { get; init; }
     public required int VocabSize { get; init; }
-    public float RmsNormEps { get; init; } = DefaultRmsNormEps;
+    public float RmsNormEps { get; init; } = (float)DefaultRmsNormEps;
     public double RopeTheta { get; init; } = 10000.0;
     public RopeScaling? RopeScaling { get; init; }
     public int MaxPositions { get; init; } = 2048;
@@ -45,7 +45,7 @@ public sealed record ModelConfig
     public string TorchDtype { get; init; } = "bfloat16";
 
     /// <summary>transformers' default rms_norm_eps for Llama, Mistral and Qwen2 (the one default FrSpec uses everywhere).</summary>
-    public const float DefaultRmsNormEps = 1e-6f;
+    public const double DefaultRmsNormEps = 1e-6;
 
     public static readonly IReadOnlyDictionary<string, string> KnownArchitectures = new Dictionary<string, string>
     {

@@ -6,8 +6,9 @@ using FrSpec.Numerics;
 namespace FrSpec.Speculative;
 
 /// <summary>
-/// EAGLE-2 drafting (docs/formats.md, "Draft forward" and "EAGLE-2 tree"): a stable draft KV cache that follows the accepted sequence, and per round a
-/// dynamic tree grown by expanding the k best frontier nodes D times, then reranked by cumulative log-probability.
+/// EAGLE-2 drafting (docs/formats.md, "Draft forward" and "EAGLE-2 tree"): a stable draft KV cache that follows the
+/// accepted sequence, and per round a dynamic tree grown by expanding the k best frontier nodes D times, then
+/// reranked by cumulative log-probability.
 /// The draft LM head is the full target head (EAGLE-2) or a row subset of it (FR-Spec): log-softmax and top-k run
 /// in subset space and indices map back to token ids. All buffers are allocated once.
 /// </summary>

@@ -5,8 +5,8 @@ using FrSpec.Numerics;
 namespace FrSpec.Speculative;
 
 /// <summary>
-/// An EAGLE-1/2 draft head (the published layout, docs/formats.md, "EAGLE-1/2 heads" and "Draft forward"): x = fc(concat(embedding(token), feature)),
-/// then one decoder layer without input norm; its output is both the next feature and what the LM head reads.
+/// An EAGLE-1/2 draft head (the published layout, docs/formats.md, "EAGLE-1/2 heads" and "Draft forward"):
+/// x = fc(concat(embedding(token), feature)), then one decoder layer without input norm; its output is both the next feature and what the LM head reads.
 /// The target's embedding and LM head are used (a bundled embed_tokens/lm_head is ignored). RoPE uses the
 /// head's own θ, plain (no scaling), as the reference does. Immutable once loaded: sessions share one head, each
 /// drafting with its own <see cref="ForwardState"/> and draft cache.

@@ -5,10 +5,11 @@ namespace FrSpec.Speculative;
 
 /// <summary>
 /// Walks a verified draft tree with the target's logits for every node and decides what the target emits
-/// (docs/formats.md, "Verification and acceptance"). Greedy: follow the child equal to the target's argmax until none matches; the argmax there is the
-/// bonus. Sampling: at each accepted node try the children in order, accepting child x with probability p(x) under the
-/// target's processed distribution p, zeroing and renormalising p after each rejection; the bonus comes from the residual
-/// (all children rejected) or from the fresh p at a leaf. This reproduces p exactly (docs/exactness.md).
+/// (docs/formats.md, "Verification and acceptance"). Greedy: follow the child equal to the target's argmax until none
+/// matches; the argmax there is the bonus. Sampling: at each accepted node the acceptance rule (the product's is
+/// <see cref="ExactAcceptance"/>) tries the children against the target's processed distribution p; the bonus comes
+/// from what is left of p (all children rejected) or from the fresh p at a leaf. This reproduces p exactly
+/// (docs/exactness.md).
 /// </summary>
 internal sealed class TreeVerifier
 {

@@ -121,7 +121,8 @@ public class LoaderErrorTests
             Architecture = "LlamaForCausalLM", ModelType = "llama", HiddenSize = 8, IntermediateSize = 8, NumLayers = 1, NumHeads = 1, NumKvHeads = 1, HeadDim = 8, VocabSize = 8,
         }.RmsNormEps);
         using var doc = System.Text.Json.JsonDocument.Parse("{\"architectures\": [\"LlamaForCausalLM\"], \"hidden_size\": 8, \"intermediate_size\": 8, \"num_hidden_layers\": 1, \"num_attention_heads\": 1, \"vocab_size\": 8}");
-        Assert.Equal(ModelConfig.DefaultRmsNormEps, ModelConfig.Parse(doc.RootElement, "config.json").RmsNormEps);
+        Assert.Equal((float)ModelConfig.DefaultRmsNormEps, ModelConfig.Parse(doc.RootElement, "config.json").RmsNormEps);
+        Assert.Equal(ModelConfig.DefaultRmsNormEps, new FrSpec.Synthesis.SynthSpec { Family = "llama3", HiddenSize = 8, IntermediateSize = 8, Layers = 1, Heads = 1, KvHeads = 1, VocabSize = 8 }.RmsNormEps);
     }
 
     [Fact]
