@@ -106,8 +106,8 @@ public sealed class LanguageModel : IDisposable
     }
 
     /// <summary>
-    /// Frees the weights, the EAGLE heads and the FR-Spec heads, after waiting for generations in progress to end;
-    /// sessions of this model refuse to run afterwards.
+    /// Frees the weights, the EAGLE heads and the FR-Spec heads, after waiting for generations in progress to end
+    /// (so never call it from a generation's own token callback); sessions of this model refuse to run afterwards.
     /// </summary>
     public void Dispose()
     {

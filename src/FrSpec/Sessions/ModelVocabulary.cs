@@ -97,6 +97,11 @@ public sealed class ModelVocabulary
         var control = new SortedSet<int>(bos);
         if (template != null && tokenizer != null)
         {
+            // A template that cannot render a plain conversation is treated as unsupported: chat prompts then say so.
+            try { control.UnionWith(TemplateSpecialIds(template, tokenizer, size)); }
+            catch (FrSpecException e) { (template, problem) = (null, e.Message); }
+        }
+        if (template != null && tokenizer != null)
             foreach (string text in template.StopTokens)
             {
                 // A stop token the tokenizer lacks can never be generated, so it need not be watched for.
@@ -104,8 +109,6 @@ public sealed class ModelVocabulary
                 if (id >= size) throw new FrSpecException($"{tokenizerConfig}: chat template end-of-turn token '{text}' is id {id}, outside the vocabulary of {size} ids");
                 Add(stops, [id], $"chat template end-of-turn '{text}'");
             }
-            control.UnionWith(TemplateSpecialIds(template, tokenizer, size));
-        }
         var stopTokens = new StopTokens(stops);
         control.UnionWith(stopTokens);
         return new ModelVocabulary(directory, size, tokenizer, template, problem, generation, stopTokens, control.ToArray());
@@ -192,6 +195,6 @@ public sealed class ModelVocabulary
         string text;
         try { text = template.Render(full, addGenerationPrompt: true); }
         catch (FrSpecException) { text = template.Render(full[1..], addGenerationPrompt: true); }
-        return tokenizer.Encode(text, addSpecialTokens: false).Where(id => id < size && tokenizer.IsSpecial(id)).Distinct();
+        return tokenizer.Encode(text, addSpecialTokens: false).Where(id => id < size && tokenizer.IsSpecial(id)).Distinct().ToList();
     }
 }
