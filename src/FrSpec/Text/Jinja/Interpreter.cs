@@ -165,6 +165,8 @@ internal sealed class Interpreter(Budget budget, Func<DateTime> clock)
     public Value Eval(Expr e, Scope scope)
     {
         Budget.Step();
+        // Long operator and filter chains parse iteratively but evaluate recursively: stop before the stack runs out.
+        RuntimeHelpers.EnsureSufficientExecutionStack();
         try { return EvalOne(e, scope); }
         catch (JinjaException ex) when (ex.Position < 0)
         {

@@ -35,6 +35,7 @@ internal static class SyntaxWalker
 
     private static void Collect(Expr? e, HashSet<string> names)
     {
+        System.Runtime.CompilerServices.RuntimeHelpers.EnsureSufficientExecutionStack();
         switch (e)
         {
             case null or ConstExpr: break;
