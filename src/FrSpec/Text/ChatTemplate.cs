@@ -82,10 +82,19 @@ public sealed class ChatTemplate
 
     /// <summary>
     /// The chat_template of a tokenizer_config.json (a string, or a list of named templates of which "default" is used,
-    /// and "tool_use" when tools are given), with its special tokens. <paramref name="templateOverride"/>, when given,
-    /// replaces the file's chat_template (as a chat_template.jinja file beside it does).
+    /// and "tool_use" when tools are given), with its special tokens.
     /// </summary>
-    public static ChatTemplate FromTokenizerConfig(string path, string? templateOverride = null)
+    public static ChatTemplate FromTokenizerConfig(string path) => Load(path, null);
+
+    /// <summary>The template of a model directory: chat_template.jinja if present (it takes precedence, as in
+    /// transformers), else tokenizer_config.json's chat_template; special tokens from tokenizer_config.json.</summary>
+    public static ChatTemplate FromModelDirectory(string modelDir)
+    {
+        string jinja = Path.Combine(modelDir, "chat_template.jinja");
+        return Load(Path.Combine(modelDir, "tokenizer_config.json"), File.Exists(jinja) ? jinja : null);
+    }
+
+    private static ChatTemplate Load(string path, string? templateFile)
     {
         if (!File.Exists(path)) throw new FrSpecException($"{path}: file not found");
         JsonDocument doc;
@@ -94,8 +103,8 @@ public sealed class ChatTemplate
         using (doc)
         {
             var root = doc.RootElement;
-            string source = templateOverride is null ? $"{path}: chat_template" : Path.Combine(Path.GetDirectoryName(path) ?? "", "chat_template.jinja");
-            string? template = templateOverride, toolUse = null;
+            string source = templateFile ?? $"{path}: chat_template";
+            string? template = templateFile is null ? null : ReadTemplateFile(templateFile), toolUse = null;
             if (template is null)
             {
                 var node = Json.Prop(root, "chat_template");
@@ -120,12 +129,12 @@ public sealed class ChatTemplate
         }
     }
 
-    /// <summary>The template of a model directory: chat_template.jinja if present (it takes precedence, as in
-    /// transformers), else tokenizer_config.json's chat_template; special tokens from tokenizer_config.json.</summary>
-    public static ChatTemplate FromModelDirectory(string modelDir)
+    private static string ReadTemplateFile(string file)
     {
-        string jinja = Path.Combine(modelDir, "chat_template.jinja");
-        return FromTokenizerConfig(Path.Combine(modelDir, "tokenizer_config.json"), File.Exists(jinja) ? File.ReadAllText(jinja) : null);
+        long bytes = new FileInfo(file).Length;
+        if (bytes > 4L * JinjaLimits.Default.MaxTemplateChars)
+            throw new FrSpecException($"{file}: {bytes} bytes is too large for a chat template (limit MaxTemplateChars)");
+        return File.ReadAllText(file);
     }
 
     /// <summary>The same template with another clock for strftime_now (local time; transformers uses datetime.now()).</summary>
