@@ -28,7 +28,7 @@ internal static class Filters
         },
         ["attr"] = (i, v, a) =>
         {
-            var name = i.Budget.NewString(Str(i, a.Bind("attr", ["name"], 1)[0]!)).Value;
+            var name = Str(i, a.Bind("attr", ["name"], 1)[0]!);
             return v switch
             {
                 NamespaceValue ns => ns.Attributes.TryGetValue(name, out var x) ? x : Missing(v, name),
