@@ -6,12 +6,14 @@ namespace FrSpec.Peer;
 internal sealed class FrSpecEngine : IPeerEngine
 {
     private readonly Transformer _model;
+    private readonly ForwardState _state;
     private readonly KvCache _cache;
     private readonly int[] _positions;
 
     public FrSpecEngine(string modelDir, int contextSize, WeightMemory memory, int threads)
     {
         _model = Transformer.Load(modelDir, new FrSpec.EngineOptions { WeightMemory = memory, Threads = threads });
+        _state = _model.CreateState();
         _cache = _model.CreateCache(contextSize);
         _positions = new int[contextSize];
     }
@@ -28,7 +30,7 @@ internal sealed class FrSpecEngine : IPeerEngine
         int n = tokens.Length, start = _cache.Length, hidden = _model.Config.HiddenSize;
         var pos = _positions.AsSpan(0, n);
         for (int i = 0; i < n; i++) pos[i] = start + i;
-        var h = _model.Forward(_cache, tokens, pos);
+        var h = _model.Forward(_state, _cache, tokens, pos);
         _cache.CommitAll();
         if (allLogits) _model.Head.Compute(h, n, logits[..(n * VocabSize)]);
         else _model.Head.Compute(h.Slice((n - 1) * hidden, hidden), 1, logits[..VocabSize]);

@@ -42,7 +42,7 @@ static int Run(PeerOptions o)
     int context = Math.Max(o.PromptTokens + o.DecodeTokens, o.PromptTokens + o.Batches.DefaultIfEmpty(1).Max()) + 8;
     context = Math.Max(context, o.PromptTokens + 8);
 
-    var frspecMemory = o.Memory switch { "mmap" => FrSpec.Model.WeightMemory.Mapped, "thp" => FrSpec.Model.WeightMemory.HugePages, _ => FrSpec.Model.WeightMemory.Default };
+    var frspecMemory = o.Memory switch { "mmap" => FrSpec.WeightMemory.Mapped, "thp" => FrSpec.WeightMemory.HugePages, _ => FrSpec.WeightMemory.Default };
     bool llamaMmap = o.Memory != "thp";
     using var frspec = new FrSpecEngine(o.Model, context, frspecMemory, o.Threads);
     using var llama = new LlamaCppEngine(gguf, (context + 255) / 256 * 256, o.Threads, mmap: llamaMmap);

@@ -14,7 +14,7 @@ public static class TestModels
     public static SynthSpec TinyLlama(int vocab = 300) => new()
     {
         Family = "llama3", HiddenSize = 64, IntermediateSize = 160, Layers = 2, Heads = 4, KvHeads = 2, VocabSize = vocab,
-        TieWordEmbeddings = true, Llama3RopeFactor = 32.0, MaxPositions = 131072, BosTokenId = 1, EosTokenIds = [2],
+        TieWordEmbeddings = true, Llama3RopeFactor = 32.0, MaxPositions = 131072, BosTokenId = 1, EosTokenIds = [2], RmsNormEps = 1e-5,
     };
 
     /// <summary>Qwen2 style: q/k/v biases, untied LM head, θ = 1e6.</summary>

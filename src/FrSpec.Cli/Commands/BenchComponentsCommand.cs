@@ -1,7 +1,7 @@
 using System.CommandLine;
 using FrSpec.Benchmarks;
 using FrSpec.Model;
-using FrSpec.Speculative;
+using FrSpec.Sessions;
 
 namespace FrSpec.Cli.Commands;
 
@@ -28,19 +28,20 @@ public sealed class BenchComponentsCommand : ICliVerb
         };
         cmd.SetAction(pr =>
         {
-            using var target = Transformer.Load(pr.GetValue(model)!, Support.CliEngineOptions.FromEnvironment());
-            using var head = EagleHead.Load(pr.GetValue(eagle)!, target.Config, target.Compute);
+            using var lm = LanguageModel.Load(pr.GetValue(model)!, Support.CliEngineOptions.FromEnvironment());
+            var target = lm.Target;
+            var head = lm.EagleHead(pr.GetValue(eagle)!);
             int vocab = target.Config.VocabSize, reps = Math.Max(1, pr.GetValue(repeat)), ctx = Math.Max(1, pr.GetValue(context));
-            var variants = new List<(string, int[]?)> { ($"full ({vocab})", null) };
+            var variants = new List<(string, DraftVocabulary?)> { ($"full ({vocab})", null) };
             var files = pr.GetValue(fr) ?? [];
             if (files.Length > 0)
-                foreach (var f in files) { var ids = FrDraftVocabulary.Load(f, target.Config); variants.Add(($"{Path.GetFileName(f)} ({ids.Length})", ids)); }
-            else
+                foreach (var f in files) { var v = lm.Vocabulary.LoadDraftVocabulary(f); variants.Add(($"{Path.GetFileName(f)} ({v.Count})", v)); }
+            else // a stand-in for timing: the first V' ids (BPE ids roughly follow merge order), control ids forced in
                 foreach (int size in new[] { 65536, 32768, 16384, 8192 })
-                    if (size < vocab) variants.Add(($"first {size / 1024}k", Enumerable.Range(0, size).ToArray()));
+                    if (size < vocab) variants.Add(($"first {size / 1024}k", lm.Vocabulary.CreateDraftVocabulary(Enumerable.Range(0, size))));
 
             Console.WriteLine($"target {target.Directory}: hidden {target.Config.HiddenSize}, vocab {vocab}, {target.Head.Weight.Type}; head {head.Source}");
-            Console.WriteLine($"{Numerics.WorkerPool.Shared.Threads} threads, context {ctx}, {reps} repetitions (medians)");
+            Console.WriteLine($"{target.Compute.Pool.Threads} threads, context {ctx}, {reps} repetitions (medians)");
             Console.WriteLine();
             int k = Math.Max(1, pr.GetValue(rows));
             var steps = SpeculationComponents.DraftSteps(target, head, variants, k, ctx, reps);

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using FrSpec.Benchmarks;
 using FrSpec.Model;
+using FrSpec.Sessions;
 
 namespace FrSpec.Cli.Commands;
 
@@ -30,7 +31,8 @@ public sealed class BenchDecodeCommand : ICliVerb
                 "hugepages" => new[] { WeightMemory.HugePages },
                 _ => throw new FrSpecException($"--weights: expected hugepages, mmap or both, got '{mode}'"),
             };
-            var models = modes.Select(m => Transformer.Load(dir, Support.CliEngineOptions.FromEnvironment() with { WeightMemory = m })).ToArray();
+            var loaded = modes.Select(m => LanguageModel.Load(dir, Support.CliEngineOptions.FromEnvironment() with { WeightMemory = m })).ToArray();
+            var models = loaded.Select(m => m.Target).ToArray();
             try
             {
                 int steps = pr.GetValue(tokens), repeat = pr.GetValue(reps);
@@ -57,7 +59,7 @@ public sealed class BenchDecodeCommand : ICliVerb
                         + $"  ({100 * bytes / median / 1e9 / bw.best:F0}% of best measured bandwidth)");
                 }
             }
-            finally { foreach (var m in models) m.Dispose(); }
+            finally { foreach (var m in loaded) m.Dispose(); }
             return 0;
         });
         return cmd;
@@ -67,6 +69,7 @@ public sealed class BenchDecodeCommand : ICliVerb
     private static double Round(Transformer m, int steps)
     {
         var cache = m.CreateCache(steps + 8);
+        var state = m.CreateState();
         var logits = new float[m.Config.VocabSize];
         Span<int> tok = stackalloc int[1];
         Span<int> pos = stackalloc int[1];
@@ -74,7 +77,7 @@ public sealed class BenchDecodeCommand : ICliVerb
         for (int i = 0; i < steps; i++)
         {
             tok[0] = (i * 7919 + 13) % m.Config.VocabSize; pos[0] = i;
-            var h = m.Forward(cache, tok, pos);
+            var h = m.Forward(state, cache, tok, pos);
             cache.CommitAll();
             m.Head.Compute(h, 1, logits);
         }

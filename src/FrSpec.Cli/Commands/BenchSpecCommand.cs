@@ -1,8 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using FrSpec.Benchmarks;
+using FrSpec.Cli.Support;
 using FrSpec.Generation;
-using FrSpec.Text;
+using FrSpec.Sessions;
 
 namespace FrSpec.Cli.Commands;
 
@@ -121,54 +122,47 @@ public sealed class BenchSpecCommand : ICliVerb
         if (a.Eagle is not null) specs.Add(MethodSpec.Eagle2);
         specs.AddRange(a.Fr.Select(MethodSpec.Fr));
 
-        // One loaded target shared by all methods; its tokenizer, chat template and stop ids (EOS + end-of-turn).
-        var ctx = DecoderFactory.Context(a.Model);
-        var tokenizer = ctx.Tokenizer;
-        var template = ctx.Template ?? throw new FrSpecException($"{a.Model}: bench spec needs a supported chat_template in tokenizer_config.json");
-        var stopIds = ctx.StopIds.ToArray();
-        var methods = specs.Select(s => new BenchmarkMethod(s, DecoderFactory.Create(a.Model, a.Eagle, s, a.Tree))).ToList();
+        // One loaded model shared by all methods (its EAGLE head and FR-Spec heads loaded once), disposed with the run.
+        using var model = LanguageModel.Load(a.Model, CliEngineOptions.FromEnvironment());
+        var vocabulary = model.Vocabulary;
+        var template = vocabulary.ChatTemplate ?? throw new FrSpecException($"{a.Model}: bench spec needs a supported chat_template in tokenizer_config.json");
+        var tokenizer = vocabulary.Tokenizer ?? throw new FrSpecException($"{a.Model}: bench spec needs tokenizer.json");
+        var methods = specs.Select(s => new BenchmarkMethod(s, model.CreateSession(s.ToDecodingMethod(model, a.Eagle, a.Tree)))).ToList();
+        var settings = new BenchmarkSettings
+        {
+            DataSet = questions.Name,
+            Kind = questions.Kind,
+            DataFile = dataPath,
+            Model = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(a.Model))),
+            MaxNewTokens = a.MaxTokens ?? questions.DefaultMaxNewTokens,
+            Sampling = new SamplingOptions(a.Temperature, a.TopK, a.TopP, a.Seed),
+        };
+        var runner = new BenchmarkRunner(tokenizer, messages => template.Render(messages, addGenerationPrompt: true), vocabulary.StopTokens)
+        {
+            WarmupTokens = a.Warmup,
+        };
+        console.WriteLine($"bench spec: {questions.Questions.Count} questions of {questions.Name} × {methods.Count} methods ({string.Join(", ", methods.Select(m => m.Name))}), max {settings.MaxNewTokens} new tokens, T={a.Temperature.ToString(CultureInfo.InvariantCulture)} -> {a.Out}");
+
+        using var cts = new CancellationTokenSource();
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            if (cts.IsCancellationRequested) return; // a second Ctrl+C ends the process
+            e.Cancel = true;
+            cts.Cancel();
+            Console.Error.WriteLine("stopping after the current answer (Ctrl+C again to abort; rerun the same command to resume)");
+        };
+        Console.CancelKeyPress += onCancel;
+        BenchmarkRunSummary summary;
         try
         {
-            var settings = new BenchmarkSettings
-            {
-                DataSet = questions.Name,
-                Kind = questions.Kind,
-                DataFile = dataPath,
-                Model = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(a.Model))),
-                MaxNewTokens = a.MaxTokens ?? questions.DefaultMaxNewTokens,
-                Sampling = new SamplingOptions(a.Temperature, a.TopK, a.TopP, a.Seed),
-            };
-            var runner = new BenchmarkRunner(tokenizer, messages => template.Render(messages, addGenerationPrompt: true), stopIds)
-            {
-                WarmupTokens = a.Warmup,
-            };
-            console.WriteLine($"bench spec: {questions.Questions.Count} questions of {questions.Name} × {methods.Count} methods ({string.Join(", ", methods.Select(m => m.Name))}), max {settings.MaxNewTokens} new tokens, T={a.Temperature.ToString(CultureInfo.InvariantCulture)} -> {a.Out}");
-
-            using var cts = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) =>
-            {
-                if (cts.IsCancellationRequested) return; // a second Ctrl+C ends the process
-                e.Cancel = true;
-                cts.Cancel();
-                Console.Error.WriteLine("stopping after the current answer (Ctrl+C again to abort; rerun the same command to resume)");
-            };
-            Console.CancelKeyPress += onCancel;
-            BenchmarkRunSummary summary;
-            try
-            {
-                summary = SpectreBenchmarkProgress.Run(p => runner.Run(questions, methods, settings, a.Out, p, cts.Token));
-            }
-            finally { Console.CancelKeyPress -= onCancel; }
-            console.WriteLine($"{summary.Generated} answers generated, {summary.Skipped} already present{(summary.Cancelled ? "; stopped early: rerun to resume" : "")}");
-
-            var results = BenchmarkReport.Write(a.Out, questions, scoring);
-            PrintSummary(results, a.Out, console);
-            return 0;
+            summary = SpectreBenchmarkProgress.Run(p => runner.Run(questions, methods, settings, a.Out, p, cts.Token));
         }
-        finally
-        {
-            foreach (var m in methods) (m.Decoder as IDisposable)?.Dispose();
-        }
+        finally { Console.CancelKeyPress -= onCancel; }
+        console.WriteLine($"{summary.Generated} answers generated, {summary.Skipped} already present{(summary.Cancelled ? "; stopped early: rerun to resume" : "")}");
+
+        var results = BenchmarkReport.Write(a.Out, questions, scoring);
+        PrintSummary(results, a.Out, console);
+        return 0;
     }
 
     /// <summary>The question file of the run in OUT: the path it recorded, else the built-in set of that name.</summary>

@@ -2,8 +2,8 @@ using System.CommandLine;
 using System.Diagnostics;
 using FrSpec.Cli.Support;
 using FrSpec.Generation;
+using FrSpec.Sessions;
 using FrSpec.Speculative;
-using FrSpec.Text;
 
 namespace FrSpec.Cli.Commands;
 
@@ -50,13 +50,15 @@ public sealed class DemoCommand : ICliVerb
 
     private static void Run(string modelDir, string eagleDir, int[] sizes, string[] prompts, int maxTokens, int rounds)
     {
-        using var ctx = ModelContext.Open(modelDir);
-        var decoders = new List<IDecoder> { ctx.Vanilla(), ctx.Speculative(eagleDir, null, TreeOptions.Default) };
-        foreach (int v in sizes.Where(v => v < ctx.Target.Config.VocabSize))
-            decoders.Add(ctx.Speculative(eagleDir, ctx.FrequencyIds(null, v, eagleDir), TreeOptions.Default));
-        var options = new GenerationOptions { MaxNewTokens = maxTokens, StopIds = ctx.StopIds };
-        var encoded = prompts.Select(p => ctx.EncodePrompt(p, chat: false)).ToArray();
-        Console.WriteLine($"model {modelDir} ({ctx.Target.Config.NumLayers} layers, hidden {ctx.Target.Config.HiddenSize}, vocab {ctx.Target.Config.VocabSize}), head {eagleDir}");
+        using var model = LanguageModel.Load(modelDir, CliEngineOptions.FromEnvironment());
+        var config = model.Target.Config;
+        var methods = new List<DecodingMethod> { DecodingMethod.Vanilla, DecodingMethod.Eagle(eagleDir) };
+        foreach (int v in sizes.Where(v => v < config.VocabSize))
+            methods.Add(DecodingMethod.Eagle(eagleDir, model.Vocabulary.FindDraftVocabulary(v, eagleDir)));
+        var decoders = methods.Select(m => model.CreateSession(m)).ToList();
+        var options = new GenerationOptions { MaxNewTokens = maxTokens };
+        var encoded = prompts.Select(p => model.Vocabulary.Encode(p)).ToArray();
+        Console.WriteLine($"model {modelDir} ({config.NumLayers} layers, hidden {config.HiddenSize}, vocab {config.VocabSize}), head {eagleDir}");
         Console.WriteLine($"tree depth {TreeOptions.Default.Depth}, top-k {TreeOptions.Default.TopK}, {TreeOptions.Default.TotalTokens} tokens; greedy; {maxTokens} new tokens per prompt");
         Console.WriteLine();
 
@@ -81,7 +83,7 @@ public sealed class DemoCommand : ICliVerb
                     if (r == 0 && q == 0 && d.Name == "vanilla")
                     {
                         Console.WriteLine($"> {prompts[0]}");
-                        Console.WriteLine(ctx.Tokenizer.Decode(res.Ids, skipSpecialTokens: true));
+                        Console.WriteLine(model.Vocabulary.Decode(res.Ids));
                         Console.WriteLine();
                     }
                 }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using FrSpec.Cli.Support;
 using FrSpec.Formats.Corpus;
+using FrSpec.Formats.Torch;
 using FrSpec.Frequency;
 
 namespace FrSpec.Cli.Commands;
@@ -51,14 +52,14 @@ public sealed class FreqCommand : ICliVerb
             string countsPath = Path.Combine(dir, pr.GetValue(countsName)!);
             counts.Save(countsPath);
 
-            var required = SpecialTokenRules.RequiredIds(tok.Tokenizer, tok.ModelDir);
+            var required = tok.ControlIds();
             var ranking = counts.Ranking();
             var written = new List<object>();
             foreach (var v in sizeList)
             {
                 var subset = FrequencySubset.FromRanking(ranking, v, required);
                 string file = Path.Combine(dir, $"freq_{v}.pt");
-                subset.Save(file);
+                TorchCheckpointWriter.WriteIntList(file, subset.Ids); // as FR-Spec's fr.py saves it
                 written.Add(new { size = v, file = Path.GetFileName(file), in_sample_coverage = SubsetCoverage.Coverage(subset.Ids, counts.Counts) });
             }
 

@@ -39,7 +39,7 @@ public sealed class FreqReportCommand : ICliVerb
                 if (counts.TokenizerSha256.Length > 0 && !counts.TokenizerSha256.AsSpan().SequenceEqual(TokenCounts.FingerprintOf(tok.TokenizerFile)))
                     Console.Error.WriteLine($"warning: {tok.TokenizerFile} differs from the tokenizer the counts were made with ({counts.TokenizerName})");
             }
-            IReadOnlyList<int> required = tok != null ? SpecialTokenRules.RequiredIds(tok.Tokenizer, tok.ModelDir) : [];
+            IReadOnlyList<int> required = tok?.ControlIds() ?? [];
             var ranking = counts.Ranking();
 
             var series = new List<(string name, long[] evalCounts)>();

@@ -2,6 +2,8 @@ using System.CommandLine;
 using System.Text.Json;
 using FrSpec.Cli.Support;
 using FrSpec.Generation;
+using FrSpec.Model;
+using FrSpec.Sessions;
 using FrSpec.Speculative;
 using FrSpec.Text;
 
@@ -33,42 +35,46 @@ public sealed class GenerateCommand : ICliVerb
         };
         cmd.SetAction(pr =>
         {
-            using var ctx = ModelContext.Open(pr.GetValue(model)!);
             string? eagleDir = pr.GetValue(eagle);
             if (eagleDir == null && (pr.GetValue(fr) != null || pr.GetValue(frSize) != null))
                 throw new FrSpecException("--fr/--fr-size select the draft vocabulary of an EAGLE head: give --eagle DIR too");
+            using var lm = LanguageModel.Load(pr.GetValue(model)!, CliEngineOptions.FromEnvironment());
+            var vocabulary = lm.Vocabulary;
             var tree = new TreeOptions { Depth = pr.GetValue(depth), TopK = pr.GetValue(topk), TotalTokens = pr.GetValue(tokens) };
-            int[]? frIds = pr.GetValue(fr) != null || pr.GetValue(frSize) != null ? ctx.FrequencyIds(pr.GetValue(fr), pr.GetValue(frSize), eagleDir) : null;
-            var decoder = eagleDir == null ? ctx.Vanilla() : ctx.Speculative(eagleDir, frIds, tree);
-            var ids = ctx.EncodePrompt(pr.GetValue(prompt)!, pr.GetValue(chat));
+            DraftVocabulary? draft = pr.GetValue(fr) is string file ? vocabulary.LoadDraftVocabulary(file, pr.GetValue(frSize))
+                : pr.GetValue(frSize) is int size ? vocabulary.FindDraftVocabulary(size, eagleDir)
+                : null;
+            using var session = lm.CreateSession(eagleDir == null ? DecodingMethod.Vanilla : DecodingMethod.Eagle(eagleDir, draft, tree));
+            var ids = vocabulary.EncodePrompt(pr.GetValue(prompt)!, pr.GetValue(chat));
             var options = new GenerationOptions
             {
                 MaxNewTokens = pr.GetValue(maxTokens),
                 Sampling = new SamplingOptions(pr.GetValue(temperature), pr.GetValue(topK), pr.GetValue(topP), pr.GetValue(seed)),
-                StopIds = ctx.StopIds,
             };
             if (pr.GetValue(json))
             {
-                var r = decoder.Generate(ids, options);
-                Console.WriteLine(ToJson(decoder.Name, ids.Length, r, ctx.Tokenizer.Decode(r.Ids, skipSpecialTokens: true)));
+                var r = session.Generate(ids, options);
+                Console.WriteLine(ToJson(session.Name, ids.Length, r, vocabulary.Decode(r.Ids), draft));
                 return 0;
             }
-            var stream = new StreamingDecoder(ctx.Tokenizer, skipSpecialTokens: true);
-            var result = decoder.Generate(ids, options, id => { Console.Write(stream.Push(id)); Console.Out.Flush(); });
+            var stream = new StreamingDecoder(vocabulary.Tokenizer!, skipSpecialTokens: true);
+            var result = session.Generate(ids, options, id => { Console.Write(stream.Push(id)); Console.Out.Flush(); });
             Console.WriteLine(stream.Flush());
-            Console.Error.WriteLine($"[{decoder.Name}: {result.Ids.Length} tokens, {result.TokensPerSecond:F2} tokens/s, mean accepted length {result.MeanAcceptLength:F2}, prefill {result.PrefillSeconds:F2} s]");
+            Console.Error.WriteLine($"[{session.Name}: {result.Ids.Length} tokens, {result.TokensPerSecond:F2} tokens/s, mean accepted length {result.MeanAcceptLength:F2}, prefill {result.PrefillSeconds:F2} s]");
             return 0;
         });
         return cmd;
     }
 
-    public static string ToJson(string method, int promptTokens, GenerationResult r, string text)
+    /// <summary>The --json object; <paramref name="draft"/> identifies the FR-Spec vocabulary (size, source, SHA-256 of its ids).</summary>
+    public static string ToJson(string method, int promptTokens, GenerationResult r, string text, DraftVocabulary? draft = null)
     {
         var o = new Dictionary<string, object?>
         {
             ["method"] = method,
             ["prompt_tokens"] = promptTokens,
             ["ids"] = r.Ids,
+            ["draft_vocabulary"] = draft == null ? null : new Dictionary<string, object> { ["size"] = draft.Count, ["source"] = draft.Source, ["sha256"] = draft.Fingerprint },
             ["text"] = text,
             ["new_tokens"] = r.Ids.Length,
             ["tokens_per_second"] = r.TokensPerSecond,

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text;
 using FrSpec.Model;
 using FrSpec.Numerics;
+using FrSpec.Sessions;
 
 namespace FrSpec.Cli.Commands;
 
@@ -20,8 +21,8 @@ public sealed class ScoreCommand : ICliVerb
         cmd.SetAction(pr =>
         {
             int[] tokens = ParseIds(pr.GetValue(ids)!);
-            using var m = Transformer.Load(pr.GetValue(model)!, Support.CliEngineOptions.FromEnvironment());
-            Console.WriteLine(Score(m, tokens, pr.GetValue(top)));
+            using var m = LanguageModel.Load(pr.GetValue(model)!, Support.CliEngineOptions.FromEnvironment());
+            Console.WriteLine(Score(m.Target, tokens, pr.GetValue(top)));
             return 0;
         });
         return cmd;
@@ -43,7 +44,7 @@ public sealed class ScoreCommand : ICliVerb
         int n = tokens.Length, v = m.Config.VocabSize, hidden = m.Config.HiddenSize;
         var cache = m.CreateCache(n);
         var positions = Enumerable.Range(0, n).ToArray();
-        var h = m.Forward(cache, tokens, positions).ToArray();
+        var h = m.Forward(m.CreateState(), cache, tokens, positions).ToArray();
         var logits = new float[v];
         var logp = new float[v];
         var sb = new StringBuilder("{\"positions\":[");

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using FrSpec.Model;
+using FrSpec.Sessions;
 using FrSpec.Text;
 using FrSpec.Training;
 
@@ -33,8 +34,9 @@ public sealed class TrainEagleCommand : ICliVerb
             Directory.CreateDirectory(trainer.StateDir);
             using var log = new TrainingLog(Path.Combine(trainer.StateDir, "train.log"));
             log.Line($"frspec train eagle --model {targetDir} --out {outDir}" + (cfgPath != null ? $" --config {cfgPath}" : ""));
-            using var target = Transformer.Load(targetDir, Support.CliEngineOptions.FromEnvironment());
-            var tokenizer = TokenizerLoader.Load(targetDir);
+            using var lm = LanguageModel.Load(targetDir, Support.CliEngineOptions.FromEnvironment());
+            var target = lm.Target;
+            var tokenizer = lm.Vocabulary.Tokenizer ?? throw new FrSpecException($"{targetDir}: train eagle needs tokenizer.json");
             int validWindows = Math.Max(cfg.BatchSize, cfg.EvalWindows);
             var train = EagleTrainer.BuildData(target, tokenizer, files, cfg, cfg.CorpusWindows, cfg.GeneratedWindows, log);
             var val = EagleTrainer.BuildData(target, tokenizer, validFiles, cfg with { Seed = cfg.Seed + 1 }, validWindows, 0, log);

@@ -1,3 +1,4 @@
+using FrSpec.Sessions;
 using FrSpec.Text;
 
 namespace FrSpec.Cli.Support;
@@ -19,6 +20,13 @@ internal sealed record CliTokenizer(ITokenizer Tokenizer, string TokenizerFile, 
         catch (NotImplementedException) { throw new FrSpecException("the tokenizer is not available in this build yet (FrSpec.Text.TokenizerLoader)"); }
         return new CliTokenizer(tok, file, dir);
     }
+
+    /// <summary>
+    /// The ids every FR-Spec subset keeps (BOS, stop ids, the chat template's control tokens), resolved from the files beside
+    /// the tokenizer as the engine resolves them for a loaded model.
+    /// </summary>
+    public IReadOnlyList<int> ControlIds() =>
+        ModelDir == null ? [] : ModelVocabulary.Load(ModelDir, Tokenizer.VocabSize, Tokenizer).ControlIds;
 
     public static CliTokenizer Load(string? tokenizerPath, string? modelDir) =>
         TryLoad(tokenizerPath, modelDir) ?? throw new FrSpecException("give --tokenizer PATH (tokenizer.json) or --model DIR");

@@ -27,6 +27,7 @@ public sealed class FrequencySubset
     public static FrequencySubset Load(string path, int vocabSize, IReadOnlyCollection<int> requiredIds, int? size = null)
     {
         ArgumentNullException.ThrowIfNull(requiredIds);
+        if (size is <= 0) throw new FrSpecException($"{path}: subset size {size} must be positive");
         var raw = TorchCheckpoint.ReadIntList(path);
         var seen = new HashSet<int>();
         var ordered = new List<int>(raw.Length);
@@ -40,6 +41,24 @@ public sealed class FrequencySubset
         if (n > ordered.Count)
             throw new FrSpecException($"{path}: holds {ordered.Count} distinct ids, fewer than the requested subset size {n}");
         return new FrequencySubset(ForceRequired(ordered.GetRange(0, n), ordered, requiredIds, vocabSize, path));
+    }
+
+    /// <summary>
+    /// An explicit list of ids (most important first), which must be distinct and below <paramref name="vocabSize"/>;
+    /// required ids missing from it replace its last ones, so the size stays.
+    /// </summary>
+    public static FrequencySubset FromIds(IReadOnlyList<int> ids, int vocabSize, IReadOnlyCollection<int> requiredIds, string source = "the id list")
+    {
+        ArgumentNullException.ThrowIfNull(requiredIds);
+        if (ids.Count == 0) throw new FrSpecException($"{source}: the FR-Spec vocabulary subset is empty");
+        var seen = new HashSet<int>();
+        foreach (int id in ids)
+        {
+            if ((uint)id >= (uint)vocabSize) throw new FrSpecException($"{source}: token id {id} is outside the vocabulary of {vocabSize} ids");
+            if (!seen.Add(id)) throw new FrSpecException($"{source}: token id {id} is listed twice");
+        }
+        var ordered = ids.ToList();
+        return new FrequencySubset(ForceRequired(ordered, ordered, requiredIds, vocabSize, source));
     }
 
     /// <summary>
@@ -71,9 +90,6 @@ public sealed class FrequencySubset
         }
         return new FrequencySubset(ids.ToArray());
     }
-
-    /// <summary>Writes the subset as FR-Spec's fr.py does (torch.save of a Python list of ints, "archive/" prefix).</summary>
-    public void Save(string path) => TorchCheckpoint.WriteIntList(path, Ids);
 
     /// <summary>Membership mask over the full vocabulary.</summary>
     public bool[] ToMask(int vocabSize)

@@ -101,6 +101,12 @@ public sealed class TokenCounts
         byte[] raw;
         try { raw = File.ReadAllBytes(path); }
         catch (FileNotFoundException) { throw new FrSpecException($"{path}: counts file not found"); }
+        return Parse(raw, path);
+    }
+
+    /// <summary>Reads the bytes of a counts file (plain or gzip); <paramref name="path"/> names it in errors.</summary>
+    public static TokenCounts Parse(byte[] raw, string path)
+    {
         if (raw.Length >= 2 && raw[0] == 0x1f && raw[1] == 0x8b)
         {
             try

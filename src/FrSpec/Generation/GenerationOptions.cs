@@ -5,6 +5,9 @@ public sealed record GenerationOptions
 {
     public int MaxNewTokens { get; init; } = 256;
     public SamplingOptions Sampling { get; init; } = SamplingOptions.Greedy;
-    /// <summary>Ids that end generation (EOS, end-of-turn). The stop id itself is included in the output ids.</summary>
-    public IReadOnlyCollection<int> StopIds { get; init; } = Array.Empty<int>();
+    /// <summary>
+    /// Ids that end generation (EOS, end-of-turn); the stop id itself is included in the output ids. Null: the model's
+    /// resolved stop tokens when generating through a session (<c>LanguageModel.StopTokens</c>), none for a bare decoder.
+    /// </summary>
+    public IReadOnlyCollection<int>? StopIds { get; init; }
 }

@@ -3,13 +3,17 @@ using FrSpec.Model;
 
 namespace FrSpec.Generation;
 
-/// <summary>Plain autoregressive decoding: one target forward pass per token. The baseline every method is compared with.</summary>
-public sealed class VanillaDecoder : IDecoder
+/// <summary>
+/// Plain autoregressive decoding: one target forward pass per token. The baseline every method is compared with.
+/// Holds one sequence's KV cache and scratch; the target itself is shared.
+/// </summary>
+internal sealed class VanillaDecoder : IDecoder
 {
     /// <summary>Prompt tokens per prefill forward pass (bounds scratch memory).</summary>
     public const int PrefillChunk = 128;
 
     private readonly Transformer _model;
+    private readonly ForwardState _state;
     private KvCache? _cache;
     private readonly float[] _logits;
     private readonly float[] _probs;
@@ -19,11 +23,12 @@ public sealed class VanillaDecoder : IDecoder
     public VanillaDecoder(Transformer model)
     {
         _model = model;
+        _state = model.CreateState();
         _logits = new float[model.Config.VocabSize];
         _probs = new float[model.Config.VocabSize];
     }
 
-    public GenerationResult Generate(ReadOnlySpan<int> prompt, GenerationOptions options, Action<int>? onToken = null)
+    public GenerationResult Generate(ReadOnlySpan<int> prompt, GenerationOptions options, Action<int>? onToken = null, CancellationToken cancel = default)
     {
         if (prompt.Length == 0) throw new FrSpecException("the prompt is empty");
         int capacity = prompt.Length + options.MaxNewTokens + 1;
@@ -31,10 +36,10 @@ public sealed class VanillaDecoder : IDecoder
         var cache = _cache;
         cache.Clear();
         var sampler = new Sampler(options.Sampling);
-        int hidden = _model.Config.HiddenSize;
+        var stops = new StopSet(options.StopIds);
 
         var sw = Stopwatch.StartNew();
-        var last = Prefill(_model, cache, prompt);
+        var last = Prefill(_model, _state, cache, prompt, null, cancel);
         _model.Head.Compute(last, 1, _logits);
         double prefill = sw.Elapsed.TotalSeconds;
 
@@ -49,10 +54,11 @@ public sealed class VanillaDecoder : IDecoder
             int next = sampler.Sample(_logits, _probs);
             ids.Add(next);
             onToken?.Invoke(next);
-            if (options.StopIds.Contains(next)) { stopped = true; break; }
+            if (stops.Contains(next)) { stopped = true; break; }
             if (ids.Count == options.MaxNewTokens) break;
+            cancel.ThrowIfCancellationRequested();
             one[0] = next; pos[0] = position++;
-            var h = _model.Forward(cache, one, pos);
+            var h = _model.Forward(_state, cache, one, pos);
             cache.CommitAll();
             _model.Head.Compute(h, 1, _logits);
         }
@@ -68,21 +74,21 @@ public sealed class VanillaDecoder : IDecoder
 
     /// <summary>
     /// Runs the prompt through the model in chunks and commits it; returns the hidden state of the last prompt token
-    /// (a copy). Shared by every decoder.
+    /// (a copy). <paramref name="allHidden"/> (if given, [prompt, hidden]) receives every position's hidden state (EAGLE
+    /// features). Shared by every decoder.
     /// </summary>
-    public static float[] Prefill(Transformer model, KvCache cache, ReadOnlySpan<int> prompt) => Prefill(model, cache, prompt, null);
-
-    /// <summary>As above; <paramref name="allHidden"/> (if given, [prompt, hidden]) receives every position's hidden state (EAGLE features).</summary>
-    public static float[] Prefill(Transformer model, KvCache cache, ReadOnlySpan<int> prompt, float[]? allHidden)
+    public static float[] Prefill(Transformer model, ForwardState state, KvCache cache, ReadOnlySpan<int> prompt, float[]? allHidden = null,
+        CancellationToken cancel = default)
     {
         int hidden = model.Config.HiddenSize;
         var positions = new int[PrefillChunk];
         var last = new float[hidden];
         for (int start = 0; start < prompt.Length; start += PrefillChunk)
         {
+            cancel.ThrowIfCancellationRequested();
             int n = Math.Min(PrefillChunk, prompt.Length - start);
             for (int i = 0; i < n; i++) positions[i] = cache.Count + i;
-            var h = model.Forward(cache, prompt.Slice(start, n), positions.AsSpan(0, n));
+            var h = model.Forward(state, cache, prompt.Slice(start, n), positions.AsSpan(0, n));
             cache.CommitAll();
             if (allHidden != null) h.CopyTo(allHidden.AsSpan(start * hidden, n * hidden));
             if (start + n == prompt.Length) h.Slice((n - 1) * hidden, hidden).CopyTo(last);

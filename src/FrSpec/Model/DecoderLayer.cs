@@ -16,19 +16,26 @@ public sealed class DecoderLayer
     public float[]? QBias { get; init; }
     public float[]? KBias { get; init; }
     public float[]? VBias { get; init; }
+    public float[]? OBias { get; init; }
     public required float[] PostAttentionNorm { get; init; }
     public required WeightMatrix GateProj { get; init; }
     public required WeightMatrix UpProj { get; init; }
     public required WeightMatrix DownProj { get; init; }
+    public float[]? GateBias { get; init; }
+    public float[]? UpBias { get; init; }
+    public float[]? DownBias { get; init; }
 
     public int NumHeads { get; init; }
     public int NumKvHeads { get; init; }
     public int HeadDim { get; init; }
     public float Eps { get; init; }
 
-    /// <summary>Loads layer <paramref name="prefix"/> (e.g. "model.layers.3.") from a store, validating every shape.</summary>
+    /// <summary>
+    /// Loads layer <paramref name="prefix"/> (e.g. "model.layers.3.") from a store, validating every shape. The bias flags
+    /// say which projections have biases (q/k/v, the output projection, the three MLP projections).
+    /// </summary>
     public static DecoderLayer Load(Formats.ITensorSource s, string prefix, int hidden, int intermediate, int heads, int kvHeads, int headDim,
-        float eps, bool qkvBias, bool inputNorm = true)
+        float eps, bool qkvBias, bool outputBias = false, bool mlpBias = false, bool inputNorm = true)
     {
         int q = heads * headDim, kv = kvHeads * headDim;
         return new DecoderLayer
@@ -41,10 +48,14 @@ public sealed class DecoderLayer
             QBias = qkvBias ? s.Vector(prefix + "self_attn.q_proj.bias", q) : null,
             KBias = qkvBias ? s.Vector(prefix + "self_attn.k_proj.bias", kv) : null,
             VBias = qkvBias ? s.Vector(prefix + "self_attn.v_proj.bias", kv) : null,
+            OBias = outputBias ? s.Vector(prefix + "self_attn.o_proj.bias", hidden) : null,
             PostAttentionNorm = s.Vector(prefix + "post_attention_layernorm.weight", hidden),
             GateProj = s.Matrix(prefix + "mlp.gate_proj.weight", intermediate, hidden),
             UpProj = s.Matrix(prefix + "mlp.up_proj.weight", intermediate, hidden),
             DownProj = s.Matrix(prefix + "mlp.down_proj.weight", hidden, intermediate),
+            GateBias = mlpBias ? s.Vector(prefix + "mlp.gate_proj.bias", intermediate) : null,
+            UpBias = mlpBias ? s.Vector(prefix + "mlp.up_proj.bias", intermediate) : null,
+            DownBias = mlpBias ? s.Vector(prefix + "mlp.down_proj.bias", hidden) : null,
             NumHeads = heads, NumKvHeads = kvHeads, HeadDim = headDim, Eps = eps,
         };
     }
@@ -86,15 +97,15 @@ public sealed class DecoderLayer
 
         Attention.Compute(c.Pool, b.Q, b.Attn, n, NumHeads, NumKvHeads, HeadDim, cache, layer, mask);
 
-        MatMul.Multiply(c, b.Attn, n, OProj, b.Tmp);
+        MatMul.Multiply(c, b.Attn, n, OProj, b.Tmp, OBias);
         var tmp = b.Tmp.AsSpan(0, n * hidden);
         System.Numerics.Tensors.TensorPrimitives.Add(x, tmp, x);
 
         for (int t = 0; t < n; t++) Ops.RmsNorm(x.Slice(t * hidden, hidden), PostAttentionNorm, Eps, normed.Slice(t * hidden, hidden));
-        MatMul.Multiply(c, normed, n, GateProj, b.Gate);
-        MatMul.Multiply(c, normed, n, UpProj, b.Up);
+        MatMul.Multiply(c, normed, n, GateProj, b.Gate, GateBias);
+        MatMul.Multiply(c, normed, n, UpProj, b.Up, UpBias);
         Ops.SiluMul(b.Gate.AsSpan(0, n * inter), b.Up.AsSpan(0, n * inter));
-        MatMul.Multiply(c, b.Gate, n, DownProj, b.Tmp);
+        MatMul.Multiply(c, b.Gate, n, DownProj, b.Tmp, DownBias);
         System.Numerics.Tensors.TensorPrimitives.Add(x, tmp, x);
     }
 }

@@ -11,25 +11,35 @@ public sealed class LmHead : IDisposable
 {
     private readonly bool _ownsWeight;
     private readonly Compute _compute;
+    private readonly int[]? _tokenIds;
     public WeightMatrix Weight { get; }
     /// <summary>Token id of each logit row; null for the full head (identity).</summary>
-    public int[]? TokenIds { get; }
+    public IReadOnlyList<int>? TokenIds => _tokenIds;
     public int Size => Weight.Rows;
 
-    public LmHead(Compute compute, WeightMatrix weight, int[]? tokenIds = null, bool ownsWeight = false)
+    internal LmHead(Compute compute, WeightMatrix weight, int[]? tokenIds = null, bool ownsWeight = false)
     {
         if (tokenIds != null && tokenIds.Length != weight.Rows) throw new ArgumentException("token id map length != head rows");
-        _compute = compute; Weight = weight; TokenIds = tokenIds; _ownsWeight = ownsWeight;
+        _compute = compute; Weight = weight; _tokenIds = tokenIds; _ownsWeight = ownsWeight;
     }
 
-    /// <summary>A head over the given token ids only (rows of this head, in the order given), on the same compute.</summary>
-    public LmHead Subset(int[] tokenIds) => new(_compute, Weight.GatherRows(tokenIds), (int[])tokenIds.Clone(), ownsWeight: true);
+    /// <summary>
+    /// FR-Spec's draft head: the rows of <paramref name="vocabulary"/>'s ids gathered (in its order) into a matrix of its own,
+    /// on the same compute. The vocabulary was validated when it was made; its id array is shared, not copied.
+    /// </summary>
+    public LmHead Subset(DraftVocabulary vocabulary)
+    {
+        if (_tokenIds != null) throw new InvalidOperationException("a subset head cannot be subset again: take the subset of the full head");
+        if (vocabulary.VocabSize != Weight.Rows)
+            throw new FrSpecException($"the draft vocabulary indexes {vocabulary.VocabSize} ids but this head has {Weight.Rows} rows (a vocabulary of another model?)");
+        return new LmHead(_compute, Weight.GatherRows(vocabulary.IdArray), vocabulary.IdArray, ownsWeight: true);
+    }
 
     /// <summary>Logits [n, Size] for n hidden rows [n, hidden].</summary>
     public void Compute(ReadOnlySpan<float> hidden, int n, Span<float> logits) => MatMul.Multiply(_compute, hidden, n, Weight, logits);
 
     /// <summary>Token id of logit index i.</summary>
-    public int TokenId(int i) => TokenIds == null ? i : TokenIds[i];
+    public int TokenId(int i) => _tokenIds == null ? i : _tokenIds[i];
 
     public void Dispose() { if (_ownsWeight) Weight.Dispose(); }
 }

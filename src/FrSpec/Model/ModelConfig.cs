@@ -1,4 +1,5 @@
 using System.Text.Json;
+using static FrSpec.Formats.JsonFields;
 
 namespace FrSpec.Model;
 
@@ -7,7 +8,9 @@ public sealed record RopeScaling(string Type, double Factor, double LowFreqFacto
 
 /// <summary>
 /// The architecture of a Llama-family decoder, read from a Hugging Face config.json.
-/// Supports llama (incl. Llama-3.1/3.2 "llama3" rope scaling and tied embeddings), mistral and qwen2 (q/k/v bias).
+/// Supports llama (incl. Llama-3.1/3.2 "llama3" rope scaling, tied embeddings, attention_bias and mlp_bias), mistral
+/// (sliding_window) and qwen2 (q/k/v bias). Every field that changes the computation is honoured as transformers does or
+/// rejected with an error naming it (docs/formats.md, "config.json"); defaults are transformers' defaults.
 /// </summary>
 public sealed record ModelConfig
 {
@@ -20,16 +23,29 @@ public sealed record ModelConfig
     public required int NumKvHeads { get; init; }
     public required int HeadDim { get; init; }
     public required int VocabSize { get; init; }
-    public float RmsNormEps { get; init; } = 1e-5f;
+    public float RmsNormEps { get; init; } = (float)DefaultRmsNormEps;
     public double RopeTheta { get; init; } = 10000.0;
     public RopeScaling? RopeScaling { get; init; }
     public int MaxPositions { get; init; } = 2048;
     public bool TieWordEmbeddings { get; init; }
+    /// <summary>q/k/v projections have biases (Qwen2 always; Llama with attention_bias).</summary>
     public bool AttentionBias { get; init; }
+    /// <summary>The output projection has a bias (Llama with attention_bias; Qwen2 never).</summary>
+    public bool AttentionOutputBias { get; init; }
+    /// <summary>gate/up/down projections have biases (Llama with mlp_bias).</summary>
     public bool MlpBias { get; init; }
+    /// <summary>
+    /// Sliding-window attention span (Mistral's sliding_window; Qwen2's when use_sliding_window), or null. FrSpec attends
+    /// to the full context, which equals sliding-window attention for positions below the window only, so a pass beyond
+    /// it is rejected (<see cref="Transformer.Forward"/>).
+    /// </summary>
+    public int? SlidingWindow { get; init; }
     public int? BosTokenId { get; init; }
     public IReadOnlyList<int> EosTokenIds { get; init; } = Array.Empty<int>();
     public string TorchDtype { get; init; } = "bfloat16";
+
+    /// <summary>transformers' default rms_norm_eps for Llama, Mistral and Qwen2 (the one default FrSpec uses everywhere).</summary>
+    public const double DefaultRmsNormEps = 1e-6;
 
     public static readonly IReadOnlyDictionary<string, string> KnownArchitectures = new Dictionary<string, string>
     {
@@ -43,12 +59,8 @@ public sealed record ModelConfig
     {
         string file = Directory.Exists(path) ? Path.Combine(path, "config.json") : path;
         if (!File.Exists(file)) throw new FrSpecException($"{file}: config.json not found");
-        try
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(file));
-            return Parse(doc.RootElement, file);
-        }
-        catch (JsonException e) { throw new FrSpecException($"{file}: invalid JSON ({e.Message})"); }
+        using var doc = ReadObject(file);
+        return Parse(doc.RootElement, file);
     }
 
     public static ModelConfig Parse(JsonElement root, string file, bool requireArchitecture = true)
@@ -105,13 +117,19 @@ public sealed record ModelConfig
                 throw new FrSpecException($"{file}: unsupported rope_scaling type '{type}' (supported: llama3, linear, default)");
         }
 
-        var eos = new List<int>();
-        if (root.TryGetProperty("eos_token_id", out var e))
+        string act = Str(root, "hidden_act") ?? "silu";
+        if (act != "silu") throw new FrSpecException($"{file}: hidden_act '{act}' is not supported (Llama, Mistral and Qwen2 use silu)");
+        bool qwen = modelType == "qwen2", llama = modelType == "llama";
+        // transformers reads attention_bias and mlp_bias for Llama only; Mistral has no biases, Qwen2 q/k/v biases.
+        bool attentionBias = llama && (OptBool(root, "attention_bias") ?? false);
+        int? window = modelType switch
         {
-            if (e.ValueKind == JsonValueKind.Number) eos.Add(e.GetInt32());
-            else if (e.ValueKind == JsonValueKind.Array) foreach (var x in e.EnumerateArray()) if (x.ValueKind == JsonValueKind.Number) eos.Add(x.GetInt32());
-        }
-        bool qwen = modelType == "qwen2";
+            "mistral" => OptInt(root, "sliding_window"),
+            "qwen2" when OptBool(root, "use_sliding_window") == true => OptInt(root, "sliding_window"),
+            _ => null,
+        };
+        if (window is <= 0) throw new FrSpecException($"{file}: field 'sliding_window' must be positive, got {window}");
+        int vocab = Positive(Int(root, "vocab_size", file), "vocab_size", file);
         return new ModelConfig
         {
             Architecture = arch,
@@ -122,33 +140,21 @@ public sealed record ModelConfig
             NumHeads = heads,
             NumKvHeads = kvHeads,
             HeadDim = headDim,
-            VocabSize = Positive(Int(root, "vocab_size", file), "vocab_size", file),
-            RmsNormEps = (float)(OptDouble(root, "rms_norm_eps") ?? 1e-6),
+            VocabSize = vocab,
+            RmsNormEps = (float)(OptDouble(root, "rms_norm_eps") ?? DefaultRmsNormEps),
             RopeTheta = theta,
             RopeScaling = scaling,
             MaxPositions = OptInt(root, "max_position_embeddings") ?? 2048,
             TieWordEmbeddings = OptBool(root, "tie_word_embeddings") ?? false,
-            AttentionBias = qwen || (OptBool(root, "attention_bias") ?? false),
-            MlpBias = OptBool(root, "mlp_bias") ?? false,
-            BosTokenId = OptInt(root, "bos_token_id"),
-            EosTokenIds = eos,
+            AttentionBias = qwen || attentionBias,
+            AttentionOutputBias = attentionBias,
+            MlpBias = llama && (OptBool(root, "mlp_bias") ?? false),
+            SlidingWindow = window,
+            BosTokenId = TokenIds(root, "bos_token_id", file, vocab) is [int bos, ..] ? bos : null,
+            EosTokenIds = TokenIds(root, "eos_token_id", file, vocab),
             TorchDtype = Str(root, "torch_dtype") ?? Str(root, "dtype") ?? "bfloat16",
         };
     }
 
     private static int Positive(int v, string field, string file) => v > 0 ? v : throw new FrSpecException($"{file}: field '{field}' must be positive, got {v}");
-
-    private static string? Str(JsonElement o, string name) => o.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString() : null;
-
-    private static int Int(JsonElement o, string name, string file) =>
-        OptInt(o, name) ?? throw new FrSpecException($"{file}: required field '{name}' is missing or not an integer");
-
-    private static int? OptInt(JsonElement o, string name) =>
-        o.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int i) ? i : null;
-
-    private static double? OptDouble(JsonElement o, string name) =>
-        o.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
-
-    private static bool? OptBool(JsonElement o, string name) =>
-        o.TryGetProperty(name, out var v) && (v.ValueKind == JsonValueKind.True || v.ValueKind == JsonValueKind.False) ? v.GetBoolean() : null;
 }

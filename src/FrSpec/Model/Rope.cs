@@ -12,26 +12,44 @@ public sealed class Rope
     public Rope(int headDim, double theta, RopeScaling? scaling = null)
     {
         HeadDim = headDim;
-        int half = headDim / 2;
-        _invFreq = new float[half];
-        for (int i = 0; i < half; i++)
+        var divisors = ScalingDivisors(headDim, theta, scaling);
+        _invFreq = new float[headDim / 2];
+        for (int i = 0; i < _invFreq.Length; i++) _invFreq[i] = (float)(BaseFrequency(i, headDim, theta) / divisors[i]);
+    }
+
+    /// <summary>The unscaled rotation frequency of lane pair i: θ^(−2i/headDim).</summary>
+    public static double BaseFrequency(int i, int headDim, double theta) => 1.0 / Math.Pow(theta, 2.0 * i / headDim);
+
+    /// <summary>
+    /// What each of the headDim/2 base frequencies is divided by: 1 without scaling; "linear" divides all by its factor;
+    /// Llama-3.1's "llama3" divides long wavelengths (beyond original_max / low_freq_factor) by the factor, keeps short
+    /// ones (below original_max / high_freq_factor) and interpolates in between. The one home of this rule: the GGUF
+    /// exporter writes these divisors as llama.cpp's rope_freqs tensor.
+    /// </summary>
+    public static double[] ScalingDivisors(int headDim, double theta, RopeScaling? scaling)
+    {
+        var d = new double[headDim / 2];
+        for (int i = 0; i < d.Length; i++)
         {
-            double f = 1.0 / Math.Pow(theta, 2.0 * i / headDim);
-            if (scaling is { Type: "llama3" } s)
+            double f = BaseFrequency(i, headDim, theta);
+            d[i] = scaling switch
             {
-                double lowWavelen = s.OriginalMaxPositions / s.LowFreqFactor;
-                double highWavelen = s.OriginalMaxPositions / s.HighFreqFactor;
-                double wavelen = 2 * Math.PI / f;
-                if (wavelen > lowWavelen) f /= s.Factor;
-                else if (wavelen >= highWavelen)
-                {
-                    double smooth = (s.OriginalMaxPositions / wavelen - s.LowFreqFactor) / (s.HighFreqFactor - s.LowFreqFactor);
-                    f = (1 - smooth) * f / s.Factor + smooth * f;
-                }
-            }
-            else if (scaling is { Type: "linear" } lin) f /= lin.Factor;
-            _invFreq[i] = (float)f;
+                null => 1.0,
+                { Type: "linear" } => scaling.Factor,
+                { Type: "llama3" } s => Llama3Divisor(2 * Math.PI / f, s),
+                _ => throw new FrSpecException($"unsupported rope scaling type '{scaling.Type}' (supported: llama3, linear, default)"),
+            };
         }
+        return d;
+    }
+
+    private static double Llama3Divisor(double wavelength, RopeScaling s)
+    {
+        double lowWavelength = s.OriginalMaxPositions / s.LowFreqFactor, highWavelength = s.OriginalMaxPositions / s.HighFreqFactor;
+        if (wavelength < highWavelength) return 1.0;
+        if (wavelength > lowWavelength) return s.Factor;
+        double smooth = (s.OriginalMaxPositions / wavelength - s.LowFreqFactor) / (s.HighFreqFactor - s.LowFreqFactor);
+        return 1.0 / ((1 - smooth) / s.Factor + smooth);
     }
 
     /// <summary>Fills cos/sin tables [n, headDim/2] for the given positions.</summary>

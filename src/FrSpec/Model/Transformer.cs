@@ -10,7 +10,8 @@ namespace FrSpec.Model;
 /// The forward pass is built for speculation: any number of new tokens with explicit positions and an explicit
 /// attention mask over [cached + new] slots; it returns the final hidden states (after the final norm) and leaves
 /// logits to an <see cref="LmHead"/>, so callers compute logits only for the rows — and vocabulary rows — they need.
-/// Not thread-safe: one forward at a time per instance.
+/// Immutable once loaded: any number of threads may run passes at the same time, each with its own
+/// <see cref="ForwardState"/> and <see cref="KvCache"/>.
 /// </summary>
 public sealed class Transformer : IDisposable
 {
@@ -27,28 +28,33 @@ public sealed class Transformer : IDisposable
     public Compute Compute { get; }
 
     private readonly TensorStore _store;
-    private readonly ForwardBuffers _buffers;
-    private AttentionMask? _causal;
 
     private Transformer(string dir, ModelConfig config, TensorStore store, Compute compute)
     {
         Directory = dir; Config = config; _store = store; Compute = compute;
         var c = config;
-        Embedding = store.Matrix("model.embed_tokens.weight", c.VocabSize, c.HiddenSize);
+        var s = new TensorUsage(store);
+        Embedding = s.Matrix("model.embed_tokens.weight", c.VocabSize, c.HiddenSize);
         var layers = new DecoderLayer[c.NumLayers];
         for (int l = 0; l < c.NumLayers; l++)
-            layers[l] = DecoderLayer.Load(store, $"model.layers.{l}.", c.HiddenSize, c.IntermediateSize, c.NumHeads, c.NumKvHeads, c.HeadDim,
-                c.RmsNormEps, c.AttentionBias);
+            layers[l] = DecoderLayer.Load(s, $"model.layers.{l}.", c.HiddenSize, c.IntermediateSize, c.NumHeads, c.NumKvHeads, c.HeadDim,
+                c.RmsNormEps, c.AttentionBias, c.AttentionOutputBias, c.MlpBias);
         Layers = layers;
-        FinalNorm = store.Vector("model.norm.weight", c.HiddenSize);
+        FinalNorm = s.Vector("model.norm.weight", c.HiddenSize);
         WeightMatrix head;
-        if (store.Contains("lm_head.weight")) head = store.Matrix("lm_head.weight", c.VocabSize, c.HiddenSize);
+        if (s.Contains("lm_head.weight")) head = s.Matrix("lm_head.weight", c.VocabSize, c.HiddenSize);
         else if (c.TieWordEmbeddings) head = Embedding;
         else throw new FrSpecException($"{dir}: tensor 'lm_head.weight' is missing and tie_word_embeddings is false");
+        s.RejectUnused(dir, IgnoredTensorSuffixes);
         Head = new LmHead(compute, head);
         Rope = new Rope(c.HeadDim, c.RopeTheta, c.RopeScaling);
-        _buffers = new ForwardBuffers(c.HiddenSize, c.NumHeads * c.HeadDim, c.NumKvHeads * c.HeadDim, c.IntermediateSize, c.HeadDim);
     }
+
+    /// <summary>
+    /// Tensors a checkpoint may hold that the model recomputes instead of reading (older transformers saved RoPE's
+    /// inv_freq buffer); any other tensor the model does not read is an error.
+    /// </summary>
+    public static IReadOnlyList<string> IgnoredTensorSuffixes { get; } = [".rotary_emb.inv_freq"];
 
     /// <summary>True when the weights were copied into huge-page memory (see <see cref="WeightMemory"/>).</summary>
     public bool UsesHugePages => _store.UsesHugePages;
@@ -73,6 +79,13 @@ public sealed class Transformer : IDisposable
     /// <summary>A KV cache sized for this model.</summary>
     public KvCache CreateCache(int capacity) => new(Config.NumLayers, Config.NumKvHeads, Config.HeadDim, capacity);
 
+    /// <summary>Scratch for the forward passes of one caller (a session); grown on demand, reused by every pass.</summary>
+    public ForwardState CreateState()
+    {
+        var c = Config;
+        return new ForwardState(this, new ForwardBuffers(c.HiddenSize, c.NumHeads * c.HeadDim, c.NumKvHeads * c.HeadDim, c.IntermediateSize, c.HeadDim));
+    }
+
     /// <summary>Bytes of weights one decode step reads (all layers, final norm, full LM head).</summary>
     public long WeightBytesPerToken()
     {
@@ -86,16 +99,21 @@ public sealed class Transformer : IDisposable
     /// Processes <paramref name="tokens"/> at <paramref name="positions"/>: their keys/values are appended to the cache as
     /// pending slots (commit or roll them back afterwards). <paramref name="mask"/> says what each token sees among
     /// [cache.Length + new] slots; null means causal after everything cached. Returns the final-norm hidden states
-    /// [n, hidden], valid until the next call.
+    /// [n, hidden], valid until the next pass with <paramref name="state"/>.
     /// </summary>
-    public ReadOnlySpan<float> Forward(KvCache cache, ReadOnlySpan<int> tokens, ReadOnlySpan<int> positions, AttentionMask? mask = null)
+    public ReadOnlySpan<float> Forward(ForwardState state, KvCache cache, ReadOnlySpan<int> tokens, ReadOnlySpan<int> positions, AttentionMask? mask = null)
     {
         int n = tokens.Length, hidden = Config.HiddenSize;
         if (positions.Length != n) throw new ArgumentException($"{positions.Length} positions for {n} tokens");
         if (n == 0) return ReadOnlySpan<float>.Empty;
-        mask = AttentionMask.ForPass(mask, ref _causal, cache.Length, n);
+        if (Config.SlidingWindow is int window)
+            foreach (int p in positions)
+                if (p >= window)
+                    throw new FrSpecException($"{Directory}: position {p} is beyond the model's sliding_window of {window} tokens; FrSpec attends to the whole context, which equals sliding-window attention only inside the window");
+        using var pass = state.Enter(this);
+        mask = AttentionMask.ForPass(mask, ref state.Causal, cache.Length, n);
 
-        var b = _buffers;
+        var b = state.Buffers;
         b.Ensure(n);
         for (int t = 0; t < n; t++)
         {
@@ -116,15 +134,4 @@ public sealed class Transformer : IDisposable
         Head.Dispose();
         _store.Dispose();
     }
-}
-
-/// <summary>Where model weights live while the engine runs.</summary>
-public enum WeightMemory
-{
-    /// <summary>Huge pages where the OS offers them, else mapped.</summary>
-    Default,
-    /// <summary>Used in place from the memory-mapped files (no copy; 4 KiB pages).</summary>
-    Mapped,
-    /// <summary>Copied once into an anonymous arena advised into 2 MiB transparent huge pages.</summary>
-    HugePages,
 }

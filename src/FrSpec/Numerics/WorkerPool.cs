@@ -63,8 +63,8 @@ public sealed class WorkerPool
             _next = 0;
             _done.Reset(workers + 1);
             _generation++;
+            _error = null; // before the workers wake: an error one of them records must not be cleared
             _wake.Release(workers);
-            _error = null;
             try { RunChunks(); }
             catch (Exception e) { Interlocked.CompareExchange(ref _error, e, null); }
             _done.Signal();

@@ -6,8 +6,9 @@ using FrSpec.Numerics;
 namespace FrSpec.Speculative;
 
 /// <summary>
-/// EAGLE-2 drafting (formats.md §1.3–1.4): a stable draft KV cache that follows the accepted sequence, and per round a
-/// dynamic tree grown by expanding the k best frontier nodes D times, then reranked by cumulative log-probability.
+/// EAGLE-2 drafting (docs/formats.md, "Draft forward" and "EAGLE-2 tree"): a stable draft KV cache that follows the
+/// accepted sequence, and per round a dynamic tree grown by expanding the k best frontier nodes D times, then
+/// reranked by cumulative log-probability.
 /// The draft LM head is the full target head (EAGLE-2) or a row subset of it (FR-Spec): log-softmax and top-k run
 /// in subset space and indices map back to token ids. All buffers are allocated once.
 /// </summary>
@@ -16,6 +17,7 @@ internal sealed class EagleDrafter : IDrafter
     private const int Chunk = 128; // pairs per stable-pass forward (bounds scratch memory)
 
     private readonly EagleHead _head;
+    private readonly ForwardState _state;
     private readonly WeightMatrix _embedding;
     private readonly LmHead _draftHead;
     private readonly TreeOptions _options;
@@ -41,6 +43,7 @@ internal sealed class EagleDrafter : IDrafter
         if (targetEmbedding.Cols != head.HiddenSize || draftHead.Weight.Cols != head.HiddenSize)
             throw new FrSpecException($"EAGLE head hidden size {head.HiddenSize} does not match the target's {targetEmbedding.Cols}");
         _head = head; _embedding = targetEmbedding; _draftHead = draftHead; _options = options;
+        _state = head.CreateState();
         _hidden = head.HiddenSize;
         _k = Math.Min(options.TopK, draftHead.Size);
         _cache = head.CreateCache(capacity);
@@ -61,23 +64,13 @@ internal sealed class EagleDrafter : IDrafter
     /// <summary>Stable draft positions so far (= target tokens whose successor the draft has consumed).</summary>
     public int StableLength => _cache.Count;
 
-    public void Begin(ReadOnlySpan<int> prompt)
+    public void Begin(ReadOnlySpan<int> prompt, int maxSequenceLength)
     {
-        int need = prompt.Length + 1;
+        // The stable cache follows the sequence; one round's frontier passes (depth × k slots) sit on top of it.
+        int need = Math.Max(maxSequenceLength, prompt.Length + 1) + _options.Depth * _k + 2;
         if (_cache.Capacity < need) _cache = _head.CreateCache(need);
         _cache.Clear();
         _layerTicks = _headTicks = 0;
-    }
-
-    /// <summary>
-    /// Grows the draft cache so a sequence of this many tokens plus one tree fits. Called at the start of a sequence,
-    /// before <see cref="Begin"/>: a new cache drops the previous sequence's draft state, which Begin discards anyway.
-    /// </summary>
-    public void EnsureCapacity(int sequenceLength)
-    {
-        int need = sequenceLength + _options.Depth * _k + 2;
-        if (_cache.Capacity >= need) return;
-        _cache = _head.CreateCache(need);
     }
 
     public void Extend(ReadOnlySpan<float> features, ReadOnlySpan<int> nextTokens)
@@ -88,7 +81,7 @@ internal sealed class EagleDrafter : IDrafter
             int m = Math.Min(Chunk, n - start);
             for (int i = 0; i < m; i++) _positions[i] = _cache.Count + i;
             long t0 = Stopwatch.GetTimestamp();
-            var output = _head.Forward(_cache, _embedding, nextTokens.Slice(start, m), features.Slice(start * _hidden, m * _hidden),
+            var output = _head.Forward(_state, _cache, _embedding, nextTokens.Slice(start, m), features.Slice(start * _hidden, m * _hidden),
                 _positions.AsSpan(0, m), null);
             _cache.CommitAll();
             output.Slice((m - 1) * _hidden, _hidden).CopyTo(_rootFeature);
@@ -123,7 +116,7 @@ internal sealed class EagleDrafter : IDrafter
                 _mask.Allow(r, cached + r);
                 _slot[g] = cached + r;
             }
-            var output = _head.Forward(_cache, _embedding, _tokens.AsSpan(0, k), _frontierFeat.AsSpan(0, k * h), _positions.AsSpan(0, k), _mask);
+            var output = _head.Forward(_state, _cache, _embedding, _tokens.AsSpan(0, k), _frontierFeat.AsSpan(0, k * h), _positions.AsSpan(0, k), _mask);
             _layerTicks += Stopwatch.GetTimestamp() - t0;
 
             // Children of every frontier node: group step+1, child c of frontier row r at offset r·k + c.

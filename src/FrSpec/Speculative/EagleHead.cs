@@ -1,14 +1,15 @@
-using System.Text.Json;
+using FrSpec.Formats;
 using FrSpec.Model;
 using FrSpec.Numerics;
 
 namespace FrSpec.Speculative;
 
 /// <summary>
-/// An EAGLE-1/2 draft head (the published layout, formats.md §1.1–1.3): x = fc(concat(embedding(token), feature)),
-/// then one decoder layer without input norm; its output is both the next feature and what the LM head reads.
+/// An EAGLE-1/2 draft head (the published layout, docs/formats.md, "EAGLE-1/2 heads" and "Draft forward"):
+/// x = fc(concat(embedding(token), feature)), then one decoder layer without input norm; its output is both the next feature and what the LM head reads.
 /// The target's embedding and LM head are used (a bundled embed_tokens/lm_head is ignored). RoPE uses the
-/// head's own θ, plain (no scaling), as the reference does.
+/// head's own θ, plain (no scaling), as the reference does. Immutable once loaded: sessions share one head, each
+/// drafting with its own <see cref="ForwardState"/> and draft cache.
 /// </summary>
 public sealed class EagleHead : IDisposable
 {
@@ -26,8 +27,6 @@ public sealed class EagleHead : IDisposable
 
     private readonly EagleTensors _tensors;
     private readonly Compute _compute;
-    private readonly ForwardBuffers _buffers;
-    private float[] _concat = [];
 
     private EagleHead(EagleTensors tensors, WeightMatrix fc, float[]? fcBias, DecoderLayer layer, int hidden, int kvHeads, int headDim, double theta,
         Compute compute)
@@ -37,8 +36,13 @@ public sealed class EagleHead : IDisposable
         HiddenSize = hidden; NumKvHeads = kvHeads; HeadDim = headDim; RopeTheta = theta;
         Rope = new Rope(headDim, theta);
         Source = tensors.Source;
-        _buffers = new ForwardBuffers(hidden, layer.NumHeads * headDim, kvHeads * headDim, layer.GateProj.Rows, headDim);
     }
+
+    /// <summary>
+    /// Tensors a published head may bundle that the head does not use: copies of the target's embedding and LM head
+    /// (the target's own are used) and RoPE's recomputed inv_freq buffer.
+    /// </summary>
+    public static IReadOnlyList<string> IgnoredTensorSuffixes { get; } = ["embed_tokens.weight", "lm_head.weight", ".rotary_emb.inv_freq"];
 
     /// <summary>
     /// Loads an EAGLE head directory (config.json + pytorch_model.bin or model.safetensors) for the given target,
@@ -51,87 +55,89 @@ public sealed class EagleHead : IDisposable
         if (!File.Exists(cfgFile)) throw new FrSpecException($"{cfgFile}: config.json not found (expected an EAGLE-1/2 head)");
         ModelConfig cfg;
         bool? bias, qkvBias;
-        try
+        using (var doc = JsonFields.ReadObject(cfgFile))
         {
-            using var doc = JsonDocument.Parse(File.ReadAllBytes(cfgFile));
             var root = doc.RootElement;
             cfg = ModelConfig.Parse(root, cfgFile, requireArchitecture: false);
-            bias = OptBool(root, "bias");
-            qkvBias = OptBool(root, "qkv_bias");
+            bias = JsonFields.OptBool(root, "bias");
+            qkvBias = JsonFields.OptBool(root, "qkv_bias");
             if (root.TryGetProperty("draft_vocab_size", out _) || root.TryGetProperty("target_hidden_size", out _))
                 throw new FrSpecException($"{cfgFile}: this looks like an EAGLE-3 head (draft_vocab_size/target_hidden_size); only EAGLE-1/2 heads are supported");
         }
-        catch (JsonException e) { throw new FrSpecException($"{cfgFile}: invalid JSON ({e.Message})"); }
 
         if (cfg.NumLayers != 1) throw new FrSpecException($"{cfgFile}: num_hidden_layers is {cfg.NumLayers}; EAGLE-1/2 heads have exactly 1 layer");
         if (cfg.HiddenSize != target.HiddenSize)
             throw new FrSpecException($"{cfgFile}: hidden_size {cfg.HiddenSize} does not match the target model's {target.HiddenSize}");
 
-        var t = EagleTensors.Open(dir);
+        var tensors = EagleTensors.Open(dir);
         try
         {
+            var t = new TensorUsage(tensors);
             int h = cfg.HiddenSize, q = cfg.NumHeads * cfg.HeadDim, kv = cfg.NumKvHeads * cfg.HeadDim, inter = cfg.IntermediateSize;
             foreach (var n in t.Names)
                 if (n.StartsWith("layers.", StringComparison.Ordinal) && !n.StartsWith("layers.0.", StringComparison.Ordinal))
-                    throw new FrSpecException($"{t.Source}: tensor '{n}' belongs to a second layer; EAGLE-1/2 heads have one");
+                    throw new FrSpecException($"{tensors.Source}: tensor '{n}' belongs to a second layer; EAGLE-1/2 heads have one");
             if (t.Contains("layers.0.input_layernorm.weight"))
-                throw new FrSpecException($"{t.Source}: tensor 'layers.0.input_layernorm.weight' is present; EAGLE-1/2 layer 0 has no input norm (is this an EAGLE-3 or a plain model?)");
+                throw new FrSpecException($"{tensors.Source}: tensor 'layers.0.input_layernorm.weight' is present; EAGLE-1/2 layer 0 has no input norm (is this an EAGLE-3 or a plain model?)");
 
             var fc = t.Matrix("fc.weight", h, 2 * h);
             // The reference builds fc with a bias unless config "bias" is false.
             float[]? fcBias = null;
             if (t.Contains("fc.bias")) fcBias = t.Vector("fc.bias", h);
             else if (bias ?? true)
-                throw new FrSpecException($"{t.Source}: tensor 'fc.bias' is missing but {Path.GetFileName(cfgFile)} has 'bias' {(bias == null ? "absent (defaults to true)" : "true")}");
+                throw new FrSpecException($"{tensors.Source}: tensor 'fc.bias' is missing but {Path.GetFileName(cfgFile)} has 'bias' {(bias == null ? "absent (defaults to true)" : "true")}");
 
             bool hasQkvBias = t.Contains("layers.0.self_attn.q_proj.bias");
             if (qkvBias == true && !hasQkvBias)
-                throw new FrSpecException($"{t.Source}: tensor 'layers.0.self_attn.q_proj.bias' is missing but config has qkv_bias true");
+                throw new FrSpecException($"{tensors.Source}: tensor 'layers.0.self_attn.q_proj.bias' is missing but config has qkv_bias true");
             var layer = DecoderLayer.Load(t, "layers.0.", h, inter, cfg.NumHeads, cfg.NumKvHeads, cfg.HeadDim, cfg.RmsNormEps, hasQkvBias, inputNorm: false);
-            return new EagleHead(t, fc, fcBias, layer, h, cfg.NumKvHeads, cfg.HeadDim, cfg.RopeTheta, compute ?? Compute.Default);
+            t.RejectUnused(tensors.Source, IgnoredTensorSuffixes);
+            return new EagleHead(tensors, fc, fcBias, layer, h, cfg.NumKvHeads, cfg.HeadDim, cfg.RopeTheta, compute ?? Compute.Default);
         }
-        catch { t.Dispose(); throw; }
+        catch { tensors.Dispose(); throw; }
     }
 
     /// <summary>
     /// Runs n (token, feature) pairs at the given draft positions: x = fc([embedding(token) | feature]), then the layer,
     /// whose keys/values go to pending slots of <paramref name="cache"/> (mask over [cache.Length + n] slots; null =
-    /// causal). Returns the outputs [n, hidden] (next features; the LM head input), valid until the next call.
+    /// causal). Returns the outputs [n, hidden] (next features; the LM head input), valid until the next pass with
+    /// <paramref name="state"/>.
     /// </summary>
-    public ReadOnlySpan<float> Forward(KvCache cache, WeightMatrix embedding, ReadOnlySpan<int> tokens, ReadOnlySpan<float> features,
+    public ReadOnlySpan<float> Forward(ForwardState state, KvCache cache, WeightMatrix embedding, ReadOnlySpan<int> tokens, ReadOnlySpan<float> features,
         ReadOnlySpan<int> positions, AttentionMask? mask)
     {
         int n = tokens.Length, h = HiddenSize;
         if (positions.Length != n || features.Length < n * h) throw new ArgumentException("tokens, features and positions disagree");
         if (n == 0) return ReadOnlySpan<float>.Empty;
-        mask = AttentionMask.ForPass(mask, ref _causal, cache.Length, n);
-        var b = _buffers;
+        using var pass = state.Enter(this);
+        mask = AttentionMask.ForPass(mask, ref state.Causal, cache.Length, n);
+        var b = state.Buffers;
         b.Ensure(n);
-        if (_concat.Length < n * 2 * h) _concat = new float[Math.Max(n * 2 * h, _concat.Length * 2)];
+        if (state.Concat.Length < n * 2 * h) state.Concat = new float[Math.Max(n * 2 * h, state.Concat.Length * 2)];
+        var concat = state.Concat;
         for (int t = 0; t < n; t++)
         {
-            var row = _concat.AsSpan(t * 2 * h, 2 * h);
+            var row = concat.AsSpan(t * 2 * h, 2 * h);
             embedding.ReadRow(tokens[t], row[..h]);
             features.Slice(t * h, h).CopyTo(row[h..]);
         }
-        MatMul.Multiply(_compute, _concat, n, Fc, b.X, FcBias);
+        MatMul.Multiply(_compute, concat, n, Fc, b.X, FcBias);
         Rope.Tables(positions, b.Cos, b.Sin);
         int first = cache.Append(n);
         Layer.Forward(_compute, b, n, cache, 0, first, mask);
         return b.X.AsSpan(0, n * h);
     }
 
-    private AttentionMask? _causal;
-
     /// <summary>A draft KV cache (one layer) for this head.</summary>
     public KvCache CreateCache(int capacity) => new(1, NumKvHeads, HeadDim, capacity);
+
+    /// <summary>Scratch for the forward passes of one caller (a session's drafter).</summary>
+    public ForwardState CreateState() =>
+        new(this, new ForwardBuffers(HiddenSize, Layer.NumHeads * HeadDim, NumKvHeads * HeadDim, Layer.GateProj.Rows, HeadDim));
 
     /// <summary>Bytes of weights one draft step reads, LM head excluded.</summary>
     public long WeightBytes => Fc.ByteCount + Layer.QProj.ByteCount + Layer.KProj.ByteCount + Layer.VProj.ByteCount + Layer.OProj.ByteCount
         + Layer.GateProj.ByteCount + Layer.UpProj.ByteCount + Layer.DownProj.ByteCount;
-
-    private static bool? OptBool(JsonElement o, string name) =>
-        o.TryGetProperty(name, out var v) && (v.ValueKind == JsonValueKind.True || v.ValueKind == JsonValueKind.False) ? v.GetBoolean() : null;
 
     public void Dispose() => _tensors.Dispose();
 }

@@ -11,12 +11,12 @@ namespace FrSpec.Speculative;
 /// and the drafter consumes the accepted (feature, next token) pairs. Greedy output equals the target's greedy
 /// output; sampled output has exactly the target's distribution (docs/exactness.md).
 /// </summary>
-public sealed class SpeculativeDecoder : IDecoder, IDisposable
+internal sealed class SpeculativeDecoder : IDecoder
 {
     private readonly Transformer _target;
+    private readonly ForwardState _state;
     private readonly IDrafter _drafter;
     private readonly TreeOptions _tree;
-    private readonly IDisposable[] _owned;
     private readonly DraftTree _draft;
     private readonly TreeVerifier _verifier;
     private readonly AttentionMask _mask = new(0, 0, 0);
@@ -27,16 +27,16 @@ public sealed class SpeculativeDecoder : IDecoder, IDisposable
 
     public string Name { get; }
 
-    /// <summary>The acceptance rule for sampling; tests switch it to a wrong one to show the exactness test can fail.</summary>
-    internal AcceptanceRule Rule { get => _verifier.Rule; set => _verifier.Rule = value; }
-
-    internal SpeculativeDecoder(Transformer target, IDrafter drafter, TreeOptions tree, string name, params IDisposable[] owned)
+    /// <summary>A decoder over <paramref name="target"/> drafting with <paramref name="drafter"/>; <paramref name="acceptance"/> is the
+    /// sampled-acceptance rule, null = <see cref="ExactAcceptance"/> (tests inject wrong ones).</summary>
+    internal SpeculativeDecoder(Transformer target, IDrafter drafter, TreeOptions tree, string name, ISampledAcceptance? acceptance = null)
     {
         tree.Validate();
-        _target = target; _drafter = drafter; _tree = tree; Name = name; _owned = owned;
+        _target = target; _drafter = drafter; _tree = tree; Name = name;
+        _state = target.CreateState();
         int t = tree.TotalTokens, v = target.Config.VocabSize, h = target.Config.HiddenSize;
         _draft = new DraftTree(t);
-        _verifier = new TreeVerifier(v);
+        _verifier = new TreeVerifier(v, acceptance);
         _logits = new float[v];
         _nodeLogits = new NodeLogits(target.Head, h, t);
         _features = new float[t * h];
@@ -47,45 +47,18 @@ public sealed class SpeculativeDecoder : IDecoder, IDisposable
     }
 
     /// <summary>
-    /// An EAGLE-2 decoder for <paramref name="target"/> with the head in <paramref name="eagleDir"/>. With
-    /// <paramref name="frIds"/> (distinct token ids, most frequent first) the draft LM head is FR-Spec's subset of the
-    /// target head's rows; null = the full vocabulary (plain EAGLE-2).
+    /// EAGLE-2 with a loaded head: <paramref name="draftHead"/> is the target's full head (EAGLE-2) or an FR-Spec subset
+    /// of it. The head and the draft LM head are shared and immutable; the decoder owns its caches and scratch.
     /// </summary>
-    public static SpeculativeDecoder Create(Transformer target, string eagleDir, int[]? frIds = null, TreeOptions? tree = null)
+    internal static SpeculativeDecoder Eagle(Transformer target, EagleHead head, LmHead draftHead, TreeOptions tree, string name,
+        ISampledAcceptance? acceptance = null)
     {
-        var head = EagleHead.Load(eagleDir, target.Config, target.Compute);
-        try { return Create(target, head, frIds, tree, ownsHead: true); }
-        catch { head.Dispose(); throw; }
-    }
-
-    /// <summary>As <see cref="Create(Transformer, string, int[], TreeOptions)"/> with an already loaded head.</summary>
-    public static SpeculativeDecoder Create(Transformer target, EagleHead head, int[]? frIds, TreeOptions? tree, bool ownsHead = false)
-    {
-        tree ??= TreeOptions.Default;
         tree.Validate();
-        LmHead draftHead = frIds == null ? target.Head : target.Head.Subset(ValidateSubset(frIds, target.Config.VocabSize));
         var drafter = new EagleDrafter(head, target.Embedding, draftHead, tree, 512);
-        string name = frIds == null ? "eagle2" : $"fr-{frIds.Length}";
-        var owned = new List<IDisposable>();
-        if (frIds != null) owned.Add(draftHead);
-        if (ownsHead) owned.Add(head);
-        return new SpeculativeDecoder(target, drafter, tree, name, owned.ToArray());
+        return new SpeculativeDecoder(target, drafter, tree, name, acceptance);
     }
 
-    private static int[] ValidateSubset(int[] ids, int vocab)
-    {
-        if (ids.Length == 0) throw new FrSpecException("the FR-Spec vocabulary subset is empty");
-        var seen = new bool[vocab];
-        foreach (int id in ids)
-        {
-            if ((uint)id >= (uint)vocab) throw new FrSpecException($"FR-Spec subset token id {id} is outside the vocabulary of {vocab}");
-            if (seen[id]) throw new FrSpecException($"FR-Spec subset lists token id {id} twice");
-            seen[id] = true;
-        }
-        return ids;
-    }
-
-    public GenerationResult Generate(ReadOnlySpan<int> prompt, GenerationOptions options, Action<int>? onToken = null)
+    public GenerationResult Generate(ReadOnlySpan<int> prompt, GenerationOptions options, Action<int>? onToken = null, CancellationToken cancel = default)
     {
         if (prompt.Length == 0) throw new FrSpecException("the prompt is empty");
         int h = _target.Config.HiddenSize, v = _target.Config.VocabSize;
@@ -94,6 +67,7 @@ public sealed class SpeculativeDecoder : IDecoder, IDisposable
         var cache = _cache;
         cache.Clear();
         var sampler = new Sampler(options.Sampling);
+        var stops = new StopSet(options.StopIds);
         var ids = new List<int>(options.MaxNewTokens);
         var accepts = new List<int>();
         bool stopped = false;
@@ -101,7 +75,7 @@ public sealed class SpeculativeDecoder : IDecoder, IDisposable
         // Prefill: target features for every prompt position, first token from the last one.
         var sw = Stopwatch.StartNew();
         var promptFeatures = new float[prompt.Length * h];
-        var last = VanillaDecoder.Prefill(_target, cache, prompt, promptFeatures);
+        var last = VanillaDecoder.Prefill(_target, _state, cache, prompt, promptFeatures, cancel);
         _target.Head.Compute(last, 1, _logits);
 
         int root = sampler.Sample(_logits.AsSpan(0, v), _probs);
@@ -109,7 +83,7 @@ public sealed class SpeculativeDecoder : IDecoder, IDisposable
         {
             ids.Add(token);
             onToken?.Invoke(token);
-            if (options.StopIds.Contains(token)) { stopped = true; return false; }
+            if (stops.Contains(token)) { stopped = true; return false; }
             return ids.Count < options.MaxNewTokens;
         }
         bool more = options.MaxNewTokens > 0 && Emit(root);
@@ -117,8 +91,7 @@ public sealed class SpeculativeDecoder : IDecoder, IDisposable
         if (more)
         {
             // The drafter consumes pairs (f_t, x_{t+1}) for t = 0..L−1, the last one ending with the new root.
-            if (_drafter is EagleDrafter eagle) eagle.EnsureCapacity(capacity);
-            _drafter.Begin(prompt);
+            _drafter.Begin(prompt, capacity);
             var next = new int[prompt.Length];
             prompt[1..].CopyTo(next);
             next[^1] = root;
@@ -132,6 +105,7 @@ public sealed class SpeculativeDecoder : IDecoder, IDisposable
 
         while (more)
         {
+            cancel.ThrowIfCancellationRequested();
             _drafter.Draft(root, _draft);
             int t = _draft.Count, committed = cache.Count;
 
@@ -139,7 +113,7 @@ public sealed class SpeculativeDecoder : IDecoder, IDisposable
             for (int i = 0; i < t; i++) _positions[i] = committed + _draft.Depths[i];
             _mask.Reset(committed, t, committed);
             _mask.FillTree(_draft.Parents.AsSpan(0, t));
-            var hidden = _target.Forward(cache, _draft.Tokens.AsSpan(0, t), _positions.AsSpan(0, t), _mask);
+            var hidden = _target.Forward(_state, cache, _draft.Tokens.AsSpan(0, t), _positions.AsSpan(0, t), _mask);
             hidden.CopyTo(_features);
             _nodeLogits.Begin(_draft, _features);
             int length = _verifier.Accept(_draft, _nodeLogits, sampler, _path, out int bonus);
@@ -173,10 +147,5 @@ public sealed class SpeculativeDecoder : IDecoder, IDisposable
             Time = new TimeSplit { DraftLayers = layers, DraftLmHead = head, Verify = verify, Other = Math.Max(0, decode - layers - head - verify) },
             StoppedByStopId = stopped,
         };
-    }
-
-    public void Dispose()
-    {
-        foreach (var d in _owned) d.Dispose();
     }
 }

@@ -1,8 +1,8 @@
 namespace FrSpec.Speculative;
 
 /// <summary>
-/// Shape of EAGLE-2's dynamic draft tree (formats.md §1.4). <see cref="Depth"/> D is the number of expansion
-/// steps after the root's children (so drafted paths have up to D + 1 tokens and one round can emit D + 2);
+/// Shape of EAGLE-2's dynamic draft tree (docs/formats.md, "EAGLE-2 tree"). <see cref="Depth"/> D is the number of
+/// expansion steps after the root's children (so drafted paths have up to D + 1 tokens and one round can emit D + 2);
 /// <see cref="TopK"/> k is both the children kept per expanded node and the frontier width;
 /// <see cref="TotalTokens"/> T is the tree size verified by the target, root included.
 /// Paper/reference settings: EAGLE repo depth 5, top-k 10, 60 tokens; FR-Spec Llama-3-8B num_iter 6 (= depth 5),

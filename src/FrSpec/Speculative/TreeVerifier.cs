@@ -5,21 +5,21 @@ namespace FrSpec.Speculative;
 
 /// <summary>
 /// Walks a verified draft tree with the target's logits for every node and decides what the target emits
-/// (formats.md §1.6). Greedy: follow the child equal to the target's argmax until none matches; the argmax there is the
-/// bonus. Sampling: at each accepted node try the children in order, accepting child x with probability p(x) under the
-/// target's processed distribution p, zeroing and renormalising p after each rejection; the bonus comes from the residual
-/// (all children rejected) or from the fresh p at a leaf. This reproduces p exactly (docs/exactness.md).
+/// (docs/formats.md, "Verification and acceptance"). Greedy: follow the child equal to the target's argmax until none
+/// matches; the argmax there is the bonus. Sampling: at each accepted node the acceptance rule (the product's is
+/// <see cref="ExactAcceptance"/>) tries the children against the target's processed distribution p; the bonus comes
+/// from what is left of p (all children rejected) or from the fresh p at a leaf. This reproduces p exactly
+/// (docs/exactness.md).
 /// </summary>
 internal sealed class TreeVerifier
 {
-    private readonly int _vocab;
     private readonly float[] _probs;
-    public AcceptanceRule Rule { get; set; } = AcceptanceRule.Exact;
+    private readonly ISampledAcceptance _acceptance;
 
-    public TreeVerifier(int vocab)
+    public TreeVerifier(int vocab, ISampledAcceptance? acceptance = null)
     {
-        _vocab = vocab;
         _probs = new float[vocab];
+        _acceptance = acceptance ?? ExactAcceptance.Instance;
     }
 
     /// <summary>
@@ -48,20 +48,7 @@ internal sealed class TreeVerifier
         while (true)
         {
             sampler.Distribution(logits.Row(node), p);
-            int accepted = -1;
-            for (int c = tree.FirstChild[node]; c >= 0; c = tree.NextSibling[c])
-            {
-                int x = tree.Tokens[c];
-                if (Rule == AcceptanceRule.AcceptFirstChild) { accepted = c; break; }
-                float px = p[x];
-                if (px <= 0f) continue; // cannot be accepted; p is unchanged by trying it
-                if (sampler.Rng.NextDouble() < px) { accepted = c; break; }
-                if (Rule == AcceptanceRule.ForgetResidual) continue;
-                p[x] = 0f;
-                float rest = TensorPrimitives.Sum(p);
-                if (!(rest > 0f)) { accepted = c; break; } // only reachable through rounding when p(x) ≈ 1
-                TensorPrimitives.Multiply(p, 1f / rest, p);
-            }
+            int accepted = _acceptance.AcceptChild(tree, node, p, sampler.Rng);
             if (accepted < 0) { bonus = sampler.Draw(p); return length; }
             path[length++] = node = accepted;
         }

@@ -34,18 +34,21 @@ public class BenchSpecCommandTests
         string eagle = Path.Combine(TestModels.NewTempDir(), "eagle");
         FrSpec.Synthesis.EagleSynthesizer.Write(model, eagle, headFormat, seed + 1);
         string freq = Path.Combine(TestModels.NewTempDir(), $"freq_{frSize}.pt");
-        FrSpec.Formats.Torch.TorchCheckpoint.WriteIntList(freq, Enumerable.Range(0, frSize).ToArray());
+        FrSpec.Formats.Torch.TorchCheckpointWriter.WriteIntList(freq, Enumerable.Range(0, frSize).ToArray());
         return (model, eagle, freq);
     }
 
     [Fact]
-    public void DecoderFactory_BuildsNamedDecodersOnOneSharedTarget()
+    public void MethodSpecs_BuildNamedSessionsOnOneSharedModel()
     {
-        var (model, eagle, freq) = TinyPair(FrSpec.Numerics.DType.F32, "safetensors", 4096, 3);
-        Assert.Equal("vanilla", DecoderFactory.Create(model, eagle, MethodSpec.Vanilla).Name);
-        Assert.Equal("eagle2", DecoderFactory.Create(model, eagle, MethodSpec.Eagle2).Name);
-        Assert.Equal("fr-4096", DecoderFactory.Create(model, eagle, MethodSpec.Fr(freq)).Name);
-        Assert.Throws<FrSpecException>(() => DecoderFactory.Create(model, null, MethodSpec.Eagle2));
+        var (dir, eagle, freq) = TinyPair(FrSpec.Numerics.DType.F32, "safetensors", 4096, 3);
+        using var model = FrSpec.Sessions.LanguageModel.Load(dir);
+        var tree = FrSpec.Speculative.TreeOptions.Default;
+        Assert.Equal("vanilla", model.CreateSession(MethodSpec.Vanilla.ToDecodingMethod(model, eagle, tree)).Name);
+        Assert.Equal("eagle2", model.CreateSession(MethodSpec.Eagle2.ToDecodingMethod(model, eagle, tree)).Name);
+        Assert.Equal("fr-4096", model.CreateSession(MethodSpec.Fr(freq).ToDecodingMethod(model, eagle, tree)).Name);
+        Assert.Throws<FrSpecException>(() => MethodSpec.Eagle2.ToDecodingMethod(model, null, tree));
+        Assert.Same(model.EagleHead(eagle), model.EagleHead(eagle + "/")); // one head per directory, shared by the sessions
     }
 
     [Fact]

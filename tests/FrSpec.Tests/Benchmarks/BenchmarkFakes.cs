@@ -72,7 +72,7 @@ sealed class FakeDecoder : IDecoder
 
     public FakeDecoder(string name, List<string>? calls = null) { Name = name; _calls = calls; }
 
-    public GenerationResult Generate(ReadOnlySpan<int> prompt, GenerationOptions options, Action<int>? onToken = null)
+    public GenerationResult Generate(ReadOnlySpan<int> prompt, GenerationOptions options, Action<int>? onToken = null, CancellationToken cancel = default)
     {
         var promptText = _tok.Decode(prompt);
         Prompts.Add(promptText);

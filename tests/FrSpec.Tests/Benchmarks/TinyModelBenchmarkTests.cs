@@ -3,6 +3,7 @@ using FrSpec.Benchmarks;
 using FrSpec.Generation;
 using FrSpec.Model;
 using FrSpec.Numerics;
+using FrSpec.Sessions;
 using FrSpec.Synthesis;
 using FrSpec.Text;
 
@@ -18,7 +19,8 @@ public class TinyModelBenchmarkTests
     sealed class Renamed(string name, IDecoder inner) : IDecoder
     {
         public string Name => name;
-        public GenerationResult Generate(ReadOnlySpan<int> prompt, GenerationOptions options, Action<int>? onToken = null) => inner.Generate(prompt, options, onToken);
+        public GenerationResult Generate(ReadOnlySpan<int> prompt, GenerationOptions options, Action<int>? onToken = null, CancellationToken cancel = default) =>
+            inner.Generate(prompt, options, onToken, cancel);
     }
 
     /// <summary>Llama-3's chat format (what its chat_template renders), written out here.</summary>
@@ -35,15 +37,15 @@ public class TinyModelBenchmarkTests
         using var dir = new TempDir();
         var modelDir = Path.Combine(dir.Path, "tiny-llama3");
         ModelSynthesizer.Write(SynthSpec.Preset("tiny-llama3"), modelDir, DType.BF16, 7, TestAssets.TokenizerJson("llama3"));
-        var tokenizer = TokenizerLoader.Load(modelDir);
-        var stops = StopIds.FromModelDirectory(modelDir, tokenizer);
+        using var model = LanguageModel.Load(modelDir);
+        var tokenizer = model.Vocabulary.Tokenizer!;
+        var stops = model.Vocabulary.StopTokens;
         Assert.Contains(tokenizer.TokenToId("<|eot_id|>")!.Value, stops);
 
-        var model = Transformer.Load(modelDir);
         var methods = new List<BenchmarkMethod>
         {
-            new(MethodSpec.Vanilla, new VanillaDecoder(model)),
-            new(MethodSpec.Eagle2, new Renamed("eagle2", new VanillaDecoder(model))),
+            new(MethodSpec.Vanilla, model.CreateSession()),
+            new(MethodSpec.Eagle2, new Renamed("eagle2", model.CreateSession())),
         };
         var spec = QuestionSet.Load(RepoFiles.Data("spec_bench.jsonl"));
         var set = new QuestionSet(spec.Name, spec.Kind, spec.Select(new[] { "writing", "math_reasoning" }, 1).Questions);

@@ -72,6 +72,76 @@ public class LoaderErrorTests
         Assert.Contains("model.layers.1.mlp.up_proj.weight", LoadFails(d).Message);
     }
 
+    /// <summary>A TinyLlama directory whose weights get the extra tensors given (config unchanged).</summary>
+    private static string WithExtraTensors(params string[] names)
+    {
+        string d = TestModels.NewTempDir();
+        var spec = TestModels.TinyLlama(50);
+        var tensors = FrSpec.Synthesis.ModelSynthesizer.Tensors(spec, FrSpec.Numerics.DType.F32, 1)
+            .Concat(names.Select(n => TensorBlob.FromFloats(n, [8], new float[8], FrSpec.Numerics.DType.F32))).ToList();
+        File.WriteAllText(Path.Combine(d, "config.json"), FrSpec.Synthesis.ModelSynthesizer.ConfigJson(spec, FrSpec.Numerics.DType.F32));
+        SafetensorsWriter.WriteModel(d, tensors);
+        return d;
+    }
+
+    [Fact]
+    public void TensorsTheModelDoesNotUseAreNamed()
+    {
+        // e.g. MLP biases in a checkpoint whose config says mlp_bias false: running without them would be silently wrong
+        var e = LoadFails(WithExtraTensors("model.layers.0.mlp.up_proj.bias", "model.layers.1.mlp.up_proj.bias"));
+        Assert.Contains("'model.layers.0.mlp.up_proj.bias', 'model.layers.1.mlp.up_proj.bias'", e.Message);
+        Assert.Contains("does not use", e.Message);
+        // the documented allow-list: RoPE's inv_freq buffer, which older checkpoints saved, is recomputed
+        Transformer.Load(WithExtraTensors("model.layers.0.self_attn.rotary_emb.inv_freq")).Dispose();
+    }
+
+    [Theory]
+    [InlineData("\"rope_scaling\": null", "\"rope_scaling\": {\"rope_type\": \"yarn\", \"factor\": 4.0}", "yarn")]
+    [InlineData("\"rope_scaling\": null", "\"rope_scaling\": {\"type\": \"dynamic\", \"factor\": 2.0}", "dynamic")]
+    [InlineData("\"hidden_act\": \"silu\"", "\"hidden_act\": \"gelu\"", "hidden_act 'gelu'")]
+    [InlineData("\"eos_token_id\": 2", "\"eos_token_id\": 50", "eos_token_id")]
+    public void ConfigValuesTheEngineCannotHonourAreRejected(string from, string to, string named)
+    {
+        string d = TestModels.NewTempDir();
+        var spec = TestModels.TinyLlama(50) with { Llama3RopeFactor = null };
+        string config = FrSpec.Synthesis.ModelSynthesizer.ConfigJson(spec, FrSpec.Numerics.DType.F32);
+        Assert.Contains(from, config);
+        File.WriteAllText(Path.Combine(d, "config.json"), config.Replace(from, to));
+        SafetensorsWriter.WriteModel(d, FrSpec.Synthesis.ModelSynthesizer.Tensors(spec, FrSpec.Numerics.DType.F32, 1));
+        var e = LoadFails(d);
+        Assert.Contains(named, e.Message);
+        Assert.Contains("config.json", e.Message);
+    }
+
+    [Fact]
+    public void RmsNormEpsDefaultsToTransformersValueEverywhere()
+    {
+        Assert.Equal(1e-6f, new ModelConfig
+        {
+            Architecture = "LlamaForCausalLM", ModelType = "llama", HiddenSize = 8, IntermediateSize = 8, NumLayers = 1, NumHeads = 1, NumKvHeads = 1, HeadDim = 8, VocabSize = 8,
+        }.RmsNormEps);
+        using var doc = System.Text.Json.JsonDocument.Parse("{\"architectures\": [\"LlamaForCausalLM\"], \"hidden_size\": 8, \"intermediate_size\": 8, \"num_hidden_layers\": 1, \"num_attention_heads\": 1, \"vocab_size\": 8}");
+        Assert.Equal((float)ModelConfig.DefaultRmsNormEps, ModelConfig.Parse(doc.RootElement, "config.json").RmsNormEps);
+        Assert.Equal(ModelConfig.DefaultRmsNormEps, new FrSpec.Synthesis.SynthSpec { Family = "llama3", HiddenSize = 8, IntermediateSize = 8, Layers = 1, Heads = 1, KvHeads = 1, VocabSize = 8 }.RmsNormEps);
+    }
+
+    [Fact]
+    public void MistralSlidingWindowLimitsTheContext()
+    {
+        var spec = TestModels.TinyLlama() with { Family = "mistral", Llama3RopeFactor = null, TieWordEmbeddings = false, SlidingWindow = 16 };
+        using var m = Transformer.Load(TestModels.Dir(spec));
+        Assert.Equal(16, m.Config.SlidingWindow);
+        var st = m.CreateState();
+        var cache = m.CreateCache(32);
+        m.Forward(st, cache, Enumerable.Range(0, 16).ToArray(), Enumerable.Range(0, 16).ToArray()); // positions 0..15: inside the window
+        cache.CommitAll();
+        var e = Assert.Throws<FrSpecException>(() => m.Forward(st, cache, [1], [16]));
+        Assert.Contains("sliding_window of 16", e.Message);
+        // Qwen2 declares a window but does not use it unless use_sliding_window is true
+        using var q = Transformer.Load(TestModels.Dir(TestModels.TinyQwen()));
+        Assert.Null(q.Config.SlidingWindow);
+    }
+
     [Fact]
     public void UnsupportedDtypeIsNamed()
     {

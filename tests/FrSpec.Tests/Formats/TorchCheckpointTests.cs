@@ -81,7 +81,7 @@ public class TorchCheckpointTests
         var ids = TorchCheckpoint.ReadIntList(TorchFixtures.PathOf(file));
         using var tmp = new TorchFixtures.TempDir();
         string outPath = tmp.File(file); // same file name, so the FileStem prefix matches
-        TorchCheckpoint.WriteIntList(outPath, ids, archive);
+        TorchCheckpointWriter.WriteIntList(outPath, ids, archive);
         Assert.Equal(File.ReadAllBytes(TorchFixtures.PathOf(file)), File.ReadAllBytes(outPath));
     }
 
@@ -103,7 +103,7 @@ public class TorchCheckpointTests
         };
         using var tmp = new TorchFixtures.TempDir();
         string outPath = tmp.File(file);
-        TorchCheckpoint.WriteStateDict(outPath, tensors, archive);
+        TorchCheckpointWriter.WriteStateDict(outPath, tensors, archive);
         Assert.Equal(File.ReadAllBytes(TorchFixtures.PathOf(file)), File.ReadAllBytes(outPath));
     }
 
@@ -114,7 +114,7 @@ public class TorchCheckpointTests
         var list = new List<(string, TorchTensor)> { ("a", shared), ("tied", shared) };
         for (int i = 0; i < 1005; i++) list.Add(($"t{i}", TorchTensor.FromBFloat16(new float[] { i, -i }, 2)));
         using var tmp = new TorchFixtures.TempDir();
-        TorchCheckpoint.WriteStateDict(tmp.File("m.pt"), list);
+        TorchCheckpointWriter.WriteStateDict(tmp.File("m.pt"), list);
         var back = TorchCheckpoint.ReadStateDict(tmp.File("m.pt"));
         Assert.Equal(1007, back.Count);
         Assert.Equal(new float[] { 1, 2, 3, 4 }, back["tied"].ToFloat32Array());
@@ -125,8 +125,8 @@ public class TorchCheckpointTests
     public void Sharded_index_json_merges_shards()
     {
         using var tmp = new TorchFixtures.TempDir();
-        TorchCheckpoint.WriteStateDict(tmp.File("pytorch_model-00001-of-00002.bin"), new List<(string, TorchTensor)> { ("a", TorchTensor.FromFloat32(new float[] { 1 }, 1)) });
-        TorchCheckpoint.WriteStateDict(tmp.File("pytorch_model-00002-of-00002.bin"), new List<(string, TorchTensor)> { ("b", TorchTensor.FromFloat32(new float[] { 2 }, 1)) });
+        TorchCheckpointWriter.WriteStateDict(tmp.File("pytorch_model-00001-of-00002.bin"), new List<(string, TorchTensor)> { ("a", TorchTensor.FromFloat32(new float[] { 1 }, 1)) });
+        TorchCheckpointWriter.WriteStateDict(tmp.File("pytorch_model-00002-of-00002.bin"), new List<(string, TorchTensor)> { ("b", TorchTensor.FromFloat32(new float[] { 2 }, 1)) });
         File.WriteAllText(tmp.File("pytorch_model.bin.index.json"),
             """{"metadata":{"total_size":8},"weight_map":{"a":"pytorch_model-00001-of-00002.bin","b":"pytorch_model-00002-of-00002.bin"}}""");
         var sd = TorchCheckpoint.ReadStateDict(tmp.File("pytorch_model.bin.index.json"));

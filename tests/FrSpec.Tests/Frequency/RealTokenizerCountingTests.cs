@@ -1,6 +1,7 @@
 using FrSpec.Formats.Corpus;
 using FrSpec.Frequency;
 using FrSpec.Tests.Formats;
+using FrSpec.Sessions;
 using FrSpec.Text;
 
 namespace FrSpec.Tests.Frequency;
@@ -35,21 +36,22 @@ public class RealTokenizerCountingTests
     [Fact]
     public void Llama3_required_ids_include_eot_and_eos()
     {
-        var tok = TokenizerLoader.Load(TestAssets.TokenizerJson("llama3"));
-        var ids = SpecialTokenRules.RequiredIds(tok, TestAssets.TokenizerDir("llama3"));
+        var ids = ModelVocabulary.Load(TestAssets.TokenizerDir("llama3")).ControlIds;
         Assert.Contains(128009, ids); // <|eot_id|>
         Assert.Contains(128001, ids); // <|end_of_text|>
         Assert.Contains(128006, ids); // <|start_header_id|>
     }
 
     [Fact]
-    public void Qwen3_required_ids_include_im_end_and_think_tags()
+    public void Qwen3_required_ids_include_im_start_and_im_end()
     {
-        var tok = TokenizerLoader.Load(TestAssets.TokenizerJson("qwen3"));
-        var ids = SpecialTokenRules.RequiredIds(tok, TestAssets.TokenizerDir("qwen3"));
+        var vocabulary = ModelVocabulary.Load(TestAssets.TokenizerDir("qwen3"));
+        var tok = vocabulary.Tokenizer!;
+        var ids = vocabulary.ControlIds;
+        Assert.Contains(tok.TokenToId("<|im_start|>")!.Value, ids);
         Assert.Contains(tok.TokenToId("<|im_end|>")!.Value, ids);
-        Assert.Contains(tok.TokenToId("<think>")!.Value, ids);
-        Assert.Contains(tok.TokenToId("<|endoftext|>")!.Value, ids);
+        // only special tokens the template writes count: <think> is an ordinary added token of Qwen3's vocabulary
+        Assert.DoesNotContain(tok.TokenToId("<think>")!.Value, ids);
         Assert.DoesNotContain(tok.TokenToId("</s>") ?? -1, ids); // an ordinary BPE token in Qwen's vocabulary
     }
 
@@ -67,7 +69,7 @@ public class RealTokenizerCountingTests
         var tok = TokenizerLoader.Load(TestAssets.TokenizerJson("llama3"));
         // add_special_tokens=True as fr.py: whatever the tokenizer's post-processor adds is counted once per document.
         Assert.Equal(30L * tok.Encode("x", true).Count(id => id == 128000), counts.Counts[128000]);
-        var required = SpecialTokenRules.RequiredIds(tok, TestAssets.TokenizerDir("llama3"));
+        var required = ModelVocabulary.Load(TestAssets.TokenizerDir("llama3")).ControlIds;
         var s64 = FrequencySubset.Load(tmp.File("out/freq_64.pt"), tok.VocabSize, required);
         Assert.Equal(64, s64.Count);
         Assert.Equal(FrequencySubset.FromCounts(counts.Counts, 64, required).Ids, s64.Ids);

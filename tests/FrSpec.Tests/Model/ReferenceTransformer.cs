@@ -6,6 +6,7 @@ namespace FrSpec.Tests.Model;
 /// <summary>
 /// A deliberately plain scalar implementation of the Llama/Qwen2 forward pass (double accumulation, no SIMD, no
 /// cache, no masks), written straight from the HF modeling code's math. The optimized engine is tested against it.
+/// Every projection takes its bias when the checkpoint has one (Qwen2's q/k/v, Llama's attention_bias and mlp_bias).
 /// </summary>
 public sealed class ReferenceTransformer
 {
@@ -16,7 +17,7 @@ public sealed class ReferenceTransformer
     private sealed class Layer
     {
         public float[] InNorm = [], Q = [], K = [], V = [], O = [], PostNorm = [], Gate = [], Up = [], Down = [];
-        public float[]? QB, KB, VB;
+        public float[]? QB, KB, VB, OB, GateB, UpB, DownB;
     }
 
     public ReferenceTransformer(string dir)
@@ -41,6 +42,10 @@ public sealed class ReferenceTransformer
                 QB = s.OptionalVector(p + "self_attn.q_proj.bias", q),
                 KB = s.OptionalVector(p + "self_attn.k_proj.bias", kv),
                 VB = s.OptionalVector(p + "self_attn.v_proj.bias", kv),
+                OB = s.OptionalVector(p + "self_attn.o_proj.bias", h),
+                GateB = s.OptionalVector(p + "mlp.gate_proj.bias", I),
+                UpB = s.OptionalVector(p + "mlp.up_proj.bias", I),
+                DownB = s.OptionalVector(p + "mlp.down_proj.bias", h),
                 PostNorm = s.Vector(p + "post_attention_layernorm.weight", h),
                 Gate = s.Matrix(p + "mlp.gate_proj.weight", I, h).ToFloatArray(),
                 Up = s.Matrix(p + "mlp.up_proj.weight", I, h).ToFloatArray(),
@@ -86,16 +91,16 @@ public sealed class ReferenceTransformer
                     for (int j = 0; j <= t; j++)
                         for (int i = 0; i < hd; i++) attn[hh * hd + i] += sc[j] / sum * vs[j][g * hd + i];
                 }
-                var o = Linear(attn, L.O, h, null);
+                var o = Linear(attn, L.O, h, L.OB);
                 for (int i = 0; i < h; i++) x[t][i] += o[i];
             }
             for (int t = 0; t < n; t++)
             {
                 var xn = Norm(x[t], L.PostNorm);
-                var gate = Linear(xn, L.Gate, _c.IntermediateSize, null);
-                var up = Linear(xn, L.Up, _c.IntermediateSize, null);
+                var gate = Linear(xn, L.Gate, _c.IntermediateSize, L.GateB);
+                var up = Linear(xn, L.Up, _c.IntermediateSize, L.UpB);
                 for (int i = 0; i < gate.Length; i++) gate[i] = gate[i] / (1 + Math.Exp(-gate[i])) * up[i];
-                var down = Linear(gate, L.Down, h, null);
+                var down = Linear(gate, L.Down, h, L.DownB);
                 for (int i = 0; i < h; i++) x[t][i] += down[i];
             }
         }

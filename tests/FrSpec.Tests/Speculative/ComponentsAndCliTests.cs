@@ -1,6 +1,8 @@
 using FrSpec.Benchmarks;
+using FrSpec.Formats.Torch;
 using FrSpec.Generation;
 using FrSpec.Model;
+using FrSpec.Sessions;
 using FrSpec.Speculative;
 
 namespace FrSpec.Tests.Speculative;
@@ -26,9 +28,10 @@ public class ComponentsAndCliTests
     [Fact]
     public void ComponentBenchmarksReportEveryVariant()
     {
-        using var target = Transformer.Load(TinyModels.Target("llama3", true, 82));
-        using var head = EagleHead.Load(TinyModels.Head(target.Directory, 83), target.Config);
-        var steps = SpeculationComponents.DraftSteps(target, head, [("full", null), ("first 64", Enumerable.Range(0, 64).ToArray())], rows: 4, context: 20, repeats: 2);
+        using var model = LanguageModel.Load(TinyModels.Target("llama3", true, 82));
+        var target = model.Target;
+        var head = model.EagleHead(TinyModels.Head(target.Directory, 83));
+        var steps = SpeculationComponents.DraftSteps(target, head, [("full", null), ("first 64", model.Vocabulary.CreateDraftVocabulary(Enumerable.Range(0, 64)))], rows: 4, context: 20, repeats: 2);
         Assert.Equal([512, 64], steps.Select(s => s.VocabRows));
         Assert.All(steps, s => Assert.True(s.LayerMs > 0 && s.HeadMs > 0));
         var verify = SpeculationComponents.Verification(target, [1, 8], context: 20, repeats: 2);
@@ -39,9 +42,9 @@ public class ComponentsAndCliTests
     [Fact]
     public void TimeSplitAndAcceptLengthsAreReported()
     {
-        using var target = Transformer.Load(TinyModels.Target("llama3", true, 84));
-        using var spec = SpeculativeDecoder.Create(target, TinyModels.Head(target.Directory, 85), null, new TreeOptions { Depth = 2, TopK = 3, TotalTokens = 8 });
-        var r = spec.Generate([1, 2, 3], new GenerationOptions { MaxNewTokens = 24 });
+        using var model = LanguageModel.Load(TinyModels.Target("llama3", true, 84));
+        using var spec = model.CreateSession(DecodingMethod.Eagle(TinyModels.Head(model.Directory, 85), null, new TreeOptions { Depth = 2, TopK = 3, TotalTokens = 8 }));
+        var r = spec.Generate([1, 2, 3], new GenerationOptions { MaxNewTokens = 24, StopIds = [] });
         Assert.Equal(24, r.Ids.Length);
         Assert.Equal(23, r.AcceptLengths.Sum()); // the first token comes from prefill
         var t = r.Time;
@@ -50,29 +53,46 @@ public class ComponentsAndCliTests
     }
 }
 
-public class FrDraftVocabularyTests
+public class DraftVocabularyTests
 {
     [Fact]
     public void FrequencyFileGivesSubsetWithStopIdsAndExactDecoding()
     {
-        using var target = Transformer.Load(TinyModels.Target("llama3", true, 91));
+        using var model = LanguageModel.Load(TinyModels.Target("llama3", true, 91));
         string file = Path.Combine(TinyModels.NewDir("freq"), "freq_64.pt");
         // fr.py style: frequency order, a duplicate, no EOS (511)
-        FrSpec.Formats.Torch.TorchCheckpoint.WriteIntList(file, [.. Enumerable.Range(100, 80).Reverse(), 120]);
-        var ids = FrDraftVocabulary.Load(file, target.Config, 64);
-        Assert.Equal(64, ids.Length);
+        TorchCheckpointWriter.WriteIntList(file, [.. Enumerable.Range(100, 80).Reverse(), 120]);
+        var vocabulary = model.Vocabulary.LoadDraftVocabulary(file, 64);
+        var ids = vocabulary.Ids;
+        Assert.Equal(64, ids.Count);
         Assert.Contains(511, ids);
         Assert.Equal(179, ids[0]);
-        Assert.Equal(ids.Length, ids.Distinct().Count());
-        var first = FrDraftVocabulary.FirstIds(target.Config, 32);
-        Assert.Equal(32, first.Length);
-        Assert.Contains(511, first);
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+        Assert.Equal(file, vocabulary.Source);
+        Assert.Equal(vocabulary, model.Vocabulary.LoadDraftVocabulary(file, 64)); // equal by content
+        var first = model.Vocabulary.CreateDraftVocabulary(Enumerable.Range(0, 32));
+        Assert.Equal(32, first.Count);
+        Assert.Contains(511, first.Ids);
+        Assert.Same(model.DraftHead(vocabulary), model.DraftHead(model.Vocabulary.LoadDraftVocabulary(file, 64))); // one LM head per vocabulary
 
         var prompt = new[] { 4, 8, 15, 16, 23, 42 };
-        var expected = new VanillaDecoder(target).Generate(prompt, new GenerationOptions { MaxNewTokens = 24 }).Ids;
-        using var spec = SpeculativeDecoder.Create(target, TinyModels.Head(target.Directory, 92), ids, new TreeOptions { Depth = 2, TopK = 4, TotalTokens = 10 });
+        var expected = model.CreateSession().Generate(prompt, new GenerationOptions { MaxNewTokens = 24 }).Ids;
+        using var spec = model.CreateSession(DecodingMethod.Eagle(TinyModels.Head(model.Directory, 92), vocabulary, new TreeOptions { Depth = 2, TopK = 4, TotalTokens = 10 }));
         Assert.Equal("fr-64", spec.Name);
         Assert.Equal(expected, spec.Generate(prompt, new GenerationOptions { MaxNewTokens = 24 }).Ids);
+    }
+
+    [Fact]
+    public void FrSizeFindsTheFileBesideTheHeadAndRejectsMissingOnes()
+    {
+        using var model = LanguageModel.Load(TinyModels.Target("llama3", true, 95));
+        string head = TinyModels.NewDir("head-with-freq");
+        TorchCheckpointWriter.WriteIntList(Path.Combine(head, "freq_16.pt"), Enumerable.Range(200, 40).ToArray());
+        var found = model.Vocabulary.FindDraftVocabulary(16, head);
+        Assert.Equal(Path.Combine(head, "freq_16.pt"), found.Source);
+        Assert.Equal(16, found.Count);
+        Assert.Contains(511, found.Ids);
+        Assert.Contains("no freq_32.pt", Assert.Throws<FrSpecException>(() => model.Vocabulary.FindDraftVocabulary(32, head)).Message);
     }
 }
 
@@ -81,15 +101,16 @@ public class SpeculativeAllocationTests
     [Fact]
     public void DecodeRoundsDoNotAllocate()
     {
-        using var target = Transformer.Load(TinyModels.Target("llama3", false, 93));
-        using var spec = SpeculativeDecoder.Create(target, TinyModels.Head(target.Directory, 94), Enumerable.Range(0, 200).ToArray(),
-            new TreeOptions { Depth = 3, TopK = 4, TotalTokens = 12 });
+        using var model = LanguageModel.Load(TinyModels.Target("llama3", false, 93));
+        using var spec = model.CreateSession(DecodingMethod.Eagle(TinyModels.Head(model.Directory, 94), model.Vocabulary.CreateDraftVocabulary(Enumerable.Range(0, 200)),
+            new TreeOptions { Depth = 3, TopK = 4, TotalTokens = 12 }));
         var prompt = new[] { 1, 2, 3, 4 };
         long Measure(int tokens, SamplingOptions sampling)
         {
-            spec.Generate(prompt, new GenerationOptions { MaxNewTokens = tokens, Sampling = sampling }); // warm up (JIT, buffers)
+            var options = new GenerationOptions { MaxNewTokens = tokens, Sampling = sampling, StopIds = [] };
+            spec.Generate(prompt, options); // warm up (JIT, buffers)
             long before = GC.GetAllocatedBytesForCurrentThread();
-            spec.Generate(prompt, new GenerationOptions { MaxNewTokens = tokens, Sampling = sampling });
+            spec.Generate(prompt, options);
             return GC.GetAllocatedBytesForCurrentThread() - before;
         }
         foreach (var sampling in new[] { SamplingOptions.Greedy, new SamplingOptions(0.8f, 20, 0.9f, 1) })

@@ -3,6 +3,7 @@ using FrSpec.Formats;
 using FrSpec.Generation;
 using FrSpec.Model;
 using FrSpec.Numerics;
+using FrSpec.Sessions;
 using FrSpec.Speculative;
 using FrSpec.Synthesis;
 
@@ -31,19 +32,21 @@ public class EagleHeadLoadingTests
     {
         foreach (var family in new[] { "llama3", "qwen2" })
         {
-            using var target = Transformer.Load(Target(family));
+            using var model = LanguageModel.Load(Target(family));
+            var target = model.Target;
             string st = TinyModels.NewDir("st"), bin = TinyModels.NewDir("bin");
             EagleSynthesizer.Write(target.Directory, st, "safetensors", 9);
             EagleSynthesizer.Write(target.Directory, bin, "bin", 9);
             Assert.True(File.Exists(Path.Combine(bin, "pytorch_model.bin")));
-            using var h1 = EagleHead.Load(st, target.Config);
-            using var h2 = EagleHead.Load(bin, target.Config);
+            var h1 = model.EagleHead(st);
+            var h2 = model.EagleHead(bin);
+            Assert.Same(h1, model.EagleHead(st)); // loaded once per directory
             Assert.Equal(family == "qwen2", h1.FcBias != null);
             Assert.Equal(family == "qwen2", h2.Layer.QBias != null);
             Assert.Equal(h1.Fc.ToFloatArray(), h2.Fc.ToFloatArray());
             var tree = new TreeOptions { Depth = 3, TopK = 4, TotalTokens = 16 };
-            using var a = SpeculativeDecoder.Create(target, h1, null, tree);
-            using var b = SpeculativeDecoder.Create(target, h2, null, tree);
+            using var a = model.CreateSession(DecodingMethod.Eagle(st, null, tree));
+            using var b = model.CreateSession(DecodingMethod.Eagle(bin, null, tree));
             var opts = new GenerationOptions { MaxNewTokens = 20, Sampling = new SamplingOptions(1f, 0, 0.9f, 3) };
             var ra = a.Generate([1, 2, 3], opts);
             var rb = b.Generate([1, 2, 3], opts);
@@ -88,8 +91,11 @@ public class EagleHeadLoadingTests
         string empty = TinyModels.NewDir("empty");
         File.WriteAllText(Path.Combine(empty, "config.json"), EagleSynthesizer.ConfigJson(c, true, false));
         Assert.Contains("no pytorch_model.bin or model.safetensors", Error(() => EagleHead.Load(empty, c)));
-        Assert.Contains("outside the vocabulary", Error(() => SpeculativeDecoder.Create(target, WriteHead(c, l => l), [1, 2, 9999])));
-        Assert.Contains("twice", Error(() => SpeculativeDecoder.Create(target, WriteHead(c, l => l), [1, 2, 1])));
+        Assert.Contains("'layers.0.mlp.gate_proj.bias'",
+            Error(() => EagleHead.Load(WriteHead(c, l => [.. l, TensorBlob.FromFloats("layers.0.mlp.gate_proj.bias", [128], new float[128], DType.F32)]), c)));
+        using var model = LanguageModel.Load(Target());
+        Assert.Contains("outside the vocabulary", Error(() => model.Vocabulary.CreateDraftVocabulary([1, 2, 9999])));
+        Assert.Contains("twice", Error(() => model.Vocabulary.CreateDraftVocabulary([1, 2, 1])));
     }
 
     [Fact]

@@ -1,5 +1,5 @@
 using FrSpec.Generation;
-using FrSpec.Model;
+using FrSpec.Sessions;
 using FrSpec.Speculative;
 
 namespace FrSpec.Tests.Speculative;
@@ -19,25 +19,26 @@ public class EagleOracleTests
     public void DraftTreeFollowsTheTargetOnTheShiftedSequence(string family, ulong seed, int depth, int topK, int tokens)
     {
         var (targetDir, headDir) = IdentityEagle.Write(family, 256, 64, seed);
-        using var target = Transformer.Load(targetDir);
-        using var head = EagleHead.Load(headDir, target.Config);
+        using var model = LanguageModel.Load(targetDir);
+        var target = model.Target;
+        var head = model.EagleHead(headDir);
         var options = new TreeOptions { Depth = depth, TopK = topK, TotalTokens = tokens };
         var drafter = new EagleDrafter(head, target.Embedding, target.Head, options, 256);
         var tree = new DraftTree(tokens);
         int[] prompt = [5, 77, 130, 2, 9, 41];
         var cache = target.CreateCache(256);
         var features = new float[prompt.Length * target.Config.HiddenSize];
-        var last = VanillaDecoder.Prefill(target, cache, prompt, features);
+        var last = VanillaDecoder.Prefill(target, target.CreateState(), cache, prompt, features);
         var logits = new float[256];
         target.Head.Compute(last, 1, logits);
         int root = FrSpec.Numerics.Ops.ArgMax(logits);
-        drafter.Begin(prompt);
+        drafter.Begin(prompt, 64);
         drafter.Extend(features, [.. prompt[1..], root]);
         drafter.Draft(root, tree);
 
         Assert.Equal(Math.Min(tokens, 1 + topK + depth * topK * topK), tree.Count);
         if (topK == 1) Assert.Equal(depth + 1, tree.MaxDepth);
-        var vanilla = new VanillaDecoder(target);
+        var vanilla = model.CreateSession();
         int checkedNodes = 0;
         for (int n = 0; n < tree.Count; n++)
         {
@@ -57,11 +58,12 @@ public class EagleOracleTests
     public void WideTreesStayExactAndAcceptDeeply()
     {
         var (targetDir, headDir) = IdentityEagle.Write("llama3", 256, 64, 63);
-        using var target = Transformer.Load(targetDir);
-        using var spec = SpeculativeDecoder.Create(target, headDir, null, new TreeOptions { Depth = 4, TopK = 4, TotalTokens = 24 });
+        using var model = LanguageModel.Load(targetDir);
+        using var spec = model.CreateSession(DecodingMethod.Eagle(headDir, null, new TreeOptions { Depth = 4, TopK = 4, TotalTokens = 24 }));
         var prompt = new[] { 1, 2, 3 };
-        var r = spec.Generate(prompt, new GenerationOptions { MaxNewTokens = 60 });
-        Assert.Equal(new VanillaDecoder(target).Generate(prompt, new GenerationOptions { MaxNewTokens = 60 }).Ids, r.Ids);
+        var options = new GenerationOptions { MaxNewTokens = 60, StopIds = [] };
+        var r = spec.Generate(prompt, options);
+        Assert.Equal(model.CreateSession().Generate(prompt, options).Ids, r.Ids);
         Assert.True(r.AcceptLengths.Skip(1).SkipLast(1).Average() > 2, $"mean accept {r.MeanAcceptLength}");
     }
 
@@ -69,12 +71,12 @@ public class EagleOracleTests
     public void FrSubsetWithoutTheTargetsTokensStillExact()
     {
         var (targetDir, headDir) = IdentityEagle.Write("llama3", 256, 64, 64);
-        using var target = Transformer.Load(targetDir);
+        using var model = LanguageModel.Load(targetDir);
         var prompt = new[] { 10, 20, 30 };
-        var expected = new VanillaDecoder(target).Generate(prompt, new GenerationOptions { MaxNewTokens = 40 }).Ids;
+        var options = new GenerationOptions { MaxNewTokens = 40, StopIds = [] };
+        var expected = model.CreateSession().Generate(prompt, options).Ids;
         int[] subset = Enumerable.Range(0, 256).Where(i => i % 2 == 0 || !expected.Contains(i)).ToArray();
-        using var spec = SpeculativeDecoder.Create(target, headDir, subset, new TreeOptions { Depth = 3, TopK = 3, TotalTokens = 16 });
-        var r = spec.Generate(prompt, new GenerationOptions { MaxNewTokens = 40 });
-        Assert.Equal(expected, r.Ids);
+        using var spec = model.CreateSession(DecodingMethod.Eagle(headDir, model.Vocabulary.CreateDraftVocabulary(subset), new TreeOptions { Depth = 3, TopK = 3, TotalTokens = 16 }));
+        Assert.Equal(expected, spec.Generate(prompt, options).Ids);
     }
 }

@@ -1,5 +1,5 @@
 using FrSpec.Generation;
-using FrSpec.Model;
+using FrSpec.Sessions;
 using FrSpec.Speculative;
 
 namespace FrSpec.Tests.Speculative;
@@ -8,8 +8,8 @@ public class GreedyExactnessTests
 {
     private static readonly int[][] Prompts = [[1, 2, 3], [17, 300, 5, 42, 99, 7, 250], [400]];
 
-    private static int[] Vanilla(Transformer m, int[] prompt, int max) =>
-        new VanillaDecoder(m).Generate(prompt, new GenerationOptions { MaxNewTokens = max }).Ids;
+    private static int[] Vanilla(LanguageModel m, int[] prompt, int max) =>
+        m.CreateSession().Generate(prompt, new GenerationOptions { MaxNewTokens = max }).Ids;
 
     [Theory]
     [InlineData("llama3", true, 11UL)]
@@ -18,15 +18,15 @@ public class GreedyExactnessTests
     [InlineData("qwen2", true, 14UL)]
     public void GreedyOutputEqualsVanilla_FullVocabulary(string family, bool tied, ulong seed)
     {
-        using var target = Transformer.Load(TinyModels.Target(family, tied, seed));
-        string head = TinyModels.Head(target.Directory, seed + 100);
+        using var model = LanguageModel.Load(TinyModels.Target(family, tied, seed));
+        string head = TinyModels.Head(model.Directory, seed + 100);
         foreach (var tree in new[] { new TreeOptions { Depth = 3, TopK = 4, TotalTokens = 16 }, new TreeOptions { Depth = 1, TopK = 2, TotalTokens = 3 }, new TreeOptions { Depth = 0, TopK = 3, TotalTokens = 1 } })
         {
-            using var spec = SpeculativeDecoder.Create(target, head, null, tree);
+            using var spec = model.CreateSession(DecodingMethod.Eagle(head, null, tree));
             Assert.Equal("eagle2", spec.Name);
             foreach (var prompt in Prompts)
             {
-                var expected = Vanilla(target, prompt, 40);
+                var expected = Vanilla(model, prompt, 40);
                 var r = spec.Generate(prompt, new GenerationOptions { MaxNewTokens = 40 });
                 Assert.Equal(expected, r.Ids);
                 Assert.Equal(r.Ids.Length - 1, r.AcceptLengths.Sum());
@@ -40,23 +40,28 @@ public class GreedyExactnessTests
     [InlineData("qwen2", false, 22UL)]
     public void GreedyOutputEqualsVanilla_FrSubsets(string family, bool tied, ulong seed)
     {
-        using var target = Transformer.Load(TinyModels.Target(family, tied, seed));
-        string head = TinyModels.Head(target.Directory, seed + 100);
+        using var model = LanguageModel.Load(TinyModels.Target(family, tied, seed));
+        string head = TinyModels.Head(model.Directory, seed + 100);
         var tree = new TreeOptions { Depth = 3, TopK = 5, TotalTokens = 20 };
+        var control = model.Vocabulary.ControlIds;
         foreach (var prompt in Prompts)
         {
-            var expected = Vanilla(target, prompt, 32);
+            var expected = Vanilla(model, prompt, 32);
             // A frequency-like subset, one that excludes every token the target will emit, and a tiny one.
             int[] first = Enumerable.Range(0, 128).ToArray();
             int[] excluding = Enumerable.Range(0, 512).Where(i => !expected.Contains(i)).Reverse().ToArray();
             int[] tiny = [5, 9, 300];
             foreach (var ids in new[] { first, excluding, tiny })
             {
-                using var spec = SpeculativeDecoder.Create(target, head, ids, tree);
+                var vocabulary = model.Vocabulary.CreateDraftVocabulary(ids);
+                Assert.Equal(ids.Length, vocabulary.Count);
+                Assert.All(control, id => Assert.Contains(id, vocabulary.Ids));
+                using var spec = model.CreateSession(DecodingMethod.Eagle(head, vocabulary, tree));
                 Assert.Equal($"fr-{ids.Length}", spec.Name);
                 var r = spec.Generate(prompt, new GenerationOptions { MaxNewTokens = 32 });
                 Assert.Equal(expected, r.Ids);
-                if (ids == excluding) Assert.All(r.AcceptLengths, a => Assert.Equal(1, a)); // no draft can ever match
+                // no draft can ever match (the forced-in control ids aside)
+                if (ids == excluding && !expected.Any(control.Contains)) Assert.All(r.AcceptLengths, a => Assert.Equal(1, a));
             }
         }
     }
@@ -64,14 +69,14 @@ public class GreedyExactnessTests
     [Fact]
     public void StopIdEndsGenerationLikeVanilla()
     {
-        using var target = Transformer.Load(TinyModels.Target("llama3", true, 31));
-        string head = TinyModels.Head(target.Directory, 131);
+        using var model = LanguageModel.Load(TinyModels.Target("llama3", true, 31));
+        string head = TinyModels.Head(model.Directory, 131);
         var prompt = new[] { 3, 1, 4, 1, 5 };
-        var free = Vanilla(target, prompt, 30);
+        var free = model.CreateSession().Generate(prompt, new GenerationOptions { MaxNewTokens = 30, StopIds = [] }).Ids;
         int stop = free[7];
         var opts = new GenerationOptions { MaxNewTokens = 30, StopIds = [stop] };
-        var expected = new VanillaDecoder(target).Generate(prompt, opts);
-        using var spec = SpeculativeDecoder.Create(target, head, null, new TreeOptions { Depth = 2, TopK = 3, TotalTokens = 8 });
+        var expected = model.CreateSession().Generate(prompt, opts);
+        using var spec = model.CreateSession(DecodingMethod.Eagle(head, null, new TreeOptions { Depth = 2, TopK = 3, TotalTokens = 8 }));
         var r = spec.Generate(prompt, opts);
         Assert.Equal(expected.Ids, r.Ids);
         Assert.True(r.StoppedByStopId);

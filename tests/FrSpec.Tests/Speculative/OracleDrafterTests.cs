@@ -15,10 +15,12 @@ internal sealed class OracleDrafter : IDrafter, IDisposable
     private readonly List<int> _sequence = new();
     public int Rounds { get; private set; }
 
-    public OracleDrafter(string modelDir, int chain) { _model = Transformer.Load(modelDir); _chain = chain; }
+    private readonly VanillaDecoder _vanilla;
+
+    public OracleDrafter(string modelDir, int chain) { _model = Transformer.Load(modelDir); _vanilla = new VanillaDecoder(_model); _chain = chain; }
 
     public (double Layers, double Head) Time => (0, 0);
-    public void Begin(ReadOnlySpan<int> prompt) { _sequence.Clear(); _sequence.Add(prompt[0]); Rounds = 0; } // Extend brings the rest, shifted by one
+    public void Begin(ReadOnlySpan<int> prompt, int maxSequenceLength) { _sequence.Clear(); _sequence.Add(prompt[0]); Rounds = 0; } // Extend brings the rest, shifted by one
     public void Extend(ReadOnlySpan<float> features, ReadOnlySpan<int> nextTokens)
     {
         Assert.Equal(nextTokens.Length * _model.Config.HiddenSize, features.Length);
@@ -29,7 +31,7 @@ internal sealed class OracleDrafter : IDrafter, IDisposable
     {
         Assert.Equal(_sequence[^1], rootToken);
         Rounds++;
-        var greedy = new VanillaDecoder(_model).Generate(_sequence.ToArray(), new GenerationOptions { MaxNewTokens = _chain }).Ids;
+        var greedy = _vanilla.Generate(_sequence.ToArray(), new GenerationOptions { MaxNewTokens = _chain }).Ids;
         int v = _model.Config.VocabSize;
         tree.Reset(rootToken);
         int parent = 0, decoy = -1;
@@ -58,7 +60,7 @@ public class OracleDrafterTests
         string dir = TinyModels.Target(family, tied, seed);
         using var target = Transformer.Load(dir);
         using var oracle = new OracleDrafter(dir, chain);
-        using var spec = new SpeculativeDecoder(target, oracle, new TreeOptions { Depth = chain, TopK = 2, TotalTokens = 64 }, "oracle");
+        var spec = new SpeculativeDecoder(target, oracle, new TreeOptions { Depth = chain, TopK = 2, TotalTokens = 64 }, "oracle");
         var prompt = new[] { 9, 8, 7, 6 };
         int max = 1 + (chain + 1) * 5 + 2;
         var r = spec.Generate(prompt, new GenerationOptions { MaxNewTokens = max });

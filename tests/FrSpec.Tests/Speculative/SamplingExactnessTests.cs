@@ -1,5 +1,6 @@
 using FrSpec.Generation;
 using FrSpec.Model;
+using FrSpec.Sessions;
 using FrSpec.Speculative;
 using Xunit.Abstractions;
 
@@ -27,12 +28,13 @@ public class SamplingExactnessTests(ITestOutputHelper output)
     private static Dictionary<long, double> ExactLaw(Transformer model, SamplingOptions sampling)
     {
         var sampler = new Sampler(sampling);
+        var state = model.CreateState();
         var cache = model.CreateCache(64);
         var logits = new float[Vocab];
         float[] Next(int[] seq)
         {
             cache.Clear();
-            var h = VanillaDecoder.Prefill(model, cache, seq);
+            var h = VanillaDecoder.Prefill(model, state, cache, seq);
             model.Head.Compute(h, 1, logits);
             var p = new float[Vocab];
             sampler.Distribution(logits, p);
@@ -57,29 +59,29 @@ public class SamplingExactnessTests(ITestOutputHelper output)
 
     private static long Key(int a, int b, int c) => ((long)a * Vocab + b) * Vocab + c;
 
-    private (double P, double MultiTokenRounds) Run(SpeculativeDecoder spec, Dictionary<long, double> law, SamplingOptions sampling)
+    private (double P, double MultiTokenRounds) Run(ModelSession spec, Dictionary<long, double> law, SamplingOptions sampling, string rule = "exact")
     {
         var counts = new Dictionary<long, int>();
         int rounds = 0, multi = 0;
         for (int seed = 0; seed < Runs; seed++)
         {
-            var r = spec.Generate(Prompt, new GenerationOptions { MaxNewTokens = 3, Sampling = sampling with { Seed = (ulong)seed } });
+            var r = spec.Generate(Prompt, new GenerationOptions { MaxNewTokens = 3, Sampling = sampling with { Seed = (ulong)seed }, StopIds = [] });
             Assert.Equal(3, r.Ids.Length);
             long k = Key(r.Ids[0], r.Ids[1], r.Ids[2]);
             counts[k] = counts.GetValueOrDefault(k) + 1;
             for (int i = 0; i < r.AcceptLengths.Length; i++) { rounds++; if (r.AcceptLengths[i] > 1) multi++; }
         }
         var (stat, df, p) = ChiSquare.Test(counts, law, Runs);
-        output.WriteLine($"{spec.Name} rule={spec.Rule}: chi2={stat:F1} df={df} p={p:G4}; rounds accepting ≥1 draft: {multi}/{rounds}");
+        output.WriteLine($"{spec.Name} rule={rule}: chi2={stat:F1} df={df} p={p:G4}; rounds accepting ≥1 draft: {multi}/{rounds}");
         return (p, multi / (double)rounds);
     }
 
     [Fact]
     public void FullVocabularyEagleMatchesTargetDistribution()
     {
-        using var target = Transformer.Load(TargetDir());
-        var law = ExactLaw(target, Sampling);
-        using var spec = SpeculativeDecoder.Create(target, Dirs().Head, null, Tree);
+        using var model = LanguageModel.Load(TargetDir());
+        var law = ExactLaw(model.Target, Sampling);
+        using var spec = model.CreateSession(DecodingMethod.Eagle(Dirs().Head, null, Tree));
         var (p, multi) = Run(spec, law, Sampling);
         Assert.True(multi > 0.3, $"drafts were accepted in only {multi:P1} of rounds: the test would not exercise acceptance");
         Assert.True(p > 0.001, $"chi-square p = {p}");
@@ -88,25 +90,42 @@ public class SamplingExactnessTests(ITestOutputHelper output)
     [Fact]
     public void FrSpecSubsetMatchesTargetDistribution()
     {
-        using var target = Transformer.Load(TargetDir());
-        var law = ExactLaw(target, TopKSampling);
-        using var spec = SpeculativeDecoder.Create(target, Dirs().Head, [0, 2, 4, 6, 8, 10, 12, 14, 16, 18], Tree);
+        using var model = LanguageModel.Load(TargetDir());
+        var law = ExactLaw(model.Target, TopKSampling);
+        var vocabulary = model.Vocabulary.CreateDraftVocabulary([0, 2, 4, 6, 8, 10, 12, 14, 16, 18]);
+        using var spec = model.CreateSession(DecodingMethod.Eagle(Dirs().Head, vocabulary, Tree));
         var (p, _) = Run(spec, law, TopKSampling);
         Assert.True(p > 0.001, $"chi-square p = {p}");
     }
 
+    /// <summary>WRONG: rejected children keep their mass, so the bonus is drawn from the unchanged p (drafted tokens are over-sampled).</summary>
+    private sealed class ForgetResidual : ISampledAcceptance
+    {
+        public int AcceptChild(DraftTree tree, int node, Span<float> p, Rng rng)
+        {
+            for (int c = tree.FirstChild[node]; c >= 0; c = tree.NextSibling[c])
+                if (p[tree.Tokens[c]] > 0f && rng.NextDouble() < p[tree.Tokens[c]]) return c;
+            return -1;
+        }
+    }
+
+    /// <summary>WRONG: the first child is always accepted.</summary>
+    private sealed class AcceptFirstChild : ISampledAcceptance
+    {
+        public int AcceptChild(DraftTree tree, int node, Span<float> p, Rng rng) => tree.FirstChild[node];
+    }
+
     [Theory]
-    [InlineData("ForgetResidual")]
-    [InlineData("AcceptFirstChild")]
+    [InlineData(nameof(ForgetResidual))]
+    [InlineData(nameof(AcceptFirstChild))]
     public void WrongAcceptanceRuleIsDetected(string ruleName)
     {
-        var rule = Enum.Parse<AcceptanceRule>(ruleName);
-        using var target = Transformer.Load(TargetDir());
-        var law = ExactLaw(target, Sampling);
-        using var spec = SpeculativeDecoder.Create(target, Dirs().Head, null, Tree);
-        spec.Rule = rule;
-        var (p, _) = Run(spec, law, Sampling);
-        Assert.True(p < 1e-6, $"chi-square p = {p}: the wrong rule {rule} was not detected");
+        ISampledAcceptance rule = ruleName == nameof(ForgetResidual) ? new ForgetResidual() : new AcceptFirstChild();
+        using var model = LanguageModel.Load(TargetDir());
+        var law = ExactLaw(model.Target, Sampling);
+        using var spec = model.CreateSession(DecodingMethod.Eagle(Dirs().Head, null, Tree), rule);
+        var (p, _) = Run(spec, law, Sampling, ruleName);
+        Assert.True(p < 1e-6, $"chi-square p = {p}: the wrong rule {ruleName} was not detected");
     }
 
     [Fact]

@@ -1,7 +1,5 @@
 using FrSpec.Generation;
-using FrSpec.Model;
-using FrSpec.Speculative;
-using FrSpec.Text;
+using FrSpec.Sessions;
 
 namespace FrSpec.Tests.Training;
 
@@ -13,13 +11,12 @@ public class DemoPairTests
     [Fact]
     public void Demo_target_and_eagle_head_decode_greedily_like_vanilla()
     {
-        using var target = Transformer.Load(Demo("target"));
-        Assert.Equal(151936, target.Config.VocabSize);
-        var tokenizer = TokenizerLoader.Load(Demo("target"));
-        var prompt = tokenizer.Encode("It was the best of times, it was the worst of times, it was the age of");
+        using var model = LanguageModel.Load(Demo("target"));
+        Assert.Equal(151936, model.Target.Config.VocabSize);
+        var prompt = model.Vocabulary.Tokenizer!.Encode("It was the best of times, it was the worst of times, it was the age of");
         var opts = new GenerationOptions { MaxNewTokens = 24 };
-        var expected = new VanillaDecoder(target).Generate(prompt, opts).Ids;
-        using var spec = SpeculativeDecoder.Create(target, Demo("eagle"));
+        var expected = model.CreateSession().Generate(prompt, opts).Ids;
+        using var spec = model.CreateSession(DecodingMethod.Eagle(Demo("eagle")));
         var r = spec.Generate(prompt, opts);
         Assert.Equal(expected, r.Ids);
         Assert.True(r.MeanAcceptLength > 1.0, $"mean accepted length {r.MeanAcceptLength}");

@@ -112,7 +112,7 @@ public class EagleTrainingTests
         using var head = FrSpec.Speculative.EagleHead.Load(dir, tc);
         using var embMatrix = WeightMatrix.FromFloats(embedding, tc.VocabSize, H, DType.F32);
         var cache = head.CreateCache(S);
-        var theirs = head.Forward(cache, embMatrix, tokens, features, Enumerable.Range(0, S).ToArray(), null).ToArray();
+        var theirs = head.Forward(head.CreateState(), cache, embMatrix, tokens, features, Enumerable.Range(0, S).ToArray(), null).ToArray();
         for (int i = 0; i < S * H; i++) Assert.True(Math.Abs(mine[i] - theirs[i]) < 1e-4, $"output[{i}] trainer {mine[i]} EagleHead {theirs[i]}");
     }
 

@@ -54,7 +54,7 @@ public class LmTrainerTests
 
         using var engine = Transformer.Load(dir);
         var cache = engine.CreateCache(16);
-        var hidden = engine.Forward(cache, window.AsSpan(0, c.SeqLen), Enumerable.Range(0, c.SeqLen).ToArray()).ToArray();
+        var hidden = engine.Forward(engine.CreateState(), cache, window.AsSpan(0, c.SeqLen), Enumerable.Range(0, c.SeqLen).ToArray()).ToArray();
         Assert.Equal(expected.Length, hidden.Length);
         for (int i = 0; i < hidden.Length; i++) Assert.True(Math.Abs(expected[i] - hidden[i]) < 1e-4, $"hidden[{i}] {expected[i]} vs {hidden[i]}");
 

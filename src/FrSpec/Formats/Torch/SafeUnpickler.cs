@@ -5,7 +5,7 @@ namespace FrSpec.Formats.Torch;
 
 /// <summary>
 /// A pickle reader for torch.save's data.pkl that never executes code: it interprets only the opcodes and
-/// allow-listed globals that torch checkpoints and freq lists use (docs/frequency.md, formats.md §4.2),
+/// allow-listed globals that torch checkpoints and freq lists use (docs/frequency.md; docs/formats.md, "torch.save files"),
 /// building plain values. Anything else fails with an error naming the opcode or global and the file.
 /// </summary>
 internal sealed class SafeUnpickler

@@ -2,17 +2,8 @@ using System.Text.Json;
 
 namespace FrSpec.Formats.Torch;
 
-/// <summary>Which top folder torch.save gives the entries of its zip archive.</summary>
-public enum TorchArchiveName
-{
-    /// <summary>"archive/": torch.save(obj, file_object), as FR-Spec's fr/fr.py writes freq_N.pt.</summary>
-    FileObject,
-    /// <summary>The file name without extension: torch.save(obj, "path/name.pt").</summary>
-    FileStem,
-}
-
 /// <summary>
-/// Safe reading and writing of PyTorch torch.save files (zip format, torch ≥ 1.6) without Python or torch.
+/// Safe reading of PyTorch torch.save files (zip format, torch ≥ 1.6) without Python or torch.
 /// Reading never executes code: only tensors, dicts, lists, tuples and scalars can come out.
 /// </summary>
 public static class TorchCheckpoint
@@ -121,48 +112,6 @@ public static class TorchCheckpoint
         for (int i = 0; i < r.Length; i++)
             r[i] = items[i] is long v ? v : throw new FrSpecException($"{path}: item {i} is {TypeName(items[i])}, not an integer");
         return r;
-    }
-
-    /// <summary>Writes ids as torch 1.13's torch.save(list_of_ints, f) does, byte for byte.</summary>
-    public static void WriteIntList(string path, IReadOnlyList<int> ids, TorchArchiveName archiveName = TorchArchiveName.FileObject)
-    {
-        ArgumentNullException.ThrowIfNull(ids);
-        WriteArchive(path, archiveName, TorchPickleWriter.IntList(ids), []);
-    }
-
-    /// <summary>
-    /// Writes an OrderedDict of tensors as torch 1.13's torch.save does, byte for byte (each tensor its own
-    /// storage, requires_grad False; passing the same instance twice shares it, as for tied weights).
-    /// </summary>
-    public static void WriteStateDict(string path, IReadOnlyList<(string name, TorchTensor tensor)> tensors, TorchArchiveName archiveName = TorchArchiveName.FileObject)
-    {
-        ArgumentNullException.ThrowIfNull(tensors);
-        var (pkl, storages) = TorchPickleWriter.StateDict(tensors);
-        WriteArchive(path, archiveName, pkl, storages);
-    }
-
-    private static void WriteArchive(string path, TorchArchiveName archiveName, byte[] pkl, List<(string key, TorchTensor tensor)> storages)
-    {
-        string prefix = archiveName == TorchArchiveName.FileObject ? "archive" : StemOf(path);
-        string tmp = path + ".tmp";
-        using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
-        {
-            var zip = new TorchZipWriter(fs, prefix);
-            zip.WriteRecord("data.pkl", pkl);
-            // torch writes storages in sorted key order (string order: "0", "1", "10", "2", ...).
-            foreach (var (key, tensor) in storages.OrderBy(s => s.key, StringComparer.Ordinal))
-                zip.WriteRecord("data/" + key, tensor.Data);
-            zip.Finish();
-        }
-        File.Move(tmp, path, overwrite: true);
-    }
-
-    /// <summary>torch's archive name for a path: the base name up to its last '.'.</summary>
-    internal static string StemOf(string path)
-    {
-        string name = Path.GetFileName(path);
-        int dot = name.LastIndexOf('.');
-        return dot >= 0 ? name[..dot] : name;
     }
 
     /// <summary>Unpickles data.pkl of a torch.save archive into plain values (see PickleValues.cs).</summary>

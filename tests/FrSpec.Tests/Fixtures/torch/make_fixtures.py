@@ -41,7 +41,7 @@ save_fileobj((5, 300, 70000, 128009), "tuple_ints.pt")
 save_fileobj(torch.tensor([3, 1, 128009, 70000, 2], dtype=torch.int64), "long_tensor.pt")
 save_fileobj(torch.tensor([7, 65536, 9], dtype=torch.int32), "int_tensor.pt")
 
-# A tiny state dict of independent contiguous tensors (what TorchCheckpoint.WriteStateDict must reproduce).
+# A tiny state dict of independent contiguous tensors (what TorchCheckpointWriter.WriteStateDict must reproduce).
 f32 = torch.arange(12, dtype=torch.float32).reshape(3, 4) / 8 - 0.5
 f16 = (torch.arange(6, dtype=torch.float32) * 1.25 - 2).to(torch.float16).reshape(2, 3)
 bf16 = (torch.arange(5, dtype=torch.float32) * 0.75 + 1).to(torch.bfloat16)

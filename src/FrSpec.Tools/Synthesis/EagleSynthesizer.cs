@@ -8,7 +8,7 @@ using FrSpec.Numerics;
 namespace FrSpec.Synthesis;
 
 /// <summary>
-/// Writes a seeded random EAGLE-1/2 head for a target model in the published layout (formats.md §1.1–1.2):
+/// Writes a seeded random EAGLE-1/2 head for a target model in the published layout (docs/formats.md, "EAGLE-1/2 heads"):
 /// config.json (a Llama config with num_hidden_layers 1, "bias", and "qkv_bias" for Qwen2 targets) and
 /// model.safetensors or pytorch_model.bin with fc.weight [H, 2H] (+ fc.bias), layers.0.* without input_layernorm,
 /// and embed_tokens.weight copied from the target (present in published files, ignored by the loader).
@@ -107,6 +107,6 @@ internal static class EagleBinWriter
             "BF16" => TorchDType.BFloat16,
             _ => throw new FrSpecException($"tensor '{t.Name}': dtype {t.DType} cannot be written to a torch checkpoint here"),
         }, t.Shape, t.Produce()))).ToList();
-        TorchCheckpoint.WriteStateDict(path, list, TorchArchiveName.FileStem);
+        TorchCheckpointWriter.WriteStateDict(path, list, TorchArchiveName.FileStem);
     }
 }

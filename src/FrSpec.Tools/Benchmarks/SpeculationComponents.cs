@@ -22,14 +22,15 @@ public sealed record VerifyTiming(int TreeTokens, double Ms);
 /// </summary>
 public static class SpeculationComponents
 {
-    public static IReadOnlyList<DraftStepTiming> DraftSteps(Transformer target, EagleHead head, IReadOnlyList<(string Label, int[]? Ids)> variants,
+    public static IReadOnlyList<DraftStepTiming> DraftSteps(Transformer target, EagleHead head, IReadOnlyList<(string Label, DraftVocabulary? Vocabulary)> variants,
         int rows, int context, int repeats)
     {
         int h = head.HiddenSize, vocab = target.Config.VocabSize;
-        var heads = variants.Select(v => v.Ids == null ? target.Head : target.Head.Subset(v.Ids)).ToArray();
+        var heads = variants.Select(v => v.Vocabulary == null ? target.Head : target.Head.Subset(v.Vocabulary)).ToArray();
         try
         {
             var rng = new Rng(7);
+            var state = head.CreateState();
             var cache = head.CreateCache(context + rows + 1);
             // a stable context of random pairs, as after a prompt of that length
             var ctxTokens = Enumerable.Range(0, context).Select(_ => (int)(rng.NextUInt64() % (ulong)vocab)).ToArray();
@@ -37,7 +38,7 @@ public static class SpeculationComponents
             for (int s = 0; s < context; s += 128)
             {
                 int n = Math.Min(128, context - s);
-                head.Forward(cache, target.Embedding, ctxTokens.AsSpan(s, n), ctxFeatures.AsSpan(s * h, n * h),
+                head.Forward(state, cache, target.Embedding, ctxTokens.AsSpan(s, n), ctxFeatures.AsSpan(s * h, n * h),
                     Enumerable.Range(s, n).ToArray(), null);
                 cache.CommitAll();
             }
@@ -58,7 +59,7 @@ public static class SpeculationComponents
                 for (int v = 0; v < heads.Length; v++)
                 {
                     long t0 = Stopwatch.GetTimestamp();
-                    head.Forward(cache, target.Embedding, tokens, features, positions, mask).CopyTo(output);
+                    head.Forward(state, cache, target.Embedding, tokens, features, positions, mask).CopyTo(output);
                     cache.Rollback();
                     long t1 = Stopwatch.GetTimestamp();
                     var lmHead = heads[v];
@@ -81,7 +82,7 @@ public static class SpeculationComponents
         }
         finally
         {
-            for (int i = 0; i < heads.Length; i++) if (variants[i].Ids != null) heads[i].Dispose();
+            for (int i = 0; i < heads.Length; i++) if (variants[i].Vocabulary != null) heads[i].Dispose();
         }
     }
 
@@ -89,9 +90,10 @@ public static class SpeculationComponents
     {
         int vocab = target.Config.VocabSize, maxT = treeSizes.Max();
         var rng = new Rng(11);
+        var state = target.CreateState();
         var cache = target.CreateCache(context + maxT + 1);
         var prompt = Enumerable.Range(0, context).Select(_ => (int)(rng.NextUInt64() % (ulong)vocab)).ToArray();
-        VanillaDecoder.Prefill(target, cache, prompt);
+        VanillaDecoder.Prefill(target, state, cache, prompt);
         var logits = new float[maxT * vocab];
         var mask = new AttentionMask(0, 0, 0);
         var samples = treeSizes.Select(_ => new List<double>()).ToArray();
@@ -111,7 +113,7 @@ public static class SpeculationComponents
                 long t0 = Stopwatch.GetTimestamp();
                 mask.Reset(context, parents.Length, context);
                 mask.FillTree(parents);
-                var hidden = target.Forward(cache, tokens, positions, mask);
+                var hidden = target.Forward(state, cache, tokens, positions, mask);
                 target.Head.Compute(hidden, parents.Length, logits);
                 cache.Rollback();
                 if (rep >= 0) samples[i].Add(Ms(Stopwatch.GetTimestamp() - t0));

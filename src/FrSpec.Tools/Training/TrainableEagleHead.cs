@@ -7,8 +7,8 @@ using FrSpec.Numerics;
 namespace FrSpec.Training;
 
 /// <summary>
-/// An EAGLE-1/2 draft head in f32 for training (formats.md §1.3): x = fc([embedding(x_{t+1}) | f_t]) + b, then one
-/// decoder layer without input norm; its output should equal the target's next feature f_{t+1}. The target's
+/// An EAGLE-1/2 draft head in f32 for training (docs/formats.md, "Draft forward"): x = fc([embedding(x_{t+1}) | f_t])
+/// + b, then one decoder layer without input norm; its output should equal the target's next feature f_{t+1}. The target's
 /// embedding and LM head are not part of it (frozen, supplied by the trainer). Saved in the published layout:
 /// fc.weight [H, 2H], fc.bias, layers.0.* — no embed_tokens, no lm_head, no input_layernorm, no final norm.
 /// </summary>

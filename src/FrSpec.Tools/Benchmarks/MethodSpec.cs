@@ -1,4 +1,6 @@
 using System.Text.RegularExpressions;
+using FrSpec.Sessions;
+using FrSpec.Speculative;
 
 namespace FrSpec.Benchmarks;
 
@@ -30,6 +32,17 @@ public sealed partial record MethodSpec(MethodKind Kind, string? FrequencyFile =
         if (t.Equals("eagle2", StringComparison.OrdinalIgnoreCase) || t.Equals("eagle-2", StringComparison.OrdinalIgnoreCase)) return Eagle2;
         if (t.StartsWith("fr:", StringComparison.OrdinalIgnoreCase) && t.Length > 3) return Fr(t[3..]);
         throw new FrSpecException($"unknown method '{text}': expected vanilla, eagle2 or fr:PATH");
+    }
+
+    /// <summary>
+    /// The engine's decoding method for this spec on a loaded model: the FR-Spec vocabulary is read from the frequency
+    /// file with the model's control ids forced in. The speculative methods need <paramref name="eagleDir"/>.
+    /// </summary>
+    public DecodingMethod ToDecodingMethod(LanguageModel model, string? eagleDir, TreeOptions tree)
+    {
+        if (Kind == MethodKind.Vanilla) return DecodingMethod.Vanilla;
+        if (eagleDir == null) throw new FrSpecException($"method {this} needs --eagle DIR");
+        return DecodingMethod.Eagle(eagleDir, Kind == MethodKind.FrSpec ? model.Vocabulary.LoadDraftVocabulary(FrequencyFile!) : null, tree);
     }
 
     /// <summary>

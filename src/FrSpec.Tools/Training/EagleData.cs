@@ -16,6 +16,8 @@ public sealed class EagleData
     public List<int[]> Tokens { get; } = new();
     public List<float[]> Features { get; } = new();
 
+    private ForwardState? _state; // reused across windows of one target
+
     public EagleData(int windowLength, int hidden) { WindowLength = windowLength; Hidden = hidden; }
 
     public int Count => Tokens.Count;
@@ -25,7 +27,8 @@ public sealed class EagleData
     {
         if (window.Length != WindowLength) throw new ArgumentException($"window of {window.Length} tokens, expected {WindowLength}");
         var cache = target.CreateCache(WindowLength);
-        var f = target.Forward(cache, window, Enumerable.Range(0, WindowLength).ToArray()).ToArray();
+        if (_state == null || !_state.IsFor(target)) _state = target.CreateState();
+        var f = target.Forward(_state, cache, window, Enumerable.Range(0, WindowLength).ToArray()).ToArray();
         Tokens.Add(window);
         Features.Add(f);
     }
@@ -39,8 +42,9 @@ public sealed class EagleData
         var window = new int[length];
         prompt[..promptLength].CopyTo(window);
         var cache = target.CreateCache(length);
+        var state = target.CreateState();
         var logits = new float[target.Config.VocabSize];
-        var h = target.Forward(cache, window.AsSpan(0, promptLength), Enumerable.Range(0, promptLength).ToArray());
+        var h = target.Forward(state, cache, window.AsSpan(0, promptLength), Enumerable.Range(0, promptLength).ToArray());
         cache.CommitAll();
         int H = target.Config.HiddenSize;
         var last = h.Slice((promptLength - 1) * H, H).ToArray();
@@ -50,7 +54,7 @@ public sealed class EagleData
             int next = Sample(logits, temperature, rng);
             window[t] = next;
             if (t + 1 == length) break;
-            last = target.Forward(cache, [next], [t]).ToArray();
+            last = target.Forward(state, cache, [next], [t]).ToArray();
             cache.CommitAll();
         }
         return window;

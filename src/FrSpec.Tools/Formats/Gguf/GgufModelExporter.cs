@@ -90,6 +90,8 @@ public static class GgufModelExporter
             AddMatrix(w, store, gg + "attn_q.weight", hf + "self_attn.q_proj.weight", q, h, permuteQk ? c.NumHeads : 0);
             AddMatrix(w, store, gg + "attn_k.weight", hf + "self_attn.k_proj.weight", kv, h, permuteQk ? c.NumKvHeads : 0);
             AddMatrix(w, store, gg + "attn_v.weight", hf + "self_attn.v_proj.weight", kv, h);
+            if (c.AttentionOutputBias || c.MlpBias)
+                throw new FrSpecException($"{store.Directory}: o_proj or MLP biases (attention_bias/mlp_bias) are not supported by the GGUF exporter");
             if (c.AttentionBias)
             {
                 if (permuteQk) throw new FrSpecException($"{store.Directory}: q/k biases on a llama-architecture model are not supported by the GGUF exporter");
@@ -124,29 +126,11 @@ public static class GgufModelExporter
     }
 
     /// <summary>
-    /// Llama-3.1 rope_freqs: per-frequency divisors of θ^(−2i/d) (1 for high frequencies, the factor for low ones,
-    /// interpolated between), the quantity llama.cpp divides each rotation frequency by.
+    /// Llama-3.1 rope_freqs: the per-frequency divisors of θ^(−2i/d) that llama.cpp divides each rotation frequency by,
+    /// computed by the engine's RoPE (<see cref="Rope.ScalingDivisors"/>).
     /// </summary>
-    public static float[] Llama3RopeFactors(int headDim, double theta, RopeScaling s)
-    {
-        var factors = new float[headDim / 2];
-        double lowWavelen = s.OriginalMaxPositions / s.LowFreqFactor, highWavelen = s.OriginalMaxPositions / s.HighFreqFactor;
-        for (int i = 0; i < factors.Length; i++)
-        {
-            double freq = 1.0 / Math.Pow(theta, 2.0 * i / headDim);
-            double wavelen = 2 * Math.PI / freq;
-            double factor;
-            if (wavelen < highWavelen) factor = 1.0;
-            else if (wavelen > lowWavelen) factor = s.Factor;
-            else
-            {
-                double smooth = (s.OriginalMaxPositions / wavelen - s.LowFreqFactor) / (s.HighFreqFactor - s.LowFreqFactor);
-                factor = 1.0 / ((1 - smooth) / s.Factor + smooth);
-            }
-            factors[i] = (float)factor;
-        }
-        return factors;
-    }
+    public static float[] Llama3RopeFactors(int headDim, double theta, RopeScaling s) =>
+        Array.ConvertAll(Rope.ScalingDivisors(headDim, theta, s), d => (float)d);
 
     private static DType DTypeOf(TensorStore store, string name)
     {

@@ -15,10 +15,16 @@ public sealed record SynthSpec
     /// <summary>Llama-3.1/3.2 "llama3" rope scaling factor (null = none).</summary>
     public double? Llama3RopeFactor { get; init; }
     public double RopeTheta { get; init; } = 500000.0;
-    public double RmsNormEps { get; init; } = 1e-5;
+    public double RmsNormEps { get; init; } = FrSpec.Model.ModelConfig.DefaultRmsNormEps;
     public int MaxPositions { get; init; } = 8192;
     public int? BosTokenId { get; init; }
     public int[] EosTokenIds { get; init; } = [];
+    /// <summary>Llama attention_bias: q/k/v/o projections with biases.</summary>
+    public bool AttentionBias { get; init; }
+    /// <summary>Llama mlp_bias: gate/up/down projections with biases.</summary>
+    public bool MlpBias { get; init; }
+    /// <summary>Mistral sliding_window (null = none).</summary>
+    public int? SlidingWindow { get; init; }
 
     public int EffectiveHeadDim => HeadDim ?? HiddenSize / Heads;
 
@@ -30,7 +36,7 @@ public sealed record SynthSpec
         "tiny-llama3" => new()
         {
             Family = "llama3", HiddenSize = 64, IntermediateSize = 192, Layers = 2, Heads = 4, KvHeads = 2, VocabSize = 128256,
-            TieWordEmbeddings = true, Llama3RopeFactor = 32.0, MaxPositions = 131072, BosTokenId = 128000, EosTokenIds = [128001, 128008, 128009],
+            TieWordEmbeddings = true, Llama3RopeFactor = 32.0, MaxPositions = 131072, BosTokenId = 128000, EosTokenIds = [128001, 128008, 128009], RmsNormEps = 1e-5,
         },
         "tiny-qwen2" => new()
         {
@@ -40,12 +46,12 @@ public sealed record SynthSpec
         "llama-3.2-1b" => new()
         {
             Family = "llama3", HiddenSize = 2048, IntermediateSize = 8192, Layers = 16, Heads = 32, KvHeads = 8, HeadDim = 64, VocabSize = 128256,
-            TieWordEmbeddings = true, Llama3RopeFactor = 32.0, MaxPositions = 131072, BosTokenId = 128000, EosTokenIds = [128001, 128008, 128009],
+            TieWordEmbeddings = true, Llama3RopeFactor = 32.0, MaxPositions = 131072, BosTokenId = 128000, EosTokenIds = [128001, 128008, 128009], RmsNormEps = 1e-5,
         },
         "llama-3-8b" => new()
         {
             Family = "llama3", HiddenSize = 4096, IntermediateSize = 14336, Layers = 32, Heads = 32, KvHeads = 8, VocabSize = 128256,
-            MaxPositions = 8192, BosTokenId = 128000, EosTokenIds = [128009],
+            MaxPositions = 8192, BosTokenId = 128000, EosTokenIds = [128009], RmsNormEps = 1e-5,
         },
         "qwen2-7b" => new()
         {

@@ -35,7 +35,7 @@ public static class ModelSynthesizer
         int h = s.HiddenSize, hd = s.EffectiveHeadDim, q = s.Heads * hd, kv = s.KvHeads * hd, inter = s.IntermediateSize;
         float headStd = 2.0f / MathF.Sqrt(h);
         float residualScale = 1f / MathF.Sqrt(2f * s.Layers);
-        bool bias = s.Family == "qwen2";
+        bool qkvBias = s.Family == "qwen2" || s.AttentionBias;
         var list = new List<TensorBlob>();
         void Add(string name, long[] shape, float mean, float std) => list.Add(RandomWeights.Tensor(seed, name, name, shape, mean, std, dtype));
 
@@ -47,17 +47,24 @@ public static class ModelSynthesizer
             Add(p + "self_attn.q_proj.weight", [q, h], 0f, 1f / MathF.Sqrt(h));
             Add(p + "self_attn.k_proj.weight", [kv, h], 0f, 1f / MathF.Sqrt(h));
             Add(p + "self_attn.v_proj.weight", [kv, h], 0f, 1f / MathF.Sqrt(h));
-            if (bias)
+            if (qkvBias)
             {
                 Add(p + "self_attn.q_proj.bias", [q], 0f, 0.1f);
                 Add(p + "self_attn.k_proj.bias", [kv], 0f, 0.1f);
                 Add(p + "self_attn.v_proj.bias", [kv], 0f, 0.1f);
             }
             Add(p + "self_attn.o_proj.weight", [h, q], 0f, residualScale / MathF.Sqrt(q));
+            if (s.AttentionBias) Add(p + "self_attn.o_proj.bias", [h], 0f, 0.1f);
             Add(p + "post_attention_layernorm.weight", [h], 1f, 0.1f);
             Add(p + "mlp.gate_proj.weight", [inter, h], 0f, 1f / MathF.Sqrt(h));
             Add(p + "mlp.up_proj.weight", [inter, h], 0f, 1f / MathF.Sqrt(h));
             Add(p + "mlp.down_proj.weight", [h, inter], 0f, residualScale / MathF.Sqrt(inter));
+            if (s.MlpBias)
+            {
+                Add(p + "mlp.gate_proj.bias", [inter], 0f, 0.1f);
+                Add(p + "mlp.up_proj.bias", [inter], 0f, 0.1f);
+                Add(p + "mlp.down_proj.bias", [h], 0f, 0.1f);
+            }
         }
         Add("model.norm.weight", [h], 1f, 0.1f);
         if (!s.TieWordEmbeddings) Add("lm_head.weight", [s.VocabSize, h], 0f, headStd);
@@ -69,7 +76,7 @@ public static class ModelSynthesizer
         var o = new JsonObject();
         bool qwen = s.Family == "qwen2";
         o["architectures"] = new JsonArray(s.Family switch { "qwen2" => "Qwen2ForCausalLM", "mistral" => "MistralForCausalLM", _ => "LlamaForCausalLM" });
-        if (!qwen) o["attention_bias"] = false;
+        if (!qwen) o["attention_bias"] = s.AttentionBias;
         o["attention_dropout"] = 0.0;
         if (s.BosTokenId is int bos) o["bos_token_id"] = bos;
         o["eos_token_id"] = s.EosTokenIds.Length == 1 ? JsonValue.Create(s.EosTokenIds[0]) : new JsonArray(s.EosTokenIds.Select(e => (JsonNode)e!).ToArray());
@@ -80,7 +87,7 @@ public static class ModelSynthesizer
         o["intermediate_size"] = s.IntermediateSize;
         o["max_position_embeddings"] = s.MaxPositions;
         if (qwen) o["max_window_layers"] = s.Layers;
-        if (!qwen) o["mlp_bias"] = false;
+        if (!qwen) o["mlp_bias"] = s.MlpBias;
         o["model_type"] = s.Family switch { "qwen2" => "qwen2", "mistral" => "mistral", _ => "llama" };
         o["num_attention_heads"] = s.Heads;
         o["num_hidden_layers"] = s.Layers;
@@ -96,6 +103,7 @@ public static class ModelSynthesizer
         else if (!qwen) o["rope_scaling"] = null;
         o["rope_theta"] = s.RopeTheta;
         if (qwen) o["sliding_window"] = s.MaxPositions;
+        else if (s.Family == "mistral") o["sliding_window"] = s.SlidingWindow;
         o["tie_word_embeddings"] = s.TieWordEmbeddings;
         o["torch_dtype"] = DTypeInfo.HfName(dtype);
         o["transformers_version"] = "4.45.0";

@@ -18,7 +18,7 @@ public sealed record TrainConfig
     [JsonPropertyName("num_key_value_heads")] public int KvHeads { get; init; } = 2;
     [JsonPropertyName("vocab_size")] public int VocabSize { get; init; } = 151936;
     [JsonPropertyName("rope_theta")] public double RopeTheta { get; init; } = 10000.0;
-    [JsonPropertyName("rms_norm_eps")] public double RmsNormEps { get; init; } = 1e-6;
+    [JsonPropertyName("rms_norm_eps")] public double RmsNormEps { get; init; } = FrSpec.Model.ModelConfig.DefaultRmsNormEps;
     [JsonPropertyName("max_position_embeddings")] public int MaxPositions { get; init; } = 4096;
     [JsonPropertyName("bos_token_id")] public int? BosTokenId { get; init; }
     [JsonPropertyName("eos_token_ids")] public int[] EosTokenIds { get; init; } = [151643, 151645];
