@@ -30,9 +30,13 @@ public sealed class Rope
                 }
             }
             else if (scaling is { Type: "linear" } lin) f /= lin.Factor;
+            else if (scaling is { Type: "divisors", Divisors: { } divisors }) f /= divisors[i];
             _invFreq[i] = (float)f;
         }
     }
+
+    /// <summary>The rotation frequency of each lane pair (radians per position).</summary>
+    internal ReadOnlySpan<float> InverseFrequencies => _invFreq;
 
     /// <summary>Fills cos/sin tables [n, headDim/2] for the given positions.</summary>
     public void Tables(ReadOnlySpan<int> positions, Span<float> cos, Span<float> sin)

@@ -49,6 +49,14 @@ public static class GgmlTypeInfo
         _ => throw new ArgumentOutOfRangeException(nameof(t), $"{t} is block-quantized: it has no per-element size"),
     };
 
+    /// <summary>Bytes of a tensor of <paramref name="shape"/> (outermost first): rows of whole blocks.</summary>
+    public static long ByteCount(GgmlType t, IReadOnlyList<long> shape)
+    {
+        long rows = 1;
+        for (int i = 0; i < shape.Count - 1; i++) rows *= shape[i];
+        return rows * DTypeInfo.RowBytes(ToDType(t), shape[^1]);
+    }
+
     /// <summary>True for the ggml type ids FrSpec can load.</summary>
     public static bool IsSupported(uint id) => Enum.IsDefined(typeof(GgmlType), id);
 
