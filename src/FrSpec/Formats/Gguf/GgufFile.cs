@@ -195,7 +195,7 @@ public sealed unsafe class GgufFile : IDisposable
             _ => throw c.Error($"unknown array element type {elementType}"),
         };
         if (n > (ulong)MaxArrayLength) throw c.Error($"array of {n} elements exceeds the limit of {MaxArrayLength}");
-        if (n * (ulong)size > (ulong)c.Remaining) throw c.Error($"array of {n} elements needs at least {n * (ulong)size} bytes, {c.Remaining} are left in the file");
+        if (n * (ulong)size > (ulong)c.Remaining) throw c.Error($"array of {n} elements needs at least {n * (ulong)size} bytes, only {c.Remaining} bytes are left in the file");
         int count = (int)n;
         return (GgufValueType)elementType switch
         {
