@@ -56,7 +56,7 @@ internal static class GgufTokenizer
         {
             if (tokenizer.IdToToken(id) is not { } token || types?[id] == (int)GgufTokenType.Unused) continue;
             if (token != tokens[id])
-                throw new FrSpecException($"{tokenizerJson}: id {id} is '{token}' but '{tokens[id]}' in {file.Path}; it belongs to another model (remove it to use the GGUF's own tokenizer)");
+                throw new FrSpecException($"{tokenizerJson}: id {id} is {JsonSerializer.Serialize(token)} but {JsonSerializer.Serialize(tokens[id])} in {file.Path}; it belongs to another model (remove it to use the GGUF's own tokenizer)");
         }
     }
 
@@ -109,7 +109,7 @@ internal static class GgufTokenizer
         {
             string s = mergeStrings[i];
             int sp = s.Length > 1 ? s.IndexOf(' ', 1) : -1;
-            if (sp <= 0) throw new FrSpecException($"{path}: tokenizer.ggml.merges[{i}] \"{s}\" is not \"A B\"");
+            if (sp <= 0) throw new FrSpecException($"{path}: tokenizer.ggml.merges[{i}] = {JsonSerializer.Serialize(s)} is not \"A B\"");
             merges.Add((s[..sp], s[(sp + 1)..]));
         }
 

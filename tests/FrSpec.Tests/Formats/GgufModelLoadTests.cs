@@ -50,7 +50,7 @@ public class GgufModelLoadTests
     }
 
     /// <summary>A Q4_K_M-like mix: Q4_K for most matrices, Q6_K for attn_v, ffn_down and the output head, Q4_0 for attn_output.</summary>
-    private static GgmlType? Mix(string name) =>
+    internal static GgmlType? Mix(string name) =>
         name.EndsWith("attn_v.weight") || name.EndsWith("ffn_down.weight") || name == "output.weight" ? GgmlType.Q6_K
         : name.EndsWith("attn_output.weight") ? GgmlType.Q4_0
         : name.EndsWith(".weight") && !name.Contains("norm") && name != "rope_freqs.weight" ? GgmlType.Q4_K

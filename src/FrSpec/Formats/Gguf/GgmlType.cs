@@ -60,7 +60,7 @@ public static class GgmlTypeInfo
     /// <summary>True for the ggml type ids FrSpec can load.</summary>
     public static bool IsSupported(uint id) => Enum.IsDefined(typeof(GgmlType), id);
 
-    /// <summary>ggml's name of a type id ("Q5_K", "IQ4_XS", …), or "type N" for ids ggml does not define, for error messages.</summary>
+    /// <summary>ggml's name of a type id ("Q5_K", "IQ4_XS", …), or "unknown" for ids ggml does not define, for error messages.</summary>
     public static string Name(uint id) => id switch
     {
         0 => "F32", 1 => "F16", 2 => "Q4_0", 3 => "Q4_1", 6 => "Q5_0", 7 => "Q5_1", 8 => "Q8_0", 9 => "Q8_1",
@@ -68,6 +68,6 @@ public static class GgmlTypeInfo
         16 => "IQ2_XXS", 17 => "IQ2_XS", 18 => "IQ3_XXS", 19 => "IQ1_S", 20 => "IQ4_NL", 21 => "IQ3_S", 22 => "IQ2_S",
         23 => "IQ4_XS", 24 => "I8", 25 => "I16", 26 => "I32", 27 => "I64", 28 => "F64", 29 => "IQ1_M", 30 => "BF16",
         34 => "TQ1_0", 35 => "TQ2_0", 39 => "MXFP4",
-        _ => $"type {id}",
+        _ => "unknown",
     };
 }

@@ -146,14 +146,23 @@ public sealed unsafe class GgufFile : IDisposable
         for (int i = 0; i < count; i++)
         {
             c.Field = $"metadata entry #{i} key";
-            string key = c.String(MaxStringBytes);
-            if (key.Length == 0) throw c.Error("empty key");
+            string key = Name(c);
             c.Field = $"metadata '{key}'";
             if (values.ContainsKey(key)) throw c.Error("duplicate key");
             uint type = c.U32();
             values[key] = ((GgufValueType)type, ReadValue(c, type));
         }
         return new GgufMetadata(path, values);
+    }
+
+    /// <summary>A key or tensor name: non-empty, without control characters (names appear in one-line error messages).</summary>
+    private static string Name(GgufCursor c)
+    {
+        string name = c.String(MaxStringBytes);
+        if (name.Length == 0) throw c.Error("empty name");
+        foreach (char ch in name)
+            if (char.IsControl(ch)) throw c.Error($"name contains control character U+{(int)ch:X4}");
+        return name;
     }
 
     private static object ReadValue(GgufCursor c, uint type) => (GgufValueType)type switch
@@ -248,8 +257,7 @@ public sealed unsafe class GgufFile : IDisposable
     private static (string, GgmlType, long[], long, long) ReadTensorInfo(GgufCursor c, int index, HashSet<string> names)
     {
         c.Field = $"tensor #{index} name";
-        string name = c.String(MaxStringBytes);
-        if (name.Length == 0) throw c.Error("empty name");
+        string name = Name(c);
         c.Field = $"tensor '{name}'";
         if (!names.Add(name)) throw c.Error("duplicate tensor name");
         uint nDims = c.U32();
@@ -272,9 +280,11 @@ public sealed unsafe class GgufFile : IDisposable
         long cols = shape[^1];
         int block = DTypeInfo.BlockSize(dtype);
         if (cols % block != 0) throw c.Error($"rows of {cols} {type} weights are not a whole number of {block}-weight blocks");
-        long rowBytes = cols / block * DTypeInfo.BlockBytes(dtype);
-        long rows = elements / cols;
-        if (rowBytes > long.MaxValue / rows) throw c.Error($"shape [{string.Join(", ", shape)}] needs more than 2^63 bytes");
+        long rows = elements / cols, blocks = cols / block;
+        int blockBytes = DTypeInfo.BlockBytes(dtype);
+        if (blocks > long.MaxValue / blockBytes || blocks * blockBytes > long.MaxValue / rows)
+            throw c.Error($"shape [{string.Join(", ", shape)}] needs more than 2^63 bytes");
+        long rowBytes = blocks * blockBytes;
         ulong offset = c.U64();
         if (offset > long.MaxValue) throw c.Error($"offset {offset} is out of range");
         return (name, type, shape, (long)offset, rows * rowBytes);

@@ -41,6 +41,14 @@ public static class GgufModelConfig
         if (m.Int32($"{arch}.rope.dimension_count", 1) is int rd && rd != headDim)
             throw new FrSpecException($"{f.Path}: metadata '{arch}.rope.dimension_count' ({rd}) differs from the head dimension ({headDim}); partial rotary embeddings are not supported");
 
+        // Sizes that the engine allocates by are tied to tensors the file really holds, so a corrupt count cannot make
+        // it allocate more than the file justifies.
+        int layers = Required("block_count");
+        if (layers > f.Tensors.Count)
+            throw new FrSpecException($"{f.Path}: metadata '{arch}.block_count' ({layers}) exceeds the {f.Tensors.Count} tensors of the file");
+        ExpectShape(f, "blk.0.attn_q.weight", (long)heads * headDim, hidden);
+        ExpectShape(f, "blk.0.attn_k.weight", (long)kvHeads * headDim, hidden);
+
         var embedding = f.Tensor("token_embd.weight");
         if (embedding.Shape.Length != 2 || embedding.Shape[1] != hidden || embedding.Shape[0] > int.MaxValue)
             throw new FrSpecException($"{f.Path}: tensor 'token_embd.weight' has shape [{string.Join(", ", embedding.Shape)}], expected [vocab, {hidden}]");
@@ -61,7 +69,7 @@ public static class GgufModelConfig
             ModelType = arch,
             HiddenSize = hidden,
             IntermediateSize = Required("feed_forward_length"),
-            NumLayers = Required("block_count"),
+            NumLayers = layers,
             NumHeads = heads,
             NumKvHeads = kvHeads,
             HeadDim = headDim,
@@ -78,6 +86,13 @@ public static class GgufModelConfig
             EosTokenIds = eos,
             TorchDtype = embedding.Type switch { GgmlType.F32 => "float32", GgmlType.F16 => "float16", _ => "bfloat16" },
         };
+    }
+
+    private static void ExpectShape(GgufFile f, string name, long rows, long cols)
+    {
+        var t = f.Tensor(name);
+        if (t.Shape.Length != 2 || t.Shape[0] != rows || t.Shape[1] != cols)
+            throw new FrSpecException($"{f.Path}: tensor '{name}' has shape [{string.Join(", ", t.Shape)}], expected [{rows}, {cols}] from the head counts and sizes in the metadata");
     }
 
     private static RopeScaling? ReadRopeScaling(GgufFile f, string arch, int headDim, double theta)
