@@ -73,8 +73,12 @@ internal static unsafe class GgufFixtures
             FrSpec.Numerics.Convert.ToFloat(SafetensorsFile.ToDType(sf.Path, e), (byte*)sf.DataPointer(e), values);
             if (GgufTensorNames.FromHf(name) is { } g && plan(g) is { } type && e.Shape.Length == 2)
             {
-                using var q = WeightMatrix.FromFloats(values, (int)e.Shape[0], (int)e.Shape[1], GgmlTypeInfo.ToDType(type));
-                values = q.ToFloatArray();
+                if (type == GgmlType.Q8_0) values = Q8_0Decode(Q8_0Encode(values));
+                else
+                {
+                    using var q = WeightMatrix.FromFloats(values, (int)e.Shape[0], (int)e.Shape[1], GgmlTypeInfo.ToDType(type));
+                    values = q.ToFloatArray();
+                }
             }
             blobs.Add(TensorBlob.FromFloats(name, e.Shape, values, DType.F32));
         }
@@ -82,11 +86,40 @@ internal static unsafe class GgufFixtures
         return outDir;
     }
 
+    /// <summary>Q8_0 written from its description (f16 scale d = max|w|/127, then 32 signed bytes q; w = d·q), independent of the engine.</summary>
+    public static byte[] Q8_0Encode(float[] values)
+    {
+        var bytes = new byte[values.Length / 32 * 34];
+        for (int b = 0; b < values.Length / 32; b++)
+        {
+            var x = values.AsSpan(32 * b, 32);
+            float amax = 0;
+            foreach (float v in x) amax = MathF.Max(amax, MathF.Abs(v));
+            var d = (Half)(amax / 127);
+            BitConverter.TryWriteBytes(bytes.AsSpan(34 * b, 2), d);
+            for (int i = 0; i < 32; i++)
+                bytes[34 * b + 2 + i] = (byte)(sbyte)((float)d == 0 ? 0 : Math.Clamp((int)MathF.Round(x[i] / (float)d), -127, 127));
+        }
+        return bytes;
+    }
+
+    public static float[] Q8_0Decode(byte[] bytes)
+    {
+        var values = new float[bytes.Length / 34 * 32];
+        for (int b = 0; b < bytes.Length / 34; b++)
+        {
+            float d = (float)BitConverter.ToHalf(bytes, 34 * b);
+            for (int i = 0; i < 32; i++) values[32 * b + i] = d * (sbyte)bytes[34 * b + 2 + i];
+        }
+        return values;
+    }
+
     private static byte[] Encode(GgufFile f, GgufTensorInfo t, DType target)
     {
         long cols = t.Shape[^1], rows = t.ElementCount / cols;
         var values = new float[t.ElementCount];
         FrSpec.Numerics.Convert.ToFloat(t.DType, (byte*)f.DataPointer(t), values);
+        if (target == DType.Q8_0) return Q8_0Encode(values);
         long rowBytes = DTypeInfo.RowBytes(target, cols);
         var bytes = new byte[rows * rowBytes];
         fixed (byte* p = bytes)
