@@ -33,20 +33,29 @@ internal sealed class ModelContext : IDisposable
         {
             var tokenizer = TokenizerLoader.Load(modelDir);
             ChatTemplate? template = null;
-            try { template = ChatTemplate.FromModelDirectory(modelDir); }
+            try { template = LoadTemplate(modelDir); }
             catch (FrSpecException) { } // no or unsupported chat template: --chat will say so
             var stops = new SortedSet<int>(Benchmarks.StopIds.FromModelDirectory(modelDir, tokenizer));
+            foreach (var id in target.Config.EosTokenIds) stops.Add(id);   // a GGUF's eos/eot/eom ids (config.json's for a directory)
             if (template != null) foreach (var id in template.StopIds(tokenizer)) stops.Add(id);
             return new ModelContext(modelDir, target, tokenizer, template, stops);
         }
         catch { target.Dispose(); throw; }
     }
 
+    /// <summary>The chat template of a model directory's tokenizer_config.json, or of a GGUF's tokenizer.chat_template.</summary>
+    private static ChatTemplate LoadTemplate(string model)
+    {
+        if (!Formats.Gguf.GgufFile.IsGgufPath(model)) return ChatTemplate.FromModelDirectory(model);
+        var source = ChatTemplateSource.FromGguf(model) ?? throw new FrSpecException($"{model}: no tokenizer.chat_template");
+        return ChatTemplate.FromJinja(source.Template, source.BosToken, source.EosToken, source.Origin);
+    }
+
     /// <summary>Token ids of a prompt: rendered through the chat template when <paramref name="chat"/>, else encoded as is (with BOS as HF adds it).</summary>
     public int[] EncodePrompt(string prompt, bool chat)
     {
         if (!chat) return Tokenizer.Encode(prompt, addSpecialTokens: true);
-        if (Template == null) throw new FrSpecException($"{ModelDir}: --chat needs a supported chat_template in tokenizer_config.json");
+        if (Template == null) throw new FrSpecException($"{ModelDir}: --chat needs a supported chat_template in tokenizer_config.json (or a GGUF's tokenizer.chat_template)");
         return Tokenizer.Encode(Template.Render([new ChatMessage("user", prompt)], addGenerationPrompt: true), addSpecialTokens: false);
     }
 
