@@ -48,11 +48,10 @@ internal sealed class GgufFieldMap
         Take("version", 4, Kind.Version);
         ulong tensors = Take("tensor_count", 8, Kind.Count);
         ulong kvs = Take("kv_count", 8, Kind.Count);
+        string Peek() => Encoding.UTF8.GetString(b, (int)p + 8, (int)BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan((int)p)));
         for (ulong i = 0; i < kvs; i++)
         {
-            long keyAt = p;
-            string key = Encoding.UTF8.GetString(b, (int)p + 8, (int)BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan((int)p)));
-            p = keyAt;
+            string key = Peek();
             Str($"kv[{key}].key_len");
             ulong type = Take($"kv[{key}].type", 4, Kind.ValueType);
             if (type == 8) Str($"kv[{key}].str_len");
@@ -68,9 +67,7 @@ internal sealed class GgufFieldMap
         }
         for (ulong i = 0; i < tensors; i++)
         {
-            long nameAt = p;
-            string name = Encoding.UTF8.GetString(b, (int)p + 8, (int)BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan((int)p)));
-            p = nameAt;
+            string name = Peek();
             Str($"tensor[{name}].name_len");
             ulong dims = Take($"tensor[{name}].n_dims", 4, Kind.Dims);
             for (ulong d = 0; d < dims; d++) Take($"tensor[{name}].dim{d}", 8, Kind.Dim);

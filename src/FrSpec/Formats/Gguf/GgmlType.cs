@@ -16,30 +16,25 @@ public enum GgmlType : uint
 
 public static class GgmlTypeInfo
 {
-    public static GgmlType From(DType t) => t switch
+    /// <summary>ggml types and the engine types with the same layout.</summary>
+    private static readonly (GgmlType Ggml, DType Engine)[] Pairs =
+    [
+        (GgmlType.F32, DType.F32), (GgmlType.F16, DType.F16), (GgmlType.BF16, DType.BF16), (GgmlType.Q8_0, DType.Q8_0),
+        (GgmlType.Q4_0, DType.Q4_0), (GgmlType.Q4_K, DType.Q4_K), (GgmlType.Q6_K, DType.Q6_K),
+    ];
+
+    public static GgmlType From(DType t)
     {
-        DType.F32 => GgmlType.F32,
-        DType.F16 => GgmlType.F16,
-        DType.BF16 => GgmlType.BF16,
-        DType.Q8_0 => GgmlType.Q8_0,
-        DType.Q4_0 => GgmlType.Q4_0,
-        DType.Q4_K => GgmlType.Q4_K,
-        DType.Q6_K => GgmlType.Q6_K,
-        _ => throw new ArgumentOutOfRangeException(nameof(t)),
-    };
+        foreach (var (ggml, engine) in Pairs) if (engine == t) return ggml;
+        throw new ArgumentOutOfRangeException(nameof(t));
+    }
 
     /// <summary>The engine's weight type for a ggml type (the block layouts are byte-identical).</summary>
-    public static DType ToDType(GgmlType t) => t switch
+    public static DType ToDType(GgmlType t)
     {
-        GgmlType.F32 => DType.F32,
-        GgmlType.F16 => DType.F16,
-        GgmlType.BF16 => DType.BF16,
-        GgmlType.Q8_0 => DType.Q8_0,
-        GgmlType.Q4_0 => DType.Q4_0,
-        GgmlType.Q4_K => DType.Q4_K,
-        GgmlType.Q6_K => DType.Q6_K,
-        _ => throw new ArgumentOutOfRangeException(nameof(t)),
-    };
+        foreach (var (ggml, engine) in Pairs) if (ggml == t) return engine;
+        throw new ArgumentOutOfRangeException(nameof(t));
+    }
 
     /// <summary>Element size of a float type (the writer's F32/F16/BF16); block-quantized types have none.</summary>
     public static int SizeOf(GgmlType t) => t switch
