@@ -58,7 +58,9 @@ public static class GgufModelConfig
         if (m.Raw("tokenizer.ggml.tokens") is string[] tokens && tokens.Length > vocab)
             throw new FrSpecException($"{f.Path}: tokenizer.ggml.tokens has {tokens.Length} entries but token_embd.weight only {vocab} rows");
 
-        double theta = m.Number($"{arch}.rope.freq_base") ?? 10000.0;
+        double theta = Positive(f, $"{arch}.rope.freq_base", m.Number($"{arch}.rope.freq_base") ?? 10000.0);
+        double eps = Positive(f, $"{arch}.attention.layer_norm_rms_epsilon", m.Number($"{arch}.attention.layer_norm_rms_epsilon")
+            ?? throw new FrSpecException($"{f.Path}: metadata '{arch}.attention.layer_norm_rms_epsilon' is missing"));
         var eos = new List<int>();
         foreach (var key in new[] { "eos_token_id", "eot_token_id", "eom_token_id" })
             if (m.Int32($"tokenizer.ggml.{key}", 0, vocab - 1) is int id && !eos.Contains(id)) eos.Add(id);
@@ -74,8 +76,7 @@ public static class GgufModelConfig
             NumKvHeads = kvHeads,
             HeadDim = headDim,
             VocabSize = vocab,
-            RmsNormEps = (float)(m.Number($"{arch}.attention.layer_norm_rms_epsilon")
-                                 ?? throw new FrSpecException($"{f.Path}: metadata '{arch}.attention.layer_norm_rms_epsilon' is missing")),
+            RmsNormEps = (float)eps,
             RopeTheta = theta,
             RopeScaling = ReadRopeScaling(f, arch, headDim, theta),
             MaxPositions = m.Int32($"{arch}.context_length", 1) ?? 2048,
@@ -87,6 +88,9 @@ public static class GgufModelConfig
             TorchDtype = embedding.Type switch { GgmlType.F32 => "float32", GgmlType.F16 => "float16", _ => "bfloat16" },
         };
     }
+
+    private static double Positive(GgufFile f, string key, double v) =>
+        v > 0 && double.IsFinite(v) ? v : throw new FrSpecException($"{f.Path}: metadata '{key}' = {v} must be positive and finite");
 
     private static void ExpectShape(GgufFile f, string name, long rows, long cols)
     {
