@@ -29,13 +29,16 @@ public sealed unsafe class GgufFile : IDisposable
     private const int HeaderBytes = 24;          // magic, version, tensor count, metadata count
 
     public string Path { get; }
+    /// <summary>GGUF version (2 or 3).</summary>
     public uint Version { get; }
+    /// <summary>Alignment of tensor data in bytes (general.alignment, default 32).</summary>
     public long Alignment { get; }
     public GgufMetadata Metadata { get; }
     /// <summary>Tensors in file order.</summary>
     public IReadOnlyList<GgufTensorInfo> Tensors { get; }
     /// <summary>Absolute file offset of the data section.</summary>
     public long DataStart { get; }
+    /// <summary>File length in bytes.</summary>
     public long Length { get; }
 
     private readonly Dictionary<string, GgufTensorInfo> _byName;
@@ -127,6 +130,7 @@ public sealed unsafe class GgufFile : IDisposable
         }
     }
 
+    /// <summary>True when the file has a tensor of this (GGUF) name.</summary>
     public bool Contains(string name) => _byName.ContainsKey(name);
 
     /// <summary>The named tensor; an error naming the file and tensor when it is absent.</summary>

@@ -16,6 +16,7 @@ public sealed class GgufMetadata
         _path = path; _values = values;
     }
 
+    /// <summary>All keys, in no particular order.</summary>
     public IReadOnlyCollection<string> Keys => _values.Keys;
     public int Count => _values.Count;
     public bool Contains(string key) => _values.ContainsKey(key);
@@ -26,6 +27,7 @@ public sealed class GgufMetadata
     /// <summary>The raw value: a boxed scalar or a typed array.</summary>
     public object? Raw(string key) => _values.TryGetValue(key, out var v) ? v.Value : null;
 
+    /// <summary>A string value, or null when absent.</summary>
     public string? String(string key) => Get(key) switch
     {
         null => null,
@@ -33,6 +35,7 @@ public sealed class GgufMetadata
         var o => throw Mismatch(key, o, "a string"),
     };
 
+    /// <summary>A bool value, or null when absent.</summary>
     public bool? Bool(string key) => Get(key) switch
     {
         null => null,
@@ -70,6 +73,7 @@ public sealed class GgufMetadata
         };
     }
 
+    /// <summary>An array of strings, or null when absent.</summary>
     public string[]? Strings(string key) => Get(key) switch
     {
         null => null,
@@ -94,6 +98,7 @@ public sealed class GgufMetadata
         return result;
     }
 
+    /// <summary>An array of float32, or null when absent.</summary>
     public float[]? Float32s(string key) => Get(key) switch
     {
         null => null,

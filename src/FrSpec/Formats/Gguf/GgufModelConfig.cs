@@ -21,6 +21,7 @@ public static class GgufModelConfig
     private static readonly (double Low, double High)[] Llama3Candidates = [(1.0, 4.0)];
     private const int Llama3OriginalContext = 8192;
 
+    /// <summary>The model config of an open GGUF file; errors name the file and the key or tensor.</summary>
     public static ModelConfig Read(GgufFile f)
     {
         var m = f.Metadata;

@@ -5,7 +5,7 @@ namespace FrSpec.Formats.Gguf;
 /// model.layers.N.{input_layernorm, self_attn.{q,k,v,o}_proj, post_attention_layernorm, mlp.{gate,up,down}_proj} →
 /// blk.N.{attn_norm, attn_{q,k,v,output}, ffn_norm, ffn_{gate,up,down}}, model.norm → output_norm, lm_head → output.
 /// </summary>
-public static class GgufTensorNames
+internal static class GgufTensorNames
 {
     private static readonly Dictionary<string, string> LayerParts = new(StringComparer.Ordinal)
     {

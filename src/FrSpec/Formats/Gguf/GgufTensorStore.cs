@@ -10,7 +10,7 @@ namespace FrSpec.Formats.Gguf;
 /// rows are put back into Hugging Face order (an owned copy), because the engine's RoPE pairs lane j with lane
 /// j + headDim/2 while llama.cpp's converter reorders rows for adjacent pairs.
 /// </summary>
-public sealed class GgufTensorStore : IWeightStore
+internal sealed class GgufTensorStore : IWeightStore
 {
     private readonly List<NativeBuffer> _copies = new();
     private readonly bool _permutedQk;
