@@ -7,7 +7,7 @@ namespace FrSpec.Formats;
 /// The tensors of a model directory: model.safetensors, or shards listed by model.safetensors.index.json,
 /// memory-mapped. Lookups validate shape and dtype and name the file and tensor on failure.
 /// </summary>
-public sealed class TensorStore : ITensorSource, IDisposable
+public sealed class TensorStore : IWeightStore
 {
     private readonly Dictionary<string, SafetensorsFile> _byTensor = new();
     private readonly List<SafetensorsFile> _files = new();

@@ -4,7 +4,11 @@ using static FrSpec.Formats.JsonFields;
 namespace FrSpec.Model;
 
 /// <summary>How RoPE frequencies are scaled (HF rope_scaling / rope_parameters).</summary>
-public sealed record RopeScaling(string Type, double Factor, double LowFreqFactor, double HighFreqFactor, int OriginalMaxPositions);
+public sealed record RopeScaling(string Type, double Factor, double LowFreqFactor, double HighFreqFactor, int OriginalMaxPositions)
+{
+    /// <summary>Type "divisors": each frequency θ^(−2i/d) is divided by Divisors[i] (a GGUF rope_freqs tensor).</summary>
+    public IReadOnlyList<float>? Divisors { get; init; }
+}
 
 /// <summary>
 /// The architecture of a Llama-family decoder, read from a Hugging Face config.json.

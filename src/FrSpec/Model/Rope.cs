@@ -37,6 +37,7 @@ public sealed class Rope
                 null => 1.0,
                 { Type: "linear" } => scaling.Factor,
                 { Type: "llama3" } s => Llama3Divisor(2 * Math.PI / f, s),
+                { Type: "divisors", Divisors: { } given } => given[i],
                 _ => throw new FrSpecException($"unsupported rope scaling type '{scaling.Type}' (supported: llama3, linear, default)"),
             };
         }
@@ -51,6 +52,9 @@ public sealed class Rope
         double smooth = (s.OriginalMaxPositions / wavelength - s.LowFreqFactor) / (s.HighFreqFactor - s.LowFreqFactor);
         return 1.0 / ((1 - smooth) / s.Factor + smooth);
     }
+
+    /// <summary>The rotation frequency of each lane pair (radians per position).</summary>
+    internal ReadOnlySpan<float> InverseFrequencies => _invFreq;
 
     /// <summary>Fills cos/sin tables [n, headDim/2] for the given positions.</summary>
     public void Tables(ReadOnlySpan<int> positions, Span<float> cos, Span<float> sin)

@@ -4,8 +4,8 @@ using FrSpec.Numerics;
 namespace FrSpec.Model;
 
 /// <summary>
-/// A Llama/Mistral/Qwen2 causal language model loaded from a Hugging Face directory (config.json + safetensors),
-/// with weights memory-mapped and used in place.
+/// A Llama/Mistral/Qwen2 causal language model loaded from a Hugging Face directory (config.json + safetensors) or a
+/// llama.cpp GGUF file, with weights memory-mapped and used in place.
 ///
 /// The forward pass is built for speculation: any number of new tokens with explicit positions and an explicit
 /// attention mask over [cached + new] slots; it returns the final hidden states (after the final norm) and leaves
@@ -16,6 +16,7 @@ namespace FrSpec.Model;
 public sealed class Transformer : IDisposable
 {
     public ModelConfig Config { get; }
+    /// <summary>The model directory, or the .gguf file the model was loaded from.</summary>
     public string Directory { get; }
     public IReadOnlyList<DecoderLayer> Layers { get; }
     /// <summary>Token embedding [vocab, hidden].</summary>
@@ -27,9 +28,9 @@ public sealed class Transformer : IDisposable
     /// <summary>Threads, kernels and precision this model computes with (from the <see cref="EngineOptions"/> it was loaded with).</summary>
     public Compute Compute { get; }
 
-    private readonly TensorStore _store;
+    private readonly IWeightStore _store;
 
-    private Transformer(string dir, ModelConfig config, TensorStore store, Compute compute)
+    private Transformer(string dir, ModelConfig config, IWeightStore store, Compute compute)
     {
         Directory = dir; Config = config; _store = store; Compute = compute;
         var c = config;
@@ -60,17 +61,27 @@ public sealed class Transformer : IDisposable
     public bool UsesHugePages => _store.UsesHugePages;
 
     /// <summary>
-    /// Loads a model directory (config.json, model.safetensors or sharded with an index). Weights are memory-mapped
-    /// and used in place, or with <see cref="WeightMemory.HugePages"/> (the default) copied once into transparent
-    /// huge pages (faster decode on Linux).
+    /// Loads a model directory (config.json, model.safetensors or sharded with an index) or a .gguf file (llama and
+    /// qwen2 architectures; docs/gguf.md). Weights are memory-mapped and used in place, or with
+    /// <see cref="WeightMemory.HugePages"/> (the default) copied once into transparent huge pages (faster decode on Linux).
     /// </summary>
     public static Transformer Load(string dir, EngineOptions? options = null)
     {
         options ??= EngineOptions.Default;
         var compute = Numerics.Compute.Create(options);
-        if (!System.IO.Directory.Exists(dir)) throw new FrSpecException($"{dir}: model directory not found");
-        var config = ModelConfig.Load(dir);
-        var store = TensorStore.Open(dir);
+        ModelConfig config;
+        IWeightStore store;
+        if (Formats.Gguf.GgufFile.IsGgufPath(dir))
+        {
+            var gguf = Formats.Gguf.GgufTensorStore.Open(dir);
+            (config, store) = (gguf.Config, gguf);
+        }
+        else
+        {
+            if (!System.IO.Directory.Exists(dir)) throw new FrSpecException($"{dir}: model directory (or .gguf file) not found");
+            config = ModelConfig.Load(dir);
+            store = TensorStore.Open(dir);
+        }
         if (options.WeightMemory != WeightMemory.Mapped) store.UseHugePages();
         try { return new Transformer(dir, config, store, compute); }
         catch { store.Dispose(); throw; }

@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics.X86;
 
 namespace FrSpec.Numerics;
 
-/// <summary>Bulk conversions between stored weight types and f32.</summary>
+/// <summary>Bulk conversions between stored weight types and f32 (block-quantized types: whole blocks only).</summary>
 public static unsafe class Convert
 {
     public static void ToFloat(DType type, byte* src, Span<float> dst)
@@ -20,6 +20,15 @@ public static unsafe class Convert
                 break;
             case DType.BF16:
                 Bf16ToFloat((ushort*)src, dst);
+                break;
+            case DType.Q4_0:
+                Quantized.Q4_0.Dequantize(src, dst);
+                break;
+            case DType.Q4_K:
+                Quantized.Q4_K.Dequantize(src, dst);
+                break;
+            case DType.Q6_K:
+                Quantized.Q6_K.Dequantize(src, dst);
                 break;
             default:
                 throw new NotSupportedException($"converting {type} weights to f32 is not implemented yet");
@@ -56,6 +65,15 @@ public static unsafe class Convert
             case DType.BF16:
                 var d = (ushort*)dst;
                 for (int i = 0; i < src.Length; i++) d[i] = Bf16.FromFloat(src[i]);
+                break;
+            case DType.Q4_0:
+                Quantized.Q4_0.Quantize(src, dst);
+                break;
+            case DType.Q4_K:
+                Quantized.Q4_K.Quantize(src, dst);
+                break;
+            case DType.Q6_K:
+                Quantized.Q6_K.Quantize(src, dst);
                 break;
             default:
                 throw new NotSupportedException($"converting f32 to {type} is not implemented yet");

@@ -55,6 +55,7 @@ public sealed class ModelVocabulary
     /// </summary>
     public static ModelVocabulary Load(string directory, int? vocabSize = null, ITokenizer? tokenizer = null)
     {
+        if (Formats.Gguf.GgufFile.IsGgufPath(directory)) return LoadGguf(directory, vocabSize, tokenizer);
         if (!System.IO.Directory.Exists(directory)) throw new FrSpecException($"{directory}: directory not found");
         tokenizer ??= File.Exists(Path.Combine(directory, "tokenizer.json")) ? TokenizerLoader.Load(directory) : null;
         var stops = new SortedDictionary<int, string>();
@@ -93,7 +94,39 @@ public sealed class ModelVocabulary
             }
         }
         else problem = $"{tokenizerConfig}: file not found";
+        return Complete(directory, size, tokenizer, template, problem, generation, stops, bos, tokenizerConfig);
+    }
 
+    /// <summary>
+    /// The token side of a llama.cpp GGUF file: its tokenizer (or a tokenizer.json beside it), the eos/eot/eom and bos ids
+    /// of its metadata, and tokenizer.chat_template. GGUF has no generation config: sampling defaults apply.
+    /// </summary>
+    private static ModelVocabulary LoadGguf(string path, int? vocabSize, ITokenizer? tokenizer)
+    {
+        using var file = Formats.Gguf.GgufFile.Open(path);
+        var config = Formats.Gguf.GgufModelConfig.Read(file);
+        tokenizer ??= TokenizerLoader.Load(path);
+        int size = vocabSize ?? config.VocabSize;
+        var stops = new SortedDictionary<int, string>();
+        Add(stops, config.EosTokenIds, "GGUF tokenizer.ggml eos/eot/eom ids");
+        var bos = new SortedSet<int>();
+        if (config.BosTokenId is int b) bos.Add(b);
+        ChatTemplate? template = null;
+        string? problem = null;
+        var source = ChatTemplateSource.FromGguf(file);
+        if (source == null) problem = $"{path}: no tokenizer.chat_template";
+        else
+        {
+            try { template = ChatTemplate.FromJinja(source.Template, source.BosToken, source.EosToken, source.Origin); }
+            catch (FrSpecException e) { problem = e.Message; }
+        }
+        return Complete(path, size, tokenizer, template, problem, new GenerationConfig(), stops, bos, $"{path}: tokenizer.chat_template");
+    }
+
+    /// <summary>What both sources share: the template's control and end-of-turn ids join BOS and the stop ids.</summary>
+    private static ModelVocabulary Complete(string origin, int size, ITokenizer? tokenizer, ChatTemplate? template, string? problem,
+        GenerationConfig generation, SortedDictionary<int, string> stops, SortedSet<int> bos, string templateFile)
+    {
         var control = new SortedSet<int>(bos);
         if (template != null && tokenizer != null)
         {
@@ -106,12 +139,12 @@ public sealed class ModelVocabulary
             {
                 // A stop token the tokenizer lacks can never be generated, so it need not be watched for.
                 if (tokenizer.TokenToId(text) is not int id) continue;
-                if (id >= size) throw new FrSpecException($"{tokenizerConfig}: chat template end-of-turn token '{text}' is id {id}, outside the vocabulary of {size} ids");
+                if (id >= size) throw new FrSpecException($"{templateFile}: chat template end-of-turn token '{text}' is id {id}, outside the vocabulary of {size} ids");
                 Add(stops, [id], $"chat template end-of-turn '{text}'");
             }
         var stopTokens = new StopTokens(stops);
         control.UnionWith(stopTokens);
-        return new ModelVocabulary(directory, size, tokenizer, template, problem, generation, stopTokens, control.ToArray());
+        return new ModelVocabulary(origin, size, tokenizer, template, problem, generation, stopTokens, control.ToArray());
     }
 
     /// <summary>Prompt ids of plain text, with the special tokens (BOS) the tokenizer adds, as transformers encodes it.</summary>

@@ -13,11 +13,13 @@ public static class TokenizerLoader
 
     /// <summary>
     /// Loads a Hugging Face tokenizer.json (or the tokenizer.json inside a model directory). A tokenizer_config.json
-    /// beside it supplies bos/eos/pad tokens and clean_up_tokenization_spaces.
+    /// beside it supplies bos/eos/pad tokens and clean_up_tokenization_spaces. A .gguf file gives the tokenizer.json
+    /// beside it, else the tokenizer of its tokenizer.ggml.* metadata (docs/gguf.md).
     /// </summary>
     public static ITokenizer Load(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
+        if (Formats.Gguf.GgufFile.IsGgufPath(path)) return GgufTokenizer.Load(path);
         var file = Directory.Exists(path) ? Path.Combine(path, "tokenizer.json") : path;
         if (!File.Exists(file))
             throw new FrSpecException(Directory.Exists(path)

@@ -243,7 +243,7 @@ public class GgufWriterTests
     /// A 300-id byte-level BPE tokenizer.json: ids 0..295 "t0".."t295" (7 is "Ġ"), 296 absent, added tokens 297 (plain),
     /// 298 (special BOS), 299 (not flagged special but written like a control token); merges in both JSON forms.
     /// </summary>
-    private static string WriteTokenizer(string dir)
+    internal static string WriteTokenizer(string dir)
     {
         Directory.CreateDirectory(dir);
         var vocab = new JsonObject();

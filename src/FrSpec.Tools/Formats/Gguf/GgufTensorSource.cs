@@ -4,5 +4,5 @@ namespace FrSpec.Formats.Gguf;
 public sealed record GgufTensorSource(string Name, GgmlType Type, long[] Shape, Action<Stream> WriteData)
 {
     public long ElementCount => Shape.Aggregate(1L, (a, b) => a * b);
-    public long ByteCount => ElementCount * GgmlTypeInfo.SizeOf(Type);
+    public long ByteCount => GgmlTypeInfo.ByteCount(Type, Shape);
 }
