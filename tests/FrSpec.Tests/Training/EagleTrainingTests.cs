@@ -9,7 +9,7 @@ namespace FrSpec.Tests.Training;
 public class EagleTrainingTests
 {
     private static ModelConfig Target(string family = "qwen2") => ModelConfig.Parse(
-        JsonDocument.Parse(Synthesis.ModelSynthesizer.ConfigJson((family == "qwen2" ? TestModels.TinyQwen(61) : TestModels.TinyLlama(61)) with
+        JsonDocument.Parse(FrSpec.Synthesis.ModelSynthesizer.ConfigJson((family == "qwen2" ? TestModels.TinyQwen(61) : TestModels.TinyLlama(61)) with
         { HiddenSize = 16, IntermediateSize = 24, Heads = 4, KvHeads = 2 }, DType.F32)).RootElement, "config.json");
 
     private static EagleTrainer.Buffers RandomBatch(int T, int H, int seed)
