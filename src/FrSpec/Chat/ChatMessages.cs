@@ -32,7 +32,8 @@ internal static class ChatMessages
                     default: throw new NotSupportedException($"FrSpec chat messages carry text, function calls and function results, not {content.GetType().Name}");
                 }
             if (text.Length == 0 && calls.Count == 0 && m.Contents.Any(c => c is FunctionResultContent)) continue;
-            list.Add(new Text.ChatMessage(m.Role.Value, text.Length == 0 && calls.Count > 0 ? null : text.ToString())
+            // An assistant turn of only tool calls gets content "" rather than None: templates (Qwen's) test `'x' in content`.
+            list.Add(new Text.ChatMessage(m.Role.Value, text.ToString())
             {
                 Name = m.AuthorName,
                 ToolCalls = calls.Count > 0 ? calls : null,

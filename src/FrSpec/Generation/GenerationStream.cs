@@ -67,9 +67,15 @@ public sealed class GenerationStream : IAsyncEnumerable<int>
         {
             var reader = _tokens.Reader;
             // No token here: a cancellation reaches the decoder, which ends the channel within one step.
-            while (await reader.WaitToReadAsync().ConfigureAwait(false))
-                while (reader.TryRead(out int id)) yield return id;
+            // Cancelled: stop handing out tokens at once; the decoder ends within a step (what it made meanwhile stays unread).
+            while (!stop.IsCancellationRequested && await reader.WaitToReadAsync().ConfigureAwait(false))
+                while (!stop.IsCancellationRequested && reader.TryRead(out int id)) yield return id;
             ended = true;
+            if (stop.IsCancellationRequested && reader.TryRead(out _))
+            {
+                await _done.Task.ConfigureAwait(false); // the decoder's cancellation (with its partial result), or its error
+                throw new GenerationCanceledException(Result!, stop.Token); // it finished anyway, but its last tokens were not read
+            }
             await _done.Task.ConfigureAwait(false); // rethrows the decoder's error or cancellation
         }
         finally
