@@ -30,6 +30,7 @@ public static unsafe class MatMul
 
     [ThreadStatic] private static Job? t_job;
     [ThreadStatic] private static float[]? t_permuted;
+    [ThreadStatic] private static float[]? t_rounded;
 
     /// <summary>Within each full block, even elements first, then odd ones; the tail stays in place.</summary>
     internal static void PermuteEvenOdd(ReadOnlySpan<float> x, Span<float> dst, int block)
@@ -56,6 +57,18 @@ public static unsafe class MatMul
         if (!bias.IsEmpty && bias.Length < w.Rows) throw new ArgumentException("bias shorter than rows");
         if (!IsSupported(isa)) throw new PlatformNotSupportedException($"{isa} kernels need CPU support");
         if (n == 0) return;
+        if (compute.Precision == Precision.Fast && w.Type is DType.BF16 or DType.F16)
+        {
+            if (w.Type == DType.BF16 && compute.Generated?.Bf16 is { } kernels)
+            {
+                GeneratedProducts.MultiplyBf16(compute, kernels, x, n, w, y, bias);
+                return;
+            }
+            // No bf16 dot-product instruction: the same rounded activations through the fp32 kernels.
+            if (t_rounded == null || t_rounded.Length < n * w.Cols) t_rounded = GC.AllocateUninitializedArray<float>(n * w.Cols, pinned: true);
+            Bf16.Round(x[..(n * w.Cols)], t_rounded);
+            x = t_rounded.AsSpan(0, n * w.Cols);
+        }
         bool evenOdd = w.Type == DType.BF16 && isa != Isa.Portable;
         if (evenOdd)
         {

@@ -1,4 +1,5 @@
 using FrSpec.Generation;
+using FrSpec.Numerics;
 using FrSpec.Model;
 using FrSpec.Speculative;
 
@@ -31,6 +32,27 @@ public class GreedyExactnessTests
                 Assert.Equal(expected, r.Ids);
                 Assert.Equal(r.Ids.Length - 1, r.AcceptLengths.Sum());
                 Assert.All(r.AcceptLengths, a => Assert.InRange(a, 1, tree.Depth + 2));
+            }
+        }
+    }
+
+    /// <summary>bf16 weights: batch-invariant kernels make a tree pass reproduce decoding bit for bit in either precision.</summary>
+    [Theory]
+    [InlineData("llama3", true, 41UL, Precision.Exact)]
+    [InlineData("llama3", true, 41UL, Precision.Fast)]
+    [InlineData("qwen2", false, 42UL, Precision.Fast)]
+    public void GreedyOutputEqualsVanilla_Bf16Weights(string family, bool tied, ulong seed, Precision precision)
+    {
+        using var target = Transformer.Load(TinyModels.Target(family, tied, seed, type: DType.BF16), EngineOptions.Default with { Precision = precision });
+        string head = TinyModels.Head(target.Directory, seed + 100);
+        foreach (var (tree, ids) in new[] { (new TreeOptions { Depth = 3, TopK = 4, TotalTokens = 16 }, (int[]?)null), (new TreeOptions { Depth = 4, TopK = 8, TotalTokens = 40 }, Enumerable.Range(0, 200).ToArray()) })
+        {
+            using var spec = SpeculativeDecoder.Create(target, head, ids, tree);
+            foreach (var prompt in Prompts)
+            {
+                var expected = Vanilla(target, prompt, 40);
+                var r = spec.Generate(prompt, new GenerationOptions { MaxNewTokens = 40 });
+                Assert.Equal(expected, r.Ids);
             }
         }
     }
