@@ -9,8 +9,10 @@ internal sealed class GeneratedKernels
     public CpuFeatures Cpu { get; }
     /// <summary>bf16 × bf16 kernels, or null when the CPU lacks AVX512_BF16.</summary>
     public Bf16DotKernels? Bf16 { get; }
+    /// <summary>Q8_0 × int8 kernels, or null when the CPU lacks AVX512_VNNI.</summary>
+    public Int8DotKernels? Int8 { get; }
 
-    private GeneratedKernels(CpuFeatures cpu, Bf16DotKernels? bf16) { Cpu = cpu; Bf16 = bf16; }
+    private GeneratedKernels(CpuFeatures cpu, Bf16DotKernels? bf16, Int8DotKernels? int8) { Cpu = cpu; Bf16 = bf16; Int8 = int8; }
 
     private static readonly Lazy<(GeneratedKernels? Kernels, string? Notice)> s_machine = new(() =>
     {
@@ -34,10 +36,11 @@ internal sealed class GeneratedKernels
     public static GeneratedKernels? TryCreate(CpuFeatures cpu, CodePlacer placer, out string? notice)
     {
         notice = null;
-        if (!cpu.CanRunBf16Kernels) return null;
+        if (!cpu.CanRunBf16Kernels && !cpu.CanRunInt8Kernels) return null;
         try
         {
-            return new GeneratedKernels(cpu, cpu.CanRunBf16Kernels ? Bf16DotKernels.Create(placer) : null);
+            return new GeneratedKernels(cpu, cpu.CanRunBf16Kernels ? Bf16DotKernels.Create(placer) : null,
+                cpu.CanRunInt8Kernels ? Int8DotKernels.Create(placer) : null);
         }
         catch (FrSpecException e)
         {
@@ -46,5 +49,6 @@ internal sealed class GeneratedKernels
         }
     }
 
-    public override string ToString() => Bf16 != null ? "generated vdpbf16ps" : "none";
+    public override string ToString() =>
+        "generated " + string.Join("/", new[] { Bf16 != null ? "vdpbf16ps" : null, Int8 != null ? "vpdpbusd" : null }.Where(s => s != null));
 }
