@@ -9,9 +9,15 @@ namespace FrSpec.Cli.Support;
 /// The options that choose a model and how it decodes, shared by generate, chat and serve: --model, and for
 /// speculative decoding --eagle with --fr / --fr-size (FR-Spec) and the --tree-* shape.
 /// </summary>
-internal sealed class ModelOptions
+internal sealed class ModelOptions(string? defaultModel = null)
 {
-    public Option<string> Model { get; } = new("--model") { Description = "Model directory (config.json, safetensors, tokenizer.json) or .gguf file", Required = true };
+    /// <summary>--model; required unless a default was given (bench serve uses the bundled demo target).</summary>
+    public Option<string> Model { get; } = new("--model")
+    {
+        Description = "Model directory (config.json, safetensors, tokenizer.json) or .gguf file" + (defaultModel == null ? "" : " (default: the bundled demo target)"),
+        Required = defaultModel == null,
+        DefaultValueFactory = defaultModel == null ? null! : _ => defaultModel,
+    };
     public Option<string?> Eagle { get; } = new("--eagle") { Description = "EAGLE-1/2 draft head directory: speculative decoding" };
     public Option<string?> Fr { get; } = new("--fr") { Description = "FR-Spec frequency list (freq_N.pt or SGLang token map) for the draft LM head" };
     public Option<int?> FrSize { get; } = new("--fr-size") { Description = "FR-Spec subset size V' (uses freq_V'.pt beside the model/head, or the bundled subset)" };

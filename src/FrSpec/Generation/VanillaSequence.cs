@@ -38,6 +38,9 @@ internal sealed class VanillaSequence
 
     public int PromptLength => _prompt.Length;
 
+    /// <summary>Prompt tokens still to prefill.</summary>
+    public int PromptRemaining => _prompt.Length - _prefilled;
+
     /// <summary>True once every prompt chunk has run and <see cref="Logits"/> hold the first token's distribution.</summary>
     public bool Prefilled => _prefilled == _prompt.Length;
 

@@ -5,8 +5,8 @@ namespace FrSpec.Sessions;
 
 /// <summary>
 /// Continuous batching of the streamed vanilla generations of one model. A single scheduler thread loops: it drops
-/// cancelled sequences, runs one prefill chunk of one waiting sequence (so a long prompt delays the others by one
-/// chunk, not by its whole length), and runs one decode step of every active sequence as the rows of a single batched
+/// cancelled sequences, prefills waiting sequences (at most one chunk of prompt tokens per step, so a long prompt
+/// delays the others by one chunk, not by its whole length), and runs one decode step of every active sequence as the rows of a single batched
 /// pass (<see cref="BatchedForward"/>). A decode step reads the weights once for all sequences instead of once each, so
 /// throughput grows with the number of concurrent sequences; each sequence's tokens equal what it generates alone.
 /// </summary>
@@ -71,7 +71,16 @@ internal sealed class BatchScheduler : IDisposable
             }
             DropCancelled(_prefilling);
             DropCancelled(_active);
-            if (_prefilling.Count > 0 && _active.Count < MaxBatch) PrefillChunk(_prefilling[0]);
+            // Prefill up to one chunk's worth of prompt tokens per step: several short prompts join at once, a long
+            // one delays the running sequences by one chunk per step, never by its whole length.
+            int budget = VanillaDecoder.PrefillChunk;
+            while (budget > 0 && _prefilling.Count > 0 && _active.Count < MaxBatch)
+            {
+                var next = _prefilling[0];
+                budget -= Math.Min(VanillaDecoder.PrefillChunk, next.Sequence.PromptRemaining);
+                PrefillChunk(next);
+                if (_prefilling.Count > 0 && ReferenceEquals(_prefilling[0], next)) break; // a long prompt: its next chunk waits for the next step
+            }
             if (_active.Count > 0) DecodeStep();
         }
     }

@@ -21,7 +21,8 @@ public class StreamingTests
         Sampling = sampled ? new SamplingOptions(0.9f, 0, 0.95f, Seed: (ulong)(i + 11)) : SamplingOptions.Greedy,
     };
 
-    private static int[] Prompt(int i) => Enumerable.Range(0, 3 + 5 * i).Select(k => (k * 37 + i * 11 + 5) % 500).ToArray();
+    /// <summary>Short prompts, and some longer than one prefill chunk (128 tokens).</summary>
+    private static int[] Prompt(int i) => Enumerable.Range(0, i % 4 == 3 ? 130 + 40 * i : 3 + 5 * i).Select(k => (k * 37 + i * 11 + 5) % 500).ToArray();
 
     private static async Task<(List<int> Streamed, GenerationResult Result)> Collect(GenerationStream stream)
     {
