@@ -55,12 +55,15 @@ public sealed class BenchServeCommand : ICliVerb
         int most = levels.Max();
         var options = new ServerOptions { Port = 0, ModelId = "bench", Slots = most, Queue = most, DrainSeconds = 0 };
         await using var server = await OpenAiServer.StartAsync(engine, options);
-        using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 4 * most, PooledConnectionLifetime = TimeSpan.FromMinutes(10) };
+        // MaxResponseDrainSize 0: a client that leaves mid-answer closes its connection at once (by default the handler
+        // would keep reading the rest of the stream to reuse the connection, so the server would never see it leave).
+        using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 4 * most, PooledConnectionLifetime = TimeSpan.FromMinutes(10), MaxResponseDrainSize = 0 };
         using var http = new HttpClient(handler) { BaseAddress = server.Address, Timeout = TimeSpan.FromMinutes(10) };
         var prompts = DemoCommand.DefaultPrompts;
         Console.WriteLine($"bench serve: {engine.Model.Directory} ({engine.Method.Name}), {server.Address}, {maxTokens} tokens per answer, greedy, every {(cancelEvery > 0 ? cancelEvery.ToString() : "no")}-th request disconnects after 3 pieces, {duration.TotalSeconds:F0} s per level");
 
-        await StreamingLoad.RunAsync(http, 1, TimeSpan.FromSeconds(0.5), prompts, 8, 0); // warm-up: JIT, first sessions
+        // warm-up at the largest level: compiled (tier-1) kernels for every batch size, all sessions created
+        await StreamingLoad.RunAsync(http, most, TimeSpan.FromSeconds(Math.Min(3, duration.TotalSeconds)), prompts, maxTokens, cancelEvery);
         var (heapBefore, rssBefore) = Memory();
         Console.WriteLine($"memory before: GC heap {heapBefore:F1} MB, working set {rssBefore:F1} MB");
         Console.WriteLine();
