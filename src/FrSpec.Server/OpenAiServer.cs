@@ -59,30 +59,27 @@ public sealed class OpenAiServer : IAsyncDisposable
         var server = new OpenAiServer(app, engine, gate);
         var handler = new CompletionHandler(engine, options, gate, server._shutdown.Token);
 
+        long created = new DateTimeOffset(File.GetLastWriteTimeUtc(engine.Model.Directory)).ToUnixTimeSeconds();
+        void Model(System.Text.Json.Utf8JsonWriter w)
+        {
+            w.WriteStartObject();
+            w.WriteString("id", options.ModelId);
+            w.WriteString("object", "model");
+            w.WriteNumber("created", created);
+            w.WriteString("owned_by", "frspec");
+            w.WriteEndObject();
+        }
         app.MapGet("/v1/models", (HttpContext context) => WriteJson(context, ResponseJson.Build(w =>
         {
             w.WriteStartObject();
             w.WriteString("object", "list");
             w.WriteStartArray("data");
-            w.WriteStartObject();
-            w.WriteString("id", options.ModelId);
-            w.WriteString("object", "model");
-            w.WriteNumber("created", new DateTimeOffset(File.GetLastWriteTimeUtc(engine.Model.Directory)).ToUnixTimeSeconds());
-            w.WriteString("owned_by", "frspec");
-            w.WriteEndObject();
+            Model(w);
             w.WriteEndArray();
             w.WriteEndObject();
         })));
         app.MapGet("/v1/models/{id}", (HttpContext context, string id) => id == options.ModelId
-            ? WriteJson(context, ResponseJson.Build(w =>
-            {
-                w.WriteStartObject();
-                w.WriteString("id", options.ModelId);
-                w.WriteString("object", "model");
-                w.WriteNumber("created", new DateTimeOffset(File.GetLastWriteTimeUtc(engine.Model.Directory)).ToUnixTimeSeconds());
-                w.WriteString("owned_by", "frspec");
-                w.WriteEndObject();
-            }))
+            ? WriteJson(context, ResponseJson.Build(Model))
             : CompletionHandler.WriteErrorAsync(context, new ApiException(404, $"the model '{id}' does not exist", "invalid_request_error", "model", "model_not_found")));
         app.MapPost("/v1/chat/completions", (HttpContext context) => handler.HandleAsync(context, chat: true));
         app.MapPost("/v1/completions", (HttpContext context) => handler.HandleAsync(context, chat: false));

@@ -35,10 +35,7 @@ internal sealed class BatchedForward
         int n = tokens.Length, hidden = config.HiddenSize;
         if (caches.Length < n || positions.Length != n) throw new ArgumentException($"{caches.Length} caches and {positions.Length} positions for {n} tokens");
         if (n == 0) return ReadOnlySpan<float>.Empty;
-        if (config.SlidingWindow is int window)
-            foreach (int p in positions)
-                if (p >= window)
-                    throw new FrSpecException($"{model.Directory}: position {p} is beyond the model's sliding_window of {window} tokens");
+        model.CheckPositions(positions);
         using var pass = _state.Enter(model);
         if (_masks.Length < n)
         {
