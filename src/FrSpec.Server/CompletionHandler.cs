@@ -25,6 +25,16 @@ internal sealed class CompletionHandler(ChatEngine engine, ServerOptions options
             await WriteErrorAsync(context, e).ConfigureAwait(false);
             outcome = $"{e.Status} {e.Code ?? e.Type}";
         }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            outcome = "client disconnected";
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // a bug, not the client's fault: an OpenAI-shaped 500 (or an error event in a stream) and a log line
+            await WriteErrorAsync(context, new ApiException(500, $"internal error: {e.Message}", "server_error")).ConfigureAwait(false);
+            outcome = $"500 {e.GetType().Name}: {e.Message}";
+        }
         options.Log?.WriteLine($"{DateTime.Now:HH:mm:ss} {context.Request.Method} {context.Request.Path} {outcome} {Stopwatch.GetElapsedTime(started).TotalSeconds:F2} s");
     }
 
