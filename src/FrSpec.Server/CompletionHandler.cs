@@ -31,7 +31,7 @@ internal sealed class CompletionHandler(ChatEngine engine, ServerOptions options
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            // a bug, not the client's fault: an OpenAI-shaped 500 (or an error event in a stream) and a log line
+            // a bug, not the client's fault: an OpenAI-shaped 500 (a stream that has started just ends) and a log line
             await WriteErrorAsync(context, new ApiException(500, $"internal error: {e.Message}", "server_error")).ConfigureAwait(false);
             outcome = $"500 {e.GetType().Name}: {e.Message}";
         }
