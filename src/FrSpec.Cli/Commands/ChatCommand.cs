@@ -37,12 +37,12 @@ public sealed class ChatCommand : ICliVerb
                 MaxOutputTokens = pr.GetValue(maxTokens), Temperature = pr.GetValue(temperature), TopP = pr.GetValue(topP),
                 TopK = pr.GetValue(topK), Seed = pr.GetValue(seed),
             };
-            return Run(client, method.Name, pr.GetValue(system), options);
+            return Run(engine, client, method.Name, pr.GetValue(system), options);
         }));
         return cmd;
     }
 
-    private static int Run(IChatClient client, string method, string? system, ChatOptions options)
+    private static int Run(ChatEngine engine, IChatClient client, string method, string? system, ChatOptions options)
     {
         var history = new List<ChatMessage>();
         void Reset()
@@ -75,6 +75,23 @@ public sealed class ChatCommand : ICliVerb
             }
             if (line.Trim().Length == 0) continue;
             history.Add(new ChatMessage(ChatRole.User, line));
+            // --max-tokens is a ceiling: a long conversation leaves less room in the context for the answer
+            int room;
+            try { room = engine.ContextLength - engine.EncodeChat(ChatMessages.ToTemplate(history, null)).Length; }
+            catch (FrSpecException e)
+            {
+                history.RemoveAt(history.Count - 1);
+                Console.Error.WriteLine($"[error: {e.Message}]");
+                continue;
+            }
+            if (room <= 0)
+            {
+                history.RemoveAt(history.Count - 1);
+                Console.Error.WriteLine($"[the conversation fills the model's context of {engine.ContextLength} tokens: /reset to start over]");
+                continue;
+            }
+            var turn = options.Clone();
+            turn.MaxOutputTokens = Math.Min(options.MaxOutputTokens ?? int.MaxValue, room);
             var text = new System.Text.StringBuilder();
             using var cts = new CancellationTokenSource();
             Volatile.Write(ref answering, cts);
@@ -82,7 +99,7 @@ public sealed class ChatCommand : ICliVerb
             try
             {
                 ChatResponseUpdate? last = null;
-                foreach (var update in Stream(client, history, options, cts.Token))
+                foreach (var update in Stream(client, history, turn, cts.Token))
                 {
                     if (update.Text is { Length: > 0 } piece)
                     {
@@ -99,6 +116,10 @@ public sealed class ChatCommand : ICliVerb
             catch (OperationCanceledException)
             {
                 status = "[stopped]";
+            }
+            catch (FrSpecException e)
+            {
+                status = $"[error: {e.Message}]";
             }
             finally { Volatile.Write(ref answering, null); }
             Console.WriteLine();

@@ -30,8 +30,7 @@ public sealed class AnswerStream : IAsyncEnumerable<string>
 
     public async IAsyncEnumerator<string> GetAsyncEnumerator(CancellationToken cancellationToken = default)
     {
-        var tokenizer = _engine.Model.Vocabulary.Tokenizer ?? throw new FrSpecException($"{_engine.Model.Directory}: no tokenizer.json: answers need text");
-        var answer = new StreamingAnswer(tokenizer, _options.StopSequences, _options.ToolCalls);
+        var answer = new StreamingAnswer(_engine.Model.Vocabulary.Tokenizer!, _options.StopSequences, _options.ToolCalls);
         var session = _engine.Rent();
         try
         {

@@ -25,6 +25,7 @@ public sealed class ChatEngine : IDisposable
     public ChatEngine(LanguageModel model, DecodingMethod? method = null)
     {
         Model = model ?? throw new ArgumentNullException(nameof(model));
+        if (model.Vocabulary.Tokenizer == null) throw new FrSpecException($"{model.Directory}: no tokenizer.json: chat and text answers need a tokenizer");
         Method = method ?? DecodingMethod.Vanilla;
         var config = model.Target.Config;
         ContextLength = Math.Min(config.MaxPositions, config.SlidingWindow ?? int.MaxValue);

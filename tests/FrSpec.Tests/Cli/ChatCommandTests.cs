@@ -46,13 +46,27 @@ public class ChatCommandTests
             int before = p.Stdout.Length;
             p.WriteLine(question);
             var deadline = DateTime.UtcNow.AddSeconds(60);
-            while (p.Stdout.Length < before + 20 && DateTime.UtcNow < deadline) Thread.Sleep(20); // the answer is streaming
+            while (p.Stdout.Length < before + 20 && DateTime.UtcNow < deadline && !p.HasExited) Thread.Sleep(20); // the answer is streaming
+            Assert.False(p.HasExited, $"chat exited with {(p.HasExited ? p.ExitCode : 0)}: {p.Stderr}");
             p.Signal(CliProcess.SigInt);
             p.WaitForStderr(l => l == "[stopped]" || l.StartsWith("[vanilla: "));
             Assert.False(p.HasExited); // the chat goes on with the next question
         }
         Assert.Equal(2, p.Stderr.Split('\n').Count(l => l == "[stopped]"));
         p.CloseInput(); // end of input quits
+        Assert.True(p.WaitForExit(TimeSpan.FromSeconds(30)));
+        Assert.Equal(0, p.ExitCode);
+    }
+
+    [Fact]
+    public void AConversationLongerThanTheContextIsRefusedAndTheChatGoesOn()
+    {
+        using var p = new CliProcess("chat", "--model", ServerFixture.Demo("target"), "--max-tokens", "8", "--temperature", "0");
+        p.WriteLine(string.Join(" ", Enumerable.Repeat("ocean", 4200)));
+        p.WaitForStderr(l => l.StartsWith("[the conversation fills the model's context of 4096 tokens"));
+        p.WriteLine("Hi");
+        p.WaitForStderr(l => l.StartsWith("[vanilla: "));
+        p.WriteLine("/exit");
         Assert.True(p.WaitForExit(TimeSpan.FromSeconds(30)));
         Assert.Equal(0, p.ExitCode);
     }

@@ -46,7 +46,7 @@ public class ToolPackageTests
         }
 
         // the library package: id, version, licence, readme, repository, description; symbols apart; engine dependencies only
-        string library = Assert.Single(Directory.GetFiles(packages, "FrSpec.*.nupkg").Where(f => !Path.GetFileName(f).StartsWith("FrSpec.Cli.")));
+        string library = Assert.Single(Directory.GetFiles(packages, "FrSpec.*.nupkg"), f => !Path.GetFileName(f).StartsWith("FrSpec.Cli."));
         Assert.Single(Directory.GetFiles(packages, "FrSpec.*.snupkg"));
         using (var zip = ZipFile.OpenRead(library))
         {

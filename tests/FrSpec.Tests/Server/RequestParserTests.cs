@@ -26,13 +26,14 @@ public class RequestParserTests
     {
         var r = RequestParser.ParseChat(Encoding.UTF8.GetBytes(Chat));
         Assert.Equal("m", r.Model);
-        Assert.Equal(["system", "user", "assistant", "tool"], r.Messages!.Select(m => m.Role));
-        Assert.Equal("Use tools.", r.Messages[0].Content);
-        Assert.Equal("ann", r.Messages[1].Name);
-        Assert.Equal("", r.Messages[2].Content); // null content with tool calls: templates get a string
-        var call = Assert.Single(r.Messages[2].ToolCalls!);
+        var messages = Assert.IsAssignableFrom<IReadOnlyList<FrSpec.Text.ChatMessage>>(r.Messages);
+        Assert.Equal(["system", "user", "assistant", "tool"], messages.Select(m => m.Role));
+        Assert.Equal("Use tools.", messages[0].Content);
+        Assert.Equal("ann", messages[1].Name);
+        Assert.Equal("", messages[2].Content); // null content with tool calls: templates get a string
+        var call = Assert.Single(messages[2].ToolCalls!);
         Assert.Equal(("get_weather", "{\"city\": \"Paris\"}", "call_1"), (call.Name, call.Arguments, call.Id));
-        Assert.Equal("call_1", r.Messages[3].ToolCallId);
+        Assert.Equal("call_1", messages[3].ToolCallId);
         Assert.Single(r.Tools!);
         Assert.Equal(50, r.MaxTokens); // max_completion_tokens wins
         Assert.Equal((0.5f, 0.9f, 20), (r.Temperature, r.TopP, r.TopK));

@@ -95,7 +95,7 @@ public class StreamingTests
 
     /// <summary>The scheduler drops a cancelled sequence before its next step: cancelling on the k-th token leaves k tokens.</summary>
     [Fact]
-    public void TheBatchSchedulerStopsACancelledSequenceWithinOneStep()
+    public async Task TheBatchSchedulerStopsACancelledSequenceWithinOneStep()
     {
         using var model = LanguageModel.Load(TinyModels.Target("llama3", false, 178));
         var decoders = Enumerable.Range(0, 3).Select(_ => new VanillaDecoder(model.Target)).ToArray();
@@ -112,11 +112,11 @@ public class StreamingTests
         }
         for (int k = 0; k < 2; k++)
         {
-            var (result, error) = done[k].Task.Result;
+            var (result, error) = await done[k].Task;
             Assert.Null(result);
             Assert.Equal(5 + k, Assert.IsType<GenerationCanceledException>(error).Partial.Ids.Length);
         }
-        Assert.Equal(1000, done[2].Task.Result.Result!.Ids.Length);
+        Assert.Equal(1000, (await done[2].Task).Result!.Ids.Length);
         foreach (var c in cancels) c.Dispose();
     }
 
