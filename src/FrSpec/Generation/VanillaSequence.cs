@@ -53,7 +53,7 @@ internal sealed class VanillaSequence
         _sampler = new Sampler(options.Sampling);
         _stops = new StopSet(options.StopIds);
         _maxNewTokens = options.MaxNewTokens;
-        _ids = new List<int>(Math.Max(0, options.MaxNewTokens));
+        _ids = new List<int>(Math.Clamp(options.MaxNewTokens, 0, 4096)); // grows past that only for long answers
         _onToken = onToken;
         cache.Clear();
         Position = prompt.Length - 1;
