@@ -29,9 +29,10 @@ public sealed class GenerateCommand : ICliVerb
         var depth = new Option<int>("--tree-depth") { Description = "EAGLE-2 expansion steps after the root's children", DefaultValueFactory = _ => TreeOptions.Default.Depth };
         var topk = new Option<int>("--tree-topk") { Description = "EAGLE-2 children per node and frontier width", DefaultValueFactory = _ => TreeOptions.Default.TopK };
         var tokens = new Option<int>("--tree-tokens") { Description = "Tree tokens verified per step, root included", DefaultValueFactory = _ => TreeOptions.Default.TotalTokens };
+        var truncate = new Option<bool>("--truncate") { Description = "Cut a prompt too long for the model's context (keeps BOS and the end of the prompt) instead of refusing it" };
         var cmd = new Command("generate", "Generate text (vanilla, or EAGLE-2 / FR-Spec speculative decoding with --eagle)")
         {
-            model, prompt, maxTokens, temperature, topP, topK, seed, chat, json, eagle, fr, frSize, depth, topk, tokens,
+            model, prompt, maxTokens, temperature, topP, topK, seed, chat, json, eagle, fr, frSize, depth, topk, tokens, truncate,
         };
         cmd.SetAction(pr =>
         {
@@ -46,19 +47,31 @@ public sealed class GenerateCommand : ICliVerb
                 : null;
             using var session = lm.CreateSession(eagleDir == null ? DecodingMethod.Vanilla : DecodingMethod.Eagle(eagleDir, draft, tree));
             var ids = vocabulary.EncodePrompt(pr.GetValue(prompt)!, pr.GetValue(chat));
+            if (pr.GetValue(truncate))
+            {
+                var cut = ContextWindow.Truncate(ids, pr.GetValue(maxTokens), lm.Target.Config, vocabulary.Tokenizer?.BosId);
+                if (cut.Length < ids.Length) Console.Error.WriteLine($"prompt truncated from {ids.Length} to {cut.Length} tokens (--truncate keeps BOS and the end)");
+                ids = cut;
+            }
+            var progress = PrefillProgress.For(ids.Length);
             var options = new GenerationOptions
             {
                 MaxNewTokens = pr.GetValue(maxTokens),
                 Sampling = new SamplingOptions(pr.GetValue(temperature), pr.GetValue(topK), pr.GetValue(topP), pr.GetValue(seed)),
+                PrefillProgress = progress,
             };
             if (pr.GetValue(json))
             {
-                var r = session.Generate(ids, options);
+                GenerationResult r;
+                try { r = session.Generate(ids, options); }
+                finally { progress?.Clear(); }
                 Console.WriteLine(ToJson(session.Name, ids.Length, r, vocabulary.Decode(r.Ids), draft));
                 return 0;
             }
             var stream = new StreamingDecoder(vocabulary.Tokenizer!, skipSpecialTokens: true);
-            var result = session.Generate(ids, options, id => { Console.Write(stream.Push(id)); Console.Out.Flush(); });
+            GenerationResult result;
+            try { result = session.Generate(ids, options, id => { progress?.Clear(); Console.Write(stream.Push(id)); Console.Out.Flush(); }); }
+            finally { progress?.Clear(); }
             Console.WriteLine(stream.Flush());
             Console.Error.WriteLine($"[{session.Name}: {result.Ids.Length} tokens, {result.TokensPerSecond:F2} tokens/s, mean accepted length {result.MeanAcceptLength:F2}, prefill {result.PrefillSeconds:F2} s]");
             return 0;

@@ -16,9 +16,8 @@ public sealed class Sampler
 
     public Sampler(SamplingOptions options)
     {
-        if (options.Temperature < 0 || float.IsNaN(options.Temperature)) throw new FrSpecException($"temperature must be >= 0, got {options.Temperature}");
-        if (options.TopP <= 0 || options.TopP > 1) throw new FrSpecException($"top-p must be in (0, 1], got {options.TopP}");
-        if (options.TopK < 0) throw new FrSpecException($"top-k must be >= 0, got {options.TopK}");
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
         Options = options;
         Rng = new Rng(options.Seed);
     }

@@ -39,7 +39,7 @@ internal sealed class VanillaDecoder : IDecoder
         var stops = new StopSet(options.StopIds);
 
         var sw = Stopwatch.StartNew();
-        var last = Prefill(_model, _state, cache, prompt, null, cancel);
+        var last = Prefill(_model, _state, cache, prompt, null, cancel, options.PrefillProgress);
         _model.Head.Compute(last, 1, _logits);
         double prefill = sw.Elapsed.TotalSeconds;
 
@@ -75,10 +75,10 @@ internal sealed class VanillaDecoder : IDecoder
     /// <summary>
     /// Runs the prompt through the model in chunks and commits it; returns the hidden state of the last prompt token
     /// (a copy). <paramref name="allHidden"/> (if given, [prompt, hidden]) receives every position's hidden state (EAGLE
-    /// features). Shared by every decoder.
+    /// features). <paramref name="progress"/> hears the prompt tokens done after each chunk. Shared by every decoder.
     /// </summary>
     public static float[] Prefill(Transformer model, ForwardState state, KvCache cache, ReadOnlySpan<int> prompt, float[]? allHidden = null,
-        CancellationToken cancel = default)
+        CancellationToken cancel = default, IProgress<int>? progress = null)
     {
         int hidden = model.Config.HiddenSize;
         var positions = new int[PrefillChunk];
@@ -92,6 +92,7 @@ internal sealed class VanillaDecoder : IDecoder
             cache.CommitAll();
             if (allHidden != null) h.CopyTo(allHidden.AsSpan(start * hidden, n * hidden));
             if (start + n == prompt.Length) h.Slice((n - 1) * hidden, hidden).CopyTo(last);
+            progress?.Report(start + n);
         }
         return last;
     }

@@ -32,7 +32,7 @@ public sealed class CorpusReader
         }
         Paths = paths;
         TextField = textField;
-        TotalBytes = paths.Sum(p => new FileInfo(p).Length);
+        TotalBytes = paths.Sum(InputFile.Length);
     }
 
     public IReadOnlyList<string> Paths { get; }
@@ -70,7 +70,7 @@ public sealed class CorpusReader
             var docs = format == Format.Parquet ? ReadParquet(path) : ReadLines(path, format, compression);
             foreach (var d in docs) yield return d;
             // Parquet reads seek around; make the total exact at the end of every file.
-            Interlocked.Exchange(ref _bytesRead, before + new FileInfo(path).Length);
+            Interlocked.Exchange(ref _bytesRead, before + InputFile.Length(path));
         }
     }
 
@@ -83,12 +83,17 @@ public sealed class CorpusReader
             "gz" => new GZipStream(file, CompressionMode.Decompress),
             _ => file,
         };
-        using var reader = new StreamReader(data, new UTF8Encoding(false, false), detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 20);
+        // Strict UTF-8: binary data is an error, not text counted with replacement characters.
+        using var reader = new StreamReader(data, new UTF8Encoding(false, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 20);
         long lineNo = 0;
         while (true)
         {
             string? line;
             try { line = reader.ReadLine(); }
+            catch (DecoderFallbackException)
+            {
+                throw new FrSpecException($"{path}: line {lineNo + 1} is not UTF-8 text (binary data?)");
+            }
             catch (Exception e) when (e is InvalidDataException or IOException or ZstdSharp.ZstdException)
             {
                 throw new FrSpecException($"{path}: cannot decompress/read after line {lineNo}: {e.Message}");
@@ -96,28 +101,26 @@ public sealed class CorpusReader
             if (line is null) yield break;
             lineNo++;
             if (line.Length == 0 || (format == Format.JsonLines && string.IsNullOrWhiteSpace(line))) continue;
-            if (format == Format.Text) { yield return line; continue; }
+            if (format == Format.Text)
+            {
+                if (line.Contains('\0')) throw new FrSpecException($"{path}:{lineNo}: holds NUL characters: binary data, not text");
+                yield return line;
+                continue;
+            }
             yield return TextOfJsonLine(path, lineNo, line);
         }
     }
 
     private string TextOfJsonLine(string path, long lineNo, string line)
     {
-        try
-        {
-            using var doc = JsonDocument.Parse(line);
-            if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                throw new FrSpecException($"{path}:{lineNo}: line is not a JSON object");
-            if (!doc.RootElement.TryGetProperty(TextField, out var v))
-                throw new FrSpecException($"{path}:{lineNo}: no \"{TextField}\" field (choose one with --text-field)");
-            if (v.ValueKind != JsonValueKind.String)
-                throw new FrSpecException($"{path}:{lineNo}: field \"{TextField}\" is {v.ValueKind}, not a string");
-            return v.GetString()!;
-        }
-        catch (JsonException e)
-        {
-            throw new FrSpecException($"{path}:{lineNo}: invalid JSON: {e.Message}");
-        }
+        using var doc = JsonInput.ParseLine(line, $"{path}:{lineNo}");
+        if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            throw new FrSpecException($"{path}:{lineNo}: line is not a JSON object");
+        if (!doc.RootElement.TryGetProperty(TextField, out var v))
+            throw new FrSpecException($"{path}:{lineNo}: no \"{TextField}\" field (choose one with --text-field)");
+        if (v.ValueKind != JsonValueKind.String)
+            throw new FrSpecException($"{path}:{lineNo}: field \"{TextField}\" is {v.ValueKind}, not a string");
+        return v.GetString()!;
     }
 
     private IEnumerable<string> ReadParquet(string path)
