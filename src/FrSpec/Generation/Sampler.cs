@@ -41,10 +41,20 @@ public sealed class Sampler
             probs[TensorPrimitives.IndexOfMax(logits)] = 1f;
             return;
         }
-        TensorPrimitives.Multiply(logits, 1f / Options.Temperature, probs);
-        float max = TensorPrimitives.Max(probs);
-        TensorPrimitives.Subtract(probs, max, probs);
-        TensorPrimitives.Exp(probs, probs);
+        float inverse = 1f / Options.Temperature;
+        if (float.IsFinite(inverse))
+        {
+            TensorPrimitives.Multiply(logits, inverse, probs);
+            float max = TensorPrimitives.Max(probs);
+            TensorPrimitives.Subtract(probs, max, probs);
+            TensorPrimitives.Exp(probs, probs);
+        }
+        else
+        {
+            // A temperature so small that 1/T overflows: the limit distribution, uniform over the largest logits.
+            float max = TensorPrimitives.Max(logits);
+            for (int i = 0; i < v; i++) probs[i] = logits[i] == max ? 1f : 0f;
+        }
         if (Options.TopK > 0 && Options.TopK < v) KeepTopK(probs, Options.TopK);
         Normalize(probs);
         if (Options.TopP < 1f) KeepTopP(probs, Options.TopP);

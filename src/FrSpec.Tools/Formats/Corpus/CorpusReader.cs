@@ -37,6 +37,12 @@ public sealed class CorpusReader
 
     public IReadOnlyList<string> Paths { get; }
 
+    /// <summary>Longest document line read (16 Mi characters): a longer one is an error, not an unbounded allocation.</summary>
+    public const int MaxLineChars = 1 << 24;
+
+    /// <summary>Most rows one parquet row group may declare: its text column is read into memory at once.</summary>
+    public const long MaxRowsPerGroup = 1 << 22;
+
     /// <summary>JSON field / parquet column holding the text.</summary>
     public string TextField { get; }
 
@@ -84,12 +90,17 @@ public sealed class CorpusReader
             _ => file,
         };
         // Strict UTF-8: binary data is an error, not text counted with replacement characters.
-        using var reader = new StreamReader(data, new UTF8Encoding(false, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 20);
+        using var text = new StreamReader(data, new UTF8Encoding(false, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 20);
+        var reader = new BoundedLineReader(text, MaxLineChars);
         long lineNo = 0;
         while (true)
         {
             string? line;
             try { line = reader.ReadLine(); }
+            catch (LineTooLongException e)
+            {
+                throw new FrSpecException($"{path}: line {lineNo + 1} is longer than {e.Limit:N0} characters: not line-separated text (or a decompression bomb)");
+            }
             catch (DecoderFallbackException)
             {
                 throw new FrSpecException($"{path}: line {lineNo + 1} is not UTF-8 text (binary data?)");
@@ -127,14 +138,27 @@ public sealed class CorpusReader
     {
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
         ParquetReader? reader;
-        try { reader = ParquetReader.CreateAsync(file).GetAwaiter().GetResult(); }
+        try
+        {
+            ParquetGuard.CheckFooter(file, path);
+            reader = ParquetReader.CreateAsync(file).GetAwaiter().GetResult();
+        }
         catch (Exception e) when (e is not FrSpecException)
         {
             throw new FrSpecException($"{path}: not a readable parquet file: {e.Message}");
         }
         try
         {
-            var fields = reader.Schema.GetDataFields();
+            Parquet.Schema.DataField[] fields;
+            try
+            {
+                fields = reader.Schema.GetDataFields();
+                ParquetGuard.CheckPages(file, reader.Metadata ?? throw new FrSpecException($"{path}: no file metadata"), path);
+            }
+            catch (Exception e) when (e is not FrSpecException)
+            {
+                throw new FrSpecException($"{path}: not a readable parquet file: {e.Message}");
+            }
             var field = fields.FirstOrDefault(f => f.Name == TextField)
                 ?? throw new FrSpecException($"{path}: no column \"{TextField}\" (columns: {string.Join(", ", fields.Select(f => f.Name))}; choose one with --text-field)");
             if (field.ClrType != typeof(string) && field.ClrType != typeof(ReadOnlyMemory<char>))
@@ -146,7 +170,8 @@ public sealed class CorpusReader
                 try
                 {
                     using var group = reader.OpenRowGroupReader(g);
-                    if (group.RowCount > int.MaxValue) throw new FrSpecException($"{path}: row group {g} has {group.RowCount} rows");
+                    if (group.RowCount < 0 || group.RowCount > MaxRowsPerGroup)
+                        throw new FrSpecException($"{path}: row group {g} declares {group.RowCount} rows (at most {MaxRowsPerGroup:N0} are read at once)");
                     data = new string?[group.RowCount];
                     group.ReadAsync(field, data.AsMemory(), null, default).GetAwaiter().GetResult();
                 }
