@@ -21,9 +21,9 @@ public static class Program
             error.WriteLine($"error: {CliErrors.OneLine(string.Join("; ", parse.Errors.Select(e => e.Message)))} (see 'frspec {command}{(command.Length > 0 ? " " : "")}--help')");
             return CliErrors.BadInput;
         }
-        bool debug = parse.GetValue<bool>(CliErrors.DebugName);
-        bool previous = CliErrors.Debug;
-        CliErrors.Debug = debug;
+        (bool debug, bool inProgram) = (CliErrors.Debug, CliErrors.InProgram);
+        CliErrors.Debug = parse.GetValue<bool>(CliErrors.DebugName);
+        CliErrors.InProgram = true;
         try
         {
             // Exceptions reach the handler below: System.CommandLine's default would print a stack trace.
@@ -33,7 +33,7 @@ public static class Program
         {
             return CliErrors.Report(e, error);
         }
-        finally { CliErrors.Debug = previous; }
+        finally { (CliErrors.Debug, CliErrors.InProgram) = (debug, inProgram); }
     }
 
     private static IEnumerable<string> CommandPath(Command c)

@@ -27,9 +27,10 @@ public sealed class BenchFuzzCommand : ICliVerb
         var force = new Option<bool>("--force") { Description = "Write into --out even when it already holds files" };
         var timeout = new Option<double>("--case-timeout") { Description = "Seconds a case may run before it counts as a hang", DefaultValueFactory = _ => 20.0 };
         var heap = new Option<int>("--max-heap-mib") { Description = "GC heap hard limit of the fuzzing process (MiB)", DefaultValueFactory = _ => 4096 };
+        var single = new Option<int?>("--case") { Description = "Write case N of each --target (for --seed) to --out as a reproducer folder and run it, instead of a whole run" };
         var cmd = new Command("fuzz", "Fuzz every parser and loader with seeded structure-aware mutations; report crashes, hangs and over-allocations with reproducers")
         {
-            target, cases, seed, output, force, timeout, heap,
+            target, cases, seed, output, force, timeout, heap, single,
         };
         cmd.SetAction(pr =>
         {
@@ -38,6 +39,7 @@ public sealed class BenchFuzzCommand : ICliVerb
             string outDir = Path.GetFullPath(pr.GetValue(output)!);
             OutputFolder.RefuseNonEmpty(outDir, pr.GetValue(force), "--out");
             string work = Path.Combine(Path.GetTempPath(), $"frspec-fuzz-{Environment.ProcessId}");
+            if (pr.GetValue(single) is int caseNumber) return WriteCase(targets, pr.GetValue(seed), caseNumber, outDir, work);
             var options = new FuzzOptions
             {
                 Cases = pr.GetValue(cases), Seed = pr.GetValue(seed), CaseTimeout = TimeSpan.FromSeconds(pr.GetValue(timeout)),
@@ -67,6 +69,26 @@ public sealed class BenchFuzzCommand : ICliVerb
             throw new FrSpecException($"fuzzing found {results.Sum(r => r.Crashes)} crashes, {results.Sum(r => r.Hangs)} hangs and {results.Sum(r => r.OverAllocations)} allocations over the bound; reproducers in {outDir}");
         });
         return cmd;
+    }
+
+    /// <summary>Writes one case per target as a reproducer folder, then runs it and says what happened.</summary>
+    private static int WriteCase(IReadOnlyList<FuzzTarget> targets, int seed, int i, string outDir, string work)
+    {
+        try
+        {
+            foreach (var t in targets)
+            {
+                string dir = Path.Combine(work, t.Name);
+                var c = FuzzRunner.MakeCase(t, seed, i, dir);
+                string folder = FuzzRunner.WriteReproducer(outDir, t.Name, "case", i, c, "written by --case", seed);
+                string outcome;
+                try { FuzzRunner.Replay(t, folder, dir); outcome = "accepted"; }
+                catch (FrSpecException e) { outcome = $"rejected: {e.Message}"; }
+                Console.WriteLine($"{t.Name} case {i} ({c.Mutation}) -> {folder}: {outcome}");
+            }
+            return 0;
+        }
+        finally { try { Directory.Delete(work, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { } }
     }
 
     /// <summary>Runs this same command line again in a child process whose GC heap is capped.</summary>

@@ -25,15 +25,14 @@ public sealed class TrainLmCommand : ICliVerb
         };
         cmd.SetAction(pr =>
         {
-            var cfg = TrainConfig.Load(pr.GetValue(config)!);
-            string tok = pr.GetValue(tokenizer)!;
-            string tokDir = Directory.Exists(tok) ? tok : Path.GetDirectoryName(Path.GetFullPath(tok))!;
-            var tk = TokenizerLoader.Load(tok);
-            if (tk.VocabSize > cfg.VocabSize) throw new FrSpecException($"{tok}: tokenizer has {tk.VocabSize} ids but the config's vocab_size is {cfg.VocabSize}");
-            string outDir = pr.GetValue(output)!;
+            string tok = pr.GetValue(tokenizer)!, outDir = pr.GetValue(output)!;
             var inputs = pr.GetValue(corpus)!.Concat(pr.GetValue(valid)!).Select(f => new OutputFolder.Input(f, "--corpus/--valid"))
                 .Append(new OutputFolder.Input(tok, "--tokenizer")).Append(new OutputFolder.Input(pr.GetValue(config), "--config")).ToArray();
             OutputFolder.CheckInPlace(outDir, pr.GetValue(resume) || pr.GetValue(force), "--out", inputs);
+            var cfg = TrainConfig.Load(pr.GetValue(config)!);
+            string tokDir = Directory.Exists(tok) ? tok : Path.GetDirectoryName(Path.GetFullPath(tok))!;
+            var tk = TokenizerLoader.Load(tok);
+            if (tk.VocabSize > cfg.VocabSize) throw new FrSpecException($"{tok}: tokenizer has {tk.VocabSize} ids but the config's vocab_size is {cfg.VocabSize}");
             var trainer = new LmTrainer { Config = cfg, OutDir = outDir, TokenizerDir = tokDir };
             Directory.CreateDirectory(trainer.StateDir);
             using var log = new TrainingLog(Path.Combine(trainer.StateDir, "train.log"));

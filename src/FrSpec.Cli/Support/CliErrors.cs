@@ -27,14 +27,20 @@ internal static class CliErrors
         Recursive = true,
     };
 
-    /// <summary>Set by <see cref="Program.Run"/> for the invocation in progress.</summary>
-    public static bool Debug { get; set; }
+    /// <summary>Set by <see cref="Program.Run"/> for the invocation in progress on this thread.</summary>
+    [ThreadStatic] public static bool Debug;
 
-    /// <summary>Runs a verb's action; any exception becomes the one-line report and its exit code.</summary>
+    /// <summary>True while <see cref="Program.Run"/> runs a command on this thread: it reports errors itself.</summary>
+    [ThreadStatic] public static bool InProgram;
+
+    /// <summary>
+    /// Runs a verb's action. Under <see cref="Program.Run"/> exceptions go on to its report; when the command tree is
+    /// invoked directly (tests), any exception becomes the same one-line report here.
+    /// </summary>
     public static int Run(Func<int> action)
     {
         try { return action(); }
-        catch (Exception e) { return Report(e, Console.Error); }
+        catch (Exception e) when (!InProgram) { return Report(e, Console.Error); }
     }
 
     /// <summary>Writes the report of <paramref name="e"/> (and with --debug the whole exception) and returns the exit code.</summary>

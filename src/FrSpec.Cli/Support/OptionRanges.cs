@@ -65,8 +65,9 @@ internal static class OptionRanges
         ["--js-mb"] = new Range(0, 1 << 20, MinExclusive: true),
         ["--seed"] = AtLeast(0, ulong.MaxValue),
         ["--cases"] = AtLeast(1, 1 << 30),
+        ["--case"] = AtLeast(0, int.MaxValue),
         ["--case-timeout"] = new Range(0, 3600, MinExclusive: true),
-        ["--max-alloc-mib"] = AtLeast(1, 1 << 20),
+        ["--max-heap-mib"] = AtLeast(64, 1 << 20),
     };
 
     /// <summary>Where one verb gives a shared name another meaning ("bench tokenizer --threads 0" = all cores).</summary>

@@ -211,7 +211,8 @@ public sealed class FuzzRunner(FuzzOptions options)
 
     private void Record(Shared s, FuzzTarget target, FuzzFindingKind kind, int i, FuzzCase? c, string detail)
     {
-        string? folder = c is null || options.ReproducerDirectory is null ? null : WriteReproducer(options.ReproducerDirectory, target.Name, kind, i, c, detail, options.Seed);
+        string? folder = c is null || options.ReproducerDirectory is null ? null
+            : WriteReproducer(options.ReproducerDirectory, target.Name, kind.ToString().ToLowerInvariant(), i, c, detail, options.Seed);
         lock (s) s.Findings.Add(new FuzzFinding(kind, i, c?.Mutation ?? "?", detail, folder));
     }
 
@@ -219,9 +220,9 @@ public sealed class FuzzRunner(FuzzOptions options)
     /// Writes a case's mutated files and case.json (target, seed, case, kind, mutation, detail, deleted files) into
     /// <paramref name="root"/>/TARGET/KIND-caseN; <see cref="Replay"/> runs such a folder again.
     /// </summary>
-    public static string WriteReproducer(string root, string target, FuzzFindingKind kind, int i, FuzzCase c, string detail, int seed)
+    public static string WriteReproducer(string root, string target, string kind, int i, FuzzCase c, string detail, int seed)
     {
-        string dir = Path.Combine(root, target, $"{kind.ToString().ToLowerInvariant()}-case{i}");
+        string dir = Path.Combine(root, target, $"{kind}-case{i}");
         Directory.CreateDirectory(dir);
         var deleted = new JsonArray();
         foreach (var (name, bytes) in c.Files)
@@ -231,11 +232,22 @@ public sealed class FuzzRunner(FuzzOptions options)
         }
         var info = new JsonObject
         {
-            ["target"] = target, ["seed"] = seed, ["case"] = i, ["kind"] = kind.ToString().ToLowerInvariant(),
+            ["target"] = target, ["seed"] = seed, ["case"] = i, ["kind"] = kind,
             ["mutation"] = c.Mutation, ["detail"] = detail, ["deleted"] = deleted,
         };
         File.WriteAllText(Path.Combine(dir, CaseFile), info.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n");
         return dir;
+    }
+
+    /// <summary>
+    /// Case <paramref name="i"/> of <paramref name="target"/> for run seed <paramref name="seed"/>, built on the seed files in
+    /// <paramref name="workDir"/> (written there first when missing): the same input the run gave that case.
+    /// </summary>
+    public static FuzzCase MakeCase(FuzzTarget target, int seed, int i, string workDir)
+    {
+        string seedDir = Path.Combine(workDir, "seed");
+        if (!Directory.Exists(seedDir)) { Directory.CreateDirectory(seedDir); target.WriteSeed(seedDir); }
+        return target.Mutate(ReadFolder(seedDir), new Random(CaseSeed(seed, target.Name, i)));
     }
 
     /// <summary>The description file of a reproducer folder.</summary>

@@ -6,11 +6,13 @@ namespace FrSpec.Formats;
 /// </summary>
 internal static class InputFile
 {
-    /// <summary>Size in bytes of the file <paramref name="path"/> names, after following links.</summary>
+    /// <summary>Size in bytes of the file <paramref name="path"/> names, after following links (0 for a pipe); the file is not opened.</summary>
     public static long Length(string path)
     {
-        using var handle = Open(path);
-        return RandomAccess.GetLength(handle);
+        var info = new FileInfo(path);
+        if (info.LinkTarget is not null && File.ResolveLinkTarget(path, returnFinalTarget: true) is FileInfo target) info = target;
+        if (!info.Exists) throw new FrSpecException($"{path}: file not found");
+        return info.Length;
     }
 
     /// <summary>

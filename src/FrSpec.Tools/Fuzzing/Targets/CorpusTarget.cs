@@ -19,6 +19,7 @@ public sealed class CorpusTarget(string format) : FuzzTarget
     private static readonly JsonMutator Line = new(new Dictionary<string, System.Text.Json.Nodes.JsonNode?[]> { ["text"] = [null, 5, "", new System.Text.Json.Nodes.JsonArray("a")] });
     private static readonly Lazy<byte[]> Bomb = new(() => Encoding.ASCII.GetBytes(new string('a', 64 << 20)));
     private ITokenizer? _tokenizer;
+    private byte[]? _bomb;
 
     public override string Name => "corpus-" + format.Replace("jsonl.", "");
     public override string Description => $"{_file}: read every document, tokenize the first ones";
@@ -90,7 +91,7 @@ public sealed class CorpusTarget(string format) : FuzzTarget
             {
                 int pick = rng.Next(20);
                 if (pick == 0)
-                    return One(_file, (Compress(Bomb.Value), "decompression bomb: 64 MiB without a line break"));
+                    return One(_file, (_bomb ??= Compress(Bomb.Value), "decompression bomb: 64 MiB without a line break"));
                 if (pick == 1)
                     return One(_file, (Compress([.. Encoding.ASCII.GetBytes("{\"text\": \""), .. Bomb.Value.AsSpan(0, 8 << 20), .. "\"}\n"u8]), "one JSON line of 8 MiB"));
                 if (pick < 9) return One(_file, BinaryMutator.Mutate(bytes, rng));
