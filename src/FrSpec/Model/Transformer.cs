@@ -134,6 +134,7 @@ public sealed class Transformer : IDisposable
         for (int l = 0; l < Layers.Count; l++) Layers[l].Forward(Compute, b, n, cache, l, first, mask);
         for (int t = 0; t < n; t++)
             Ops.RmsNorm(b.X.AsSpan(t * hidden, hidden), FinalNorm, Config.RmsNormEps, b.Normed.AsSpan(t * hidden, hidden));
+        if (!NonFinite.AllFinite(b.Normed.AsSpan(0, n * hidden))) throw NonFinite.Locate(this, b, cache, tokens, positions, first, mask);
         return b.Normed.AsSpan(0, n * hidden);
     }
 
