@@ -34,7 +34,9 @@ public sealed class Transformer : IDisposable
     {
         Directory = dir; Config = config; _store = store; Compute = compute;
         var c = config;
-        var s = new TensorUsage(store);
+        var usage = new TensorUsage(store);
+        // the huge-page copy is writable: bf16 weights are repacked there for the generated kernels (still one copy)
+        var s = PanelPackingSource.For(usage, compute, store.UsesHugePages);
         Embedding = s.Matrix("model.embed_tokens.weight", c.VocabSize, c.HiddenSize);
         var layers = new DecoderLayer[c.NumLayers];
         for (int l = 0; l < c.NumLayers; l++)
@@ -46,7 +48,7 @@ public sealed class Transformer : IDisposable
         if (s.Contains("lm_head.weight")) head = s.Matrix("lm_head.weight", c.VocabSize, c.HiddenSize);
         else if (c.TieWordEmbeddings) head = Embedding;
         else throw new FrSpecException($"{dir}: tensor 'lm_head.weight' is missing and tie_word_embeddings is false");
-        s.RejectUnused(dir, IgnoredTensorSuffixes);
+        usage.RejectUnused(dir, IgnoredTensorSuffixes);
         Head = new LmHead(compute, head);
         Rope = new Rope(c.HeadDim, c.RopeTheta, c.RopeScaling);
     }
