@@ -79,8 +79,6 @@ public sealed class DecoderLayer
         MatMul.Multiply(c, normed, n, VProj, b.V, VBias);
 
         int half = HeadDim / 2;
-        var keys = cache.Keys[layer];
-        var values = cache.Values[layer];
         for (int t = 0; t < n; t++)
         {
             var cos = b.Cos.AsSpan(t * half, half);
@@ -90,8 +88,7 @@ public sealed class DecoderLayer
             {
                 var k = b.K.AsSpan(t * kv + g * HeadDim, HeadDim);
                 Rope.Apply(k, cos, sin);
-                k.CopyTo(keys.AsSpan(cache.Offset(g, firstSlot + t), HeadDim));
-                b.V.AsSpan(t * kv + g * HeadDim, HeadDim).CopyTo(values.AsSpan(cache.Offset(g, firstSlot + t), HeadDim));
+                cache.Write(layer, g, firstSlot + t, k, b.V.AsSpan(t * kv + g * HeadDim, HeadDim));
             }
         }
 

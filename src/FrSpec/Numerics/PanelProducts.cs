@@ -15,12 +15,14 @@ namespace FrSpec.Numerics;
 /// </summary>
 internal static unsafe class PanelProducts
 {
-    /// <summary>Column pairs per K chunk when several blocks share a panel: 64 rows × 128 pairs × 4 bytes = 32 KiB
-    /// would fill L1 alone, so half of that leaves room for the activations and partial sums.</summary>
-    internal static int ChunkSteps = 64;
+    /// <summary>Column pairs per K chunk when several blocks share a panel (tuning).</summary>
+    internal static int ChunkSteps = 1024;
 
-    /// <summary>Bytes ahead of the current weight step that the first block prefetches (0: leave it to the hardware).</summary>
+    /// <summary>Bytes ahead that a single-block call prefetches (0: leave it to the hardware) (tuning).</summary>
     internal static long PrefetchBytes = 0;
+
+    /// <summary>Multi-block calls prefetch the next chunk: 0 none, 1 in the first block, 2 in every block, 3 in the last (tuning).</summary>
+    internal static int ChunkPrefetch = 2;
 
     [ThreadStatic] private static Job? t_job;
     [ThreadStatic] private static ushort[]? t_x, t_row;
@@ -108,7 +110,8 @@ internal static unsafe class PanelProducts
                                 args.W = (nint)(panel + k0 * stepBytes);
                                 args.X = (nint)(X + (long)k0 * n + i0);
                                 args.Y = (nint)((byte*)yp + i0 * args.YStride);
-                                args.Prefetch = b == 0 ? PrefetchBytes : 0;
+                                bool prefetch = ChunkPrefetch switch { 1 => b == 0, 2 => true, 3 => b == blocks - 1, _ => false };
+                                args.Prefetch = prefetch ? args.K * stepBytes : 0;
                                 Kernels.Kernel(vectors, m)(&args);
                                 i0 += m;
                             }

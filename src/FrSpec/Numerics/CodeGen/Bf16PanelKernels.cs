@@ -36,6 +36,9 @@ internal sealed unsafe class Bf16PanelKernels
     public delegate* unmanaged[Cdecl, SuppressGCTransition]<DotArgs*, void> Kernel(int vectors, int acts) =>
         (delegate* unmanaged[Cdecl, SuppressGCTransition]<DotArgs*, void>)_kernels[(vectors - 1) * MaxActs + (acts - 1)];
 
+    /// <summary>Prefetch instruction the kernels use: 0 = prefetcht0, 1 = prefetcht1, 2 = prefetcht2 (tuning).</summary>
+    internal static int PrefetchHint = 0;
+
     public static Bf16PanelKernels Create(CodePlacer placer)
     {
         var lib = new KernelLibrary();
@@ -106,7 +109,13 @@ internal sealed unsafe class Bf16PanelKernels
     {
         for (int v = 0; v < vectors; v++) a.vmovups(Weights(v), __zmmword_ptr[r8 + 64 * v]);
         if (prefetch)
-            for (int v = 0; v < vectors; v++) a.prefetcht0(__[r8 + r12 + 64 * v]);
+            for (int v = 0; v < vectors; v++)
+            {
+                var at = __[r8 + r12 + 64 * v];
+                if (PrefetchHint == 1) a.prefetcht1(at);
+                else if (PrefetchHint == 2) a.prefetcht2(at);
+                else a.prefetcht0(at);
+            }
         for (int i = 0; i < acts; i++)
         {
             var b = Zmm(28 + (i & 3));
