@@ -70,13 +70,17 @@ public sealed class DecoderLayer
         int hidden = DownProj.Rows, q = NumHeads * HeadDim, kv = NumKvHeads * HeadDim, inter = GateProj.Rows;
         var x = b.X.AsSpan(0, n * hidden);
         var normed = b.Normed.AsSpan(0, n * hidden);
+        var profile = b.Profile;
+        profile?.Start();
         if (InputNorm != null)
             for (int t = 0; t < n; t++) Ops.RmsNorm(x.Slice(t * hidden, hidden), InputNorm, Eps, normed.Slice(t * hidden, hidden));
         else x.CopyTo(normed);
+        profile?.End(PassProfile.Phase.Norms);
 
         MatMul.Multiply(c, normed, n, QProj, b.Q, QBias);
         MatMul.Multiply(c, normed, n, KProj, b.K, KBias);
         MatMul.Multiply(c, normed, n, VProj, b.V, VBias);
+        profile?.End(PassProfile.Phase.QkvProjections);
 
         int half = HeadDim / 2;
         for (int t = 0; t < n; t++)
@@ -91,18 +95,27 @@ public sealed class DecoderLayer
                 cache.Write(layer, g, firstSlot + t, k, b.V.AsSpan(t * kv + g * HeadDim, HeadDim));
             }
         }
+        profile?.End(PassProfile.Phase.RopeAndCache);
 
         Attention.Compute(c.Pool, b.Q, b.Attn, n, NumHeads, NumKvHeads, HeadDim, cache, layer, mask);
+        profile?.End(PassProfile.Phase.Attention);
 
         MatMul.Multiply(c, b.Attn, n, OProj, b.Tmp, OBias);
+        profile?.End(PassProfile.Phase.OutputProjection);
         var tmp = b.Tmp.AsSpan(0, n * hidden);
         System.Numerics.Tensors.TensorPrimitives.Add(x, tmp, x);
+        profile?.End(PassProfile.Phase.Residuals);
 
         for (int t = 0; t < n; t++) Ops.RmsNorm(x.Slice(t * hidden, hidden), PostAttentionNorm, Eps, normed.Slice(t * hidden, hidden));
+        profile?.End(PassProfile.Phase.Norms);
         MatMul.Multiply(c, normed, n, GateProj, b.Gate, GateBias);
         MatMul.Multiply(c, normed, n, UpProj, b.Up, UpBias);
+        profile?.End(PassProfile.Phase.GateUpProjections);
         Ops.SiluMul(b.Gate.AsSpan(0, n * inter), b.Up.AsSpan(0, n * inter));
+        profile?.End(PassProfile.Phase.Activation);
         MatMul.Multiply(c, b.Gate, n, DownProj, b.Tmp, DownBias);
+        profile?.End(PassProfile.Phase.DownProjection);
         System.Numerics.Tensors.TensorPrimitives.Add(x, tmp, x);
+        profile?.End(PassProfile.Phase.Residuals);
     }
 }

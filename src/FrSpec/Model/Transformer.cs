@@ -128,6 +128,7 @@ public sealed class Transformer : IDisposable
 
         var b = state.Buffers;
         b.Ensure(n);
+        b.Profile?.Start();
         for (int t = 0; t < n; t++)
         {
             int id = tokens[t];
@@ -135,10 +136,13 @@ public sealed class Transformer : IDisposable
             Embedding.ReadRow(id, b.X.AsSpan(t * hidden, hidden));
         }
         Rope.Tables(positions, b.Cos, b.Sin);
+        b.Profile?.End(PassProfile.Phase.Embedding);
         int first = cache.Append(n);
         for (int l = 0; l < Layers.Count; l++) Layers[l].Forward(Compute, b, n, cache, l, first, mask);
+        b.Profile?.Start();
         for (int t = 0; t < n; t++)
             Ops.RmsNorm(b.X.AsSpan(t * hidden, hidden), FinalNorm, Config.RmsNormEps, b.Normed.AsSpan(t * hidden, hidden));
+        b.Profile?.End(PassProfile.Phase.Norms);
         return b.Normed.AsSpan(0, n * hidden);
     }
 

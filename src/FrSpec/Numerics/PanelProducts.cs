@@ -9,14 +9,14 @@ namespace FrSpec.Numerics;
 /// share of the weights as one sequential stream.
 ///
 /// Up to 6 activation rows go through one kernel call per panel over the whole K. More rows are split into blocks of at
-/// most 6 (of even size: 8 = 4 + 4, since a narrow last block runs far below peak), and K into chunks of
-/// <see cref="ChunkSteps"/> column pairs: every block passes over a chunk while it is in L1, so the weights come from
-/// memory once whatever the number of rows, and partial sums wait in Y (exact fp32 stores).
+/// most 6, and K into chunks sized for L2: every block passes over a chunk while it is in L2, so the weights come from
+/// memory once whatever the number of rows, and partial sums wait in Y (exact fp32 stores). While the blocks compute,
+/// each call prefetches the same stretch of the next chunk, so memory keeps streaming during the passes that hit L2.
 /// </summary>
 internal static unsafe class PanelProducts
 {
-    /// <summary>Column pairs per K chunk when several blocks share a panel (tuning).</summary>
-    internal static int ChunkSteps = 1024;
+    /// <summary>Bytes of L2 a K chunk may fill with its panel slice and activations, and the longest chunk (tuning).</summary>
+    internal static int ChunkBudget = 384 << 10, MaxChunkSteps = 1024;
 
     /// <summary>Bytes ahead that a single-block call prefetches (0: leave it to the hardware) (tuning).</summary>
     internal static long PrefetchBytes = 0;
@@ -45,7 +45,15 @@ internal static unsafe class PanelProducts
         }
     }
 
-    /// <summary>x rounded to bf16, as 32-bit column pairs ordered [step][row] (an odd last column pairs with zero).</summary>
+    /// <summary>Blocks of at most 6 activation rows for n rows, of even size (8 = 4 + 4, not 6 + 2: a narrow last block
+    /// runs far below peak).</summary>
+    private static int Blocks(int n) => (n + Bf16PanelKernels.MaxActs - 1) / Bf16PanelKernels.MaxActs;
+
+    /// <summary>Rows of block b, given the rows i0 that the blocks before it took.</summary>
+    private static int BlockRows(int n, int blocks, int b, int i0) => (n - i0) / (blocks - b);
+
+    /// <summary>x rounded to bf16, as 32-bit column pairs ordered [block][step][row of the block] (an odd last column
+    /// pairs with zero): a kernel call reads its block's pairs as one sequential stream.</summary>
     private static void PackActivations(ReadOnlySpan<float> x, int n, int cols, uint* xp)
     {
         int steps = Bf16Panels.Steps(cols);
@@ -56,13 +64,20 @@ internal static unsafe class PanelProducts
             return;
         }
         if (t_row == null || t_row.Length < steps * 2) t_row = GC.AllocateUninitializedArray<ushort>(Math.Max(steps * 2, 1024), pinned: true);
+        int blocks = Blocks(n);
         fixed (ushort* row = t_row)
-            for (int i = 0; i < n; i++)
+            for (int b = 0, i0 = 0; b < blocks; b++)
             {
-                Bf16.FromFloats(x.Slice(i * cols, cols), new Span<ushort>(row, cols));
-                if (cols % 2 != 0) row[cols] = 0;
-                uint* pairs = (uint*)row;
-                for (int s = 0; s < steps; s++) xp[(long)s * n + i] = pairs[s];
+                int m = BlockRows(n, blocks, b, i0);
+                uint* block = xp + (long)i0 * steps;
+                for (int j = 0; j < m; j++)
+                {
+                    Bf16.FromFloats(x.Slice((i0 + j) * cols, cols), new Span<ushort>(row, cols));
+                    if (cols % 2 != 0) row[cols] = 0;
+                    uint* pairs = (uint*)row;
+                    for (int s = 0; s < steps; s++) block[(long)s * m + j] = pairs[s];
+                }
+                i0 += m;
             }
     }
 
@@ -81,7 +96,10 @@ internal static unsafe class PanelProducts
             var edge = t_edge;
             if (edge == null || edge.Length < n * Bf16Panels.PanelRows) t_edge = edge = GC.AllocateUninitializedArray<float>(Math.Max(n * Bf16Panels.PanelRows, 1024), pinned: true);
             DotArgs args = default;
-            args.XStride = 4L * n;
+            int blocks = Blocks(n);
+            // K chunks small enough that a chunk of the panel, the next one (prefetched) and every block's activations
+            // for it stay in L2
+            int chunk = Math.Clamp(ChunkBudget / (4 * Bf16Panels.PanelRows + 4 * n), 64, MaxChunkSteps);
             fixed (float* scratch = edge)
                 for (int p = start; p < end; p++)
                 {
@@ -92,23 +110,23 @@ internal static unsafe class PanelProducts
                     args.YStride = direct ? 4L * rows : 4L * h;
                     byte* panel = (byte*)W.Address + Bf16Panels.Offset(cols, p);
                     long stepBytes = 4L * h;
-                    if (n <= Bf16PanelKernels.MaxActs)
+                    if (blocks == 1)
                     {
-                        args.W = (nint)panel; args.X = (nint)X; args.Y = (nint)yp; args.K = steps; args.Rows = 0; args.Prefetch = PrefetchBytes;
+                        args.W = (nint)panel; args.X = (nint)X; args.XStride = 4L * n; args.Y = (nint)yp; args.K = steps; args.Rows = 0;
+                        args.Prefetch = PrefetchBytes;
                         Kernels.Kernel(vectors, n)(&args);
                     }
                     else
-                    {
-                        int blocks = (n + Bf16PanelKernels.MaxActs - 1) / Bf16PanelKernels.MaxActs;
-                        for (int k0 = 0; k0 < steps; k0 += ChunkSteps)
+                        for (int k0 = 0; k0 < steps; k0 += chunk)
                         {
-                            args.K = Math.Min(ChunkSteps, steps - k0);
+                            args.K = Math.Min(chunk, steps - k0);
                             args.Rows = k0 > 0 ? 1 : 0;
                             for (int b = 0, i0 = 0; b < blocks; b++)
                             {
-                                int m = (n - i0) / (blocks - b);
+                                int m = BlockRows(n, blocks, b, i0);
                                 args.W = (nint)(panel + k0 * stepBytes);
-                                args.X = (nint)(X + (long)k0 * n + i0);
+                                args.X = (nint)(X + (long)i0 * steps + (long)k0 * m);
+                                args.XStride = 4L * m;
                                 args.Y = (nint)((byte*)yp + i0 * args.YStride);
                                 bool prefetch = ChunkPrefetch switch { 1 => b == 0, 2 => true, 3 => b == blocks - 1, _ => false };
                                 args.Prefetch = prefetch ? args.K * stepBytes : 0;
@@ -116,7 +134,6 @@ internal static unsafe class PanelProducts
                                 i0 += m;
                             }
                         }
-                    }
                     int real = Math.Min(h, rows - r0);
                     if (!direct)
                         for (int i = 0; i < n; i++)
