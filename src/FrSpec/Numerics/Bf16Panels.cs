@@ -2,7 +2,7 @@ namespace FrSpec.Numerics;
 
 /// <summary>
 /// The panel layout of bf16 weights for the generated vdpbf16ps kernels (<see cref="WeightLayout.Bf16Panels"/>).
-/// Rows are grouped into panels of up to 64 (the last one holds the rest, padded to a multiple of 16 with zero rows);
+/// Rows are grouped into panels of up to 32 (the last one holds the rest, padded to a multiple of 16 with zero rows);
 /// inside a panel, step s holds, for every row of the panel in order, the pair of columns (2s, 2s + 1) as one 32-bit
 /// word. A kernel therefore reads a panel as one sequential stream, 16 rows per 64-byte vector, and each vector meets a
 /// broadcast activation pair: no horizontal sums, and a single memory stream per thread that the hardware prefetchers
@@ -13,7 +13,7 @@ namespace FrSpec.Numerics;
 internal static unsafe class Bf16Panels
 {
     /// <summary>Rows of a full panel, and the row granularity of the last one.</summary>
-    public const int PanelRows = 64, RowGroup = 16;
+    public const int PanelRows = 32, RowGroup = 16;
 
     public static int PaddedCols(int cols) => (cols + 1) & ~1;
     public static int PaddedRows(int rows) => (rows + RowGroup - 1) / RowGroup * RowGroup;
@@ -54,7 +54,7 @@ internal static unsafe class Bf16Panels
     }
 
     // realRows ≤ height rows of src are data; the rest of the panel and the odd-column pad are zeros. Blocks of 16
-    // steps keep both the 64 source lines and the 4 KiB of destination in L1 (a plain loop strides one side by 256 bytes).
+    // steps keep both the source lines and the destination in L1 (a plain loop strides one side by 128 bytes).
     private static void PackPanel(ushort* src, int realRows, int cols, int height, uint* dst)
     {
         int steps = Steps(cols), full = cols / 2;

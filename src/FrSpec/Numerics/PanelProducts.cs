@@ -8,21 +8,21 @@ namespace FrSpec.Numerics;
 /// call, then splits the panels over the worker pool. Each thread walks a contiguous run of panels, so it reads its
 /// share of the weights as one sequential stream.
 ///
-/// Up to 6 activation rows go through one kernel call per panel over the whole K. More rows are split into blocks of at
-/// most 6, and K into chunks sized for L2: every block passes over a chunk while it is in L2, so the weights come from
+/// Up to 12 activation rows go through one kernel call per panel over the whole K. More rows are split into blocks of
+/// at most 12, and K into chunks sized for L2: every block passes over a chunk while it is in L2, so the weights come from
 /// memory once whatever the number of rows, and partial sums wait in Y (exact fp32 stores). While the blocks compute,
 /// each call prefetches the same stretch of the next chunk, so memory keeps streaming during the passes that hit L2.
 /// </summary>
 internal static unsafe class PanelProducts
 {
     /// <summary>Bytes of L2 a K chunk may fill with its panel slice and activations, and the longest chunk (tuning).</summary>
-    internal static int ChunkBudget = 384 << 10, MaxChunkSteps = 1024;
+    internal static int ChunkBudget = 256 << 10, MaxChunkSteps = 1024;
 
-    /// <summary>Bytes ahead that a single-block call prefetches (0: leave it to the hardware) (tuning).</summary>
-    internal static long PrefetchBytes = 0;
+    /// <summary>Bytes ahead of the weights that a single-block call prefetches (0: leave it to the hardware) (tuning).</summary>
+    internal static long PrefetchAhead = 4096;
 
-    /// <summary>Multi-block calls prefetch the next chunk: 0 none, 1 in the first block, 2 in every block, 3 in the last (tuning).</summary>
-    internal static int ChunkPrefetch = 2;
+    /// <summary>Whether multi-block calls spread the prefetching of the next chunk over the blocks (tuning).</summary>
+    internal static bool PrefetchNextChunk = true;
 
     [ThreadStatic] private static Job? t_job;
     [ThreadStatic] private static ushort[]? t_x, t_row;
@@ -45,8 +45,8 @@ internal static unsafe class PanelProducts
         }
     }
 
-    /// <summary>Blocks of at most 6 activation rows for n rows, of even size (8 = 4 + 4, not 6 + 2: a narrow last block
-    /// runs far below peak).</summary>
+    /// <summary>Blocks of at most 12 activation rows for n rows, of even size (16 = 8 + 8, not 12 + 4: a narrow block
+    /// uses the weights it loads less).</summary>
     private static int Blocks(int n) => (n + Bf16PanelKernels.MaxActs - 1) / Bf16PanelKernels.MaxActs;
 
     /// <summary>Rows of block b, given the rows i0 that the blocks before it took.</summary>
@@ -112,28 +112,35 @@ internal static unsafe class PanelProducts
                     long stepBytes = 4L * h;
                     if (blocks == 1)
                     {
+                        // one pass: the panel streams once, prefetched a little ahead in the same stream
                         args.W = (nint)panel; args.X = (nint)X; args.XStride = 4L * n; args.Y = (nint)yp; args.K = steps; args.Rows = 0;
-                        args.Prefetch = PrefetchBytes;
-                        Kernels.Kernel(vectors, n)(&args);
+                        args.Prefetch = PrefetchAhead > 0 ? (nint)(panel + PrefetchAhead) : 0;
+                        Kernels.Kernel(vectors, n, vectors)(&args);
                     }
                     else
+                    {
+                        // each block prefetches its share of the next chunk (which follows this one in memory, also across
+                        // panels), so the whole next chunk is requested at an even pace over all the blocks' passes
+                        int lines = (vectors + blocks - 1) / blocks;
                         for (int k0 = 0; k0 < steps; k0 += chunk)
                         {
                             args.K = Math.Min(chunk, steps - k0);
                             args.Rows = k0 > 0 ? 1 : 0;
+                            byte* at = panel + k0 * stepBytes;
+                            long chunkBytes = args.K * stepBytes, share = args.K * lines * 64L;
                             for (int b = 0, i0 = 0; b < blocks; b++)
                             {
                                 int m = BlockRows(n, blocks, b, i0);
-                                args.W = (nint)(panel + k0 * stepBytes);
+                                args.W = (nint)at;
                                 args.X = (nint)(X + (long)i0 * steps + (long)k0 * m);
                                 args.XStride = 4L * m;
                                 args.Y = (nint)((byte*)yp + i0 * args.YStride);
-                                bool prefetch = ChunkPrefetch switch { 1 => b == 0, 2 => true, 3 => b == blocks - 1, _ => false };
-                                args.Prefetch = prefetch ? args.K * stepBytes : 0;
-                                Kernels.Kernel(vectors, m)(&args);
+                                args.Prefetch = PrefetchNextChunk && b * share < chunkBytes ? (nint)(at + chunkBytes + b * share) : 0;
+                                Kernels.Kernel(vectors, m, lines)(&args);
                                 i0 += m;
                             }
                         }
+                    }
                     int real = Math.Min(h, rows - r0);
                     if (!direct)
                         for (int i = 0; i < n; i++)

@@ -78,7 +78,7 @@ public sealed unsafe class WeightMatrix : IDisposable
     private static WeightMatrix AllocatePanels(int rows, int cols)
     {
         nuint bytes = (nuint)Bf16Panels.Bytes(rows, cols);
-        void* p = NativeMemory.AlignedAlloc(Math.Max(bytes, 64), 64);
+        void* p = AllocateMemory(bytes);
         NativeMemory.Clear(p, bytes); // padding rows and columns are zeros
         return new WeightMatrix(DType.BF16, rows, cols, (nint)p, owned: true, WeightLayout.Bf16Panels);
     }
@@ -94,10 +94,14 @@ public sealed unsafe class WeightMatrix : IDisposable
     public static WeightMatrix Allocate(DType type, int rows, int cols)
     {
         nuint bytes = (nuint)(rows * DTypeInfo.RowBytes(type, cols));
-        void* p = NativeMemory.AlignedAlloc(Math.Max(bytes, 64), 64);
+        void* p = AllocateMemory(bytes);
         NativeMemory.Clear(p, bytes);
         return new WeightMatrix(type, rows, cols, (nint)p, owned: true);
     }
+
+    // large matrices (an FR-Spec head, an EAGLE layer) go into huge pages like a model's weights
+    private static void* AllocateMemory(nuint bytes) =>
+        bytes >= NativeBuffer.HugePageThreshold ? NativeBuffer.Allocate(bytes, hugePages: true, out _) : NativeMemory.AlignedAlloc(Math.Max(bytes, 64), 64);
 
     /// <summary>An owned matrix made of the given rows of this one, in that order and in this matrix's layout
     /// (FR-Spec's draft LM head).</summary>

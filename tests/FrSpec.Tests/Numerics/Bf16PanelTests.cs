@@ -75,8 +75,10 @@ public class Bf16PanelTests
         var compute = KernelPaths.Get(path, precision);
         if (compute == null) return; // this CPU lacks the path
         var r = new Random(4);
-        // activation rows around the 6-row block and the K chunk of the multi-block path
-        foreach (var (n, (rows, cols)) in new[] { 1, 2, 5, 6, 7, 13, 32 }.SelectMany(n => AwkwardShapes.Where((_, i) => (i + n) % 3 == 0).Select(s => (n, s))))
+        // activation rows around the 12-row block (one pass or several), and a K long enough for several chunks
+        var cases = new[] { 1, 2, 5, 11, 12, 13, 25, 32 }.SelectMany(n => AwkwardShapes.Where((_, i) => (i + n) % 3 == 0).Select(s => (n, s)))
+            .Append((13, (33, 3001))).Append((40, (17, 2048)));
+        foreach (var (n, (rows, cols)) in cases)
         {
             using var w0 = WeightMatrix.FromFloats(Random(r, rows * cols), rows, cols, DType.BF16);
             using var w = w0.ToPanels();
@@ -108,13 +110,13 @@ public class Bf16PanelTests
         var compute = KernelPaths.Get(path, precision);
         if (compute == null) return;
         var r = new Random(5);
-        int rows = 83, cols = 333; // 167 column pairs: more than one K chunk
+        int rows = 83, cols = 2999; // 1,500 column pairs: several L2-sized K chunks for every batch size above 12
         using var w0 = WeightMatrix.FromFloats(Random(r, rows * cols), rows, cols, DType.BF16);
         using var w = w0.ToPanels();
         var x = Random(r, 64 * cols);
         var single = new float[64 * rows];
         for (int i = 0; i < 64; i++) MatMul.Multiply(compute, x.AsSpan(i * cols, cols), 1, w, single.AsSpan(i * rows, rows));
-        foreach (int n in new[] { 2, 5, 6, 7, 8, 12, 13, 31, 64 })
+        foreach (int n in new[] { 2, 5, 6, 7, 8, 11, 12, 13, 24, 25, 31, 64 })
         {
             var y = new float[n * rows];
             MatMul.Multiply(compute, x, n, w, y);
