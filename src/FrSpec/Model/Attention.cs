@@ -72,7 +72,7 @@ internal static class Attention
                     for (int s = prefix; s < slots; s++) vis[s - prefix] = Mask.IsVisible(t, s);
 
                     Scores<TL, TV>(q0, group, hd, pk + Cache.KeyBase(g), padded, ps, Scale);
-                    for (int h = 0; h < group; h++) Softmax(ps + h * padded, slots, prefix, vis);
+                    Softmax(ps, padded, group, slots, prefix, vis);
                     WeightedValues<TL, TV>(ps, padded, slots, prefix, vis, pv + Cache.Offset(g, 0), hd, group, o0);
                 }
             }
@@ -126,20 +126,40 @@ internal static class Attention
             }
         }
 
-        /// <summary>One head's scores over [0, slots) → probabilities, hidden slots exactly 0 (all 0 when nothing is
-        /// visible).</summary>
-        private static void Softmax(float* p, int slots, int prefix, bool* visible)
+        /// <summary>Each head's scores over [0, slots) → probabilities, hidden slots exactly 0 (all 0 when nothing is
+        /// visible). The denominators are summed in slot order, four heads at a time so that four dependency chains
+        /// overlap.</summary>
+        private static void Softmax(float* p, int stride, int group, int slots, int prefix, bool* visible)
         {
-            for (int s = prefix; s < slots; s++)
-                if (!visible[s - prefix]) p[s] = float.NegativeInfinity;
-            var row = new Span<float>(p, slots);
-            float max = TensorPrimitives.Max(row);
-            if (float.IsNegativeInfinity(max)) { row.Clear(); return; }
-            TensorPrimitives.Subtract(row, max, row);
-            VectorExp.Exp(row);
-            float sum = 0;
-            for (int s = 0; s < slots; s++) sum += p[s]; // slot order; hidden slots add exact zeros
-            TensorPrimitives.Multiply(row, 1f / sum, row);
+            Span<float> sums = stackalloc float[MaxGroup];
+            for (int h = 0; h < group; h++)
+            {
+                float* row = p + h * stride;
+                for (int s = prefix; s < slots; s++)
+                    if (!visible[s - prefix]) row[s] = float.NegativeInfinity;
+                var span = new Span<float>(row, slots);
+                float max = TensorPrimitives.Max(span);
+                if (float.IsNegativeInfinity(max)) { span.Clear(); continue; } // nothing visible: zero output
+                TensorPrimitives.Subtract(span, max, span);
+                VectorExp.Exp(span);
+            }
+            int h0 = 0;
+            for (; h0 + 4 <= group; h0 += 4)
+            {
+                float* r0 = p + h0 * stride, r1 = r0 + stride, r2 = r1 + stride, r3 = r2 + stride;
+                float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+                for (int s = 0; s < slots; s++) { s0 += r0[s]; s1 += r1[s]; s2 += r2[s]; s3 += r3[s]; } // hidden slots add exact zeros
+                sums[h0] = s0; sums[h0 + 1] = s1; sums[h0 + 2] = s2; sums[h0 + 3] = s3;
+            }
+            for (; h0 < group; h0++)
+            {
+                float* r = p + h0 * stride;
+                float sum = 0;
+                for (int s = 0; s < slots; s++) sum += r[s];
+                sums[h0] = sum;
+            }
+            for (int h = 0; h < group; h++)
+                if (sums[h] > 0) TensorPrimitives.Multiply(new Span<float>(p + h * stride, slots), 1f / sums[h], new Span<float>(p + h * stride, slots));
         }
 
         /// <summary>o[h] = Σ visible slots p[h, s]·v[s], slot after slot, for all heads of the group; each value vector is
