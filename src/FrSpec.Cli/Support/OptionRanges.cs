@@ -68,6 +68,14 @@ internal static class OptionRanges
         ["--case"] = AtLeast(0, int.MaxValue),
         ["--case-timeout"] = new Range(0, 3600, MinExclusive: true),
         ["--max-heap-mib"] = AtLeast(64, 1 << 20),
+        ["--port"] = AtLeast(0, 65535),                   // serve: 0 = any free port
+        ["--slots"] = AtLeast(1, 4096),                   // serve: generations at once (each holds a KV cache)
+        ["--queue"] = AtLeast(0, 1 << 20),                // serve: waiting requests (0 = none wait)
+        ["--drain-seconds"] = AtLeast(0, 3600),
+        ["--clients"] = AtLeast(1, 4096),                 // bench serve: concurrent clients per level
+        ["--seconds"] = new Range(0, 86400, MinExclusive: true),
+        ["--cancel-every"] = AtLeast(0, int.MaxValue),    // bench serve: 0 = no client disconnects
+        ["--prefill"] = AtLeast(0, 1 << 22),              // bench components: prompt tokens (0 = skip)
     };
 
     /// <summary>Where one verb gives a shared name another meaning ("bench tokenizer --threads 0" = all cores).</summary>
