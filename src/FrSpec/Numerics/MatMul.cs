@@ -65,9 +65,9 @@ public static unsafe class MatMul
         if (!bias.IsEmpty && bias.Length < w.Rows) throw new ArgumentException("bias shorter than rows");
         if (!IsSupported(isa)) throw new PlatformNotSupportedException($"{isa} kernels need CPU support");
         if (n == 0) return;
-        if (compute.Precision == Precision.Fast && w.Type == DType.Q8_0)
+        if (compute.Precision == Precision.Fast && w.IsQuantized)
         {
-            Int8Products.Multiply(compute, x, n, w, y, bias);
+            QuantizedProducts.Multiply(compute, x, n, w, y, bias);
             return;
         }
         if (compute.Precision == Precision.Fast && w.Type is DType.BF16 or DType.F16)
@@ -176,8 +176,7 @@ public static unsafe class MatMul
                         if (w.Type == DType.F32) w0 = (float*)w.Data + (long)r0 * cols;
                         else
                         {
-                            for (int k = 0; k < count; k++)
-                                Convert.ToFloat(w.Type, (byte*)w.Data + (long)(r0 + k) * rb, new Span<float>(s + k * cols, cols));
+                            for (int k = 0; k < count; k++) w.ReadRow(r0 + k, new Span<float>(s + k * cols, cols));
                             w0 = s;
                         }
                         float* w1 = count > 1 ? w0 + cols : w0;
