@@ -6,7 +6,7 @@ namespace FrSpec.Numerics;
 /// <summary>
 /// y = x·Wᵀ (+ bias) for block-quantized weights (Q8_0, Q4_0, Q4_K, Q6_K) in the fast precision: the activation rows are
 /// quantized to int8 per block of 32 (<see cref="Int8Activations"/>), then every group of 16 interleaved weight rows
-/// (<see cref="InterleavedLayout"/>) meets every tile of up to 8 activation rows in a generated vpdpbusd kernel
+/// (<see cref="InterleavedLayout"/>) meets every tile of up to 16 activation rows in a generated vpdpbusd kernel
 /// (<see cref="Int8DotKernels"/>) or its managed equivalent (<see cref="ManagedInt8Kernel"/>); all return the same bits.
 /// Decoding hands each thread one run of groups, read front to back (one memory stream); batches walk group by group,
 /// the group's bytes staying in cache while each activation tile passes over them.
@@ -21,7 +21,7 @@ internal static unsafe class QuantizedProducts
     public static void Multiply(Compute compute, ReadOnlySpan<float> x, int n, WeightMatrix w, Span<float> y, ReadOnlySpan<float> bias)
     {
         var acts = t_acts ??= new Int8Activations();
-        acts.Quantize(x, n, w.Cols, w.Type);
+        acts.Quantize(compute.Pool, x, n, w.Cols, w.Type);
         fixed (float* py = y, pb = bias)
         {
             var job = t_job ??= new Job();

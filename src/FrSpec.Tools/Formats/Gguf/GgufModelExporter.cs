@@ -93,6 +93,7 @@ public static class GgufModelExporter
         if (vocab.EosId is int eos) w.AddUInt32("tokenizer.ggml.eos_token_id", (uint)eos);
         if (vocab.PadId is int pad) w.AddUInt32("tokenizer.ggml.padding_token_id", (uint)pad);
         if (vocab.AddBos is bool addBos) w.AddBool("tokenizer.ggml.add_bos_token", addBos);
+        if (vocab.ChatTemplate is { } template) w.AddString("tokenizer.chat_template", template);
 
         if (c.RopeScaling is { Type: "llama3" } s)
             w.AddTensor("rope_freqs.weight", GgmlType.F32, [c.HeadDim / 2], st => WriteFloats(st, Llama3RopeFactors(c.HeadDim, c.RopeTheta, s)));

@@ -29,10 +29,11 @@ internal struct Int8DotArgs
 
 /// <summary>
 /// Generated vpdpbusd kernels for the block-quantized types in the engine's <see cref="Quantized.InterleavedLayout"/>:
-/// one kernel per (type, tile of 1..8 activation rows). A 64-byte weight vector holds 4 weights of each of 16 rows, so
+/// one kernel per (type, tile of 1..16 activation rows). A 64-byte weight vector holds 4 weights of each of 16 rows, so
 /// <c>vpdpbusd acc, weights, {activation dword broadcast}</c> adds 4 products into each row's own int32 lane: a
 /// sub-block's exact integer sum needs no shuffles or horizontal adds, and the vector serves every activation row of the
-/// tile (M + 1 loads per M dot products). vpdpbusd multiplies unsigned by signed bytes, so weights are the unsigned
+/// tile (M + 1 loads per M dot products; a tile of more than 8 rows runs as two halves of 8 integer accumulators, the
+/// second reloading the group block's vectors from L1, so the weights come from memory once for up to 16 rows). vpdpbusd multiplies unsigned by signed bytes, so weights are the unsigned
 /// operand (Q8_0 stored q + 128, 4- and 6-bit codes as they are) and the accumulator starts from the activation's
 /// precomputed correction (−128·Σq, −8·Σq, −32·Σq per sub-block), which leaves Σ w·x exactly. Per sub-block each
 /// (row, activation) pair then does in fp32, in this order, what <see cref="Quantized.ManagedInt8Kernel"/> does:
@@ -68,14 +69,17 @@ internal sealed unsafe class Int8DotKernels
 
     private sealed class Emitter(DType type, int acts)
     {
+        private const int Half = 8; // integer sums live in 8 registers: a tile of 9..16 rows runs in two halves
         private readonly Assembler a = KernelLibrary.Begin();
         private readonly bool split = acts == 1;
 
         private static AssemblerRegisterZMM Acc(int m) => Zmm(m);
-        private static AssemblerRegisterZMM Sum(int m) => Zmm(8 + m);
-        private static readonly AssemblerRegisterZMM W0 = Zmm(16), Sw = Zmm(18), Mw = Zmm(19), D = Zmm(20), Dmin = Zmm(21);
-        private static readonly AssemblerRegisterZMM LowNibble = Zmm(22), Dword15 = Zmm(23), Bits45 = Zmm(23), Dword3 = Zmm(24);
-        private static readonly AssemblerRegisterZMM T0 = Zmm(25), T1 = Zmm(26), T2 = Zmm(27), T3 = Zmm(28), T4 = Zmm(29);
+        private static AssemblerRegisterZMM Sum(int k) => Zmm(16 + k);
+        private static readonly AssemblerRegisterZMM W0 = Zmm(24), Sw = Zmm(25), Mw = Zmm(26), T0 = Zmm(27), LowNibble = Zmm(28), T2 = Zmm(29);
+        private static readonly AssemblerRegisterZMM Bits45 = Zmm(30), Dword15 = Zmm(30), Dword3 = Zmm(31);
+
+        /// <summary>The activation rows of each half of the tile: [first, end).</summary>
+        private IEnumerable<(int First, int End)> Halves => acts <= Half ? [(0, acts)] : [(0, Half), (Half, acts)];
 
         // GPRs: rdi args; rsi weight cursor; r8 groups left; r9 group blocks left; rax/rbx/rcx/rdx cursors into the
         // activation tile's Q/D/C/M and r12–r15 their starts; r10 the group's results; r11 YStride; rbp scratch.
@@ -129,35 +133,36 @@ internal sealed unsafe class Int8DotKernels
             a.vpbroadcastd(z, ebp);
         }
 
-        /// <summary>Integer sums start from the correction at [rcx + offset(m)], or from zero.</summary>
-        private void InitSums(Func<int, int>? correction)
+        /// <summary>Integer sums of rows [first, end) start from the correction at [rcx + offset(m)], or from zero.</summary>
+        private void InitSums(int first, int end, Func<int, int>? correction)
         {
-            for (int m = 0; m < acts; m++)
+            for (int m = first; m < end; m++)
             {
-                if (correction != null) a.vpbroadcastd(Sum(m), __dword_ptr[rcx + correction(m)]);
-                else a.vpxord(Sum(m), Sum(m), Sum(m));
+                if (correction != null) a.vpbroadcastd(Sum(m - first), __dword_ptr[rcx + correction(m)]);
+                else a.vpxord(Sum(m - first), Sum(m - first), Sum(m - first));
             }
             if (split) a.vpxord(Sum(1), Sum(1), Sum(1));
         }
 
         /// <summary>vpdpbusd of weight vector <paramref name="w"/> against activation dwords at [rax + offset(m)];
         /// <paramref name="step"/> picks the accumulator when one activation row alternates between two.</summary>
-        private void Dots(AssemblerRegisterZMM w, int step, Func<int, int> offset)
+        private void Dots(AssemblerRegisterZMM w, int first, int end, int step, Func<int, int> offset)
         {
-            for (int m = 0; m < acts; m++)
-                a.vpdpbusd(split && (step & 1) == 1 ? Sum(1) : Sum(m), w, __dword_bcst[rax + offset(m)]);
+            for (int m = first; m < end; m++)
+                a.vpdpbusd(split && (step & 1) == 1 ? Sum(1) : Sum(m - first), w, __dword_bcst[rax + offset(m)]);
         }
 
         /// <summary>acc(m) = fma((float)T(m)·Sw, dx at [rbx + dx(m)], acc(m)); with <paramref name="mins"/>, then
         /// acc(m) = fma(−Mw, [rdx + dx(m)], acc(m)).</summary>
-        private void Update(Func<int, int> dx, bool mins = false)
+        private void Update(int first, int end, Func<int, int> dx, bool mins = false)
         {
             if (split) a.vpaddd(Sum(0), Sum(0), Sum(1));
-            for (int m = 0; m < acts; m++)
+            for (int m = first; m < end; m++)
             {
-                a.vcvtdq2ps(Sum(m), Sum(m));
-                a.vmulps(Sum(m), Sum(m), Sw);
-                a.vfmadd231ps(Acc(m), Sum(m), __dword_bcst[rbx + dx(m)]);
+                var t = Sum(m - first);
+                a.vcvtdq2ps(t, t);
+                a.vmulps(t, t, Sw);
+                a.vfmadd231ps(Acc(m), t, __dword_bcst[rbx + dx(m)]);
                 if (mins) a.vfnmadd231ps(Acc(m), Mw, __dword_bcst[rdx + dx(m)]);
             }
         }
@@ -165,104 +170,119 @@ internal sealed unsafe class Int8DotKernels
         private void Q8_0Block()
         {
             a.vcvtph2ps(Sw, __ymmword_ptr[rsi]);
-            InitSums(m => 4 * m);
-            for (int s = 0; s < 8; s++)
+            foreach (var (first, end) in Halves)
             {
-                a.vmovdqu8(W0, __zmmword_ptr[rsi + 32 + 64 * s]);
-                Dots(W0, s, m => 32 * m + 4 * s);
+                InitSums(first, end, m => 4 * m);
+                for (int s = 0; s < 8; s++)
+                {
+                    a.vmovdqu8(W0, __zmmword_ptr[rsi + 32 + 64 * s]);
+                    Dots(W0, first, end, s, m => 32 * m + 4 * s);
+                }
+                Update(first, end, m => 4 * m);
             }
-            Update(m => 4 * m);
             Advance(544, 32 * acts, 4 * acts, 4 * acts, 0);
         }
 
         private void Q4_0Block()
         {
             a.vcvtph2ps(Sw, __ymmword_ptr[rsi]);
-            InitSums(m => 4 * m);
-            for (int j = 0; j < 4; j++)
+            foreach (var (first, end) in Halves)
             {
-                // low nibbles: weights 4j + i; high nibbles: weights 16 + 4j + i
-                a.vmovdqu8(T0, __zmmword_ptr[rsi + 32 + 64 * j]);
-                a.vpandd(W0, T0, LowNibble);
-                Dots(W0, 0, m => 32 * m + 4 * j);
-                a.vpsrlw(T0, T0, 4);
-                a.vpandd(W0, T0, LowNibble);
-                Dots(W0, 1, m => 32 * m + 16 + 4 * j);
+                InitSums(first, end, m => 4 * m);
+                for (int j = 0; j < 4; j++)
+                {
+                    // low nibbles: weights 4j + i; high nibbles: weights 16 + 4j + i
+                    a.vmovdqu8(T0, __zmmword_ptr[rsi + 32 + 64 * j]);
+                    a.vpandd(W0, T0, LowNibble);
+                    Dots(W0, first, end, 0, m => 32 * m + 4 * j);
+                    a.vpsrlw(T0, T0, 4);
+                    a.vpandd(W0, T0, LowNibble);
+                    Dots(W0, first, end, 1, m => 32 * m + 16 + 4 * j);
+                }
+                Update(first, end, m => 4 * m);
             }
-            Update(m => 4 * m);
             Advance(288, 32 * acts, 4 * acts, 4 * acts, 0);
         }
 
         private void Q4_KBlock()
         {
-            a.vcvtph2ps(D, __ymmword_ptr[rsi]);
-            a.vcvtph2ps(Dmin, __ymmword_ptr[rsi + 32]);
             for (int j = 0; j < 8; j++)
             {
-                InitSums(null);
-                for (int t = 0; t < 8; t++)
+                // scale and min of sub-block j for the 16 rows (the integer sums' registers serve as scratch): low 4 bits
+                // from byte 16j + r, top 2 from byte 16(j/2) + r; then times d and dmin
+                AssemblerRegisterZMM lo = Sum(0), hi = Sum(1), sc = Sum(2), t = Sum(3), d = Sum(4);
+                a.vpmovzxbd(lo, __xmmword_ptr[rsi + 64 + 16 * j]);
+                a.vpmovzxbd(hi, __xmmword_ptr[rsi + 192 + 16 * (j / 2)]);
+                if ((j & 1) == 1) a.vpsrld(hi, hi, 4);
+                a.vpandd(sc, lo, Dword15);
+                a.vpandd(t, hi, Dword3);
+                a.vpslld(t, t, 4);
+                a.vpord(sc, sc, t);
+                a.vpsrld(lo, lo, 4);
+                a.vpsrld(hi, hi, 2);
+                a.vpandd(hi, hi, Dword3);
+                a.vpslld(hi, hi, 4);
+                a.vpord(lo, lo, hi);
+                a.vcvtph2ps(d, __ymmword_ptr[rsi]);
+                a.vcvtdq2ps(sc, sc);
+                a.vmulps(Sw, d, sc);
+                a.vcvtph2ps(d, __ymmword_ptr[rsi + 32]);
+                a.vcvtdq2ps(lo, lo);
+                a.vmulps(Mw, d, lo);
+                foreach (var (first, end) in Halves)
                 {
-                    // chunk j / 2: sub-block j is the low (even j) or high (odd j) nibbles
-                    a.vmovdqu8(T0, __zmmword_ptr[rsi + 256 + 64 * (8 * (j / 2) + t)]);
-                    if ((j & 1) == 1) a.vpsrlw(T0, T0, 4);
-                    a.vpandd(W0, T0, LowNibble);
-                    int jj = j, tt = t;
-                    Dots(W0, t, m => 32 * (jj * acts + m) + 4 * tt);
+                    InitSums(first, end, null);
+                    for (int s = 0; s < 8; s++)
+                    {
+                        // chunk j / 2: sub-block j is the low (even j) or high (odd j) nibbles
+                        a.vmovdqu8(T0, __zmmword_ptr[rsi + 256 + 64 * (8 * (j / 2) + s)]);
+                        if ((j & 1) == 1) a.vpsrlw(T0, T0, 4);
+                        a.vpandd(W0, T0, LowNibble);
+                        int jj = j, ss = s;
+                        Dots(W0, first, end, s, m => 32 * (jj * acts + m) + 4 * ss);
+                    }
+                    int j2 = j;
+                    Update(first, end, m => 4 * (j2 * acts + m), mins: true);
                 }
-                // scale and min of sub-block j for the 16 rows: low 4 bits from byte 16j + r, top 2 from byte 16(j/2) + r
-                a.vpmovzxbd(T1, __xmmword_ptr[rsi + 64 + 16 * j]);
-                a.vpmovzxbd(T2, __xmmword_ptr[rsi + 192 + 16 * (j / 2)]);
-                if ((j & 1) == 1) a.vpsrld(T2, T2, 4);
-                a.vpandd(T3, T1, Dword15);
-                a.vpandd(T4, T2, Dword3);
-                a.vpslld(T4, T4, 4);
-                a.vpord(T3, T3, T4);
-                a.vpsrld(T1, T1, 4);
-                a.vpsrld(T2, T2, 2);
-                a.vpandd(T2, T2, Dword3);
-                a.vpslld(T2, T2, 4);
-                a.vpord(T1, T1, T2);
-                a.vcvtdq2ps(T3, T3);
-                a.vmulps(Sw, D, T3);
-                a.vcvtdq2ps(T1, T1);
-                a.vmulps(Mw, Dmin, T1);
-                int j2 = j;
-                Update(m => 4 * (j2 * acts + m), mins: true);
             }
             Advance(2304, 256 * acts, 32 * acts, 0, 32 * acts);
         }
 
         private void Q6_KBlock()
         {
-            a.vcvtph2ps(D, __ymmword_ptr[rsi]);
             for (int h = 0; h < 2; h++)
                 for (int qq = 0; qq < 4; qq++)
                     for (int e = 0; e < 2; e++)
                     {
                         int s = 8 * h + 2 * qq + e, blk = 4 * h + qq;
-                        a.vpmovsxbd(T1, __xmmword_ptr[rsi + 32 + 16 * s]);
-                        a.vcvtdq2ps(T1, T1);
-                        a.vmulps(Sw, D, T1);
-                        InitSums(m => 4 * (s * acts + m));
-                        for (int u = 4 * e; u < 4 * e + 4; u++)
+                        AssemblerRegisterZMM sc = Sum(0), d = Sum(1);
+                        a.vpmovsxbd(sc, __xmmword_ptr[rsi + 32 + 16 * s]);
+                        a.vcvtdq2ps(sc, sc);
+                        a.vcvtph2ps(d, __ymmword_ptr[rsi]);
+                        a.vmulps(Sw, d, sc);
+                        foreach (var (first, end) in Halves)
                         {
-                            // 6-bit code = low or high nibble of the ql vector | bits 2qq..2qq+1 of the qh vector, at bits 4–5
-                            a.vmovdqu8(T0, __zmmword_ptr[rsi + 288 + 64 * (16 * h + 8 * (qq & 1) + u)]);
-                            if (qq >= 2) a.vpsrlw(T0, T0, 4);
-                            a.vpandd(W0, T0, LowNibble);
-                            var high = __zmmword_ptr[rsi + 2336 + 64 * (8 * h + u)];
-                            switch (qq)
+                            InitSums(first, end, m => 4 * (s * acts + m));
+                            for (int u = 4 * e; u < 4 * e + 4; u++)
                             {
-                                case 0: a.vpsllw(T2, high, 4); break;
-                                case 1: a.vpsllw(T2, high, 2); break;
-                                case 2: a.vmovdqu8(T2, high); break;
-                                default: a.vpsrlw(T2, high, 2); break;
+                                // 6-bit code = low or high nibble of the ql vector | bits 2qq..2qq+1 of the qh vector, at bits 4–5
+                                a.vmovdqu8(T0, __zmmword_ptr[rsi + 288 + 64 * (16 * h + 8 * (qq & 1) + u)]);
+                                if (qq >= 2) a.vpsrlw(T0, T0, 4);
+                                a.vpandd(W0, T0, LowNibble);
+                                var high = __zmmword_ptr[rsi + 2336 + 64 * (8 * h + u)];
+                                switch (qq)
+                                {
+                                    case 0: a.vpsllw(T2, high, 4); break;
+                                    case 1: a.vpsllw(T2, high, 2); break;
+                                    case 2: a.vmovdqu8(T2, high); break;
+                                    default: a.vpsrlw(T2, high, 2); break;
+                                }
+                                a.vpternlogd(W0, T2, Bits45, 0xF8); // W0 | (T2 & 0x30)
+                                int uu = u - 4 * e, ee = e;
+                                Dots(W0, first, end, u, m => 32 * (blk * acts + m) + 16 * ee + 4 * uu);
                             }
-                            a.vpternlogd(W0, T2, Bits45, 0xF8); // W0 | (T2 & 0x30)
-                            int uu = u - 4 * e, ee = e;
-                            Dots(W0, u, m => 32 * (blk * acts + m) + 16 * ee + 4 * uu);
+                            Update(first, end, m => 4 * (blk * acts + m));
                         }
-                        Update(m => 4 * (blk * acts + m));
                     }
             Advance(3360, 256 * acts, 32 * acts, 64 * acts, 0);
         }

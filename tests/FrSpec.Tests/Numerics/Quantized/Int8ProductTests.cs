@@ -257,9 +257,21 @@ public unsafe class Int8ProductTests
         fixed (sbyte* pa = a, pb = b)
             for (int blk = 0; blk < 64; blk++)
             {
-                float da = Int8Activations.QuantizeBlock(px + 32 * blk, pa), db = Int8Activations.QuantizeBlockScalar(px + 32 * blk, pb);
-                Assert.Equal(db, da);
-                Assert.Equal(b, a);
+            {
+                float db = Int8Activations.QuantizeBlockScalar(px + 32 * blk, pb, out int b0, out int b1);
+                if (System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+                {
+                    float da = Int8Activations.QuantizeBlock256(px + 32 * blk, pa, out int a0, out int a1);
+                    Assert.Equal((db, b0, b1), (da, a0, a1));
+                    Assert.Equal(b, a);
+                }
+                if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported)
+                {
+                    float da = Int8Activations.QuantizeBlock512(px + 32 * blk, pa, out int a0, out int a1);
+                    Assert.Equal((db, b0, b1), (da, a0, a1));
+                    Assert.Equal(b, a);
+                }
+            }
             }
     }
 
