@@ -40,6 +40,14 @@ public sealed class ChatTemplate
     /// </summary>
     public IReadOnlyList<string> StopTokens { get; }
 
+    /// <summary>
+    /// Whether the template shows a tool list to the model (decided once by rendering a probe conversation with a probe
+    /// tool: templates without tool support, e.g. Llama 2's, ignore the list).
+    /// </summary>
+    public bool SupportsTools => _supportsTools.Value;
+
+    private readonly Lazy<bool> _supportsTools;
+
     /// <summary>The limits every render runs under.</summary>
     public JinjaLimits Limits { get; }
 
@@ -64,6 +72,7 @@ public sealed class ChatTemplate
         BosToken = specialTokens.FirstOrDefault(t => t.Key == "bos_token").Value as string;
         EosToken = specialTokens.FirstOrDefault(t => t.Key == "eos_token").Value as string;
         ToolArgumentsAsObject = ProbeToolArguments();
+        _supportsTools = new Lazy<bool>(ProbeTools);
         StopTokens = ProbeStopTokens();
     }
 
@@ -97,10 +106,7 @@ public sealed class ChatTemplate
     private static ChatTemplate Load(string path, string? templateFile)
     {
         if (!File.Exists(path)) throw new FrSpecException($"{path}: file not found");
-        JsonDocument doc;
-        try { doc = JsonDocument.Parse(File.ReadAllBytes(path)); }
-        catch (JsonException e) { throw new FrSpecException($"{path}: not valid JSON ({e.Message})", e); }
-        using (doc)
+        using (var doc = Formats.JsonInput.ReadFile(path, "tokenizer config"))
         {
             var root = doc.RootElement;
             string source = templateFile ?? $"{path}: chat_template";
@@ -131,10 +137,9 @@ public sealed class ChatTemplate
 
     private static string ReadTemplateFile(string file)
     {
-        long bytes = new FileInfo(file).Length;
-        if (bytes > 4L * JinjaLimits.Default.MaxTemplateChars)
-            throw new FrSpecException($"{file}: {bytes} bytes is too large for a chat template (limit MaxTemplateChars)");
-        return File.ReadAllText(file);
+        var bytes = Formats.InputFile.ReadAll(file, 4L * JinjaLimits.Default.MaxTemplateChars, "chat template");
+        try { return new System.Text.UTF8Encoding(false, true).GetString(bytes).TrimStart('\uFEFF'); }
+        catch (System.Text.DecoderFallbackException) { throw new FrSpecException($"{file}: the chat template is not UTF-8 text"); }
     }
 
     /// <summary>The same template with another clock for strftime_now (local time; transformers uses datetime.now()).</summary>
@@ -239,6 +244,14 @@ public sealed class ChatTemplate
             catch (FrSpecException) { }
         }
         return false;
+    }
+
+    private bool ProbeTools()
+    {
+        const string name = "frspec_probe_function";
+        var tool = ChatTool.Function(name, "probe", null);
+        try { return Render([new ChatMessage("user", "FrSpecProbeQuestion")], true, [tool]).Contains(name, StringComparison.Ordinal); }
+        catch (FrSpecException) { return false; }
     }
 
     /// <summary>The special token right after a probe assistant answer (e.g. &lt;|eot_id|&gt;, &lt;|im_end|&gt;,

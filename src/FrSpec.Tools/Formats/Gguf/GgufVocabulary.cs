@@ -36,31 +36,19 @@ public sealed class GgufVocabulary
     public static GgufVocabulary Load(string tokenizerJson, ModelConfig config)
     {
         if (!File.Exists(tokenizerJson)) throw new FrSpecException($"{tokenizerJson}: tokenizer.json not found (the GGUF needs the tokenizer; pass --tokenizer)");
-        if (new FileInfo(tokenizerJson).Length > MaxFileBytes) throw new FrSpecException($"{tokenizerJson}: larger than {MaxFileBytes >> 20} MiB");
-        JsonDocument doc;
-        try { doc = JsonDocument.Parse(File.ReadAllBytes(tokenizerJson)); }
-        catch (JsonException e) { throw new FrSpecException($"{tokenizerJson}: invalid JSON ({e.Message})"); }
-        using (doc)
+        using (var doc = JsonInput.ReadFile(tokenizerJson, "tokenizer.json", MaxFileBytes))
         {
-            string? cfgPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(tokenizerJson))!, "tokenizer_config.json");
-            JsonDocument? cfg = null;
-            if (File.Exists(cfgPath))
-            {
-                try { cfg = JsonDocument.Parse(File.ReadAllBytes(cfgPath)); }
-                catch (JsonException e) { throw new FrSpecException($"{cfgPath}: invalid JSON ({e.Message})"); }
-            }
-            using (cfg)
-            {
-                var vocabulary = Parse(doc.RootElement, cfg?.RootElement, config, tokenizerJson);
-                string jinja = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(tokenizerJson))!, "chat_template.jinja");
-                if (File.Exists(jinja) && new FileInfo(jinja).Length <= MaxTemplateBytes)
-                    vocabulary = new GgufVocabulary
-                    {
-                        Tokens = vocabulary.Tokens, TokenTypes = vocabulary.TokenTypes, Merges = vocabulary.Merges, BosId = vocabulary.BosId,
-                        EosId = vocabulary.EosId, PadId = vocabulary.PadId, AddBos = vocabulary.AddBos, ChatTemplate = File.ReadAllText(jinja),
-                    };
-                return vocabulary;
-            }
+            string cfgPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(tokenizerJson))!, "tokenizer_config.json");
+            using var cfg = File.Exists(cfgPath) ? JsonInput.ReadFile(cfgPath, "tokenizer config") : null;
+            var vocabulary = Parse(doc.RootElement, cfg?.RootElement, config, tokenizerJson);
+            string jinja = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(tokenizerJson))!, "chat_template.jinja");
+            if (File.Exists(jinja) && new FileInfo(jinja).Length <= MaxTemplateBytes)
+                vocabulary = new GgufVocabulary
+                {
+                    Tokens = vocabulary.Tokens, TokenTypes = vocabulary.TokenTypes, Merges = vocabulary.Merges, BosId = vocabulary.BosId,
+                    EosId = vocabulary.EosId, PadId = vocabulary.PadId, AddBos = vocabulary.AddBos, ChatTemplate = File.ReadAllText(jinja),
+                };
+            return vocabulary;
         }
     }
 
