@@ -76,6 +76,7 @@ internal static class OptionRanges
         ["--seconds"] = new Range(0, 86400, MinExclusive: true),
         ["--cancel-every"] = AtLeast(0, int.MaxValue),    // bench serve: 0 = no client disconnects
         ["--prefill"] = AtLeast(0, 1 << 22),              // bench components: prompt tokens (0 = skip)
+        ["--check-tokens"] = AtLeast(1, 1 << 20),         // bench peer: positions compared between the engines
     };
 
     /// <summary>Where one verb gives a shared name another meaning ("bench tokenizer --threads 0" = all cores).</summary>
