@@ -195,9 +195,20 @@ internal static class Attention
             for (int h = 0; h < group; h++) WeightedValuesScalar(p + h * stride, slots, prefix, visible, values, hd, d0, hd, o + h * hd);
         }
 
-        /// <summary>Dimensions [d0, d1) of one head, one at a time: the same per-element operations as the vector loop.</summary>
+        /// <summary>
+        /// Dimensions [d0, d1) of one head: 8 at a time in vector lanes, then one at a time; every element gets the same
+        /// fused multiply-adds in slot order as the wide loop, so the bits do not depend on the path. (One dimension at a
+        /// time over all slots made the O(n²) prefill of a long prompt on a small-group model minutes long.)
+        /// </summary>
         private static void WeightedValuesScalar(float* p, int slots, int prefix, bool* visible, float* values, int hd, int d0, int d1, float* o)
         {
+            for (; d0 + 8 <= d1; d0 += 8)
+            {
+                var acc = Vector256<float>.Zero;
+                for (int s = 0; s < slots; s++)
+                    if (s < prefix || visible[s - prefix]) acc = Vector256.FusedMultiplyAdd(Vector256.Create(p[s]), Vector256.Load(values + (long)s * hd + d0), acc);
+                acc.Store(o + d0);
+            }
             for (int d = d0; d < d1; d++)
             {
                 float acc = 0;

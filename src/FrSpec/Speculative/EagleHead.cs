@@ -59,8 +59,8 @@ public sealed class EagleHead : IDisposable
         {
             var root = doc.RootElement;
             cfg = ModelConfig.Parse(root, cfgFile, requireArchitecture: false);
-            bias = JsonFields.OptBool(root, "bias");
-            qkvBias = JsonFields.OptBool(root, "qkv_bias");
+            bias = JsonFields.OptBool(root, "bias", cfgFile);
+            qkvBias = JsonFields.OptBool(root, "qkv_bias", cfgFile);
             if (root.TryGetProperty("draft_vocab_size", out _) || root.TryGetProperty("target_hidden_size", out _))
                 throw new FrSpecException($"{cfgFile}: this looks like an EAGLE-3 head (draft_vocab_size/target_hidden_size); only EAGLE-1/2 heads are supported");
         }
