@@ -39,7 +39,7 @@ public sealed class DemoCommand : ICliVerb
             string root = BenchmarkDataLocator.FindContentRoot() ?? Directory.GetCurrentDirectory();
             string modelDir = pr.GetValue(model) ?? Path.Combine(root, "demo", "target");
             string eagleDir = pr.GetValue(eagle) ?? Path.Combine(root, "demo", "eagle");
-            if (!Directory.Exists(modelDir)) throw new FrSpecException($"{modelDir}: demo model not found (train it with `frspec train lm`, see docs/training.md, or pass --model)");
+            if (!Directory.Exists(modelDir) && !Formats.Gguf.GgufFile.IsGgufPath(modelDir)) throw new FrSpecException($"{modelDir}: demo model not found (train it with `frspec train lm`, see docs/training.md, or pass --model)");
             if (!Directory.Exists(eagleDir)) throw new FrSpecException($"{eagleDir}: demo EAGLE head not found (see docs/training.md, or pass --eagle)");
             var prompts = pr.GetValue(prompt) is { Length: > 0 } p ? p : DefaultPrompts;
             Run(modelDir, eagleDir, pr.GetValue(sizes)!, prompts, pr.GetValue(maxTokens), Math.Max(1, pr.GetValue(rounds)));
