@@ -59,14 +59,7 @@ public sealed class ComponentsReport
             ["threads"] = Target.Compute.Pool.Threads,
             ["context"] = Context,
             ["repeats"] = Repeats,
-            ["machine"] = new JsonObject
-            {
-                ["threads"] = m.Threads,
-                ["bandwidthHugePagesMedianGBs"] = R(m.HugePagesMedianGBs), ["bandwidthHugePagesBestGBs"] = R(m.HugePagesBestGBs),
-                ["bandwidthSmallPagesMedianGBs"] = R(m.SmallPagesMedianGBs), ["bandwidthSmallPagesBestGBs"] = R(m.SmallPagesBestGBs),
-                ["fp32FmaManagedGflops"] = R(m.ManagedFp32FmaGflops), ["fp32FmaGeneratedGflops"] = R(m.Fp32FmaGflops),
-                ["vdpbf16psGflops"] = R(m.Bf16DotGflops), ["vpdpbusdGops"] = R(m.Int8DotGops),
-            },
+            ["machine"] = m.ToJson(),
             ["decode"] = new JsonObject
             {
                 ["ms"] = R(decodeMs), ["tokensPerSecond"] = R(1000 / decodeMs), ["weightBytes"] = WeightBytes, ["GBs"] = R(gbs),
@@ -96,7 +89,7 @@ public sealed class ComponentsReport
             draft.Add(new JsonObject
             {
                 ["label"] = s.Label, ["vocabRows"] = s.VocabRows, ["rows"] = DraftRows,
-                ["layerMs"] = R(s.LayerMs), ["headMs"] = R(s.HeadMs), ["totalMs"] = R(s.TotalMs), ["ratioToDecode"] = R(s.TotalMs / decodeMs),
+                ["layerMs"] = R(s.LayerMs), ["headMs"] = R(s.HeadMs), ["headProductMs"] = R(s.HeadProductMs), ["totalMs"] = R(s.TotalMs), ["ratioToDecode"] = R(s.TotalMs / decodeMs),
             });
         root["draftSteps"] = draft;
         if (Prefill is { } p)

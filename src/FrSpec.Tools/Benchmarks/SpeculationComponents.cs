@@ -6,8 +6,9 @@ using FrSpec.Speculative;
 
 namespace FrSpec.Benchmarks;
 
-/// <summary>Median time of one EAGLE draft step: the draft layer over k rows, then the (subset) LM head with log-softmax and top-k.</summary>
-public sealed record DraftStepTiming(string Label, int VocabRows, double LayerMs, double HeadMs)
+/// <summary>Median time of one EAGLE draft step: the draft layer over k rows, then the (subset) LM head with log-softmax and top-k
+/// (<see cref="HeadProductMs"/>: the head's matrix product alone).</summary>
+public sealed record DraftStepTiming(string Label, int VocabRows, double LayerMs, double HeadMs, double HeadProductMs)
 {
     public double TotalMs => LayerMs + HeadMs;
 }
@@ -71,6 +72,7 @@ public static class SpeculationComponents
 
             var layer = variants.Select(_ => new List<double>()).ToArray();
             var lm = variants.Select(_ => new List<double>()).ToArray();
+            var product = variants.Select(_ => new List<double>()).ToArray();
             for (int rep = -2; rep < repeats; rep++) // two warm-up rounds
                 for (int v = 0; v < heads.Length; v++)
                 {
@@ -81,6 +83,7 @@ public static class SpeculationComponents
                     var lmHead = heads[v];
                     int size = lmHead.Size;
                     lmHead.Compute(output, rows, logits);
+                    long tp = Stopwatch.GetTimestamp();
                     for (int r = 0; r < rows; r++)
                     {
                         var row = logits.AsSpan(r * size, size);
@@ -93,8 +96,9 @@ public static class SpeculationComponents
                     if (rep < 0) continue;
                     layer[v].Add(Ms(t1 - t0));
                     lm[v].Add(Ms(t2 - t1));
+                    product[v].Add(Ms(tp - t1));
                 }
-            return variants.Select((v, i) => new DraftStepTiming(v.Label, heads[i].Size, Median(layer[i]), Median(lm[i]))).ToList();
+            return variants.Select((v, i) => new DraftStepTiming(v.Label, heads[i].Size, Median(layer[i]), Median(lm[i]), Median(product[i]))).ToList();
         }
         finally
         {

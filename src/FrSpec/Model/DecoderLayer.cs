@@ -91,9 +91,7 @@ public sealed class DecoderLayer
         else x.CopyTo(normed);
         profile?.End(PassProfile.Phase.Norms);
 
-        MatMul.Multiply(c, normed, n, QProj, b.Q, QBias);
-        MatMul.Multiply(c, normed, n, KProj, b.K, KBias);
-        MatMul.Multiply(c, normed, n, VProj, b.V, VBias);
+        MatMul.MultiplyShared(c, normed, n, QProj, b.Q, QBias, KProj, b.K, KBias, VProj, b.V, VBias);
         profile?.End(PassProfile.Phase.QkvProjections);
     }
 
@@ -127,8 +125,7 @@ public sealed class DecoderLayer
 
         for (int t = 0; t < n; t++) Ops.RmsNorm(x.Slice(t * hidden, hidden), PostAttentionNorm, Eps, normed.Slice(t * hidden, hidden));
         profile?.End(PassProfile.Phase.Norms);
-        MatMul.Multiply(c, normed, n, GateProj, b.Gate, GateBias);
-        MatMul.Multiply(c, normed, n, UpProj, b.Up, UpBias);
+        MatMul.MultiplyShared(c, normed, n, GateProj, b.Gate, GateBias, UpProj, b.Up, UpBias);
         profile?.End(PassProfile.Phase.GateUpProjections);
         Ops.SiluMul(b.Gate.AsSpan(0, n * inter), b.Up.AsSpan(0, n * inter));
         profile?.End(PassProfile.Phase.Activation);
