@@ -75,10 +75,11 @@ internal sealed class VanillaDecoder : IDecoder
     /// <summary>
     /// Runs the prompt through the model in chunks and commits it; returns the hidden state of the last prompt token
     /// (a copy). <paramref name="allHidden"/> (if given, [prompt, hidden]) receives every position's hidden state (EAGLE
-    /// features). Shared by every decoder.
+    /// features). <paramref name="allCaptured"/> (if given, [prompt, capture width]) receives the layer inputs that the
+    /// state's <see cref="ForwardState.Capture"/> keeps (EAGLE-3 features). Shared by every decoder.
     /// </summary>
     public static float[] Prefill(Transformer model, ForwardState state, KvCache cache, ReadOnlySpan<int> prompt, float[]? allHidden = null,
-        CancellationToken cancel = default)
+        CancellationToken cancel = default, float[]? allCaptured = null)
     {
         int hidden = model.Config.HiddenSize;
         var positions = new int[PrefillChunk];
@@ -91,6 +92,11 @@ internal sealed class VanillaDecoder : IDecoder
             var h = model.Forward(state, cache, prompt.Slice(start, n), positions.AsSpan(0, n));
             cache.CommitAll();
             if (allHidden != null) h.CopyTo(allHidden.AsSpan(start * hidden, n * hidden));
+            if (allCaptured != null)
+            {
+                var capture = state.Capture ?? throw new ArgumentException("allCaptured needs a state with a layer capture");
+                capture.Rows(n).CopyTo(allCaptured.AsSpan(start * capture.Width, n * capture.Width));
+            }
             if (start + n == prompt.Length) h.Slice((n - 1) * hidden, hidden).CopyTo(last);
         }
         return last;

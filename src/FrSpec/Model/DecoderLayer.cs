@@ -67,16 +67,28 @@ public sealed class DecoderLayer
     /// </summary>
     internal void Forward(Compute c, ForwardBuffers b, int n, KvCache cache, int layer, int firstSlot, AttentionMask mask)
     {
-        int hidden = DownProj.Rows, q = NumHeads * HeadDim, kv = NumKvHeads * HeadDim, inter = GateProj.Rows;
+        int hidden = DownProj.Rows;
         var x = b.X.AsSpan(0, n * hidden);
         var normed = b.Normed.AsSpan(0, n * hidden);
         if (InputNorm != null)
             for (int t = 0; t < n; t++) Ops.RmsNorm(x.Slice(t * hidden, hidden), InputNorm, Eps, normed.Slice(t * hidden, hidden));
         else x.CopyTo(normed);
+        Attend(c, b, normed, n, cache, layer, firstSlot, mask);
+        System.Numerics.Tensors.TensorPrimitives.Add(x, b.Tmp.AsSpan(0, n * hidden), x);
+        Mlp(c, b, n);
+    }
 
-        MatMul.Multiply(c, normed, n, QProj, b.Q, QBias);
-        MatMul.Multiply(c, normed, n, KProj, b.K, KBias);
-        MatMul.Multiply(c, normed, n, VProj, b.V, VBias);
+    /// <summary>
+    /// Self-attention of n tokens whose attention input rows are <paramref name="input"/> [n, QProj.Cols] (the normed
+    /// residual, or EAGLE-3's [embedding | hidden] concatenation): q/k/v, RoPE, cache write, attention and o_proj,
+    /// whose output [n, hidden] lands in buffers.Tmp (the caller adds it to the residual).
+    /// </summary>
+    internal void Attend(Compute c, ForwardBuffers b, ReadOnlySpan<float> input, int n, KvCache cache, int layer, int firstSlot, AttentionMask mask)
+    {
+        int q = NumHeads * HeadDim, kv = NumKvHeads * HeadDim;
+        MatMul.Multiply(c, input, n, QProj, b.Q, QBias);
+        MatMul.Multiply(c, input, n, KProj, b.K, KBias);
+        MatMul.Multiply(c, input, n, VProj, b.V, VBias);
 
         int half = HeadDim / 2;
         var keys = cache.Keys[layer];
@@ -96,16 +108,20 @@ public sealed class DecoderLayer
         }
 
         Attention.Compute(c.Pool, b.Q, b.Attn, n, NumHeads, NumKvHeads, HeadDim, cache, layer, mask);
-
         MatMul.Multiply(c, b.Attn, n, OProj, b.Tmp, OBias);
-        var tmp = b.Tmp.AsSpan(0, n * hidden);
-        System.Numerics.Tensors.TensorPrimitives.Add(x, tmp, x);
+    }
 
+    /// <summary>The MLP half on buffers.X in place: x += MLP(RMSNorm_post(x)).</summary>
+    internal void Mlp(Compute c, ForwardBuffers b, int n)
+    {
+        int hidden = DownProj.Rows, inter = GateProj.Rows;
+        var x = b.X.AsSpan(0, n * hidden);
+        var normed = b.Normed.AsSpan(0, n * hidden);
         for (int t = 0; t < n; t++) Ops.RmsNorm(x.Slice(t * hidden, hidden), PostAttentionNorm, Eps, normed.Slice(t * hidden, hidden));
         MatMul.Multiply(c, normed, n, GateProj, b.Gate, GateBias);
         MatMul.Multiply(c, normed, n, UpProj, b.Up, UpBias);
         Ops.SiluMul(b.Gate.AsSpan(0, n * inter), b.Up.AsSpan(0, n * inter));
         MatMul.Multiply(c, b.Gate, n, DownProj, b.Tmp, DownBias);
-        System.Numerics.Tensors.TensorPrimitives.Add(x, tmp, x);
+        System.Numerics.Tensors.TensorPrimitives.Add(x, b.Tmp.AsSpan(0, n * hidden), x);
     }
 }
