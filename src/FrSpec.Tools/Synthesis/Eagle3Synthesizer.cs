@@ -73,7 +73,9 @@ public static class Eagle3Synthesizer
         int h = c.HiddenSize, q = c.NumHeads * c.HeadDim, kv = c.NumKvHeads * c.HeadDim, inter = c.IntermediateSize;
         float residual = 1f / MathF.Sqrt(2f);
         var list = new List<TensorBlob>();
-        void Add(string name, long[] shape, float mean, float std) => list.Add(RandomWeights.Tensor(seed, name, "eagle3." + name, shape, mean, std, dtype));
+        // the random stream is named after the canonical (layers.0.) name, so both layouts of one seed hold the same weights
+        void Add(string name, long[] shape, float mean, float std) =>
+            list.Add(RandomWeights.Tensor(seed, name, "eagle3." + (name.StartsWith(p, StringComparison.Ordinal) ? "layers.0." + name[p.Length..] : name), shape, mean, std, dtype));
         Add("fc.weight", [h, captured * h], 0f, 1f / MathF.Sqrt(captured * h));
         Add(p + "self_attn.q_proj.weight", [q, 2 * h], 0f, 1f / MathF.Sqrt(2 * h));
         Add(p + "self_attn.k_proj.weight", [kv, 2 * h], 0f, 1f / MathF.Sqrt(2 * h));

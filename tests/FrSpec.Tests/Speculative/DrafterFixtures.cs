@@ -25,12 +25,14 @@ internal static class DrafterFixtures
     /// <summary>
     /// A byte-level BPE tokenizer of <paramref name="vocab"/> ids: "t0".."t{vocab−3}", then the specials "&lt;|bos|&gt;"
     /// (vocab − 2, added in front of encodings) and "&lt;|eos|&gt;" (vocab − 1, the models' EOS). Variants for the
-    /// compatibility tests: a renamed token, SentencePiece-style (no byte-level pre-tokenizer), no BOS added.
+    /// compatibility tests: a renamed token, SentencePiece-style (no byte-level pre-tokenizer), no BOS added, and
+    /// <paramref name="extra"/> plain tokens after the specials (a larger vocabulary with the same special ids).
     /// </summary>
-    public static void WriteTokenizer(string dir, int vocab, (int Id, string Text)? rename = null, bool byteLevel = true, bool addBos = true)
+    public static void WriteTokenizer(string dir, int vocab, (int Id, string Text)? rename = null, bool byteLevel = true, bool addBos = true, int extra = 0)
     {
         var tokens = new JsonObject();
         for (int i = 0; i < vocab - 2; i++) tokens[rename is var (id, text) && id == i ? text : $"t{i}"] = i;
+        for (int i = 0; i < extra; i++) tokens[$"x{i}"] = vocab + i;
         var tok = new JsonObject
         {
             ["version"] = "1.0",
@@ -56,6 +58,15 @@ internal static class DrafterFixtures
         {
             ModelSynthesizer.Write(TinyModels.Spec(family, tied, vocab, layers, hidden), dir, DType.F32, seed);
             WriteTokenizer(dir, vocab);
+            return dir;
+        });
+
+    /// <summary>A draft model of <paramref name="vocab"/> ids (2 layers, hidden 32) whose tokenizer <paramref name="tokenizer"/> writes.</summary>
+    public static string Draft(string name, string family, int vocab, ulong seed, Action<string> tokenizer) =>
+        Once($"draft-{name}-{family}-{vocab}-s{seed}", dir =>
+        {
+            ModelSynthesizer.Write(TinyModels.Spec(family, false, vocab, 2, 32), dir, DType.F32, seed);
+            tokenizer(dir);
             return dir;
         });
 
