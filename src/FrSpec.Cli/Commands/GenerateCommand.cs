@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using FrSpec.Benchmarks;
 using FrSpec.Cli.Support;
 using FrSpec.Generation;
 using FrSpec.Model;
@@ -9,7 +10,7 @@ using FrSpec.Text;
 
 namespace FrSpec.Cli.Commands;
 
-/// <summary>`frspec generate`: text generation with vanilla, EAGLE-2 or FR-Spec decoding, streamed as produced.</summary>
+/// <summary>`frspec generate`: text generation with vanilla or speculative decoding (any drafter, FR-Spec optional), streamed as produced.</summary>
 public sealed class GenerateCommand : ICliVerb
 {
     public Command Create()
@@ -23,28 +24,27 @@ public sealed class GenerateCommand : ICliVerb
         var seed = new Option<ulong>("--seed") { Description = "Sampling seed", DefaultValueFactory = _ => 0UL };
         var chat = new Option<bool>("--chat") { Description = "Wrap the prompt in the model's chat template as a user turn" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (ids, text, speed, timings) instead of streaming" };
-        var eagle = new Option<string?>("--eagle") { Description = "EAGLE-1/2 draft head directory: speculative decoding" };
-        var fr = new Option<string?>("--fr") { Description = "FR-Spec frequency list (freq_N.pt or SGLang token map) for the draft LM head" };
+        var method = new Option<string?>("--method") { Description = "vanilla, eagle2, eagle3, draft, medusa or lookup (default: the drafter whose flag is given, else vanilla)" };
+        var fr = new Option<string?>("--fr") { Description = "FR-Spec frequency list (freq_N.pt or SGLang token map) for the drafter's LM head" };
         var frSize = new Option<int?>("--fr-size") { Description = "FR-Spec subset size V' (uses freq_V'.pt beside the model/head, or the bundled subset)" };
-        var depth = new Option<int>("--tree-depth") { Description = "EAGLE-2 expansion steps after the root's children", DefaultValueFactory = _ => TreeOptions.Default.Depth };
-        var topk = new Option<int>("--tree-topk") { Description = "EAGLE-2 children per node and frontier width", DefaultValueFactory = _ => TreeOptions.Default.TopK };
-        var tokens = new Option<int>("--tree-tokens") { Description = "Tree tokens verified per step, root included", DefaultValueFactory = _ => TreeOptions.Default.TotalTokens };
-        var cmd = new Command("generate", "Generate text (vanilla, or EAGLE-2 / FR-Spec speculative decoding with --eagle)")
+        var drafters = new DrafterCliOptions();
+        var cmd = new Command("generate", "Generate text (vanilla, or speculative decoding: EAGLE-2/3, a draft model, Medusa, prompt lookup; FR-Spec with --fr/--fr-size)")
         {
-            model, prompt, maxTokens, temperature, topP, topK, seed, chat, json, eagle, fr, frSize, depth, topk, tokens,
+            model, prompt, maxTokens, temperature, topP, topK, seed, chat, json, method, fr, frSize,
         };
+        drafters.AddTo(cmd);
         cmd.SetAction(pr =>
         {
-            string? eagleDir = pr.GetValue(eagle);
-            if (eagleDir == null && (pr.GetValue(fr) != null || pr.GetValue(frSize) != null))
-                throw new FrSpecException("--fr/--fr-size select the draft vocabulary of an EAGLE head: give --eagle DIR too");
+            var inputs = drafters.Read(pr);
+            var kind = DrafterCliOptions.Resolve(pr.GetValue(method), inputs);
+            if (!MethodSpec.HasLmHead(kind) && (pr.GetValue(fr) != null || pr.GetValue(frSize) != null))
+                throw new FrSpecException(kind == MethodKind.Vanilla
+                    ? "--fr/--fr-size select the draft vocabulary of a drafter: give --eagle, --draft-model or --medusa too"
+                    : $"--fr/--fr-size: {kind} drafting has no draft LM head to cut");
             using var lm = LanguageModel.Load(pr.GetValue(model)!, CliEngineOptions.FromEnvironment());
             var vocabulary = lm.Vocabulary;
-            var tree = new TreeOptions { Depth = pr.GetValue(depth), TopK = pr.GetValue(topk), TotalTokens = pr.GetValue(tokens) };
-            DraftVocabulary? draft = pr.GetValue(fr) is string file ? vocabulary.LoadDraftVocabulary(file, pr.GetValue(frSize))
-                : pr.GetValue(frSize) is int size ? vocabulary.FindDraftVocabulary(size, eagleDir)
-                : null;
-            using var session = lm.CreateSession(eagleDir == null ? DecodingMethod.Vanilla : DecodingMethod.Eagle(eagleDir, draft, tree));
+            var draft = DrafterCliOptions.FrVocabulary(lm, pr.GetValue(fr), pr.GetValue(frSize), inputs);
+            using var session = lm.CreateSession(inputs.Method(kind, draft));
             var ids = vocabulary.EncodePrompt(pr.GetValue(prompt)!, pr.GetValue(chat));
             var options = new GenerationOptions
             {
