@@ -95,24 +95,13 @@ public static class Eagle3Synthesizer
     /// <summary>The head's config.json in the layout's shape.</summary>
     public static string ConfigJson(ModelConfig t, int draftVocab, Eagle3Layout layout, string torchDtype, IReadOnlyList<int>? targetLayers = null)
     {
-        var layer = new JsonObject
-        {
-            ["architectures"] = new JsonArray(layout == Eagle3Layout.Official ? "LlamaForCausalLMEagle3" : "LlamaForCausalLM"),
-            ["hidden_act"] = "silu",
-            ["hidden_size"] = t.HiddenSize,
-            ["intermediate_size"] = t.IntermediateSize,
-            ["max_position_embeddings"] = t.MaxPositions,
-            ["model_type"] = "llama",
-            ["num_attention_heads"] = t.NumHeads,
-            ["num_hidden_layers"] = 1,
-            ["num_key_value_heads"] = t.NumKvHeads,
-            ["rms_norm_eps"] = t.RmsNormEps,
-            ["rope_theta"] = t.RopeTheta,
-            ["tie_word_embeddings"] = false,
-            ["torch_dtype"] = torchDtype,
-            ["vocab_size"] = t.VocabSize,
-        };
-        if (t.HeadDim * t.NumHeads != t.HiddenSize) layer["head_dim"] = t.HeadDim;
+        // the layer's config is an EAGLE-1/2 head's, without fc's bias flag
+        var layer = JsonNode.Parse(EagleSynthesizer.ConfigJson(t, bias: false, qkvBias: false))!.AsObject();
+        layer.Remove("bias");
+        layer["architectures"] = new JsonArray(layout == Eagle3Layout.Official ? "LlamaForCausalLMEagle3" : "LlamaForCausalLM");
+        layer["max_position_embeddings"] = t.MaxPositions;
+        layer["tie_word_embeddings"] = false;
+        layer["torch_dtype"] = torchDtype;
         JsonObject root;
         if (layout == Eagle3Layout.Official)
         {

@@ -33,17 +33,18 @@ public sealed class DecoderLayer
     /// <summary>
     /// Loads layer <paramref name="prefix"/> (e.g. "model.layers.3.") from a store, validating every shape. The bias flags
     /// say which projections have biases (q/k/v, the output projection, the three MLP projections).
+    /// <paramref name="attentionInput"/> is the width q/k/v read (default: hidden; EAGLE-3's layer reads 2·hidden).
     /// </summary>
     public static DecoderLayer Load(Formats.ITensorSource s, string prefix, int hidden, int intermediate, int heads, int kvHeads, int headDim,
-        float eps, bool qkvBias, bool outputBias = false, bool mlpBias = false, bool inputNorm = true)
+        float eps, bool qkvBias, bool outputBias = false, bool mlpBias = false, bool inputNorm = true, int? attentionInput = null)
     {
-        int q = heads * headDim, kv = kvHeads * headDim;
+        int q = heads * headDim, kv = kvHeads * headDim, input = attentionInput ?? hidden;
         return new DecoderLayer
         {
             InputNorm = inputNorm ? s.Vector(prefix + "input_layernorm.weight", hidden) : null,
-            QProj = s.Matrix(prefix + "self_attn.q_proj.weight", q, hidden),
-            KProj = s.Matrix(prefix + "self_attn.k_proj.weight", kv, hidden),
-            VProj = s.Matrix(prefix + "self_attn.v_proj.weight", kv, hidden),
+            QProj = s.Matrix(prefix + "self_attn.q_proj.weight", q, input),
+            KProj = s.Matrix(prefix + "self_attn.k_proj.weight", kv, input),
+            VProj = s.Matrix(prefix + "self_attn.v_proj.weight", kv, input),
             OProj = s.Matrix(prefix + "self_attn.o_proj.weight", hidden, q),
             QBias = qkvBias ? s.Vector(prefix + "self_attn.q_proj.bias", q) : null,
             KBias = qkvBias ? s.Vector(prefix + "self_attn.k_proj.bias", kv) : null,

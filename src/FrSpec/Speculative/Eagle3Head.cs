@@ -97,25 +97,12 @@ public sealed class Eagle3Head : IDisposable
                 if ((n.StartsWith("layers.", StringComparison.Ordinal) && !n.StartsWith("layers.0.", StringComparison.Ordinal))
                     || (p == "midlayer." && n.StartsWith("layers.", StringComparison.Ordinal)))
                     throw new FrSpecException($"{tensors.Source}: tensor '{n}' belongs to a second draft layer; FrSpec runs EAGLE-3 heads with one");
-            int h = c.Layer.HiddenSize, q = c.Layer.NumHeads * c.Layer.HeadDim, kv = c.Layer.NumKvHeads * c.Layer.HeadDim, inter = c.Layer.IntermediateSize;
+            int h = c.Layer.HiddenSize, inter = c.Layer.IntermediateSize;
             var fc = t.Matrix("fc.weight", h, c.FeatureWidth);
             if (t.Contains("fc.bias")) throw new FrSpecException($"{tensors.Source}: tensor 'fc.bias' is present; EAGLE-3's fc has no bias");
-            bool qkvBias = t.Contains(p + "self_attn.q_proj.bias");
-            var layer = new DecoderLayer
-            {
-                QProj = t.Matrix(p + "self_attn.q_proj.weight", q, 2 * h),
-                KProj = t.Matrix(p + "self_attn.k_proj.weight", kv, 2 * h),
-                VProj = t.Matrix(p + "self_attn.v_proj.weight", kv, 2 * h),
-                OProj = t.Matrix(p + "self_attn.o_proj.weight", h, q),
-                QBias = qkvBias ? t.Vector(p + "self_attn.q_proj.bias", q) : null,
-                KBias = qkvBias ? t.Vector(p + "self_attn.k_proj.bias", kv) : null,
-                VBias = qkvBias ? t.Vector(p + "self_attn.v_proj.bias", kv) : null,
-                PostAttentionNorm = t.Vector(p + "post_attention_layernorm.weight", h),
-                GateProj = t.Matrix(p + "mlp.gate_proj.weight", inter, h),
-                UpProj = t.Matrix(p + "mlp.up_proj.weight", inter, h),
-                DownProj = t.Matrix(p + "mlp.down_proj.weight", h, inter),
-                NumHeads = c.Layer.NumHeads, NumKvHeads = c.Layer.NumKvHeads, HeadDim = c.Layer.HeadDim, Eps = c.Layer.RmsNormEps,
-            };
+            // the input norm is applied to the embedding half only (below), so the layer itself has none
+            var layer = DecoderLayer.Load(t, p, h, inter, c.Layer.NumHeads, c.Layer.NumKvHeads, c.Layer.HeadDim, c.Layer.RmsNormEps,
+                qkvBias: t.Contains(p + "self_attn.q_proj.bias"), inputNorm: false, attentionInput: 2 * h);
             var inputNorm = t.Vector(p + "input_layernorm.weight", h);
             var hiddenNorm = t.Vector(p + "hidden_norm.weight", h);
             var finalNorm = t.Vector("norm.weight", h);

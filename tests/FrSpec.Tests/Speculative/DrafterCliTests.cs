@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using FrSpec.Benchmarks;
 using FrSpec.Cli;
@@ -31,17 +30,7 @@ public class DrafterCliTests
         return (model, eagle3, medusa, DrafterFixtures.Copy(model), freq);
     });
 
-    private static (int Code, string Stdout, string Stderr) Cli(params string[] args)
-    {
-        string exe = Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "FrSpec.Cli.exe" : "FrSpec.Cli");
-        var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        string stdout = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, stdout, stderr.Result);
-    }
+    private static (int Code, string Stdout, string Stderr) Cli(params string[] args) => CliProcess.Run(args);
 
     private static JsonElement Generate(params string[] args)
     {
