@@ -150,6 +150,9 @@ public sealed class BenchSpecCommand : ICliVerb
             Kind = questions.Kind,
             DataFile = dataPath,
             Model = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(a.Model))),
+            ModelNote = Synthesis.ModelExpander.TryReadExpansion(a.Model) is { } x
+                ? $"a cost model: `{x.Source}` expanded to the {x.Shape} shape (docs/expansion.md); every matrix product has the real model's size, the text is `{x.Source}`'s"
+                : null,
             MaxNewTokens = a.MaxTokens ?? questions.DefaultMaxNewTokens,
             Sampling = new SamplingOptions(a.Temperature, a.TopK, a.TopP, a.Seed),
         };

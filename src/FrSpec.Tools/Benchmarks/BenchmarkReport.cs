@@ -68,6 +68,7 @@ public static class BenchmarkReport
         var sb = new StringBuilder();
         sb.AppendLine($"# Benchmark: {s.DataSet} on {s.Model}");
         sb.AppendLine();
+        if (s.ModelNote is not null) { sb.AppendLine($"**Model:** {s.ModelNote}"); sb.AppendLine(); }
         sb.AppendLine($"- Questions measured: {r.CommonQuestions} (answered by every method)" +
             (r.IncompleteQuestions > 0 ? $"; {r.IncompleteQuestions} answered by only some methods are left out" : ""));
         sb.AppendLine($"- Max new tokens: {s.MaxNewTokens}; temperature {F(s.Sampling.Temperature, "0.###")}" +
