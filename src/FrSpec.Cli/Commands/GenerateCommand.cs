@@ -15,8 +15,8 @@ public sealed class GenerateCommand : ICliVerb
 {
     public Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Model directory (config.json, safetensors, tokenizer.json)", Required = true };
-        var prompt = new Argument<string>("prompt") { Description = "Prompt text" };
+        var models = new ModelOptions();
+        var prompt = new Argument<string?>("prompt") { Description = "Prompt text (read from standard input when omitted)", Arity = ArgumentArity.ZeroOrOne };
         var maxTokens = new Option<int>("--max-tokens") { Description = "Maximum new tokens", DefaultValueFactory = _ => 128 };
         var temperature = new Option<float>("--temperature") { Description = "0 = greedy", DefaultValueFactory = _ => 0f };
         var topP = new Option<float>("--top-p") { Description = "Nucleus sampling mass", DefaultValueFactory = _ => 1f };
@@ -24,28 +24,19 @@ public sealed class GenerateCommand : ICliVerb
         var seed = new Option<ulong>("--seed") { Description = "Sampling seed", DefaultValueFactory = _ => 0UL };
         var chat = new Option<bool>("--chat") { Description = "Wrap the prompt in the model's chat template as a user turn" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (ids, text, speed, timings) instead of streaming" };
-        var method = new Option<string?>("--method") { Description = "vanilla, eagle2, eagle3, draft, medusa or lookup (default: the drafter whose flag is given, else vanilla)" };
-        var fr = new Option<string?>("--fr") { Description = "FR-Spec frequency list (freq_N.pt or SGLang token map) for the drafter's LM head" };
-        var frSize = new Option<int?>("--fr-size") { Description = "FR-Spec subset size V' (uses freq_V'.pt beside the model/head, or the bundled subset)" };
-        var drafters = new DrafterCliOptions();
         var cmd = new Command("generate", "Generate text (vanilla, or speculative decoding: EAGLE-2/3, a draft model, Medusa, prompt lookup; FR-Spec with --fr/--fr-size)")
         {
-            model, prompt, maxTokens, temperature, topP, topK, seed, chat, json, method, fr, frSize,
+            prompt, maxTokens, temperature, topP, topK, seed, chat, json,
         };
-        drafters.AddTo(cmd);
+        models.AddTo(cmd);
         cmd.SetAction(pr =>
         {
-            var inputs = drafters.Read(pr);
-            var kind = DrafterCliOptions.Resolve(pr.GetValue(method), inputs);
-            if (!MethodSpec.HasLmHead(kind) && (pr.GetValue(fr) != null || pr.GetValue(frSize) != null))
-                throw new FrSpecException(kind == MethodKind.Vanilla
-                    ? "--fr/--fr-size select the draft vocabulary of a drafter: give --eagle, --draft-model or --medusa too"
-                    : $"--fr/--fr-size: {kind} drafting has no draft LM head to cut");
-            using var lm = LanguageModel.Load(pr.GetValue(model)!, CliEngineOptions.FromEnvironment());
+            string text = pr.GetValue(prompt) ?? ReadPromptFromStdin();
+            var (lm, method, draft) = models.Load(pr);
+            using var _ = lm;
             var vocabulary = lm.Vocabulary;
-            var draft = DrafterCliOptions.FrVocabulary(lm, pr.GetValue(fr), pr.GetValue(frSize), inputs);
-            using var session = lm.CreateSession(inputs.Method(kind, draft));
-            var ids = vocabulary.EncodePrompt(pr.GetValue(prompt)!, pr.GetValue(chat));
+            using var session = lm.CreateSession(method);
+            var ids = vocabulary.EncodePrompt(text, pr.GetValue(chat));
             var options = new GenerationOptions
             {
                 MaxNewTokens = pr.GetValue(maxTokens),
@@ -64,6 +55,15 @@ public sealed class GenerateCommand : ICliVerb
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>The prompt when none is given on the command line: all of standard input (not a terminal).</summary>
+    private static string ReadPromptFromStdin()
+    {
+        if (!Console.IsInputRedirected) throw new FrSpecException("give a prompt, or pipe one into standard input (e.g. echo 'Hello' | frspec generate --model DIR)");
+        string text = Console.In.ReadToEnd();
+        if (text.EndsWith('\n')) text = text[..^(text.EndsWith("\r\n", StringComparison.Ordinal) ? 2 : 1)];
+        return text.Length > 0 ? text : throw new FrSpecException("the prompt read from standard input is empty");
     }
 
     /// <summary>The --json object; <paramref name="draft"/> identifies the FR-Spec vocabulary (size, source, SHA-256 of its ids).</summary>

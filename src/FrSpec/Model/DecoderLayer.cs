@@ -68,61 +68,84 @@ public sealed class DecoderLayer
     /// </summary>
     internal void Forward(Compute c, ForwardBuffers b, int n, KvCache cache, int layer, int firstSlot, AttentionMask mask)
     {
+        ProjectQkv(c, b, n);
+        AttendAndFinish(c, b, n, cache, layer, firstSlot, mask);
+    }
+
+    /// <summary>
+    /// As <see cref="Forward(Compute, ForwardBuffers, int, KvCache, int, int, AttentionMask)"/>, but q/k/v read
+    /// <paramref name="attentionInput"/> [n, QProj.Cols] instead of the normed residual: EAGLE-3's draft layer attends
+    /// over its [embedding | hidden] concatenation while its residual stream (buffers.X) stays the hidden state.
+    /// </summary>
+    internal void Forward(Compute c, ForwardBuffers b, ReadOnlySpan<float> attentionInput, int n, KvCache cache, int layer, int firstSlot, AttentionMask mask)
+    {
+        Project(c, b, attentionInput, n);
+        AttendAndFinish(c, b, n, cache, layer, firstSlot, mask);
+    }
+
+    private void AttendAndFinish(Compute c, ForwardBuffers b, int n, KvCache cache, int layer, int firstSlot, AttentionMask mask)
+    {
+        for (int t = 0; t < n; t++) RopeAndStore(b, t, cache, layer, firstSlot + t);
+        Attention.Compute(c.Pool, b.Q, b.Attn, n, NumHeads, NumKvHeads, HeadDim, cache, layer, mask);
+        OutputAndMlp(c, b, n);
+    }
+
+    // The three parts of a layer pass, shared with the batched pass (BatchedForward), where the n rows belong to
+    // different sequences: each row's keys and values go to its own cache, and its attention reads that cache.
+
+    /// <summary>Input norm and the q/k/v projections of n rows of buffers.X into buffers.Q/K/V.</summary>
+    internal void ProjectQkv(Compute c, ForwardBuffers b, int n)
+    {
         int hidden = DownProj.Rows;
         var x = b.X.AsSpan(0, n * hidden);
         var normed = b.Normed.AsSpan(0, n * hidden);
         if (InputNorm != null)
             for (int t = 0; t < n; t++) Ops.RmsNorm(x.Slice(t * hidden, hidden), InputNorm, Eps, normed.Slice(t * hidden, hidden));
         else x.CopyTo(normed);
-        Attend(c, b, normed, n, cache, layer, firstSlot, mask);
-        System.Numerics.Tensors.TensorPrimitives.Add(x, b.Tmp.AsSpan(0, n * hidden), x);
-        Mlp(c, b, n);
+        Project(c, b, normed, n);
     }
 
-    /// <summary>
-    /// Self-attention of n tokens whose attention input rows are <paramref name="input"/> [n, QProj.Cols] (the normed
-    /// residual, or EAGLE-3's [embedding | hidden] concatenation): q/k/v, RoPE, cache write, attention and o_proj,
-    /// whose output [n, hidden] lands in buffers.Tmp (the caller adds it to the residual).
-    /// </summary>
-    internal void Attend(Compute c, ForwardBuffers b, ReadOnlySpan<float> input, int n, KvCache cache, int layer, int firstSlot, AttentionMask mask)
+    /// <summary>The q/k/v projections of n attention input rows [n, QProj.Cols] into buffers.Q/K/V.</summary>
+    private void Project(Compute c, ForwardBuffers b, ReadOnlySpan<float> input, int n)
     {
-        int q = NumHeads * HeadDim, kv = NumKvHeads * HeadDim;
         MatMul.Multiply(c, input, n, QProj, b.Q, QBias);
         MatMul.Multiply(c, input, n, KProj, b.K, KBias);
         MatMul.Multiply(c, input, n, VProj, b.V, VBias);
-
-        int half = HeadDim / 2;
-        var keys = cache.Keys[layer];
-        var values = cache.Values[layer];
-        for (int t = 0; t < n; t++)
-        {
-            var cos = b.Cos.AsSpan(t * half, half);
-            var sin = b.Sin.AsSpan(t * half, half);
-            for (int h = 0; h < NumHeads; h++) Rope.Apply(b.Q.AsSpan(t * q + h * HeadDim, HeadDim), cos, sin);
-            for (int g = 0; g < NumKvHeads; g++)
-            {
-                var k = b.K.AsSpan(t * kv + g * HeadDim, HeadDim);
-                Rope.Apply(k, cos, sin);
-                k.CopyTo(keys.AsSpan(cache.Offset(g, firstSlot + t), HeadDim));
-                b.V.AsSpan(t * kv + g * HeadDim, HeadDim).CopyTo(values.AsSpan(cache.Offset(g, firstSlot + t), HeadDim));
-            }
-        }
-
-        Attention.Compute(c.Pool, b.Q, b.Attn, n, NumHeads, NumKvHeads, HeadDim, cache, layer, mask);
-        MatMul.Multiply(c, b.Attn, n, OProj, b.Tmp, OBias);
     }
 
-    /// <summary>The MLP half on buffers.X in place: x += MLP(RMSNorm_post(x)).</summary>
-    internal void Mlp(Compute c, ForwardBuffers b, int n)
+    /// <summary>Rotates row t's query and key (rope tables of row t) and stores its key and value in cache slot <paramref name="slot"/>.</summary>
+    internal void RopeAndStore(ForwardBuffers b, int t, KvCache cache, int layer, int slot)
+    {
+        int q = NumHeads * HeadDim, kv = NumKvHeads * HeadDim, half = HeadDim / 2;
+        var keys = cache.Keys[layer];
+        var values = cache.Values[layer];
+        var cos = b.Cos.AsSpan(t * half, half);
+        var sin = b.Sin.AsSpan(t * half, half);
+        for (int h = 0; h < NumHeads; h++) Rope.Apply(b.Q.AsSpan(t * q + h * HeadDim, HeadDim), cos, sin);
+        for (int g = 0; g < NumKvHeads; g++)
+        {
+            var k = b.K.AsSpan(t * kv + g * HeadDim, HeadDim);
+            Rope.Apply(k, cos, sin);
+            k.CopyTo(keys.AsSpan(cache.Offset(g, slot), HeadDim));
+            b.V.AsSpan(t * kv + g * HeadDim, HeadDim).CopyTo(values.AsSpan(cache.Offset(g, slot), HeadDim));
+        }
+    }
+
+    /// <summary>Output projection of buffers.Attn and the residual add, then the MLP block and its residual add.</summary>
+    internal void OutputAndMlp(Compute c, ForwardBuffers b, int n)
     {
         int hidden = DownProj.Rows, inter = GateProj.Rows;
         var x = b.X.AsSpan(0, n * hidden);
         var normed = b.Normed.AsSpan(0, n * hidden);
+        MatMul.Multiply(c, b.Attn, n, OProj, b.Tmp, OBias);
+        var tmp = b.Tmp.AsSpan(0, n * hidden);
+        System.Numerics.Tensors.TensorPrimitives.Add(x, tmp, x);
+
         for (int t = 0; t < n; t++) Ops.RmsNorm(x.Slice(t * hidden, hidden), PostAttentionNorm, Eps, normed.Slice(t * hidden, hidden));
         MatMul.Multiply(c, normed, n, GateProj, b.Gate, GateBias);
         MatMul.Multiply(c, normed, n, UpProj, b.Up, UpBias);
         Ops.SiluMul(b.Gate.AsSpan(0, n * inter), b.Up.AsSpan(0, n * inter));
         MatMul.Multiply(c, b.Gate, n, DownProj, b.Tmp, DownBias);
-        System.Numerics.Tensors.TensorPrimitives.Add(x, b.Tmp.AsSpan(0, n * hidden), x);
+        System.Numerics.Tensors.TensorPrimitives.Add(x, tmp, x);
     }
 }

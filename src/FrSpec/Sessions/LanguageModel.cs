@@ -19,6 +19,7 @@ public sealed class LanguageModel : IDisposable
     private readonly Dictionary<DraftVocabulary, LmHead> _draftHeads = new();
     private readonly Dictionary<string, IDisposable> _parts = new(StringComparer.Ordinal); // other drafters' parts, by kind and path
     private readonly List<IDisposable> _partOrder = new(); // disposed last-made first (heads cut from a part go before it)
+    private BatchScheduler? _scheduler;
     private bool _disposed;
     private int _running; // generations in progress: Dispose waits for them, so weights are never freed under a pass
 
@@ -181,6 +182,19 @@ public sealed class LanguageModel : IDisposable
         }
     }
 
+    /// <summary>The continuous-batching scheduler that streamed vanilla generations share, started on first use.</summary>
+    internal BatchScheduler Scheduler
+    {
+        get
+        {
+            lock (_gate)
+            {
+                ThrowIfDisposed();
+                return _scheduler ??= new BatchScheduler(Target);
+            }
+        }
+    }
+
     internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed), this);
 
     /// <summary>Marks a generation as running (refused once the model is disposed); pair with <see cref="EndGeneration"/>.</summary>
@@ -212,6 +226,7 @@ public sealed class LanguageModel : IDisposable
             if (_disposed) return;
             Volatile.Write(ref _disposed, true);
             while (_running > 0) Monitor.Wait(_gate);
+            _scheduler?.Dispose();
             for (int i = _partOrder.Count - 1; i >= 0; i--) _partOrder[i].Dispose();
             _partOrder.Clear();
             _parts.Clear();

@@ -191,9 +191,7 @@ public sealed class Eagle3Head : IDisposable
         }
         Rope.Tables(positions, b.Cos, b.Sin);
         int first = cache.Append(n);
-        Layer.Attend(_compute, b, concat.AsSpan(0, n * 2 * h), n, cache, 0, first, mask);
-        System.Numerics.Tensors.TensorPrimitives.Add(x, b.Tmp.AsSpan(0, n * h), x);
-        Layer.Mlp(_compute, b, n);
+        Layer.Forward(_compute, b, concat.AsSpan(0, n * 2 * h), n, cache, 0, first, mask);
         return x;
     }
 

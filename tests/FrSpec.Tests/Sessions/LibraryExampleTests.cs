@@ -1,6 +1,7 @@
 using System.Text.Json;
 using FrSpec.Generation;
 using FrSpec.Sessions;
+using FrSpec.Tests.Cli;
 
 namespace FrSpec.Tests.Sessions;
 

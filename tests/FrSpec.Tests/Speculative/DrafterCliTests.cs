@@ -5,6 +5,7 @@ using FrSpec.Cli.Commands;
 using FrSpec.Sessions;
 using FrSpec.Speculative;
 using FrSpec.Synthesis;
+using FrSpec.Tests.Cli;
 
 namespace FrSpec.Tests.Speculative;
 
