@@ -35,6 +35,7 @@ public sealed class BenchSpecCommand : ICliVerb
         public int Warmup { get; init; } = 16;
         public bool ReportOnly { get; init; }
         public bool NoExec { get; init; }
+        public bool Force { get; init; }
         public double ExecTimeout { get; init; } = 10;
         public Speculative.TreeOptions Tree { get; init; } = Speculative.TreeOptions.Default;
         /// <summary>Drafters to run (eagle2, eagle3, draft, medusa, lookup); empty = every drafter whose input is given.</summary>
@@ -63,10 +64,11 @@ public sealed class BenchSpecCommand : ICliVerb
         var warmup = new Option<int>("--warmup") { Description = "Tokens generated once per method before measuring (0 = no warm-up)", DefaultValueFactory = _ => 16 };
         var reportOnly = new Option<bool>("--report-only") { Description = "Do not generate: rebuild report.md and charts from the answers already in --out" };
         var noExec = new Option<bool>("--no-exec") { Description = "Do not execute HumanEval code (pass@1 is then not computed)" };
+        var force = new Option<bool>("--force") { Description = "Write into --out even when it holds files that are not a bench spec run" };
         var execTimeout = new Option<double>("--exec-timeout") { Description = "Seconds allowed per HumanEval program", DefaultValueFactory = _ => 10.0 };
 
         var cmd = new Command("spec", "Benchmark vanilla against EAGLE-2/3, draft models, Medusa and prompt lookup (each with FR-Spec subsets) on Spec-Bench, HumanEval, GSM8K or Alpaca: Spec-Bench answer files, report.md, charts");
-        foreach (var o in new Option[] { model, methodsOption, fr, data, output, limit, categories, maxTokens, temperature, topK, topP, seed, warmup, reportOnly, noExec, execTimeout })
+        foreach (var o in new Option[] { model, methodsOption, fr, data, output, limit, categories, maxTokens, temperature, topK, topP, seed, warmup, reportOnly, noExec, execTimeout, force })
             cmd.Options.Add(o);
         drafters.AddTo(cmd);
         cmd.SetAction(pr => Execute(new Args
@@ -87,6 +89,7 @@ public sealed class BenchSpecCommand : ICliVerb
             Warmup = pr.GetValue(warmup),
             ReportOnly = pr.GetValue(reportOnly),
             NoExec = pr.GetValue(noExec),
+            Force = pr.GetValue(force),
             ExecTimeout = pr.GetValue(execTimeout),
             Tree = new Speculative.TreeOptions { Depth = pr.GetValue(drafters.TreeDepth), TopK = pr.GetValue(drafters.TreeTopK), TotalTokens = pr.GetValue(drafters.TreeTokens) },
         }, Console.Out));
@@ -114,6 +117,8 @@ public sealed class BenchSpecCommand : ICliVerb
         }
 
         if (string.IsNullOrEmpty(a.Model)) throw new FrSpecException("--model is required (or pass --report-only)");
+        // A run folder resumes (its run.json must match these settings); any other folder holding files is not written into.
+        if (BenchmarkSettings.TryLoad(a.Out) is null) OutputFolder.RefuseNonEmpty(a.Out, a.Force, "--out");
         if (!Directory.Exists(a.Model)) throw new FrSpecException($"--model {a.Model}: no such directory");
         if (a.Eagle is not null && !Directory.Exists(a.Eagle)) throw new FrSpecException($"--eagle {a.Eagle}: no such directory");
         var inputs = a.Inputs;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using FrSpec.Cli.Support;
 using FrSpec.Synthesis;
 
 namespace FrSpec.Cli.Commands;
@@ -15,22 +16,29 @@ public sealed class SynthMedusaCommand : ICliVerb
         var layers = new Option<int>("--layers") { Description = "ResBlocks per head", DefaultValueFactory = _ => 1 };
         var format = new Option<string>("--format") { Description = "safetensors (medusa_lm_head.safetensors) or pt (medusa_lm_head.pt, as Medusa's releases)", DefaultValueFactory = _ => "safetensors" };
         var seed = new Option<ulong>("--seed") { Description = "Random seed (same seed, same weights)", DefaultValueFactory = _ => 1UL };
+        var force = new Option<bool>("--force") { Description = "Replace --out even when it already holds files" };
         var cmd = new Command("synth-medusa", "Synthesize Medusa-1 heads (config.json + medusa_lm_head.safetensors or .pt) for a target model, or expand trained ones")
         {
-            model, expand, output, heads, layers, format, seed,
+            model, expand, output, heads, layers, format, seed, force,
         };
         cmd.SetAction(pr =>
         {
-            SynthCommand.EnsureEmpty(pr.GetValue(output)!);
+            string modelDir = pr.GetValue(model)!, outDir = pr.GetValue(output)!;
+            // The heads go next to the target, never into it: replacing that folder would destroy the target.
+            var target = new OutputFolder.Input(modelDir, "--model", OutputInsideAllowed: false);
             var sw = System.Diagnostics.Stopwatch.StartNew();
             if (pr.GetValue(expand) is string small)
             {
-                Support.ProgressBar.Run("expanding Medusa heads", p => ModelExpander.ExpandMedusa(small, pr.GetValue(model)!, pr.GetValue(output)!, p));
-                Console.Error.WriteLine($"wrote {pr.GetValue(output)} (expansion of {small} for {pr.GetValue(model)}) in {sw.Elapsed.TotalSeconds:F1} s");
+                using var expanded = OutputFolder.Begin(outDir, pr.GetValue(force), "--out", target, new OutputFolder.Input(small, "--expand", OutputInsideAllowed: false));
+                ProgressBar.Run("expanding Medusa heads", p => ModelExpander.ExpandMedusa(small, modelDir, expanded.Path, p));
+                expanded.Commit();
+                Console.Error.WriteLine($"wrote {outDir} (expansion of {small} for {modelDir}) in {sw.Elapsed.TotalSeconds:F1} s");
                 return 0;
             }
-            MedusaSynthesizer.Write(pr.GetValue(model)!, pr.GetValue(output)!, pr.GetValue(heads), pr.GetValue(layers), pr.GetValue(format)!, pr.GetValue(seed));
-            Console.Error.WriteLine($"wrote {pr.GetValue(output)} ({pr.GetValue(heads)} heads, {pr.GetValue(format)}) in {sw.Elapsed.TotalSeconds:F1} s");
+            using var folder = OutputFolder.Begin(outDir, pr.GetValue(force), "--out", target);
+            MedusaSynthesizer.Write(modelDir, folder.Path, pr.GetValue(heads), pr.GetValue(layers), pr.GetValue(format)!, pr.GetValue(seed));
+            folder.Commit();
+            Console.Error.WriteLine($"wrote {outDir} ({pr.GetValue(heads)} heads, {pr.GetValue(format)}) in {sw.Elapsed.TotalSeconds:F1} s");
             return 0;
         });
         return cmd;

@@ -16,7 +16,6 @@ public sealed class TrainMedusaCommand : ICliVerb
         options.AddTo(cmd);
         cmd.SetAction(pr =>
         {
-            if (!pr.GetValue(options.Resume)) SynthCommand.EnsureEmpty(pr.GetValue(options.Out)!);
             using var run = options.Prepare(pr, new TrainConfig { Steps = 200, Lr = 1e-3, MinLr = 1e-4, WarmupSteps = 20, WeightDecay = 0f }, "medusa");
             new MedusaTrainer { Config = run.Config, TargetDir = run.TargetDir, OutDir = run.OutDir }.Train(run.Model.Target, run.Train, run.Valid, run.Resume, run.Log);
             return 0;

@@ -6,7 +6,7 @@ namespace FrSpec.Cli.Support;
 
 /// <summary>
 /// What `train eagle` and `train medusa` share: heads trained on a target's own hidden states, from the same options
-/// (--model, --corpus, --valid, --config, --out, --resume) and the same data (corpus windows and windows the target
+/// (--model, --corpus, --valid, --config, --out, --resume, --force) and the same data (corpus windows and windows the target
 /// samples itself, run through the target once).
 /// </summary>
 internal sealed class TargetTrainingOptions
@@ -17,6 +17,7 @@ internal sealed class TargetTrainingOptions
     public Option<string?> Config { get; }
     public Option<string> Out { get; }
     public Option<bool> Resume { get; } = new("--resume") { Description = "Continue from OUT/training/checkpoint.safetensors" };
+    public Option<bool> Force { get; } = new("--force") { Description = "Train into --out even when it already holds files (they are overwritten as the run saves)" };
 
     public TargetTrainingOptions(string configKeys, string outWhat)
     {
@@ -26,7 +27,7 @@ internal sealed class TargetTrainingOptions
 
     public void AddTo(Command command)
     {
-        foreach (var o in new Option[] { Model, Corpus, Valid, Config, Out, Resume }) command.Options.Add(o);
+        foreach (var o in new Option[] { Model, Corpus, Valid, Config, Out, Resume, Force }) command.Options.Add(o);
     }
 
     /// <summary>A prepared run: the config, the loaded target, the training and validation windows and the open log.</summary>
@@ -43,6 +44,9 @@ internal sealed class TargetTrainingOptions
         string targetDir = pr.GetValue(Model)!, outDir = pr.GetValue(Out)!;
         var files = pr.GetValue(Corpus)!;
         var validFiles = pr.GetValue(Valid) is { Length: > 0 } v ? v : [files[^1]];
+        var inputs = files.Concat(validFiles).Select(f => new OutputFolder.Input(f, "--corpus/--valid"))
+            .Append(new OutputFolder.Input(targetDir, "--model", OutputInsideAllowed: false)).Append(new OutputFolder.Input(cfgPath, "--config")).ToArray();
+        OutputFolder.CheckInPlace(outDir, pr.GetValue(Resume) || pr.GetValue(Force), "--out", inputs);
         string stateDir = Path.Combine(outDir, "training");
         Directory.CreateDirectory(stateDir);
         var log = new TrainingLog(Path.Combine(stateDir, "train.log"));

@@ -64,16 +64,18 @@ internal sealed class VanillaDecoder : IDecoder
     /// Runs the prompt through the model in chunks and commits it; returns the hidden state of the last prompt token
     /// (a copy). <paramref name="allHidden"/> (if given, [prompt, hidden]) receives every position's hidden state (EAGLE
     /// features). <paramref name="allCaptured"/> (if given, [prompt, capture width]) receives the layer inputs that the
-    /// state's <see cref="ForwardState.Capture"/> keeps (EAGLE-3 features). Shared by every decoder.
+    /// state's <see cref="ForwardState.Capture"/> keeps (EAGLE-3 features). <paramref name="progress"/> hears the prompt
+    /// tokens done after each chunk. Shared by every decoder.
     /// </summary>
     public static float[] Prefill(Transformer model, ForwardState state, KvCache cache, ReadOnlySpan<int> prompt, float[]? allHidden = null,
-        CancellationToken cancel = default, float[]? allCaptured = null)
+        CancellationToken cancel = default, IProgress<int>? progress = null, float[]? allCaptured = null)
     {
         var last = new float[model.Config.HiddenSize];
         for (int start = 0; start < prompt.Length;)
         {
             cancel.ThrowIfCancellationRequested();
             start += PrefillPass(model, state, cache, prompt, start, allHidden, last, allCaptured);
+            progress?.Report(start);
         }
         return last;
     }

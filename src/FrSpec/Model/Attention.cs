@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using FrSpec.Numerics;
@@ -56,7 +57,10 @@ internal static class Attention
                     float* q0 = pq + (long)t * qStride + (long)g * group * hd;
                     float* o0 = po + (long)t * qStride + (long)g * group * hd;
                     float* keys = pk + Cache.Offset(g, 0), values = pv + Cache.Offset(g, 0);
-                    for (int s = 0; s < slots; s++) visible[s] = Mask.IsVisible(t, s);
+                    // The shared prefix (the committed context in a prefill or decode) is visible to every row.
+                    int prefix = Math.Min(Mask.PrefixLength, slots);
+                    visible.AsSpan(0, prefix).Fill(true);
+                    for (int s = prefix; s < slots; s++) visible[s] = Mask.IsVisible(t, s);
 
                     for (int s = 0; s < slots; s++)
                     {
@@ -70,15 +74,14 @@ internal static class Attention
                     for (int h = 0; h < group; h++)
                     {
                         var row = new Span<float>(ps + h * slots, slots);
-                        float max = float.NegativeInfinity;
-                        for (int s = 0; s < slots; s++) max = MathF.Max(max, row[s]);
+                        // Max, subtraction and scaling are exact element by element, so vector loops keep the bits.
+                        float max = TensorPrimitives.Max(row);
                         if (float.IsNegativeInfinity(max)) { row.Fill(0); continue; } // nothing visible: zero output
-                        for (int s = 0; s < slots; s++) row[s] -= max;
+                        TensorPrimitives.Subtract(row, max, row);
                         VectorExp.Exp(row);
                         float sum = 0;
-                        for (int s = 0; s < slots; s++) sum += row[s]; // hidden slots add exact zeros
-                        float inv = 1f / sum;
-                        for (int s = 0; s < slots; s++) row[s] *= inv;
+                        for (int s = 0; s < slots; s++) sum += row[s]; // slot order; hidden slots add exact zeros
+                        TensorPrimitives.Multiply(row, 1f / sum, row);
                     }
                     WeightedValues(ps, slots, visible, values, hd, group, o0);
                 }
@@ -150,9 +153,20 @@ internal static class Attention
             for (int h = 0; h < group; h++) WeightedValuesScalar(p + h * slots, slots, visible, values, hd, d0, hd, o + h * hd);
         }
 
-        /// <summary>Dimensions [d0, d1) of one head, one at a time: the same per-element operations as the vector loop.</summary>
+        /// <summary>
+        /// Dimensions [d0, d1) of one head: 8 at a time in vector lanes, then one at a time; every element gets the same
+        /// fused multiply-adds in slot order as in the 4-head loop, so the bits do not depend on the path. (One dimension at
+        /// a time over all slots made the O(n²) prefill of a long prompt on a small-group model minutes long.)
+        /// </summary>
         private static void WeightedValuesScalar(float* p, int slots, bool[] visible, float* values, int hd, int d0, int d1, float* o)
         {
+            for (; d0 + 8 <= d1; d0 += 8)
+            {
+                var acc = Vector256<float>.Zero;
+                for (int s = 0; s < slots; s++)
+                    if (visible[s]) acc = Vector256.FusedMultiplyAdd(Vector256.Create(p[s]), Vector256.Load(values + (long)s * hd + d0), acc);
+                acc.Store(o + d0);
+            }
             for (int d = d0; d < d1; d++)
             {
                 float acc = 0;

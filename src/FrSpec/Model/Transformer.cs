@@ -142,6 +142,7 @@ public sealed class Transformer : IDisposable
         }
         for (int t = 0; t < n; t++)
             Ops.RmsNorm(b.X.AsSpan(t * hidden, hidden), FinalNorm, Config.RmsNormEps, b.Normed.AsSpan(t * hidden, hidden));
+        if (!NonFinite.AllFinite(b.Normed.AsSpan(0, n * hidden))) throw NonFinite.Locate(this, b, cache, tokens, positions, first, mask);
         return b.Normed.AsSpan(0, n * hidden);
     }
 

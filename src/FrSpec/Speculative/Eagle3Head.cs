@@ -75,7 +75,7 @@ public sealed class Eagle3Head : IDisposable
         using var doc = JsonFields.ReadObject(file);
         var root = doc.RootElement;
         return root.TryGetProperty("draft_vocab_size", out _) || root.TryGetProperty("transformer_layer_config", out _)
-            || JsonFields.Str(root, "speculators_model_type") == "eagle3";
+            || JsonFields.Str(root, "speculators_model_type", file) == "eagle3";
     }
 
     /// <summary>

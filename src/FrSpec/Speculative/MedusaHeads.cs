@@ -59,8 +59,8 @@ public sealed class MedusaHeads : IDisposable
         if (File.Exists(cfgFile))
         {
             using var doc = JsonFields.ReadObject(cfgFile);
-            cfgLayers = JsonFields.OptInt(doc.RootElement, "medusa_num_layers");
-            if (JsonFields.OptInt(doc.RootElement, "hidden_size") is int h && h != target.HiddenSize)
+            cfgLayers = JsonFields.OptInt(doc.RootElement, "medusa_num_layers", cfgFile);
+            if (JsonFields.OptInt(doc.RootElement, "hidden_size", cfgFile) is int h && h != target.HiddenSize)
                 throw new FrSpecException($"{cfgFile}: hidden_size {h} does not match the target model's {target.HiddenSize}");
         }
         var tensors = EagleTensors.OpenFile(file);

@@ -87,7 +87,7 @@ internal sealed class SpeculativeDecoder : IDecoder
         var sw = Stopwatch.StartNew();
         var promptFeatures = new float[prompt.Length * fw];
         var last = VanillaDecoder.Prefill(_target, _state, cache, prompt, _captured || fw == 0 ? null : promptFeatures, cancel,
-            _captured ? promptFeatures : null);
+            options.PrefillProgress, _captured ? promptFeatures : null);
         _target.Head.Compute(last, 1, _logits);
 
         int root = sampler.Sample(_logits.AsSpan(0, v), _probs);
