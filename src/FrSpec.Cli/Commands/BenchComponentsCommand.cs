@@ -7,8 +7,9 @@ namespace FrSpec.Cli.Commands;
 
 /// <summary>
 /// `frspec bench components`: the cost of a draft step of each drafter given (EAGLE-1/2/3, a draft model, Medusa) with
-/// its full LM head versus FR-Spec subsets, prompt lookup's search, and of verifying T tree tokens versus a single-token
-/// decode, as medians with ratios from the same run.
+/// its full LM head versus FR-Spec subsets, prompt lookup's search, of verifying T tree tokens versus a single-token
+/// decode, and of a long prefill, next to the machine's limits measured in the same run; medians, as text or one JSON
+/// object.
 /// </summary>
 public sealed class BenchComponentsCommand : ICliVerb
 {
@@ -26,9 +27,11 @@ public sealed class BenchComponentsCommand : ICliVerb
         var context = new Option<int>("--context") { Description = "Tokens already in the caches", DefaultValueFactory = _ => 256 };
         var repeat = new Option<int>("--repeat") { Description = "Repetitions (median reported)", DefaultValueFactory = _ => 20 };
         var tree = new Option<int[]>("--tree-tokens") { Description = "Tree sizes to verify", DefaultValueFactory = _ => [1, 8, 16, 32, 64], AllowMultipleArgumentsPerToken = true };
-        var cmd = new Command("components", "Time a draft step of each drafter given (full vs FR-Spec LM heads) and tree verification (T tokens vs 1)")
+        var prefill = new Option<int>("--prefill") { Description = "Prompt tokens to prefill once (0: skip)", DefaultValueFactory = _ => 1500 };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object instead of tables" };
+        var cmd = new Command("components", "Time each drafter's draft step (full vs FR-Spec LM heads), tree verification (T tokens vs 1) and prefill against the machine's limits")
         {
-            model, eagle, draftModel, medusa, lookup, fr, rows, context, repeat, tree,
+            model, eagle, draftModel, medusa, lookup, fr, rows, context, repeat, tree, prefill, json,
         };
         cmd.SetAction(pr =>
         {
@@ -43,67 +46,51 @@ public sealed class BenchComponentsCommand : ICliVerb
                 foreach (int size in new[] { 65536, 32768, 16384, 8192 })
                     if (size < vocab) variants.Add(($"first {size / 1024}k", lm.Vocabulary.CreateDraftVocabulary(Enumerable.Range(0, size))));
 
-            Console.WriteLine($"target {target.Directory}: hidden {target.Config.HiddenSize}, vocab {vocab}, {target.Head.Weight.Type}");
-            Console.WriteLine($"{target.Compute.Pool.Threads} threads, context {ctx}, {reps} repetitions (medians)");
-            Console.WriteLine();
             int k = Math.Max(1, pr.GetValue(rows));
-            bool any = false;
+            var drafters = new List<ComponentsReport.DrafterSteps>();
             if (pr.GetValue(eagle) is string e)
             {
-                any = true;
                 if (Speculative.Eagle3Head.IsEagle3Directory(e))
                 {
                     var head = lm.Eagle3Head(e);
                     var eagleVariants = new List<(string, DraftVocabulary?)> { ($"draft vocab ({head.DraftVocabSize})", null) };
                     eagleVariants.AddRange(variants.Skip(1));
-                    Print($"EAGLE-3 draft step ({k} rows)", SpeculationComponents.NetworkSteps(eagleVariants.Select(v =>
-                        (v.Item1, (Speculative.IDraftNetwork)Speculative.Eagle3Network.For(head, target, lm.Eagle3DraftHead(e, v.Item2)))).ToList(), vocab, k, ctx, reps));
+                    drafters.Add(new("EAGLE-3 draft step", k, SpeculationComponents.NetworkSteps(eagleVariants.Select(v =>
+                        (v.Item1, (Speculative.IDraftNetwork)Speculative.Eagle3Network.For(head, target, lm.Eagle3DraftHead(e, v.Item2)))).ToList(), vocab, k, ctx, reps)));
                 }
-                else Print($"EAGLE-2 draft step ({k} rows)", SpeculationComponents.DraftSteps(target, lm.EagleHead(e), variants, k, ctx, reps));
+                else drafters.Add(new("EAGLE-2 draft step", k, SpeculationComponents.DraftSteps(target, lm.EagleHead(e), variants, k, ctx, reps)));
             }
             if (pr.GetValue(draftModel) is string d)
             {
-                any = true;
                 var draft = lm.DraftModel(d).Target;
-                Console.WriteLine($"draft model {d}: {draft.Config.NumLayers} layers, hidden {draft.Config.HiddenSize}, vocab {draft.Config.VocabSize}");
                 foreach (int r in new[] { 1, k }.Distinct()) // a chain feeds one row per step, a tree k
-                    Print($"Draft-model step ({r} row{(r == 1 ? ", a chain" : "s, a tree")})", SpeculationComponents.NetworkSteps(variants.Select(v =>
-                        (v.Item1, (Speculative.IDraftNetwork)new Speculative.DraftModelNetwork(draft, lm.DraftModelHead(d, v.Item2)))).ToList(), vocab, r, ctx, reps));
+                    drafters.Add(new($"Draft-model step ({draft.Config.NumLayers} layers, hidden {draft.Config.HiddenSize}; {(r == 1 ? "a chain" : "a tree")})", r,
+                        SpeculationComponents.NetworkSteps(variants.Select(v =>
+                            (v.Item1, (Speculative.IDraftNetwork)new Speculative.DraftModelNetwork(draft, lm.DraftModelHead(d, v.Item2)))).ToList(), vocab, r, ctx, reps)));
             }
             if (pr.GetValue(medusa) is string m)
             {
-                any = true;
                 var heads = lm.Medusa(m);
                 var choices = Speculative.MedusaTree.McSim7b63;
-                int depth = Math.Min(choices.Depth, heads.Count);
-                Print($"Medusa draft ({depth} heads, top-{choices.TopKPerHead.Max()}; the layer column is the ResBlocks)", SpeculationComponents.MedusaSteps(heads,
-                    variants.Select(v => (v.Item1, lm.MedusaLmHeads(m, v.Item2))).ToList(), depth, choices.TopKPerHead.Max(), target.Compute, reps));
+                int depth = Math.Min(choices.Depth, heads.Count), top = choices.TopKPerHead.Max();
+                drafters.Add(new($"Medusa draft ({depth} heads, top-{top}; the layer column is the ResBlocks)", 1, SpeculationComponents.MedusaSteps(heads,
+                    variants.Select(v => (v.Item1, lm.MedusaLmHeads(m, v.Item2))).ToList(), depth, top, target.Compute, reps)));
             }
-            if (pr.GetValue(lookup))
-            {
-                any = true;
-                var options = Speculative.PromptLookupOptions.Default;
-                Console.WriteLine($"Prompt lookup search (n-grams {options.MinNgram}..{options.MaxNgram}, {ctx} tokens, no match: the worst case): {SpeculationComponents.LookupSearch(options, vocab, ctx, reps):F4} ms");
-                Console.WriteLine();
-            }
-            if (!any) Console.WriteLine("(no drafter given: --eagle, --draft-model, --medusa or --lookup; verification only)\n");
+            double? lookupMs = pr.GetValue(lookup) ? SpeculationComponents.LookupSearch(Speculative.PromptLookupOptions.Default, vocab, ctx, reps) : null;
             var sizes = (pr.GetValue(tree) ?? [1, 8, 16, 32, 64]).Where(t => t >= 1).Distinct().ToList();
             if (!sizes.Contains(1)) sizes.Insert(0, 1);
+            var machine = MachineLimits.Measure();
             var verify = SpeculationComponents.Verification(target, sizes, ctx, reps);
-            double one = verify.First(v => v.TreeTokens == 1).Ms;
-            Console.WriteLine("Verify T tree tokens      ms   vs 1-token decode");
-            foreach (var v in verify) Console.WriteLine($"T = {v.TreeTokens,-6} {v.Ms,12:F3} {v.Ms / one,10:F2}x");
+            int prefillTokens = pr.GetValue(prefill);
+            var report = new ComponentsReport
+            {
+                Target = target, Context = ctx, Repeats = reps, Machine = machine, Verify = verify, Drafters = drafters, LookupSearchMs = lookupMs,
+                Prefill = prefillTokens > 0 ? SpeculationComponents.Prefill(target, prefillTokens) : null,
+            };
+            if (pr.GetValue(json)) Console.WriteLine(report.ToJsonText());
+            else report.Print(Console.Out);
             return 0;
         });
         return cmd;
-    }
-
-    private static void Print(string title, IReadOnlyList<DraftStepTiming> steps)
-    {
-        Console.WriteLine($"{title,-28}      V'   layer ms  head ms  total ms  head share  vs full");
-        double full = steps[0].TotalMs;
-        foreach (var s in steps)
-            Console.WriteLine($"{s.Label,-32} {s.VocabRows,7} {s.LayerMs,9:F3} {s.HeadMs,8:F3} {s.TotalMs,9:F3} {100 * s.HeadMs / s.TotalMs,10:F0}% {full / s.TotalMs,7:F2}x");
-        Console.WriteLine();
     }
 }

@@ -79,6 +79,7 @@ public sealed class DecoderLayer
     /// </summary>
     internal void Forward(Compute c, ForwardBuffers b, ReadOnlySpan<float> attentionInput, int n, KvCache cache, int layer, int firstSlot, AttentionMask mask)
     {
+        b.Profile?.Start();
         Project(c, b, attentionInput, n);
         AttendAndFinish(c, b, n, cache, layer, firstSlot, mask);
     }
@@ -86,7 +87,9 @@ public sealed class DecoderLayer
     private void AttendAndFinish(Compute c, ForwardBuffers b, int n, KvCache cache, int layer, int firstSlot, AttentionMask mask)
     {
         for (int t = 0; t < n; t++) RopeAndStore(b, t, cache, layer, firstSlot + t);
+        b.Profile?.End(PassProfile.Phase.RopeAndCache);
         Attention.Compute(c.Pool, b.Q, b.Attn, n, NumHeads, NumKvHeads, HeadDim, cache, layer, mask);
+        b.Profile?.End(PassProfile.Phase.Attention);
         OutputAndMlp(c, b, n);
     }
 
@@ -99,9 +102,12 @@ public sealed class DecoderLayer
         int hidden = DownProj.Rows;
         var x = b.X.AsSpan(0, n * hidden);
         var normed = b.Normed.AsSpan(0, n * hidden);
+        var profile = b.Profile;
+        profile?.Start();
         if (InputNorm != null)
             for (int t = 0; t < n; t++) Ops.RmsNorm(x.Slice(t * hidden, hidden), InputNorm, Eps, normed.Slice(t * hidden, hidden));
         else x.CopyTo(normed);
+        profile?.End(PassProfile.Phase.Norms);
         Project(c, b, normed, n);
     }
 
@@ -111,14 +117,13 @@ public sealed class DecoderLayer
         MatMul.Multiply(c, input, n, QProj, b.Q, QBias);
         MatMul.Multiply(c, input, n, KProj, b.K, KBias);
         MatMul.Multiply(c, input, n, VProj, b.V, VBias);
+        b.Profile?.End(PassProfile.Phase.QkvProjections);
     }
 
     /// <summary>Rotates row t's query and key (rope tables of row t) and stores its key and value in cache slot <paramref name="slot"/>.</summary>
     internal void RopeAndStore(ForwardBuffers b, int t, KvCache cache, int layer, int slot)
     {
         int q = NumHeads * HeadDim, kv = NumKvHeads * HeadDim, half = HeadDim / 2;
-        var keys = cache.Keys[layer];
-        var values = cache.Values[layer];
         var cos = b.Cos.AsSpan(t * half, half);
         var sin = b.Sin.AsSpan(t * half, half);
         for (int h = 0; h < NumHeads; h++) Rope.Apply(b.Q.AsSpan(t * q + h * HeadDim, HeadDim), cos, sin);
@@ -126,8 +131,7 @@ public sealed class DecoderLayer
         {
             var k = b.K.AsSpan(t * kv + g * HeadDim, HeadDim);
             Rope.Apply(k, cos, sin);
-            k.CopyTo(keys.AsSpan(cache.Offset(g, slot), HeadDim));
-            b.V.AsSpan(t * kv + g * HeadDim, HeadDim).CopyTo(values.AsSpan(cache.Offset(g, slot), HeadDim));
+            cache.Write(layer, g, slot, k, b.V.AsSpan(t * kv + g * HeadDim, HeadDim));
         }
     }
 
@@ -137,15 +141,23 @@ public sealed class DecoderLayer
         int hidden = DownProj.Rows, inter = GateProj.Rows;
         var x = b.X.AsSpan(0, n * hidden);
         var normed = b.Normed.AsSpan(0, n * hidden);
+        var profile = b.Profile;
         MatMul.Multiply(c, b.Attn, n, OProj, b.Tmp, OBias);
+        profile?.End(PassProfile.Phase.OutputProjection);
         var tmp = b.Tmp.AsSpan(0, n * hidden);
         System.Numerics.Tensors.TensorPrimitives.Add(x, tmp, x);
+        profile?.End(PassProfile.Phase.Residuals);
 
         for (int t = 0; t < n; t++) Ops.RmsNorm(x.Slice(t * hidden, hidden), PostAttentionNorm, Eps, normed.Slice(t * hidden, hidden));
+        profile?.End(PassProfile.Phase.Norms);
         MatMul.Multiply(c, normed, n, GateProj, b.Gate, GateBias);
         MatMul.Multiply(c, normed, n, UpProj, b.Up, UpBias);
+        profile?.End(PassProfile.Phase.GateUpProjections);
         Ops.SiluMul(b.Gate.AsSpan(0, n * inter), b.Up.AsSpan(0, n * inter));
+        profile?.End(PassProfile.Phase.Activation);
         MatMul.Multiply(c, b.Gate, n, DownProj, b.Tmp, DownBias);
+        profile?.End(PassProfile.Phase.DownProjection);
         System.Numerics.Tensors.TensorPrimitives.Add(x, tmp, x);
+        profile?.End(PassProfile.Phase.Residuals);
     }
 }

@@ -95,9 +95,9 @@ public class DrafterCliTests
     {
         var (model, eagle3, medusa, draft, freq) = Pair.Value;
         var (code, stdout, stderr) = Cli("bench", "components", "--model", model, "--eagle", eagle3, "--draft-model", draft, "--medusa", medusa, "--lookup",
-            "--fr", freq, "--rows", "2", "--context", "16", "--repeat", "1", "--tree-tokens", "1", "4");
+            "--fr", freq, "--rows", "2", "--context", "16", "--repeat", "1", "--tree-tokens", "1", "4", "--prefill", "0");
         Assert.True(code == 0, stderr);
-        foreach (var section in new[] { "EAGLE-3 draft step", "Draft-model step (1 row, a chain)", "Draft-model step (2 rows, a tree)", "Medusa draft", "Prompt lookup search", "Verify T tree tokens" })
+        foreach (var section in new[] { "EAGLE-3 draft step (2 rows)", "a chain) (1 row)", "a tree) (2 rows)", "Medusa draft", "prompt lookup search", "Verify T tokens" })
             Assert.Contains(section, stdout);
 
         string outDir = TestModels.NewTempDir();
