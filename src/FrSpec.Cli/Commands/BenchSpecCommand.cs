@@ -119,7 +119,7 @@ public sealed class BenchSpecCommand : ICliVerb
         if (string.IsNullOrEmpty(a.Model)) throw new FrSpecException("--model is required (or pass --report-only)");
         // A run folder resumes (its run.json must match these settings); any other folder holding files is not written into.
         if (BenchmarkSettings.TryLoad(a.Out) is null) OutputFolder.RefuseNonEmpty(a.Out, a.Force, "--out");
-        if (!Directory.Exists(a.Model)) throw new FrSpecException($"--model {a.Model}: no such directory");
+        if (!Directory.Exists(a.Model) && !Formats.Gguf.GgufFile.IsGgufPath(a.Model)) throw new FrSpecException($"--model {a.Model}: no such directory or .gguf file");
         if (a.Eagle is not null && !Directory.Exists(a.Eagle)) throw new FrSpecException($"--eagle {a.Eagle}: no such directory");
         var inputs = a.Inputs;
         var kinds = a.Methods.Length == 0 ? inputs.Available()
@@ -146,8 +146,8 @@ public sealed class BenchSpecCommand : ICliVerb
         // One loaded model shared by all methods (its EAGLE head and FR-Spec heads loaded once), disposed with the run.
         using var model = LanguageModel.Load(a.Model, CliEngineOptions.FromEnvironment());
         var vocabulary = model.Vocabulary;
-        var template = vocabulary.ChatTemplate ?? throw new FrSpecException($"{a.Model}: bench spec needs a supported chat_template in tokenizer_config.json");
-        var tokenizer = vocabulary.Tokenizer ?? throw new FrSpecException($"{a.Model}: bench spec needs tokenizer.json");
+        var template = vocabulary.ChatTemplate ?? throw new FrSpecException($"{a.Model}: bench spec needs a supported chat template (tokenizer_config.json's chat_template, or a GGUF's tokenizer.chat_template)");
+        var tokenizer = vocabulary.Tokenizer ?? throw new FrSpecException($"{a.Model}: bench spec needs a tokenizer");
         var methods = specs.Select(s => new BenchmarkMethod(s, model.CreateSession(s.ToDecodingMethod(model, inputs)))).ToList();
         var settings = new BenchmarkSettings
         {

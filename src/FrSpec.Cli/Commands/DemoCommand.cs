@@ -43,7 +43,7 @@ public sealed class DemoCommand : ICliVerb
             string root = BenchmarkDataLocator.FindContentRoot() ?? Directory.GetCurrentDirectory();
             string modelDir = pr.GetValue(model) ?? Path.Combine(root, "demo", "target");
             string eagleDir = inputs.Eagle ?? Path.Combine(root, "demo", "eagle");
-            if (!Directory.Exists(modelDir)) throw new FrSpecException($"{modelDir}: demo model not found (train it with `frspec train lm`, see docs/training.md, or pass --model)");
+            if (!Directory.Exists(modelDir) && !Formats.Gguf.GgufFile.IsGgufPath(modelDir)) throw new FrSpecException($"{modelDir}: demo model not found (train it with `frspec train lm`, see docs/training.md, or pass --model)");
             if (!Directory.Exists(eagleDir)) throw new FrSpecException($"{eagleDir}: demo EAGLE head not found (see docs/training.md, or pass --eagle)");
             var prompts = pr.GetValue(prompt) is { Length: > 0 } p ? p : DefaultPrompts;
             var kinds = (pr.GetValue(method) is { Length: > 0 } m ? m : ["eagle2"])

@@ -67,9 +67,9 @@ public static unsafe class MatMul
         if (!bias.IsEmpty && bias.Length < w.Rows) throw new ArgumentException("bias shorter than rows");
         if (!IsSupported(isa)) throw new PlatformNotSupportedException($"{isa} kernels need CPU support");
         if (n == 0) return;
-        if (compute.Precision == Precision.Fast && w.Type == DType.Q8_0)
+        if (compute.Precision == Precision.Fast && w.IsQuantized)
         {
-            Int8Products.Multiply(compute, x, n, w, y, bias);
+            QuantizedProducts.Multiply(compute, x, n, w, y, bias);
             return;
         }
         if (compute.Precision == Precision.Fast && w.Type is DType.BF16 or DType.F16)
