@@ -20,7 +20,7 @@ public sealed class BenchFuzzCommand : ICliVerb
 
     public Command Create()
     {
-        var target = new Option<string[]>("--target") { Description = $"Targets to fuzz (default: all): {string.Join(", ", FuzzTargets.All().Select(t => t.Name))}", AllowMultipleArgumentsPerToken = true };
+        var target = new Option<string[]>("--target") { Description = $"Targets to fuzz (default: all): {string.Join(", ", Targets().Select(t => t.Name))}", AllowMultipleArgumentsPerToken = true };
         var cases = new Option<int>("--cases") { Description = "Cases per target", DefaultValueFactory = _ => 10_000 };
         var seed = new Option<int>("--seed") { Description = "Seed of the mutations (case i of a target is the same input for the same seed)", DefaultValueFactory = _ => 1 };
         var output = new Option<string>("--out") { Description = "Folder for reproducers of crashes, hangs and allocations over the bound", DefaultValueFactory = _ => "fuzz-findings" };
@@ -35,7 +35,10 @@ public sealed class BenchFuzzCommand : ICliVerb
         cmd.SetAction(pr =>
         {
             if (Environment.GetEnvironmentVariable(LimitVariable) is null) return RestartWithHeapLimit(pr.GetValue(heap));
-            var targets = (pr.GetValue(target) is { Length: > 0 } names ? names.Select(FuzzTargets.ByName) : FuzzTargets.All()).ToList();
+            var all = Targets();
+            var targets = pr.GetValue(target) is { Length: > 0 } names
+                ? names.Select(n => all.FirstOrDefault(t => t.Name == n) ?? throw new FrSpecException($"--target: unknown fuzz target '{n}' (known: {string.Join(", ", all.Select(t => t.Name))})")).ToList()
+                : all.ToList();
             string outDir = Path.GetFullPath(pr.GetValue(output)!);
             OutputFolder.RefuseNonEmpty(outDir, pr.GetValue(force), "--out");
             string work = Path.Combine(Path.GetTempPath(), $"frspec-fuzz-{Environment.ProcessId}");
@@ -70,6 +73,14 @@ public sealed class BenchFuzzCommand : ICliVerb
         });
         return cmd;
     }
+
+    /// <summary>
+    /// The targets `bench fuzz` runs: the engine's and tools' (<see cref="FuzzTargets.All"/>), then those of assemblies
+    /// only the CLI references. The OpenAI-compatible server's request bodies join here once src/FrSpec.Server is part
+    /// of the build: a target whose seed is a set of request bodies and whose exercise parses each through its request
+    /// reader.
+    /// </summary>
+    internal static IReadOnlyList<FuzzTarget> Targets() => FuzzTargets.All();
 
     /// <summary>Writes one case per target as a reproducer folder, then runs it and says what happened.</summary>
     private static int WriteCase(IReadOnlyList<FuzzTarget> targets, int seed, int i, string outDir, string work)

@@ -12,7 +12,7 @@ public class FuzzTests(ITestOutputHelper output)
     private const int Cases = 200;
     private const int Seed = 20250601;
 
-    public static TheoryData<string> Targets => new(FuzzTargets.All().Select(t => t.Name));
+    public static TheoryData<string> Targets => new(FrSpec.Cli.Commands.BenchFuzzCommand.Targets().Select(t => t.Name));
 
     [Theory]
     [MemberData(nameof(Targets))]
@@ -22,7 +22,7 @@ public class FuzzTests(ITestOutputHelper output)
         var r = new FuzzRunner(new FuzzOptions
         {
             Cases = Cases, Seed = Seed, WorkDirectory = work, ReproducerDirectory = Path.Combine(work, "findings"), CaseTimeout = TimeSpan.FromSeconds(30),
-        }).Run(FuzzTargets.ByName(name));
+        }).Run(FrSpec.Cli.Commands.BenchFuzzCommand.Targets().Single(t => t.Name == name));
         output.WriteLine($"{name}: {r.Cases} cases, {r.Rejected} rejected, {r.Accepted} accepted, max {r.MaxAllocated >> 10} KiB per case (bound {r.AllocationBound >> 20} MiB), {r.Elapsed.TotalSeconds:F1} s");
         foreach (var m in r.SampleRejections) output.WriteLine("  " + m);
         Assert.True(r.Findings.Count == 0, string.Join("\n", r.Findings.Select(f => $"case {f.Case} {f.Kind}: {f.Detail} ({f.Mutation}) -> {f.Reproducer}")));
