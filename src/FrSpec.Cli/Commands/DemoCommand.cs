@@ -36,7 +36,7 @@ public sealed class DemoCommand : ICliVerb
         };
         cmd.SetAction(pr =>
         {
-            string root = BenchmarkDataLocator.FindRepositoryRoot() ?? Directory.GetCurrentDirectory();
+            string root = BenchmarkDataLocator.FindContentRoot() ?? Directory.GetCurrentDirectory();
             string modelDir = pr.GetValue(model) ?? Path.Combine(root, "demo", "target");
             string eagleDir = pr.GetValue(eagle) ?? Path.Combine(root, "demo", "eagle");
             if (!Directory.Exists(modelDir)) throw new FrSpecException($"{modelDir}: demo model not found (train it with `frspec train lm`, see docs/training.md, or pass --model)");

@@ -14,8 +14,8 @@ public sealed class GenerateCommand : ICliVerb
 {
     public Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Model directory (config.json, safetensors, tokenizer.json)", Required = true };
-        var prompt = new Argument<string>("prompt") { Description = "Prompt text" };
+        var models = new ModelOptions();
+        var prompt = new Argument<string?>("prompt") { Description = "Prompt text (read from standard input when omitted)", Arity = ArgumentArity.ZeroOrOne };
         var maxTokens = new Option<int>("--max-tokens") { Description = "Maximum new tokens", DefaultValueFactory = _ => 128 };
         var temperature = new Option<float>("--temperature") { Description = "0 = greedy", DefaultValueFactory = _ => 0f };
         var topP = new Option<float>("--top-p") { Description = "Nucleus sampling mass", DefaultValueFactory = _ => 1f };
@@ -23,30 +23,20 @@ public sealed class GenerateCommand : ICliVerb
         var seed = new Option<ulong>("--seed") { Description = "Sampling seed", DefaultValueFactory = _ => 0UL };
         var chat = new Option<bool>("--chat") { Description = "Wrap the prompt in the model's chat template as a user turn" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (ids, text, speed, timings) instead of streaming" };
-        var eagle = new Option<string?>("--eagle") { Description = "EAGLE-1/2 draft head directory: speculative decoding" };
-        var fr = new Option<string?>("--fr") { Description = "FR-Spec frequency list (freq_N.pt or SGLang token map) for the draft LM head" };
-        var frSize = new Option<int?>("--fr-size") { Description = "FR-Spec subset size V' (uses freq_V'.pt beside the model/head, or the bundled subset)" };
-        var depth = new Option<int>("--tree-depth") { Description = "EAGLE-2 expansion steps after the root's children", DefaultValueFactory = _ => TreeOptions.Default.Depth };
-        var topk = new Option<int>("--tree-topk") { Description = "EAGLE-2 children per node and frontier width", DefaultValueFactory = _ => TreeOptions.Default.TopK };
-        var tokens = new Option<int>("--tree-tokens") { Description = "Tree tokens verified per step, root included", DefaultValueFactory = _ => TreeOptions.Default.TotalTokens };
         var truncate = new Option<bool>("--truncate") { Description = "Cut a prompt too long for the model's context (keeps BOS and the end of the prompt) instead of refusing it" };
         var cmd = new Command("generate", "Generate text (vanilla, or EAGLE-2 / FR-Spec speculative decoding with --eagle)")
         {
-            model, prompt, maxTokens, temperature, topP, topK, seed, chat, json, eagle, fr, frSize, depth, topk, tokens, truncate,
+            prompt, maxTokens, temperature, topP, topK, seed, chat, json, truncate,
         };
+        models.AddTo(cmd);
         cmd.SetAction(pr =>
         {
-            string? eagleDir = pr.GetValue(eagle);
-            if (eagleDir == null && (pr.GetValue(fr) != null || pr.GetValue(frSize) != null))
-                throw new FrSpecException("--fr/--fr-size select the draft vocabulary of an EAGLE head: give --eagle DIR too");
-            using var lm = LanguageModel.Load(pr.GetValue(model)!, CliEngineOptions.FromEnvironment());
+            string text = pr.GetValue(prompt) ?? ReadPromptFromStdin();
+            var (lm, method, draft) = models.Load(pr);
+            using var _ = lm;
             var vocabulary = lm.Vocabulary;
-            var tree = new TreeOptions { Depth = pr.GetValue(depth), TopK = pr.GetValue(topk), TotalTokens = pr.GetValue(tokens) };
-            DraftVocabulary? draft = pr.GetValue(fr) is string file ? vocabulary.LoadDraftVocabulary(file, pr.GetValue(frSize))
-                : pr.GetValue(frSize) is int size ? vocabulary.FindDraftVocabulary(size, eagleDir)
-                : null;
-            using var session = lm.CreateSession(eagleDir == null ? DecodingMethod.Vanilla : DecodingMethod.Eagle(eagleDir, draft, tree));
-            var ids = vocabulary.EncodePrompt(pr.GetValue(prompt)!, pr.GetValue(chat));
+            using var session = lm.CreateSession(method);
+            var ids = vocabulary.EncodePrompt(text, pr.GetValue(chat));
             if (pr.GetValue(truncate))
             {
                 var cut = ContextWindow.Truncate(ids, pr.GetValue(maxTokens), lm.Target.Config, vocabulary.Tokenizer?.BosId);
@@ -77,6 +67,15 @@ public sealed class GenerateCommand : ICliVerb
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>The prompt when none is given on the command line: all of standard input (not a terminal).</summary>
+    private static string ReadPromptFromStdin()
+    {
+        if (!Console.IsInputRedirected) throw new FrSpecException("give a prompt, or pipe one into standard input (e.g. echo 'Hello' | frspec generate --model DIR)");
+        string text = Console.In.ReadToEnd();
+        if (text.EndsWith('\n')) text = text[..^(text.EndsWith("\r\n", StringComparison.Ordinal) ? 2 : 1)];
+        return text.Length > 0 ? text : throw new FrSpecException("the prompt read from standard input is empty");
     }
 
     /// <summary>The --json object; <paramref name="draft"/> identifies the FR-Spec vocabulary (size, source, SHA-256 of its ids).</summary>

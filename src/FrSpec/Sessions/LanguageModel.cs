@@ -15,6 +15,7 @@ public sealed class LanguageModel : IDisposable
     private readonly object _gate = new();
     private readonly Dictionary<string, EagleHead> _heads = new(StringComparer.Ordinal);
     private readonly Dictionary<DraftVocabulary, LmHead> _draftHeads = new();
+    private BatchScheduler? _scheduler;
     private bool _disposed;
     private int _running; // generations in progress: Dispose waits for them, so weights are never freed under a pass
 
@@ -85,6 +86,19 @@ public sealed class LanguageModel : IDisposable
         }
     }
 
+    /// <summary>The continuous-batching scheduler that streamed vanilla generations share, started on first use.</summary>
+    internal BatchScheduler Scheduler
+    {
+        get
+        {
+            lock (_gate)
+            {
+                ThrowIfDisposed();
+                return _scheduler ??= new BatchScheduler(Target);
+            }
+        }
+    }
+
     internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed), this);
 
     /// <summary>Marks a generation as running (refused once the model is disposed); pair with <see cref="EndGeneration"/>.</summary>
@@ -116,6 +130,7 @@ public sealed class LanguageModel : IDisposable
             if (_disposed) return;
             Volatile.Write(ref _disposed, true);
             while (_running > 0) Monitor.Wait(_gate);
+            _scheduler?.Dispose();
             foreach (var h in _draftHeads.Values) h.Dispose();
             foreach (var h in _heads.Values) h.Dispose();
             _draftHeads.Clear();

@@ -102,10 +102,11 @@ internal sealed class SpeculativeDecoder : IDecoder
         var (layers0, head0) = _drafter.Time;
         sw.Restart();
         long verifyTicks = 0;
+        bool canceled = false;
 
         while (more)
         {
-            cancel.ThrowIfCancellationRequested();
+            if (cancel.IsCancellationRequested) { canceled = true; break; }
             _drafter.Draft(root, _draft);
             int t = _draft.Count, committed = cache.Count;
 
@@ -141,11 +142,12 @@ internal sealed class SpeculativeDecoder : IDecoder
         var (layers, head) = _drafter.Time;
         layers -= layers0; head -= head0;
         double verify = verifyTicks / (double)Stopwatch.Frequency;
-        return new GenerationResult
+        var result = new GenerationResult
         {
             Ids = ids.ToArray(), AcceptLengths = accepts.ToArray(), PrefillSeconds = prefill, DecodeSeconds = decode,
             Time = new TimeSplit { DraftLayers = layers, DraftLmHead = head, Verify = verify, Other = Math.Max(0, decode - layers - head - verify) },
             StoppedByStopId = stopped,
         };
+        return canceled ? throw new GenerationCanceledException(result, cancel) : result;
     }
 }
