@@ -68,6 +68,13 @@ internal static class OptionRanges
         ["--case"] = AtLeast(0, int.MaxValue),
         ["--case-timeout"] = new Range(0, 3600, MinExclusive: true),
         ["--max-heap-mib"] = AtLeast(64, 1 << 20),
+        ["--port"] = AtLeast(0, 65535),                    // serve: the bounds of ServerOptions.Validate
+        ["--slots"] = AtLeast(1, 1024),
+        ["--queue"] = AtLeast(0, 100_000),
+        ["--drain-seconds"] = AtLeast(0, 3600),
+        ["--clients"] = AtLeast(1, 1024),                  // bench serve
+        ["--seconds"] = new Range(0, 86400, MinExclusive: true),
+        ["--cancel-every"] = AtLeast(0, 1 << 20),
     };
 
     /// <summary>Where one verb gives a shared name another meaning ("bench tokenizer --threads 0" = all cores).</summary>
