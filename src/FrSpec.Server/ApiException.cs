@@ -20,6 +20,19 @@ public sealed class ApiException : Exception
         Status = status; Type = type; Param = param; Code = code;
     }
 
+    /// <summary>
+    /// A value from the request shown in a message: quoted, control characters escaped and cut to 100 characters, so a
+    /// message stays one bounded line whatever the client sent.
+    /// </summary>
+    public static string Quote(string value)
+    {
+        int n = value.Length <= 100 ? value.Length : char.IsHighSurrogate(value[99]) ? 99 : 100;   // never half a pair
+        var sb = new System.Text.StringBuilder("'");
+        foreach (char c in value.AsSpan(0, n))
+            sb.Append(char.IsControl(c) ? $"\\u{(int)c:X4}" : c);
+        return sb.Append(n < value.Length ? "…'" : "'").ToString();
+    }
+
     /// <summary>400 for a field that is missing, of the wrong type or out of range.</summary>
     public static ApiException Invalid(string param, string message, string? code = null) => new(400, message, "invalid_request_error", param, code);
 

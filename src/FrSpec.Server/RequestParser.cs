@@ -59,8 +59,10 @@ public static class RequestParser
     private static JsonDocument Parse(ReadOnlyMemory<byte> body)
     {
         if (body.Length > MaxBodyBytes) throw new ApiException(413, $"the request body is larger than {MaxBodyBytes} bytes");
-        // The JSON reader checks structure but decodes string contents only when they are read: check the bytes first.
-        if (!System.Text.Unicode.Utf8.IsValid(body.Span)) throw new ApiException(400, "the request body is not valid UTF-8", code: "invalid_json");
+        // The JSON reader checks structure but decodes string contents only when they are read (invalid UTF-8 and escaped
+        // lone surrogates fail there, deep inside): check the text first, as every JSON input of FrSpec is.
+        try { Formats.JsonInput.CheckUnicode(body.Span, "the request body"); }
+        catch (FrSpecException e) { throw new ApiException(400, e.Message, code: "invalid_json"); }
         JsonDocument doc;
         try { doc = JsonDocument.Parse(body, DocumentOptions); }
         catch (JsonException e) { throw new ApiException(400, $"the request body is not valid JSON: {e.Message}", code: "invalid_json"); }
