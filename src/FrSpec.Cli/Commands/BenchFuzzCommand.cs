@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using FrSpec.Cli.Fuzzing;
 using FrSpec.Cli.Support;
 using FrSpec.Fuzzing;
 
@@ -42,7 +43,11 @@ public sealed class BenchFuzzCommand : ICliVerb
             string outDir = Path.GetFullPath(pr.GetValue(output)!);
             OutputFolder.RefuseNonEmpty(outDir, pr.GetValue(force), "--out");
             string work = Path.Combine(Path.GetTempPath(), $"frspec-fuzz-{Environment.ProcessId}");
-            if (pr.GetValue(single) is int caseNumber) return WriteCase(targets, pr.GetValue(seed), caseNumber, outDir, work);
+            if (pr.GetValue(single) is int caseNumber)
+            {
+                try { return WriteCase(targets, pr.GetValue(seed), caseNumber, outDir, work); }
+                finally { Dispose(all); }
+            }
             var options = new FuzzOptions
             {
                 Cases = pr.GetValue(cases), Seed = pr.GetValue(seed), CaseTimeout = TimeSpan.FromSeconds(pr.GetValue(timeout)),
@@ -65,7 +70,11 @@ public sealed class BenchFuzzCommand : ICliVerb
                     foreach (var m in r.SampleRejections) Console.Error.WriteLine($"    rejected: {CliErrors.OneLine(m)}");
                 }
             }
-            finally { try { Directory.Delete(work, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { } }
+            finally
+            {
+                Dispose(all);
+                try { Directory.Delete(work, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            }
             Console.WriteLine(Table(results, options));
             int findings = results.Sum(r => r.Findings.Count);
             if (findings == 0) return 0;
@@ -76,11 +85,16 @@ public sealed class BenchFuzzCommand : ICliVerb
 
     /// <summary>
     /// The targets `bench fuzz` runs: the engine's and tools' (<see cref="FuzzTargets.All"/>), then those of assemblies
-    /// only the CLI references. The OpenAI-compatible server's request bodies join here once src/FrSpec.Server is part
-    /// of the build: a target whose seed is a set of request bodies and whose exercise parses each through its request
-    /// reader.
+    /// only the CLI references (the server's request bodies). Targets that hold resources once used (a running server)
+    /// are <see cref="IDisposable"/>: <see cref="Dispose"/> them.
     /// </summary>
-    internal static IReadOnlyList<FuzzTarget> Targets() => FuzzTargets.All();
+    internal static IReadOnlyList<FuzzTarget> Targets() => [.. FuzzTargets.All(), new RequestBodyTarget()];
+
+    /// <summary>Frees what the targets hold.</summary>
+    internal static void Dispose(IEnumerable<FuzzTarget> targets)
+    {
+        foreach (var t in targets) (t as IDisposable)?.Dispose();
+    }
 
     /// <summary>Writes one case per target as a reproducer folder, then runs it and says what happened.</summary>
     private static int WriteCase(IReadOnlyList<FuzzTarget> targets, int seed, int i, string outDir, string work)
