@@ -26,7 +26,7 @@ public sealed class BenchFuzzCommand : ICliVerb
         var seed = new Option<int>("--seed") { Description = "Seed of the mutations (case i of a target is the same input for the same seed)", DefaultValueFactory = _ => 1 };
         var output = new Option<string>("--out") { Description = "Folder for reproducers of crashes, hangs and allocations over the bound", DefaultValueFactory = _ => "fuzz-findings" };
         var force = new Option<bool>("--force") { Description = "Write into --out even when it already holds files" };
-        var timeout = new Option<double>("--case-timeout") { Description = "Seconds a case may run before it counts as a hang", DefaultValueFactory = _ => 20.0 };
+        var timeout = new Option<double>("--case-timeout") { Description = "Seconds of CPU a case may use (or ten times as many seconds of wall time) before it counts as a hang", DefaultValueFactory = _ => 20.0 };
         var heap = new Option<int>("--max-heap-mib") { Description = "GC heap hard limit of the fuzzing process (MiB)", DefaultValueFactory = _ => 4096 };
         var single = new Option<int?>("--case") { Description = "Write case N of each --target (for --seed) to --out as a reproducer folder and run it, instead of a whole run" };
         var cmd = new Command("fuzz", "Fuzz every parser and loader with seeded structure-aware mutations; report crashes, hangs and over-allocations with reproducers")

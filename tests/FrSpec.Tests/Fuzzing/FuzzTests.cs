@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using FrSpec.Cli.Commands;
 using FrSpec.Fuzzing;
 using Xunit.Abstractions;
@@ -113,14 +114,19 @@ public class FuzzTests(ITestOutputHelper output)
         var target = new Misbehaving(i =>
         {
             if (i == 3) throw new InvalidOperationException("boom");
-            if (i == 5) Thread.Sleep(TimeSpan.FromSeconds(4));
+            if (i == 5) { var spin = Stopwatch.StartNew(); while (spin.Elapsed < TimeSpan.FromSeconds(4)) Thread.SpinWait(1000); }   // busy
+            if (i == 7) Thread.Sleep(TimeSpan.FromSeconds(4));   // blocked: caught by the wall-time limit
             if (i == 8) GC.KeepAlive(new byte[32 << 20]);
         });
-        var r = new FuzzRunner(new FuzzOptions { Cases = 12, Seed = 1, WorkDirectory = work, ReproducerDirectory = findings, CaseTimeout = TimeSpan.FromSeconds(1) }).Run(target);
+        var r = new FuzzRunner(new FuzzOptions
+        {
+            Cases = 12, Seed = 1, WorkDirectory = work, ReproducerDirectory = findings, CaseTimeout = TimeSpan.FromSeconds(1), HangWallFactor = 2.5,
+        }).Run(target);
         Assert.Equal(FuzzFindingKind.Crash, Assert.Single(r.Findings, f => f.Case == 3).Kind);
         Assert.Equal(FuzzFindingKind.Hang, Assert.Single(r.Findings, f => f.Case == 5).Kind);
+        Assert.Equal(FuzzFindingKind.Hang, Assert.Single(r.Findings, f => f.Case == 7).Kind);
         Assert.Equal(FuzzFindingKind.Allocation, Assert.Single(r.Findings, f => f.Case == 8).Kind);
-        Assert.Equal(3, r.Findings.Count);
+        Assert.Equal(4, r.Findings.Count);
         Assert.Equal(12, r.Cases);   // the run went on after the hang, with a fresh worker
         foreach (var f in r.Findings)
         {
