@@ -15,9 +15,28 @@ public sealed class ApiException : Exception
     public string? Code { get; }
 
     public ApiException(int status, string message, string type = "invalid_request_error", string? param = null, string? code = null)
-        : base(message)
+        : base(OneLine(message))
     {
         Status = status; Type = type; Param = param; Code = code;
+    }
+
+    /// <summary>Longest message sent to a client.</summary>
+    public const int MaxMessageLength = 1000;
+
+    /// <summary>
+    /// The message as one bounded line, whatever of the request it echoes (a JSON parser's excerpt of the body, a field
+    /// value): control characters escaped, cut to <see cref="MaxMessageLength"/> characters.
+    /// </summary>
+    private static string OneLine(string message)
+    {
+        if (message.Length <= MaxMessageLength && !message.Any(char.IsControl)) return message;
+        var sb = new System.Text.StringBuilder();
+        foreach (char c in message)
+        {
+            if (sb.Length >= MaxMessageLength && !char.IsLowSurrogate(c)) return sb.Append('…').ToString();
+            sb.Append(char.IsControl(c) ? $"\\u{(int)c:X4}" : c);
+        }
+        return sb.ToString();
     }
 
     /// <summary>

@@ -81,7 +81,8 @@ public static class RequestParser
         if (chat && Integer(root, "max_completion_tokens", 1, int.MaxValue) is int mct) maxTokens = mct;
         double? temperature = Number(root, "temperature", 0, 2);
         double? topP = Number(root, "top_p", 0, 1);
-        if (topP == 0) throw ApiException.Invalid("top_p", "'top_p' must be greater than 0 (use temperature 0 for greedy decoding)");
+        // compared as the float the sampler uses: a denormal such as 1e-320 is positive as a double and 0 as a float
+        if (topP is double tp && !((float)tp > 0)) throw ApiException.Invalid("top_p", "'top_p' must be greater than 0 (use temperature 0 for greedy decoding)");
         if (Integer(root, "n", 1, int.MaxValue) is > 1) throw ApiException.Unsupported("n", "'n' must be 1: one choice per request");
         foreach (var field in new[] { "frequency_penalty", "presence_penalty" })
             if (Number(root, field, -2, 2) is double v && v != 0) throw ApiException.Unsupported(field, $"'{field}' is not supported (only 0)");
@@ -158,7 +159,7 @@ public static class RequestParser
             string partPath = $"{path}[{i++}]";
             if (part.ValueKind != JsonValueKind.Object) throw ApiException.Invalid(partPath, $"'{partPath}' must be an object");
             string? type = String(part, "type", $"{partPath}.type");
-            if (type != "text") throw ApiException.Unsupported($"{partPath}.type", $"content parts of type '{type}' are not supported (text only)");
+            if (type != "text") throw ApiException.Unsupported($"{partPath}.type", $"content parts of type {ApiException.Quote(type ?? "")} are not supported (text only)");
             text.Append(String(part, "text", $"{partPath}.text") ?? throw ApiException.Invalid($"{partPath}.text", $"'{partPath}.text' is required"));
         }
         return text.ToString();
