@@ -10,9 +10,9 @@ internal sealed class FrSpecEngine : IPeerEngine
     private readonly KvCache _cache;
     private readonly int[] _positions;
 
-    public FrSpecEngine(string modelDir, int contextSize, WeightMemory memory, int threads)
+    public FrSpecEngine(string model, int contextSize, WeightMemory memory, int threads, Precision precision = Precision.Fast)
     {
-        _model = Transformer.Load(modelDir, new FrSpec.EngineOptions { WeightMemory = memory, Threads = threads });
+        _model = Transformer.Load(model, new FrSpec.EngineOptions { WeightMemory = memory, Threads = threads, Precision = precision });
         _state = _model.CreateState();
         _cache = _model.CreateCache(contextSize);
         _positions = new int[contextSize];
@@ -22,6 +22,7 @@ internal sealed class FrSpecEngine : IPeerEngine
     public int VocabSize => _model.Config.VocabSize;
     public int Length => _cache.Length;
     public Transformer Model => _model;
+    public Precision Precision => _model.Compute.Precision;
 
     public void Clear() => _cache.Clear();
 

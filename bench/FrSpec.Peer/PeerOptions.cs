@@ -11,6 +11,9 @@ internal sealed record PeerOptions
     public int DecodeTokens { get; init; } = 32;
     public int[] Batches { get; init; } = [8, 16, 32];
     public int PromptTokens { get; init; } = 16;
+    /// <summary>Positions of the real-text prompt whose logits the two engines must agree on.</summary>
+    public int CheckTokens { get; init; } = 64;
+    public bool Json { get; init; }
     public bool Bench { get; init; } = true;
     public bool Check { get; init; } = true;
     public bool Verbose { get; init; }
@@ -20,15 +23,18 @@ internal sealed record PeerOptions
     public int QuietWait { get; init; } = 60;
 
     public const string Usage = """
-        usage: FrSpec.Peer --model DIR [options]
-          --model DIR          Hugging Face model directory FrSpec loads (llama / qwen2)
-          --tokenizer FILE     tokenizer.json for the GGUF (default: DIR/tokenizer.json)
+        usage: FrSpec.Peer --model DIR|FILE.gguf [options]
+          --model DIR          Hugging Face model directory FrSpec loads (llama / qwen2), written as GGUF for llama.cpp;
+                               or a .gguf file (e.g. from `frspec quantize`) that both engines load as it is
+          --tokenizer FILE     tokenizer.json for the GGUF (default: DIR/tokenizer.json; a .gguf: its own metadata)
           --cache DIR          where the GGUF copy is kept (default: $FRSPEC_CACHE/gguf or ~/.cache/frspec/gguf)
           --threads N          threads for both engines (default 2)
           --rounds N           interleaved measurement rounds, medians reported (default 5)
           --decode-tokens N    single-token decode steps per round (default 32)
           --batch LIST         batch sizes N, comma-separated (default 8,16,32)
-          --prompt-tokens N    prompt length for the logit check and as decode/batch context (default 16)
+          --prompt-tokens N    context before decode and batches (default 16)
+          --check-tokens N     positions of the real-text prompt for the logit check (default 64)
+          --json               print the results as one JSON object on stdout (the report goes to stderr)
           --no-bench | --no-check   skip the timing or the numerics comparison
           --quiet-wait S       before each round wait up to S seconds for the CPUs to be idle (default 60, 0 = off)
           --memory MODE        default: each engine's default (FrSpec huge pages on Linux, llama.cpp mmap);
@@ -47,9 +53,9 @@ internal sealed record PeerOptions
     public static PeerOptions Parse(string[] args)
     {
         string? model = null, tok = null, cache = null;
-        int threads = 2, rounds = 5, decode = 32, prompt = 16, quietWait = 60;
+        int threads = 2, rounds = 5, decode = 32, prompt = 16, quietWait = 60, checkTokens = 64;
         int[] batches = [8, 16, 32];
-        bool bench = true, check = true, verbose = false;
+        bool bench = true, check = true, verbose = false, json = false;
         string memory = "default";
         for (int i = 0; i < args.Length; i++)
         {
@@ -69,6 +75,8 @@ internal sealed record PeerOptions
                 case "--rounds": rounds = NextInt(1, 1000); break;
                 case "--decode-tokens": decode = NextInt(1, 4096); break;
                 case "--prompt-tokens": prompt = NextInt(1, 4096); break;
+                case "--check-tokens": checkTokens = NextInt(2, 4096); break;
+                case "--json": json = true; break;
                 case "--batch":
                     var parts = Next().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
                     batches = parts.Select(p => int.TryParse(p, out int n) && n >= 1 && n <= 512 ? n : throw new FrSpecException($"--batch: '{p}' is not a size in [1, 512]")).ToArray();
@@ -91,6 +99,7 @@ internal sealed record PeerOptions
         {
             Model = model, Tokenizer = tok, Cache = cache ?? DefaultCache(), Threads = threads, Rounds = rounds, DecodeTokens = decode,
             Batches = batches, PromptTokens = prompt, Bench = bench, Check = check, Verbose = verbose, QuietWait = quietWait, Memory = memory,
+            CheckTokens = checkTokens, Json = json,
         };
     }
 }

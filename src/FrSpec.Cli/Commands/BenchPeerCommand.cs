@@ -16,14 +16,16 @@ public sealed class BenchPeerCommand : ICliVerb
 
     public Command Create()
     {
-        var model = new Option<string>("--model") { Description = "Model directory (llama or qwen2; written as GGUF for llama.cpp)", Required = true };
+        var model = new Option<string>("--model") { Description = "Model directory (llama or qwen2; written as GGUF for llama.cpp), or a .gguf file both engines load", Required = true };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "tokenizer.json for the GGUF (default: the model directory's)" };
         var cache = new Option<string?>("--cache") { Description = "Folder for the GGUF copy (default: $FRSPEC_CACHE/gguf or ~/.cache/frspec/gguf)" };
         var threads = new Option<int>("--threads") { Description = "Threads for both engines", DefaultValueFactory = _ => 2 };
         var rounds = new Option<int>("--rounds") { Description = "Interleaved measurement rounds (medians reported)", DefaultValueFactory = _ => 5 };
         var decode = new Option<int>("--decode-tokens") { Description = "Single-token decode steps per round", DefaultValueFactory = _ => 32 };
         var batch = new Option<string>("--batch") { Description = "Batch sizes N, comma-separated (logits for all N)", DefaultValueFactory = _ => "8,16,32" };
-        var prompt = new Option<int>("--prompt-tokens") { Description = "Prompt length for the logit check and as context", DefaultValueFactory = _ => 16 };
+        var prompt = new Option<int>("--prompt-tokens") { Description = "Context before decode and batches", DefaultValueFactory = _ => 16 };
+        var check = new Option<int>("--check-tokens") { Description = "Positions of the real-text prompt for the logit check", DefaultValueFactory = _ => 64 };
+        var json = new Option<bool>("--json") { Description = "Print the results as one JSON object on stdout (the report goes to stderr)" };
         var quiet = new Option<int>("--quiet-wait") { Description = "Seconds to wait for idle CPUs before each round (0 = off)", DefaultValueFactory = _ => 60 };
         var noBench = new Option<bool>("--no-bench") { Description = "Only compare logits" };
         var noCheck = new Option<bool>("--no-check") { Description = "Only measure speed" };
@@ -36,7 +38,7 @@ public sealed class BenchPeerCommand : ICliVerb
         memory.AcceptOnlyFromAmong("default", "mmap", "thp");
         var cmd = new Command("peer", "Compare FrSpec with llama.cpp (LLamaSharp) on the same model: decode and batch-N tokens/s, max |logit difference|")
         {
-            model, tokenizer, cache, threads, rounds, decode, batch, prompt, quiet, memory, noBench, noCheck, verbose,
+            model, tokenizer, cache, threads, rounds, decode, batch, prompt, check, quiet, memory, noBench, noCheck, verbose, json,
         };
         cmd.SetAction(pr =>
         {
@@ -45,7 +47,8 @@ public sealed class BenchPeerCommand : ICliVerb
                 "--model", Path.GetFullPath(pr.GetValue(model)!),
                 "--threads", pr.GetValue(threads).ToString(), "--rounds", pr.GetValue(rounds).ToString(),
                 "--decode-tokens", pr.GetValue(decode).ToString(), "--batch", pr.GetValue(batch)!,
-                "--prompt-tokens", pr.GetValue(prompt).ToString(), "--quiet-wait", pr.GetValue(quiet).ToString(),
+                "--prompt-tokens", pr.GetValue(prompt).ToString(), "--check-tokens", pr.GetValue(check).ToString(),
+                "--quiet-wait", pr.GetValue(quiet).ToString(),
                 "--memory", pr.GetValue(memory)!,
             };
             if (pr.GetValue(tokenizer) is string t) args.AddRange(["--tokenizer", Path.GetFullPath(t)]);
@@ -53,6 +56,7 @@ public sealed class BenchPeerCommand : ICliVerb
             if (pr.GetValue(noBench)) args.Add("--no-bench");
             if (pr.GetValue(noCheck)) args.Add("--no-check");
             if (pr.GetValue(verbose)) args.Add("--verbose");
+            if (pr.GetValue(json)) args.Add("--json");
             string root = FindRepositoryRoot([Environment.CurrentDirectory, AppContext.BaseDirectory])
                 ?? throw new FrSpecException($"bench peer needs the FrSpec source tree (a folder with FrSpec.slnx and {PeerProject}); run it from inside the repository");
             string dll = EnsureBuilt(root);

@@ -68,13 +68,25 @@ internal static class OptionRanges
         ["--case"] = AtLeast(0, int.MaxValue),
         ["--case-timeout"] = new Range(0, 3600, MinExclusive: true),
         ["--max-heap-mib"] = AtLeast(64, 1 << 20),
-        ["--port"] = AtLeast(0, 65535),                    // serve: the bounds of ServerOptions.Validate
-        ["--slots"] = AtLeast(1, 1024),
-        ["--queue"] = AtLeast(0, 100_000),
+        ["--port"] = AtLeast(0, 65535),                   // serve: 0 = any free port
+        ["--slots"] = AtLeast(1, 4096),                   // serve: generations at once (each holds a KV cache)
+        ["--queue"] = AtLeast(0, 1 << 20),                // serve: waiting requests (0 = none wait)
         ["--drain-seconds"] = AtLeast(0, 3600),
-        ["--clients"] = AtLeast(1, 1024),                  // bench serve
+        ["--clients"] = AtLeast(1, 4096),                 // bench serve: concurrent clients per level
         ["--seconds"] = new Range(0, 86400, MinExclusive: true),
-        ["--cancel-every"] = AtLeast(0, 1 << 20),
+        ["--cancel-every"] = AtLeast(0, int.MaxValue),    // bench serve: 0 = no client disconnects
+        ["--prefill"] = AtLeast(0, 1 << 22),              // bench components: prompt tokens (0 = skip)
+        ["--check-tokens"] = AtLeast(1, 1 << 20),         // bench peer: positions compared between the engines
+        ["--draft-max"] = AtLeast(1, 33),                 // draft model: tokens per chain (DraftModelMethod.Chain)
+        ["--draft-min"] = AtLeast(0, 1024),               // draft model: shorter drafts are not verified (0 = any)
+        ["--draft-p-min"] = AtLeast(0, 1),                // draft model: probability cut-off
+        ["--medusa-nodes"] = AtLeast(1, 1024),            // Medusa: first N paths of the tree
+        ["--lookup-ngram"] = AtLeast(1, 64),              // prompt lookup (PromptLookupOptions.Validate)
+        ["--lookup-min-ngram"] = AtLeast(1, 64),
+        ["--lookup-tokens"] = AtLeast(1, 256),
+        ["--heads"] = AtLeast(1, 16),                     // synth-medusa: heads (MedusaHeads.MaxHeads)
+        ["--layers"] = AtLeast(1, 8),                     // synth-medusa: ResBlocks per head
+        ["--draft-vocab"] = AtLeast(1, 1 << 24),          // synth-eagle --format eagle3: draft vocabulary size
     };
 
     /// <summary>Where one verb gives a shared name another meaning ("bench tokenizer --threads 0" = all cores).</summary>

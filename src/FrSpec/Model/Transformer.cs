@@ -34,7 +34,9 @@ public sealed class Transformer : IDisposable
     {
         Directory = dir; Config = config; _store = store; Compute = compute;
         var c = config;
-        var s = new TensorUsage(store);
+        var usage = new TensorUsage(store);
+        // the huge-page copy is writable: bf16 weights are repacked there for the generated kernels (still one copy)
+        var s = PanelPackingSource.For(usage, compute, store.UsesHugePages);
         Embedding = s.Matrix("model.embed_tokens.weight", c.VocabSize, c.HiddenSize);
         var layers = new DecoderLayer[c.NumLayers];
         for (int l = 0; l < c.NumLayers; l++)
@@ -46,7 +48,7 @@ public sealed class Transformer : IDisposable
         if (s.Contains("lm_head.weight")) head = s.Matrix("lm_head.weight", c.VocabSize, c.HiddenSize);
         else if (c.TieWordEmbeddings) head = Embedding;
         else throw new FrSpecException($"{dir}: tensor 'lm_head.weight' is missing and tie_word_embeddings is false");
-        s.RejectUnused(dir, IgnoredTensorSuffixes);
+        usage.RejectUnused(dir, IgnoredTensorSuffixes);
         Head = new LmHead(compute, head);
         Rope = new Rope(c.HeadDim, c.RopeTheta, c.RopeScaling);
     }
@@ -110,7 +112,8 @@ public sealed class Transformer : IDisposable
     /// Processes <paramref name="tokens"/> at <paramref name="positions"/>: their keys/values are appended to the cache as
     /// pending slots (commit or roll them back afterwards). <paramref name="mask"/> says what each token sees among
     /// [cache.Length + new] slots; null means causal after everything cached. Returns the final-norm hidden states
-    /// [n, hidden], valid until the next pass with <paramref name="state"/>.
+    /// [n, hidden], valid until the next pass with <paramref name="state"/>. When the state carries a
+    /// <see cref="ForwardState.Capture"/>, the inputs of its layers are kept from this same pass.
     /// </summary>
     public ReadOnlySpan<float> Forward(ForwardState state, KvCache cache, ReadOnlySpan<int> tokens, ReadOnlySpan<int> positions, AttentionMask? mask = null)
     {
@@ -123,6 +126,7 @@ public sealed class Transformer : IDisposable
 
         var b = state.Buffers;
         b.Ensure(n);
+        b.Profile?.Start();
         for (int t = 0; t < n; t++)
         {
             int id = tokens[t];
@@ -130,10 +134,20 @@ public sealed class Transformer : IDisposable
             Embedding.ReadRow(id, b.X.AsSpan(t * hidden, hidden));
         }
         Rope.Tables(positions, b.Cos, b.Sin);
+        b.Profile?.End(PassProfile.Phase.Embedding);
         int first = cache.Append(n);
-        for (int l = 0; l < Layers.Count; l++) Layers[l].Forward(Compute, b, n, cache, l, first, mask);
+        var capture = state.Capture;
+        if (capture != null && capture.Hidden != hidden) throw new ArgumentException("the state's layer capture was made for another hidden size");
+        capture?.Begin(n);
+        for (int l = 0; l < Layers.Count; l++)
+        {
+            capture?.Take(l, b.X.AsSpan(0, n * hidden), n);
+            Layers[l].Forward(Compute, b, n, cache, l, first, mask);
+        }
+        b.Profile?.Start();
         for (int t = 0; t < n; t++)
             Ops.RmsNorm(b.X.AsSpan(t * hidden, hidden), FinalNorm, Config.RmsNormEps, b.Normed.AsSpan(t * hidden, hidden));
+        b.Profile?.End(PassProfile.Phase.Norms);
         if (!NonFinite.AllFinite(b.Normed.AsSpan(0, n * hidden))) throw NonFinite.Locate(this, b, cache, tokens, positions, first, mask);
         return b.Normed.AsSpan(0, n * hidden);
     }

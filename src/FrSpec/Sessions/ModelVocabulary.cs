@@ -193,13 +193,17 @@ public sealed class ModelVocabulary
     public DraftVocabulary FindDraftVocabulary(int size, params string?[] searchDirectories)
     {
         if (size <= 0 || size > Size) throw new FrSpecException($"FR-Spec subset size {size} must be between 1 and the vocabulary size {Size}");
-        var dirs = new[] { Directory }.Concat(searchDirectories).OfType<string>().ToList();
+        // a GGUF model: its folder holds the files a model directory would
+        string home = Formats.Gguf.GgufFile.IsGgufPath(Directory) ? Path.GetDirectoryName(Path.GetFullPath(Directory))! : Directory;
+        var dirs = new[] { home }.Concat(searchDirectories).OfType<string>().ToList();
         foreach (var dir in dirs)
         {
             string file = Path.Combine(dir, $"freq_{size}.pt");
             if (File.Exists(file)) return LoadDraftVocabulary(file, size);
         }
-        if (BundledSubsets.Find(Path.Combine(Directory, "tokenizer.json")) is var (name, counts) && counts.VocabSize <= Size)
+        // bundled counts: made with this tokenizer.json, or (a GGUF without one) with the same vocabulary
+        if ((BundledSubsets.Find(Path.Combine(home, "tokenizer.json")) ?? (Tokenizer != null ? BundledSubsets.FindByVocabulary(Tokenizer) : null))
+            is var (name, counts) && counts.VocabSize <= Size)
         {
             // config vocab_size may exceed the tokenizer's (Qwen pads 151,669 ids to 151,936): padding ids count zero
             var padded = new long[Size];

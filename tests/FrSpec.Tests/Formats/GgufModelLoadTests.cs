@@ -66,8 +66,9 @@ public class GgufModelLoadTests
         var (dir, gguf) = GgufFixtures.Export(spec, DType.F32);
         string quantized = GgufFixtures.Requantize(gguf, Mix);
         string reference = GgufFixtures.Dequantized(dir, Mix);
-        using var hf = Transformer.Load(reference, EngineOptions.Default with { WeightMemory = WeightMemory.Mapped });
-        using var gg = Transformer.Load(quantized, EngineOptions.Default with { WeightMemory = WeightMemory.Mapped });
+        // the exact precision: f32 activations against the decoded weights (the fast one quantizes activations to int8)
+        using var hf = Transformer.Load(reference, EngineOptions.Default with { WeightMemory = WeightMemory.Mapped, Precision = Precision.Exact });
+        using var gg = Transformer.Load(quantized, EngineOptions.Default with { WeightMemory = WeightMemory.Mapped, Precision = Precision.Exact });
         Assert.Equal(DType.Q4_K, gg.Layers[0].QProj.Type);
         Assert.Equal(DType.Q6_K, gg.Layers[0].VProj.Type);
         Assert.Equal(DType.Q4_0, gg.Layers[0].OProj.Type);

@@ -122,6 +122,8 @@ public class GgufTokenizerTests
         var rendered = ChatTemplate.FromJinja(src.Template, src.BosToken, src.EosToken, src.Origin).Render([new ChatMessage("user", "Hi")], addGenerationPrompt: true);
         Assert.StartsWith("<|im_start|>system\nYou are Qwen, created by Alibaba Cloud.", rendered);
         Assert.EndsWith("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n", rendered);
-        Assert.Null(ChatTemplateSource.FromGguf(GgufFor("qwen3")));   // the exporter writes no template
+        // the exporter carries the template of the tokenizer_config.json beside the tokenizer, as llama.cpp's converter does
+        using var config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(TestAssets.TokenizerDir("qwen3"), "tokenizer_config.json")));
+        Assert.Equal(config.RootElement.GetProperty("chat_template").GetString(), ChatTemplateSource.FromGguf(GgufFor("qwen3"))!.Template);
     }
 }

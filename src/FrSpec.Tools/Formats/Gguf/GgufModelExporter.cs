@@ -15,21 +15,32 @@ namespace FrSpec.Formats.Gguf;
 /// </summary>
 public static class GgufModelExporter
 {
-    private const int CopyChunk = 16 << 20;
+    /// <summary>Exports <paramref name="modelDir"/> to <paramref name="outPath"/> (replacing it). The tokenizer is the
+    /// directory's tokenizer.json unless given.</summary>
+    public static void Export(string modelDir, string outPath, string? tokenizerJson = null) =>
+        Write(modelDir, outPath, tokenizerJson, null, overwrite: true, null);
 
-    /// <summary>Exports <paramref name="modelDir"/> to <paramref name="outPath"/>. The tokenizer is the directory's tokenizer.json unless given.</summary>
-    public static void Export(string modelDir, string outPath, string? tokenizerJson = null)
+    /// <summary>
+    /// Writes <paramref name="modelDir"/> as a GGUF, matrices quantized per <paramref name="quantize"/>
+    /// (<see cref="QuantizationMix"/>) or kept in their safetensors dtype (null). Streams: matrices are converted a
+    /// chunk of rows at a time from the memory-mapped safetensors, never held whole. The file appears under its name
+    /// only when complete; with <paramref name="overwrite"/> false an existing file is an error, not replaced.
+    /// <paramref name="progress"/> counts converted weights in units of 2^16.
+    /// </summary>
+    public static void Write(string modelDir, string outPath, string? tokenizerJson, QuantizedFileType? quantize, bool overwrite,
+        IProgress<(int Done, int Total)>? progress)
     {
         // Tensor bytes are copied as the host stores them; GGUF (like safetensors) is little-endian.
         if (!BitConverter.IsLittleEndian) throw new FrSpecException("GGUF export needs a little-endian host");
+        if (!overwrite && File.Exists(outPath)) throw new FrSpecException($"{outPath}: the file exists; choose a new name (nothing is overwritten)");
         var config = ModelConfig.Load(modelDir);
         tokenizerJson ??= Path.Combine(modelDir, "tokenizer.json");
         var vocab = GgufVocabulary.Load(tokenizerJson, config);
         using var store = TensorStore.Open(modelDir);
-        var writer = Build(config, store, vocab, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(modelDir))));
+        var writer = Build(config, store, vocab, Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(modelDir))), quantize, progress);
         string? dir = Path.GetDirectoryName(Path.GetFullPath(outPath));
         if (dir != null) Directory.CreateDirectory(dir);
-        writer.Write(outPath);
+        writer.Write(outPath, overwrite);
     }
 
     /// <summary>The llama.cpp architecture name for a model type.</summary>
@@ -40,8 +51,10 @@ public static class GgufModelExporter
         _ => throw new FrSpecException($"model_type '{c.ModelType}': the GGUF exporter supports llama (Llama-3 family) and qwen2"),
     };
 
-    /// <summary>Collects metadata and tensor producers; the store must stay open until the writer has written.</summary>
-    public static GgufWriter Build(ModelConfig c, TensorStore store, GgufVocabulary vocab, string name)
+    /// <summary>Collects metadata and tensor producers; the store must stay open until the writer has written.
+    /// With <paramref name="quantize"/>, matrices are converted to the types <see cref="QuantizationMix"/> picks.</summary>
+    public static GgufWriter Build(ModelConfig c, TensorStore store, GgufVocabulary vocab, string name,
+        QuantizedFileType? quantize = null, IProgress<(int Done, int Total)>? progress = null)
     {
         string arch = ArchitectureOf(c);
         bool permuteQk = arch == "llama";
@@ -49,7 +62,10 @@ public static class GgufModelExporter
         w.AddString("general.architecture", arch);
         w.AddString("general.name", name);
         var embedType = DTypeOf(store, "model.embed_tokens.weight");
-        w.AddUInt32("general.file_type", embedType switch { DType.F32 => 0u, DType.F16 => 1u, _ => 32u }); // llama_ftype ALL_F32 / MOSTLY_F16 / MOSTLY_BF16
+        // llama_ftype ALL_F32 / MOSTLY_F16 / MOSTLY_BF16, or the quantized file type
+        w.AddUInt32("general.file_type", quantize is { } qt ? (uint)qt : embedType switch { DType.F32 => 0u, DType.F16 => 1u, _ => 32u });
+        if (quantize != null) w.AddUInt32("general.quantization_version", 2); // ggml's GGML_QNT_VERSION
+        var matrices = new GgufMatrixWriter(store, quantize, c.NumLayers, hasOutput: !c.TieWordEmbeddings, progress);
         w.AddUInt32($"{arch}.vocab_size", (uint)c.VocabSize);
         w.AddUInt32($"{arch}.context_length", (uint)c.MaxPositions);
         w.AddUInt32($"{arch}.embedding_length", (uint)c.HiddenSize);
@@ -77,19 +93,20 @@ public static class GgufModelExporter
         if (vocab.EosId is int eos) w.AddUInt32("tokenizer.ggml.eos_token_id", (uint)eos);
         if (vocab.PadId is int pad) w.AddUInt32("tokenizer.ggml.padding_token_id", (uint)pad);
         if (vocab.AddBos is bool addBos) w.AddBool("tokenizer.ggml.add_bos_token", addBos);
+        if (vocab.ChatTemplate is { } template) w.AddString("tokenizer.chat_template", template);
 
         if (c.RopeScaling is { Type: "llama3" } s)
             w.AddTensor("rope_freqs.weight", GgmlType.F32, [c.HeadDim / 2], st => WriteFloats(st, Llama3RopeFactors(c.HeadDim, c.RopeTheta, s)));
 
         int q = c.NumHeads * c.HeadDim, kv = c.NumKvHeads * c.HeadDim, h = c.HiddenSize, f = c.IntermediateSize;
-        AddMatrix(w, store, "token_embd.weight", "model.embed_tokens.weight", c.VocabSize, h);
+        matrices.Add(w, "token_embd.weight", "model.embed_tokens.weight", c.VocabSize, h);
         for (int l = 0; l < c.NumLayers; l++)
         {
             string hf = $"model.layers.{l}.", gg = $"blk.{l}.";
             AddVector(w, store, gg + "attn_norm.weight", hf + "input_layernorm.weight", h);
-            AddMatrix(w, store, gg + "attn_q.weight", hf + "self_attn.q_proj.weight", q, h, permuteQk ? c.NumHeads : 0);
-            AddMatrix(w, store, gg + "attn_k.weight", hf + "self_attn.k_proj.weight", kv, h, permuteQk ? c.NumKvHeads : 0);
-            AddMatrix(w, store, gg + "attn_v.weight", hf + "self_attn.v_proj.weight", kv, h);
+            matrices.Add(w, gg + "attn_q.weight", hf + "self_attn.q_proj.weight", q, h, permuteQk ? c.NumHeads : 0);
+            matrices.Add(w, gg + "attn_k.weight", hf + "self_attn.k_proj.weight", kv, h, permuteQk ? c.NumKvHeads : 0);
+            matrices.Add(w, gg + "attn_v.weight", hf + "self_attn.v_proj.weight", kv, h);
             if (c.AttentionOutputBias || c.MlpBias)
                 throw new FrSpecException($"{store.Directory}: o_proj or MLP biases (attention_bias/mlp_bias) are not supported by the GGUF exporter");
             if (c.AttentionBias)
@@ -99,17 +116,17 @@ public static class GgufModelExporter
                 AddVector(w, store, gg + "attn_k.bias", hf + "self_attn.k_proj.bias", kv);
                 AddVector(w, store, gg + "attn_v.bias", hf + "self_attn.v_proj.bias", kv);
             }
-            AddMatrix(w, store, gg + "attn_output.weight", hf + "self_attn.o_proj.weight", h, q);
+            matrices.Add(w, gg + "attn_output.weight", hf + "self_attn.o_proj.weight", h, q);
             AddVector(w, store, gg + "ffn_norm.weight", hf + "post_attention_layernorm.weight", h);
-            AddMatrix(w, store, gg + "ffn_gate.weight", hf + "mlp.gate_proj.weight", f, h);
-            AddMatrix(w, store, gg + "ffn_up.weight", hf + "mlp.up_proj.weight", f, h);
-            AddMatrix(w, store, gg + "ffn_down.weight", hf + "mlp.down_proj.weight", h, f);
+            matrices.Add(w, gg + "ffn_gate.weight", hf + "mlp.gate_proj.weight", f, h);
+            matrices.Add(w, gg + "ffn_up.weight", hf + "mlp.up_proj.weight", f, h);
+            matrices.Add(w, gg + "ffn_down.weight", hf + "mlp.down_proj.weight", h, f);
         }
         AddVector(w, store, "output_norm.weight", "model.norm.weight", h);
         if (!c.TieWordEmbeddings)
         {
             if (!store.Contains("lm_head.weight")) throw new FrSpecException($"{store.Directory}: tensor 'lm_head.weight' is missing and tie_word_embeddings is false");
-            AddMatrix(w, store, "output.weight", "lm_head.weight", c.VocabSize, h);
+            matrices.Add(w, "output.weight", "lm_head.weight", c.VocabSize, h);
         }
         return w;
     }
@@ -136,34 +153,6 @@ public static class GgufModelExporter
     {
         var (f, e) = store.Find(name);
         return SafetensorsFile.ToDType(f.Path, e);
-    }
-
-    /// <summary>A [rows, cols] matrix copied in its own dtype; with <paramref name="permuteHeads"/> &gt; 0, rows reordered per head.</summary>
-    private static unsafe void AddMatrix(GgufWriter w, TensorStore store, string ggufName, string hfName, int rows, int cols, int permuteHeads = 0)
-    {
-        var m = store.Matrix(hfName, rows, cols); // validates shape and dtype
-        var type = GgmlTypeInfo.From(m.Type);
-        if (permuteHeads > 0)
-        {
-            if (rows % permuteHeads != 0 || rows / permuteHeads % 2 != 0)
-                throw new FrSpecException($"{store.Directory}: tensor '{hfName}' has {rows} rows, not {permuteHeads} heads of even size");
-            int headDim = rows / permuteHeads;
-            w.AddTensor(ggufName, type, [rows, cols], st =>
-            {
-                int rb = m.RowBytes;
-                for (int r = 0; r < rows; r++)
-                    st.Write(new ReadOnlySpan<byte>((byte*)m.Data + (long)PermutedSourceRow(r, headDim) * rb, rb));
-            });
-        }
-        else
-        {
-            w.AddTensor(ggufName, type, [rows, cols], st =>
-            {
-                long total = m.ByteCount;
-                for (long off = 0; off < total; off += CopyChunk)
-                    st.Write(new ReadOnlySpan<byte>((byte*)m.Data + off, (int)Math.Min(CopyChunk, total - off)));
-            });
-        }
     }
 
     /// <summary>A 1-D tensor (norm weight, bias) converted to F32, as llama.cpp's converter stores them.</summary>

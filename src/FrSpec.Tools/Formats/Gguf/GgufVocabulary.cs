@@ -11,6 +11,7 @@ namespace FrSpec.Formats.Gguf;
 public sealed class GgufVocabulary
 {
     public const long MaxFileBytes = 512L << 20;
+    private const long MaxTemplateBytes = 1 << 20;
 
     public required string[] Tokens { get; init; }
     public required int[] TokenTypes { get; init; }
@@ -23,6 +24,9 @@ public sealed class GgufVocabulary
     /// the BOS token, else unknown (null: the key is left out and llama.cpp applies its default for the pre-tokenizer).
     /// </summary>
     public bool? AddBos { get; init; }
+    /// <summary>The chat template (chat_template.jinja beside tokenizer.json, else tokenizer_config.json's chat_template:
+    /// a string, or the "default" entry of a list), written as tokenizer.chat_template as llama.cpp's converter does.</summary>
+    public string? ChatTemplate { get; init; }
 
     /// <summary>
     /// Reads <paramref name="tokenizerJson"/> (and tokenizer_config.json beside it, if any) for a model with
@@ -36,7 +40,15 @@ public sealed class GgufVocabulary
         {
             string cfgPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(tokenizerJson))!, "tokenizer_config.json");
             using var cfg = File.Exists(cfgPath) ? JsonInput.ReadFile(cfgPath, "tokenizer config") : null;
-            return Parse(doc.RootElement, cfg?.RootElement, config, tokenizerJson);
+            var vocabulary = Parse(doc.RootElement, cfg?.RootElement, config, tokenizerJson);
+            string jinja = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(tokenizerJson))!, "chat_template.jinja");
+            if (File.Exists(jinja) && new FileInfo(jinja).Length <= MaxTemplateBytes)
+                vocabulary = new GgufVocabulary
+                {
+                    Tokens = vocabulary.Tokens, TokenTypes = vocabulary.TokenTypes, Merges = vocabulary.Merges, BosId = vocabulary.BosId,
+                    EosId = vocabulary.EosId, PadId = vocabulary.PadId, AddBos = vocabulary.AddBos, ChatTemplate = File.ReadAllText(jinja),
+                };
+            return vocabulary;
         }
     }
 
@@ -127,8 +139,20 @@ public sealed class GgufVocabulary
         return new GgufVocabulary
         {
             Tokens = finalTokens, TokenTypes = types, Merges = merges.ToArray(),
-            BosId = bos, EosId = eos, PadId = pad, AddBos = addBos,
+            BosId = bos, EosId = eos, PadId = pad, AddBos = addBos, ChatTemplate = TemplateOf(tokenizerConfig),
         };
+    }
+
+    private static string? TemplateOf(JsonElement? tokenizerConfig)
+    {
+        if (tokenizerConfig is not { ValueKind: JsonValueKind.Object } c || !c.TryGetProperty("chat_template", out var t)) return null;
+        if (t.ValueKind == JsonValueKind.String) return t.GetString();
+        if (t.ValueKind != JsonValueKind.Array) return null;
+        foreach (var e in t.EnumerateArray())
+            if (e.ValueKind == JsonValueKind.Object && e.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String && n.GetString() == "default"
+                && e.TryGetProperty("template", out var body) && body.ValueKind == JsonValueKind.String)
+                return body.GetString();
+        return null;
     }
 
     private static bool ContainsString(JsonElement e, string value, int depth)

@@ -73,15 +73,24 @@ public sealed class GgufWriter
         _tensors.Add(new GgufTensorSource(name, type, (long[])shape.Clone(), writeData));
     }
 
-    /// <summary>Writes the file (to a temporary name first, renamed at the end so a reader never sees a partial file).</summary>
-    public void Write(string path)
+    /// <summary>
+    /// Writes the file to a temporary name beside it, renamed at the end so a reader never sees a partial file. Without
+    /// <paramref name="overwrite"/>, an existing file (even one that appeared meanwhile) is an error and stays untouched.
+    /// </summary>
+    public void Write(string path, bool overwrite = true)
     {
-        string tmp = path + ".partial";
+        if (!overwrite && File.Exists(path)) throw new FrSpecException($"{path}: the file exists; choose a new name (nothing is overwritten)");
+        // unique per writer, so two runs aimed at the same name never write into one temporary file
+        string tmp = $"{path}.{Environment.ProcessId}-{Guid.NewGuid():N}.partial";
         try
         {
-            using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
                 WriteTo(fs);
-            File.Move(tmp, path, overwrite: true);
+            try { File.Move(tmp, path, overwrite); }
+            catch (IOException) when (!overwrite && File.Exists(path))
+            {
+                throw new FrSpecException($"{path}: the file appeared while it was being written; it was left as it is");
+            }
         }
         catch
         {

@@ -1,13 +1,15 @@
 using FrSpec.Model;
 using FrSpec.Numerics;
+using FrSpec.Numerics.Quantized;
 
 namespace FrSpec.Formats.Gguf;
 
 /// <summary>
 /// The weights of a llama or qwen2 GGUF file, served under Hugging Face names (<see cref="GgufTensorNames"/>) with
 /// shapes checked, so <see cref="Transformer"/> loads a GGUF exactly as a safetensors directory. Matrices are used in
-/// place from the mapping (or copied into huge pages). The q/k projections of a "llama" file are the exception: their
-/// rows are put back into Hugging Face order (an owned copy), because the engine's RoPE pairs lane j with lane
+/// place from the mapping (or copied into huge pages). Two exceptions take an owned copy: block-quantized matrices, which
+/// are rearranged into the int8 kernels' <see cref="Numerics.Quantized.InterleavedLayout"/>; and the q/k projections of a
+/// "llama" file, whose rows are put back into Hugging Face order, because the engine's RoPE pairs lane j with lane
 /// j + headDim/2 while llama.cpp's converter reorders rows for adjacent pairs.
 /// </summary>
 internal sealed class GgufTensorStore : IWeightStore
@@ -50,15 +52,11 @@ internal sealed class GgufTensorStore : IWeightStore
         bool permute = _permutedQk && GgufTensorNames.IsRopePermuted(t.Name);
         if (permute && rows % Config.HeadDim != 0)
             throw new FrSpecException($"{File.Path}: tensor '{t.Name}' has {rows} rows, not whole heads of {Config.HeadDim}");
-        if (!permute && _arena == null) return new WeightMatrix(type, rows, cols, (nint)src);
-
-        byte* dst = (byte*)Allocate(t.ByteCount);
-        long rb = t.ByteCount / rows;
-        if (!permute) Buffer.MemoryCopy(src, dst, t.ByteCount, t.ByteCount);
-        else
-            for (int r = 0; r < rows; r++)
-                Buffer.MemoryCopy(src + GgufTensorNames.FileRowOfHfRow(r, Config.HeadDim) * rb, dst + r * rb, rb, rb);
-        return new WeightMatrix(type, rows, cols, (nint)dst);
+        // quantized matrices are always rearranged into the kernels' interleaved layout (one copy, same bytes)
+        if (!permute && _arena == null && !DTypeInfo.IsQuantized(type)) return new WeightMatrix(type, rows, cols, (nint)src);
+        byte* dst = (byte*)Allocate(WeightMatrix.ByteCountOf(type, rows, cols));
+        int headDim = Config.HeadDim;
+        return WeightMatrix.FromFileRows(type, rows, cols, src, permute ? r => GgufTensorNames.FileRowOfHfRow(r, headDim) : null, dst);
     }
 
     public unsafe float[] Vector(string name, int length)
@@ -81,7 +79,13 @@ internal sealed class GgufTensorStore : IWeightStore
         if (_arena != null) return true;
         if (!OperatingSystem.IsLinux()) return false;
         long total = 0;
-        foreach (var t in File.Tensors) total += (t.ByteCount + 63) / 64 * 64;
+        foreach (var t in File.Tensors)
+        {
+            long bytes = t.ByteCount;
+            // the interleaved copy of a quantized matrix pads its last group with up to 15 rows
+            if (t.Shape.Length == 2 && DTypeInfo.IsQuantized(t.DType)) bytes += (InterleavedLayout.GroupRows - 1) * (bytes / t.Shape[0]);
+            total += (bytes + 63) / 64 * 64;
+        }
         if (total > GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2) return false;
         _arena = new NativeBuffer(Math.Max(total, 64), hugePages: true);
         return true;

@@ -1,124 +1,299 @@
+using System.Runtime.InteropServices;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
 using static FrSpec.Numerics.CodeGen.Bf16DotKernels;
 
 namespace FrSpec.Numerics.CodeGen;
 
+/// <summary>Arguments of a generated int8 kernel (field offsets are part of the generated code).</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct Int8DotArgs
+{
+    /// <summary>First group of 16 interleaved weight rows.</summary>
+    public nint W;
+    /// <summary>Groups to process, one after another (each a contiguous run of bytes).</summary>
+    public long Groups;
+    /// <summary>File blocks per row (group blocks per group).</summary>
+    public long Blocks;
+    /// <summary>The activation tile (<see cref="Quantized.Int8Activations"/>): codes, scales, corrections, minimum terms.</summary>
+    public nint XQ, XD, XC, XM;
+    /// <summary>Results: activation a, group g at Y + a·YStride + 64·g (16 floats).</summary>
+    public nint Y;
+    public long YStride;
+
+    public static class Offsets
+    {
+        public const int W = 0, Groups = 8, Blocks = 16, XQ = 24, XD = 32, XC = 40, XM = 48, Y = 56, YStride = 64;
+    }
+}
+
 /// <summary>
-/// Generated vpdpbusd kernels: Q8_0 weight rows (in place, 34-byte blocks) × int8-quantized activation rows.
-/// vpdpbusd multiplies unsigned by signed bytes, so activations are stored as q + 128 and the kernel subtracts
-/// 128·Σw per block (a second vpdpbusd of the constant 128 against the same weights): the sign trick that keeps
-/// signed × signed products exact.
-///
-/// Register blocking: a tile is 8 (weight row, activation row) pairs, 4 rows × 2 activations for batches or 8 rows × 1
-/// for decoding. Per 32-weight block each pair's vpdpbusd leaves 8 partial sums in a ymm; a vphaddd tree transposes
-/// the 8 pairs' vectors into one ymm holding one exact block sum per pair, which is converted and scaled by the
-/// pair's dw·dx and added into that pair's lane of a single fp32 accumulator. Each pair therefore computes
-/// acc = fma((float)Σ_block, dw·dx, acc) block after block, exactly what the managed and portable kernels compute, so
-/// every int8 path gives the same bits, and no result depends on the tile it was computed in.
-/// The per-block scale handling costs about as much as the dot products, which bounds this row-major form at a
-/// fraction of the vpdpbusd peak (see docs/performance.md).
+/// Generated vpdpbusd kernels for the block-quantized types in the engine's <see cref="Quantized.InterleavedLayout"/>:
+/// one kernel per (type, tile of 1..16 activation rows). A 64-byte weight vector holds 4 weights of each of 16 rows, so
+/// <c>vpdpbusd acc, weights, {activation dword broadcast}</c> adds 4 products into each row's own int32 lane: a
+/// sub-block's exact integer sum needs no shuffles or horizontal adds, and the vector serves every activation row of the
+/// tile (M + 1 loads per M dot products; a tile of more than 8 rows runs as two halves of 8 integer accumulators, the
+/// second reloading the group block's vectors from L1, so the weights come from memory once for up to 16 rows). vpdpbusd multiplies unsigned by signed bytes, so weights are the unsigned
+/// operand (Q8_0 stored q + 128, 4- and 6-bit codes as they are) and the accumulator starts from the activation's
+/// precomputed correction (−128·Σq, −8·Σq, −32·Σq per sub-block), which leaves Σ w·x exactly. Per sub-block each
+/// (row, activation) pair then does in fp32, in this order, what <see cref="Quantized.ManagedInt8Kernel"/> does:
+/// t = (float)T; t = t·s_w (the row's scale: d, or d·sc for K-quants); acc = fma(t, dx, acc); for Q4_K also
+/// acc = fma(−dmin·m, dx·Σq, acc). Lanes never mix, so results do not depend on the tile or batch.
+/// A group's 16 results per activation leave as one 64-byte store. For one activation row (decode) the integer sum
+/// alternates between two accumulators to halve vpdpbusd's dependency chain (integer addition is exact in any order).
 /// </summary>
 internal sealed unsafe class Int8DotKernels
 {
-    /// <summary>Pairs per tile (lanes of the fp32 accumulator).</summary>
-    public const int Pairs = 8;
+    public const int MaxActs = Quantized.Int8Activations.MaxTileActs;
+    private static readonly DType[] Types = [DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q6_K];
 
-    private readonly nint _rows4acts2, _rows8acts1;
+    private readonly nint[] _kernels; // [type index · MaxActs + (m − 1)]
 
-    private Int8DotKernels(nint a, nint b) { _rows4acts2 = a; _rows8acts1 = b; }
+    private Int8DotKernels(nint[] kernels) { _kernels = kernels; }
 
-    /// <summary>4 weight rows × 2 activation rows (or, with <paramref name="acts"/> = 1, 8 rows × 1). Writes 8 floats to
-    /// Y: pair p = i·R + r.</summary>
-    public delegate* unmanaged[Cdecl, SuppressGCTransition]<DotArgs*, void> Tile(int acts) =>
-        (delegate* unmanaged[Cdecl, SuppressGCTransition]<DotArgs*, void>)(acts == 2 ? _rows4acts2 : _rows8acts1);
+    /// <summary>The kernel for <paramref name="type"/> and a tile of <paramref name="acts"/> activation rows.</summary>
+    public delegate* unmanaged[Cdecl]<Int8DotArgs*, void> Kernel(DType type, int acts) =>
+        (delegate* unmanaged[Cdecl]<Int8DotArgs*, void>)_kernels[Array.IndexOf(Types, type) * MaxActs + acts - 1];
+
+    public static bool Supports(DType type) => Array.IndexOf(Types, type) >= 0;
 
     public static Int8DotKernels Create(CodePlacer placer)
     {
         var lib = new KernelLibrary();
-        int a = lib.End(Emit(4, 2)), b = lib.End(Emit(8, 1));
+        var index = new int[Types.Length * MaxActs];
+        for (int t = 0; t < Types.Length; t++)
+            for (int m = 1; m <= MaxActs; m++) index[t * MaxActs + m - 1] = lib.End(new Emitter(Types[t], m).Emit());
         var addresses = lib.Place(placer);
-        return new Int8DotKernels(addresses[a], addresses[b]);
+        return new Int8DotKernels(index.Select(i => addresses[i]).ToArray());
     }
 
-    // Arguments: W row 0 and WStride; X activation row 0 (bytes q + 128) and XStride; XScales: fp32 dx per block of
-    // activation row 0, and of row 1 at XScales + Rows bytes; K weights per row; Y: 8 floats.
-    // GPRs: rdi args; rsi byte offset of the block in the weight rows (34 per block); r8–r15 weight rows;
-    // rax, rbx activation rows and rbp, rdx their dx, all advanced per block; rcx blocks left.
-    private static Assembler Emit(int rows, int acts)
+    private sealed class Emitter(DType type, int acts)
     {
-        var a = KernelLibrary.Begin();
-        AssemblerRegister64[] w = [r8, r9, r10, r11, r12, r13, r14, r15];
-        a.mov(r8, __qword_ptr[rdi + DotArgs.Offsets.W]);
-        a.mov(rcx, __qword_ptr[rdi + DotArgs.Offsets.WStride]);
-        for (int r = 1; r < rows; r++) a.lea(w[r], __[w[r - 1] + rcx]);
-        a.mov(rax, __qword_ptr[rdi + DotArgs.Offsets.X]);
-        a.mov(rbp, __qword_ptr[rdi + DotArgs.Offsets.XScales]);
-        a.mov(rcx, __qword_ptr[rdi + DotArgs.Offsets.K]);
-        a.shr(rcx, 5);
-        if (acts == 2)
-        {
-            a.mov(rbx, rax);
-            a.add(rbx, __qword_ptr[rdi + DotArgs.Offsets.XStride]);
-            a.mov(rdx, rbp);
-            a.add(rdx, __qword_ptr[rdi + DotArgs.Offsets.Rows]);
-        }
-        a.xor(esi, esi);
-        var acc = Ymm(30);
-        a.vpxord(acc, acc, acc);
-        a.push(rax);
-        a.mov(eax, unchecked((int)0x80808080));
-        a.vpbroadcastd(Ymm(26), eax);                 // 128 in every byte: the correction's unsigned operand
-        a.pop(rax);
+        private const int Half = 8; // integer sums live in 8 registers: a tile of 9..16 rows runs in two halves
+        private readonly Assembler a = KernelLibrary.Begin();
+        private readonly bool split = acts == 1;
 
-        var loop = a.CreateLabel(); var done = a.CreateLabel();
-        a.test(rcx, rcx);
-        a.jz(done);
-        a.Label(ref loop);
-        for (int r = 0; r < rows; r++) a.vmovdqu8(Ymm(16 + r), __ymmword_ptr[w[r] + rsi + 2]);
-        a.vmovdqu8(Ymm(14), __ymmword_ptr[rax]);
-        if (acts == 2) a.vmovdqu8(Ymm(15), __ymmword_ptr[rbx]);
-        for (int p = 0; p < Pairs; p++)
+        private static AssemblerRegisterZMM Acc(int m) => Zmm(m);
+        private static AssemblerRegisterZMM Sum(int k) => Zmm(16 + k);
+        private static readonly AssemblerRegisterZMM W0 = Zmm(24), Sw = Zmm(25), Mw = Zmm(26), T0 = Zmm(27), LowNibble = Zmm(28), T2 = Zmm(29);
+        private static readonly AssemblerRegisterZMM Bits45 = Zmm(30), Dword15 = Zmm(30), Dword3 = Zmm(31);
+
+        /// <summary>The activation rows of each half of the tile: [first, end).</summary>
+        private IEnumerable<(int First, int End)> Halves => acts <= Half ? [(0, acts)] : [(0, Half), (Half, acts)];
+
+        // GPRs: rdi args; rsi weight cursor; r8 groups left; r9 group blocks left; rax/rbx/rcx/rdx cursors into the
+        // activation tile's Q/D/C/M and r12–r15 their starts; r10 the group's results; r11 YStride; rbp scratch.
+        public Assembler Emit()
         {
-            int r = p % rows, i = p / rows;
-            var t = Ymm(p);
-            a.vpxor(t, t, t);
-            a.vpdpbusd(t, Ymm(14 + i), Ymm(16 + r));
-            a.vpxord(Ymm(24), Ymm(24), Ymm(24));
-            a.vpdpbusd(Ymm(24), Ymm(26), Ymm(16 + r));
-            a.vpsubd(t, t, Ymm(24));
+            a.mov(rsi, __qword_ptr[rdi + Int8DotArgs.Offsets.W]);
+            a.mov(r8, __qword_ptr[rdi + Int8DotArgs.Offsets.Groups]);
+            a.mov(r10, __qword_ptr[rdi + Int8DotArgs.Offsets.Y]);
+            a.mov(r11, __qword_ptr[rdi + Int8DotArgs.Offsets.YStride]);
+            a.mov(r12, __qword_ptr[rdi + Int8DotArgs.Offsets.XQ]);
+            a.mov(r13, __qword_ptr[rdi + Int8DotArgs.Offsets.XD]);
+            a.mov(r14, __qword_ptr[rdi + Int8DotArgs.Offsets.XC]);
+            a.mov(r15, __qword_ptr[rdi + Int8DotArgs.Offsets.XM]);
+            Broadcast(LowNibble, 0x0F0F0F0F);
+            if (type == DType.Q4_K) { Broadcast(Dword15, 15); Broadcast(Dword3, 3); }
+            if (type == DType.Q6_K) Broadcast(Bits45, 0x30303030);
+
+            var groupLoop = a.CreateLabel(); var blockLoop = a.CreateLabel(); var done = a.CreateLabel();
+            a.test(r8, r8);
+            a.jz(done);
+            a.Label(ref groupLoop);
+            for (int m = 0; m < acts; m++) a.vpxord(Acc(m), Acc(m), Acc(m));
+            a.mov(rax, r12); a.mov(rbx, r13); a.mov(rcx, r14); a.mov(rdx, r15);
+            a.mov(r9, __qword_ptr[rdi + Int8DotArgs.Offsets.Blocks]);
+            a.Label(ref blockLoop);
+            switch (type)
+            {
+                case DType.Q8_0: Q8_0Block(); break;
+                case DType.Q4_0: Q4_0Block(); break;
+                case DType.Q4_K: Q4_KBlock(); break;
+                case DType.Q6_K: Q6_KBlock(); break;
+            }
+            a.dec(r9);
+            a.jnz(blockLoop);
+            a.mov(rbp, r10);
+            for (int m = 0; m < acts; m++)
+            {
+                a.vmovups(__zmmword_ptr[rbp], Acc(m));
+                if (m + 1 < acts) a.add(rbp, r11);
+            }
+            a.add(r10, 64);
+            a.dec(r8);
+            a.jnz(groupLoop);
+            a.Label(ref done);
+            return a;
         }
-        // transpose-reduce ymm0..7 (8 partial sums each) into ymm12: lane p = pair p's block sum
-        a.vphaddd(ymm8, ymm0, ymm1); a.vphaddd(ymm9, ymm2, ymm3); a.vphaddd(ymm10, ymm4, ymm5); a.vphaddd(ymm11, ymm6, ymm7);
-        a.vphaddd(ymm8, ymm8, ymm9); a.vphaddd(ymm10, ymm10, ymm11);
-        a.vperm2i128(ymm12, ymm8, ymm10, 0x20);
-        a.vperm2i128(ymm13, ymm8, ymm10, 0x31);
-        a.vpaddd(ymm12, ymm12, ymm13);
-        a.vcvtdq2ps(ymm12, ymm12);
-        // dw of each pair's row (the f16 in front of the block), times dx of each pair's activation row
-        var dw = Xmm(27);
-        a.vpxord(dw, dw, dw);
-        for (int p = 0; p < Pairs; p++) a.vpinsrw(dw, dw, __word_ptr[w[p % rows] + rsi], (byte)p);
-        a.vcvtph2ps(Ymm(27), dw);
-        if (acts == 1) a.vbroadcastss(Ymm(28), __dword_ptr[rbp]);
-        else
+
+        private void Broadcast(AssemblerRegisterZMM z, int value)
         {
-            a.vbroadcastss(Xmm(28), __dword_ptr[rbp]);
-            a.vbroadcastss(Xmm(29), __dword_ptr[rdx]);
-            a.vinsertf32x4(Ymm(28), Ymm(28), Xmm(29), 1);
-            a.add(rbx, 32);
-            a.add(rdx, 4);
+            a.mov(ebp, value);
+            a.vpbroadcastd(z, ebp);
         }
-        a.vmulps(Ymm(27), Ymm(27), Ymm(28));
-        a.vfmadd231ps(acc, ymm12, Ymm(27));
-        a.add(rsi, 34);
-        a.add(rax, 32);
-        a.add(rbp, 4);
-        a.dec(rcx);
-        a.jnz(loop);
-        a.Label(ref done);
-        a.mov(rax, __qword_ptr[rdi + DotArgs.Offsets.Y]);
-        a.vmovups(__ymmword_ptr[rax], acc);
-        return a;
+
+        /// <summary>Integer sums of rows [first, end) start from the correction at [rcx + offset(m)], or from zero.</summary>
+        private void InitSums(int first, int end, Func<int, int>? correction)
+        {
+            for (int m = first; m < end; m++)
+            {
+                if (correction != null) a.vpbroadcastd(Sum(m - first), __dword_ptr[rcx + correction(m)]);
+                else a.vpxord(Sum(m - first), Sum(m - first), Sum(m - first));
+            }
+            if (split) a.vpxord(Sum(1), Sum(1), Sum(1));
+        }
+
+        /// <summary>vpdpbusd of weight vector <paramref name="w"/> against activation dwords at [rax + offset(m)];
+        /// <paramref name="step"/> picks the accumulator when one activation row alternates between two.</summary>
+        private void Dots(AssemblerRegisterZMM w, int first, int end, int step, Func<int, int> offset)
+        {
+            for (int m = first; m < end; m++)
+                a.vpdpbusd(split && (step & 1) == 1 ? Sum(1) : Sum(m - first), w, __dword_bcst[rax + offset(m)]);
+        }
+
+        /// <summary>acc(m) = fma((float)T(m)·Sw, dx at [rbx + dx(m)], acc(m)); with <paramref name="mins"/>, then
+        /// acc(m) = fma(−Mw, [rdx + dx(m)], acc(m)).</summary>
+        private void Update(int first, int end, Func<int, int> dx, bool mins = false)
+        {
+            if (split) a.vpaddd(Sum(0), Sum(0), Sum(1));
+            for (int m = first; m < end; m++)
+            {
+                var t = Sum(m - first);
+                a.vcvtdq2ps(t, t);
+                a.vmulps(t, t, Sw);
+                a.vfmadd231ps(Acc(m), t, __dword_bcst[rbx + dx(m)]);
+                if (mins) a.vfnmadd231ps(Acc(m), Mw, __dword_bcst[rdx + dx(m)]);
+            }
+        }
+
+        private void Q8_0Block()
+        {
+            a.vcvtph2ps(Sw, __ymmword_ptr[rsi]);
+            foreach (var (first, end) in Halves)
+            {
+                InitSums(first, end, m => 4 * m);
+                for (int s = 0; s < 8; s++)
+                {
+                    a.vmovdqu8(W0, __zmmword_ptr[rsi + 32 + 64 * s]);
+                    Dots(W0, first, end, s, m => 32 * m + 4 * s);
+                }
+                Update(first, end, m => 4 * m);
+            }
+            Advance(544, 32 * acts, 4 * acts, 4 * acts, 0);
+        }
+
+        private void Q4_0Block()
+        {
+            a.vcvtph2ps(Sw, __ymmword_ptr[rsi]);
+            foreach (var (first, end) in Halves)
+            {
+                InitSums(first, end, m => 4 * m);
+                for (int j = 0; j < 4; j++)
+                {
+                    // low nibbles: weights 4j + i; high nibbles: weights 16 + 4j + i
+                    a.vmovdqu8(T0, __zmmword_ptr[rsi + 32 + 64 * j]);
+                    a.vpandd(W0, T0, LowNibble);
+                    Dots(W0, first, end, 0, m => 32 * m + 4 * j);
+                    a.vpsrlw(T0, T0, 4);
+                    a.vpandd(W0, T0, LowNibble);
+                    Dots(W0, first, end, 1, m => 32 * m + 16 + 4 * j);
+                }
+                Update(first, end, m => 4 * m);
+            }
+            Advance(288, 32 * acts, 4 * acts, 4 * acts, 0);
+        }
+
+        private void Q4_KBlock()
+        {
+            for (int j = 0; j < 8; j++)
+            {
+                // scale and min of sub-block j for the 16 rows (the integer sums' registers serve as scratch): low 4 bits
+                // from byte 16j + r, top 2 from byte 16(j/2) + r; then times d and dmin
+                AssemblerRegisterZMM lo = Sum(0), hi = Sum(1), sc = Sum(2), t = Sum(3), d = Sum(4);
+                a.vpmovzxbd(lo, __xmmword_ptr[rsi + 64 + 16 * j]);
+                a.vpmovzxbd(hi, __xmmword_ptr[rsi + 192 + 16 * (j / 2)]);
+                if ((j & 1) == 1) a.vpsrld(hi, hi, 4);
+                a.vpandd(sc, lo, Dword15);
+                a.vpandd(t, hi, Dword3);
+                a.vpslld(t, t, 4);
+                a.vpord(sc, sc, t);
+                a.vpsrld(lo, lo, 4);
+                a.vpsrld(hi, hi, 2);
+                a.vpandd(hi, hi, Dword3);
+                a.vpslld(hi, hi, 4);
+                a.vpord(lo, lo, hi);
+                a.vcvtph2ps(d, __ymmword_ptr[rsi]);
+                a.vcvtdq2ps(sc, sc);
+                a.vmulps(Sw, d, sc);
+                a.vcvtph2ps(d, __ymmword_ptr[rsi + 32]);
+                a.vcvtdq2ps(lo, lo);
+                a.vmulps(Mw, d, lo);
+                foreach (var (first, end) in Halves)
+                {
+                    InitSums(first, end, null);
+                    for (int s = 0; s < 8; s++)
+                    {
+                        // chunk j / 2: sub-block j is the low (even j) or high (odd j) nibbles
+                        a.vmovdqu8(T0, __zmmword_ptr[rsi + 256 + 64 * (8 * (j / 2) + s)]);
+                        if ((j & 1) == 1) a.vpsrlw(T0, T0, 4);
+                        a.vpandd(W0, T0, LowNibble);
+                        int jj = j, ss = s;
+                        Dots(W0, first, end, s, m => 32 * (jj * acts + m) + 4 * ss);
+                    }
+                    int j2 = j;
+                    Update(first, end, m => 4 * (j2 * acts + m), mins: true);
+                }
+            }
+            Advance(2304, 256 * acts, 32 * acts, 0, 32 * acts);
+        }
+
+        private void Q6_KBlock()
+        {
+            for (int h = 0; h < 2; h++)
+                for (int qq = 0; qq < 4; qq++)
+                    for (int e = 0; e < 2; e++)
+                    {
+                        int s = 8 * h + 2 * qq + e, blk = 4 * h + qq;
+                        AssemblerRegisterZMM sc = Sum(0), d = Sum(1);
+                        a.vpmovsxbd(sc, __xmmword_ptr[rsi + 32 + 16 * s]);
+                        a.vcvtdq2ps(sc, sc);
+                        a.vcvtph2ps(d, __ymmword_ptr[rsi]);
+                        a.vmulps(Sw, d, sc);
+                        foreach (var (first, end) in Halves)
+                        {
+                            InitSums(first, end, m => 4 * (s * acts + m));
+                            for (int u = 4 * e; u < 4 * e + 4; u++)
+                            {
+                                // 6-bit code = low or high nibble of the ql vector | bits 2qq..2qq+1 of the qh vector, at bits 4–5
+                                a.vmovdqu8(T0, __zmmword_ptr[rsi + 288 + 64 * (16 * h + 8 * (qq & 1) + u)]);
+                                if (qq >= 2) a.vpsrlw(T0, T0, 4);
+                                a.vpandd(W0, T0, LowNibble);
+                                var high = __zmmword_ptr[rsi + 2336 + 64 * (8 * h + u)];
+                                switch (qq)
+                                {
+                                    case 0: a.vpsllw(T2, high, 4); break;
+                                    case 1: a.vpsllw(T2, high, 2); break;
+                                    case 2: a.vmovdqu8(T2, high); break;
+                                    default: a.vpsrlw(T2, high, 2); break;
+                                }
+                                a.vpternlogd(W0, T2, Bits45, 0xF8); // W0 | (T2 & 0x30)
+                                int uu = u - 4 * e, ee = e;
+                                Dots(W0, first, end, u, m => 32 * (blk * acts + m) + 16 * ee + 4 * uu);
+                            }
+                            Update(first, end, m => 4 * (blk * acts + m));
+                        }
+                    }
+            Advance(3360, 256 * acts, 32 * acts, 64 * acts, 0);
+        }
+
+        private void Advance(int weights, int q, int d, int c, int mins)
+        {
+            a.add(rsi, weights);
+            a.add(rax, q);
+            a.add(rbx, d);
+            if (c != 0) a.add(rcx, c);
+            if (mins != 0) a.add(rdx, mins);
+        }
     }
 }

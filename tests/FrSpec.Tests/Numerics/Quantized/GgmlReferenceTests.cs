@@ -44,6 +44,7 @@ public unsafe class GgmlReferenceTests(ITestOutputHelper output)
         var decodedTheirsByUs = new float[x.Length];
         var decodedOursByThem = new float[x.Length];
         var decodedOursByUs = ours.ToFloatArray();
+        var ourRow = new byte[rowBytes];
         fixed (float* px = x, a = decodedTheirsByThem, b = decodedTheirsByUs, c = decodedOursByThem)
         fixed (byte* pt = theirs)
         {
@@ -52,7 +53,8 @@ public unsafe class GgmlReferenceTests(ITestOutputHelper output)
                 quantize(px + row * cols, pt + row * rowBytes, cols);
                 dequantize(pt + row * rowBytes, a + row * cols, cols);
                 FrSpec.Numerics.Convert.ToFloat(type, pt + row * rowBytes, new Span<float>(b + row * cols, cols));
-                dequantize((byte*)ours.Data + row * rowBytes, c + row * cols, cols);
+                ours.ReadFileRow(row, ourRow); // the file layout of FrSpec's blocks (the engine keeps them interleaved)
+                fixed (byte* o = ourRow) dequantize(o, c + row * cols, cols);
             }
         }
         AssertBitEqual(decodedTheirsByThem, decodedTheirsByUs, $"{type}: llama.cpp's blocks decoded by FrSpec");

@@ -124,7 +124,7 @@ public unsafe class QuantizedBlockTests(ITestOutputHelper output)
     [Theory, MemberData(nameof(Types))]
     public void MatMulComputesWithQuantizedWeights(DType t)
     {
-        // The f32 path converts quantized rows with Convert.ToFloat: results equal MatMul over the decoded f32 weights.
+        // The exact precision decodes quantized rows to f32: results equal MatMul over the decoded f32 weights.
         int rows = 13, cols = 2 * DTypeInfo.BlockSize(t), n = 3;
         var r = new Random(3);
         var wf = Enumerable.Range(0, rows * cols).Select(_ => (float)(r.NextDouble() * 2 - 1)).ToArray();
@@ -134,7 +134,7 @@ public unsafe class QuantizedBlockTests(ITestOutputHelper output)
         foreach (Isa isa in Enum.GetValues<Isa>())
         {
             if (!MatMul.IsSupported(isa)) continue;
-            var c = Compute.Default.WithIsa(isa);
+            var c = Compute.Default.WithIsa(isa).WithPrecision(Precision.Exact);
             var yq = new float[n * rows];
             var yf = new float[n * rows];
             MatMul.Multiply(c, x, n, q, yq);

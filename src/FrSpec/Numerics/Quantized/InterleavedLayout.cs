@@ -1,0 +1,149 @@
+namespace FrSpec.Numerics.Quantized;
+
+/// <summary>
+/// How the engine stores block-quantized matrices: rows in groups of 16, interleaved so that one 64-byte vector holds 4
+/// consecutive weights (one dword) of each of the group's 16 rows. A vpdpbusd of such a vector against an activation
+/// dword broadcast to all lanes adds 4 products to each row's own lane, so a whole block accumulates with no shuffles and
+/// no horizontal sums, a group is read as one sequential stream, and the vector is reused for every activation row of a
+/// batch. The layout keeps every bit of the file's blocks (a group block is exactly 16 file blocks, rearranged), so the
+/// matrix takes the file's bytes; the last group is padded with zero rows. docs/gguf.md draws the layouts.
+///
+/// Per group and per file block ("group block"), by type (lane r = row 16g + r; "vector v" = 64 bytes, dword r of it
+/// belonging to row r):
+/// <list type="bullet">
+/// <item>Q8_0 (544 bytes): 16 f16 scales d, then 8 vectors; vector s holds q[4s..4s+3] of each row, stored q + 128
+/// (unsigned, vpdpbusd's unsigned operand).</item>
+/// <item>Q4_0 (288 bytes): 16 f16 d, then 4 vectors; vector j holds the file's code bytes 4j..4j+3 (low nibbles: weights
+/// 4j + i, high nibbles: weights 16 + 4j + i).</item>
+/// <item>Q4_K (2304 bytes): 16 f16 d, 16 f16 dmin, 128 bytes of low scale/min bits (byte 16j + r: sc_j &amp; 15 |
+/// (m_j &amp; 15) &lt;&lt; 4), 64 bytes of high bits (byte 16c + r: the top two bits of sc_2c, m_2c, sc_2c+1, m_2c+1 at
+/// bits 0, 2, 4, 6), then 32 vectors; vector 8c + t holds code bytes 32c + 4t … + 3 (low nibbles: sub-block 2c,
+/// high: 2c + 1).</item>
+/// <item>Q6_K (3360 bytes): 16 f16 d, 256 scale bytes (byte 16s + r: sub-block scale s), 32 vectors of low bits (vector
+/// 16h + t: ql bytes 64h + 4t … + 3), 16 vectors of high bits (vector 8h + u: qh bytes 32h + 4u … + 3).</item>
+/// </list>
+/// </summary>
+public static unsafe class InterleavedLayout
+{
+    public const int GroupRows = 16;
+
+    /// <summary>Groups of a matrix with <paramref name="rows"/> rows.</summary>
+    public static int Groups(int rows) => (rows + GroupRows - 1) / GroupRows;
+
+    /// <summary>Bytes of one group (16 rows).</summary>
+    public static long GroupBytes(DType type, int cols) => GroupRows * DTypeInfo.RowBytes(type, cols);
+
+    /// <summary>Bytes of the whole matrix (the last group padded to 16 rows).</summary>
+    public static long MatrixBytes(DType type, int rows, int cols) => Groups(rows) * GroupBytes(type, cols);
+
+    /// <summary>Writes file-layout row <paramref name="fileRow"/> (DTypeInfo.RowBytes bytes) as row <paramref name="row"/>
+    /// of the interleaved matrix at <paramref name="matrix"/>.</summary>
+    public static void PackRow(DType type, int cols, byte* fileRow, byte* matrix, int row)
+    {
+        int blockBytes = DTypeInfo.BlockBytes(type), lane = row % GroupRows;
+        byte* group = matrix + row / GroupRows * GroupBytes(type, cols);
+        for (int b = 0, blocks = cols / DTypeInfo.BlockSize(type); b < blocks; b++)
+            PackBlock(type, fileRow + (long)b * blockBytes, lane, group + (long)b * GroupRows * blockBytes);
+    }
+
+    /// <summary>Reads row <paramref name="row"/> of an interleaved matrix back into file layout.</summary>
+    public static void UnpackRow(DType type, int cols, byte* matrix, int row, byte* fileRow)
+    {
+        int blockBytes = DTypeInfo.BlockBytes(type), lane = row % GroupRows;
+        byte* group = matrix + row / GroupRows * GroupBytes(type, cols);
+        for (int b = 0, blocks = cols / DTypeInfo.BlockSize(type); b < blocks; b++)
+            UnpackBlock(type, group + (long)b * GroupRows * blockBytes, lane, fileRow + (long)b * blockBytes);
+    }
+
+    private static void PackBlock(DType type, byte* f, int r, byte* g)
+    {
+        switch (type)
+        {
+            case DType.Q8_0:
+                ((ushort*)g)[r] = *(ushort*)f;
+                for (int s = 0; s < 8; s++)
+                    for (int i = 0; i < 4; i++) g[32 + 64 * s + 4 * r + i] = (byte)(f[2 + 4 * s + i] ^ 0x80);
+                break;
+            case DType.Q4_0:
+                ((ushort*)g)[r] = *(ushort*)f;
+                for (int j = 0; j < 4; j++)
+                    for (int i = 0; i < 4; i++) g[32 + 64 * j + 4 * r + i] = f[2 + 4 * j + i];
+                break;
+            case DType.Q4_K:
+                ((ushort*)g)[r] = *(ushort*)f;
+                ((ushort*)(g + 32))[r] = *(ushort*)(f + 2);
+                Span<int> sc = stackalloc int[8], m = stackalloc int[8];
+                for (int j = 0; j < 8; j++) Q4_K.ScaleMin(f + 4, j, out sc[j], out m[j]);
+                for (int j = 0; j < 8; j++) g[64 + 16 * j + r] = (byte)((sc[j] & 15) | (m[j] & 15) << 4);
+                for (int c = 0; c < 4; c++)
+                    g[192 + 16 * c + r] = (byte)(sc[2 * c] >> 4 | (m[2 * c] >> 4) << 2 | (sc[2 * c + 1] >> 4) << 4 | (m[2 * c + 1] >> 4) << 6);
+                for (int v = 0; v < 32; v++)
+                    for (int i = 0; i < 4; i++) g[256 + 64 * v + 4 * r + i] = f[16 + 4 * v + i];
+                break;
+            case DType.Q6_K:
+                ((ushort*)g)[r] = *(ushort*)(f + 208);
+                for (int s = 0; s < 16; s++) g[32 + 16 * s + r] = f[192 + s];
+                for (int v = 0; v < 32; v++)
+                    for (int i = 0; i < 4; i++) g[288 + 64 * v + 4 * r + i] = f[4 * v + i];
+                for (int v = 0; v < 16; v++)
+                    for (int i = 0; i < 4; i++) g[2336 + 64 * v + 4 * r + i] = f[128 + 4 * v + i];
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(type), $"{type} is not block-quantized");
+        }
+    }
+
+    private static void UnpackBlock(DType type, byte* g, int r, byte* f)
+    {
+        switch (type)
+        {
+            case DType.Q8_0:
+                *(ushort*)f = ((ushort*)g)[r];
+                for (int s = 0; s < 8; s++)
+                    for (int i = 0; i < 4; i++) f[2 + 4 * s + i] = (byte)(g[32 + 64 * s + 4 * r + i] ^ 0x80);
+                break;
+            case DType.Q4_0:
+                *(ushort*)f = ((ushort*)g)[r];
+                for (int j = 0; j < 4; j++)
+                    for (int i = 0; i < 4; i++) f[2 + 4 * j + i] = g[32 + 64 * j + 4 * r + i];
+                break;
+            case DType.Q4_K:
+                *(ushort*)f = ((ushort*)g)[r];
+                *(ushort*)(f + 2) = ((ushort*)(g + 32))[r];
+                byte* sb = f + 4;
+                new Span<byte>(sb, 12).Clear();
+                for (int j = 0; j < 8; j++)
+                {
+                    ScaleMinOf(g, r, j, out int sc, out int m);
+                    if (j < 4) { sb[j] = (byte)sc; sb[j + 4] = (byte)m; }
+                    else
+                    {
+                        sb[j + 4] = (byte)((sc & 15) | (m & 15) << 4);
+                        sb[j - 4] |= (byte)((sc >> 4) << 6);
+                        sb[j] |= (byte)((m >> 4) << 6);
+                    }
+                }
+                for (int v = 0; v < 32; v++)
+                    for (int i = 0; i < 4; i++) f[16 + 4 * v + i] = g[256 + 64 * v + 4 * r + i];
+                break;
+            case DType.Q6_K:
+                *(ushort*)(f + 208) = ((ushort*)g)[r];
+                for (int k = 0; k < 16; k++) f[192 + k] = g[32 + 16 * k + r];
+                for (int v = 0; v < 32; v++)
+                    for (int i = 0; i < 4; i++) f[4 * v + i] = g[288 + 64 * v + 4 * r + i];
+                for (int v = 0; v < 16; v++)
+                    for (int i = 0; i < 4; i++) f[128 + 4 * v + i] = g[2336 + 64 * v + 4 * r + i];
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(type), $"{type} is not block-quantized");
+        }
+    }
+
+    /// <summary>Q4_K: the 6-bit scale and min of sub-block <paramref name="j"/> of lane <paramref name="r"/> in a group block.</summary>
+    internal static void ScaleMinOf(byte* groupBlock, int r, int j, out int scale, out int min)
+    {
+        int low = groupBlock[64 + 16 * j + r], high = groupBlock[192 + 16 * (j / 2) + r] >> 4 * (j & 1);
+        scale = (low & 15) | (high & 3) << 4;
+        min = low >> 4 | (high >> 2 & 3) << 4;
+    }
+}

@@ -1,0 +1,284 @@
+using FrSpec.Numerics;
+using FrSpec.Numerics.CodeGen;
+using FrSpec.Numerics.Quantized;
+
+namespace FrSpec.Tests.Numerics.Quantized;
+
+/// <summary>
+/// The fast precision's int8 products for Q8_0, Q4_0, Q4_K and Q6_K on every kernel path (generated vpdpbusd, managed
+/// AVX-512BW and AVX2 vpmaddubsw, portable; AVX-VNNI where the CPU has it), bit for bit against a scalar definition
+/// written from the file's block layout; the interleaved layout's round trip; batch invariance; and the exact precision
+/// computing with the decoded weights.
+/// </summary>
+public unsafe class Int8ProductTests
+{
+    public static readonly DType[] AllTypes = [DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q6_K];
+
+    public static TheoryData<string, DType> PathsAndTypes()
+    {
+        var d = new TheoryData<string, DType>();
+        foreach (var p in KernelPaths.Names.Append("avxvnni"))
+            foreach (var t in AllTypes) d.Add(p, t);
+        return d;
+    }
+
+    public static TheoryData<DType> Types() => new(AllTypes);
+
+    private static Compute? PathCompute(string path) => path == "avxvnni"
+        ? MatMul.IsSupported(Isa.AvxVnni) ? Compute.Create(EngineOptions.Default with { Isa = Isa.AvxVnni, CodeGeneration = false, Precision = Precision.Fast }) : null
+        : KernelPaths.Get(path, Precision.Fast);
+
+    private static float[] Gaussian(Random r, int count, double scale = 1) =>
+        Enumerable.Range(0, count).Select(_ => (float)(Math.Sqrt(-2 * Math.Log(1 - r.NextDouble())) * Math.Cos(2 * Math.PI * r.NextDouble()) * scale)).ToArray();
+
+    /// <summary>File-layout rows of a matrix (what a GGUF stores), and the engine's interleaved copy built from them.</summary>
+    private static (byte[] File, WeightMatrix W) Matrix(DType type, int rows, int cols, Random r)
+    {
+        var values = Gaussian(r, rows * cols, 0.05);
+        int rb = (int)DTypeInfo.RowBytes(type, cols);
+        var file = new byte[rows * rb];
+        fixed (byte* f = file)
+        {
+            for (int i = 0; i < rows; i++) FrSpec.Numerics.Convert.FromFloat(values.AsSpan(i * cols, cols), type, f + i * rb);
+            var dst = (byte*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)WeightMatrix.ByteCountOf(type, rows, cols), 64);
+            var w = WeightMatrix.FromFileRows(type, rows, cols, f, null, dst);
+            return (file, new WeightMatrix(type, rows, cols, w.Data, owned: true));
+        }
+    }
+
+    /// <summary>
+    /// The fast precision's definition for one (row, activation) pair, from the file's bytes: activations quantized per
+    /// 32 (dx = max|x| / 127, q = round half away from zero); per sub-block the exact integer sum T of code·q (codes
+    /// centred: Q4_0 − 8, Q6_K − 32), then acc = fma((float)T·s, dx, acc) with s = d (Q8_0, Q4_0) or d·sc (Q4_K, Q6_K),
+    /// and for Q4_K acc = fma(−dmin·m, dx·Σq, acc).
+    /// </summary>
+    private static float Reference(DType type, byte* row, float[] x, int xOffset, int cols)
+    {
+        int blocks32 = cols / 32;
+        var q = new int[cols];
+        var dx = new float[blocks32];
+        for (int b = 0; b < blocks32; b++)
+        {
+            float amax = 0;
+            for (int j = 0; j < 32; j++) amax = MathF.Max(amax, MathF.Abs(x[xOffset + 32 * b + j]));
+            dx[b] = amax / 127f;
+            float id = dx[b] != 0 ? 1f / dx[b] : 0f;
+            for (int j = 0; j < 32; j++) q[32 * b + j] = (int)MathF.Round(x[xOffset + 32 * b + j] * id, MidpointRounding.AwayFromZero);
+        }
+        float acc = 0;
+        switch (type)
+        {
+            case DType.Q8_0:
+                for (int b = 0; b < blocks32; b++)
+                {
+                    byte* blk = row + 34 * b;
+                    int t = 0;
+                    for (int j = 0; j < 32; j++) t += (sbyte)blk[2 + j] * q[32 * b + j];
+                    acc = MathF.FusedMultiplyAdd((float)t * (float)*(Half*)blk, dx[b], acc);
+                }
+                break;
+            case DType.Q4_0:
+                for (int b = 0; b < blocks32; b++)
+                {
+                    byte* blk = row + 18 * b;
+                    int t = 0;
+                    for (int j = 0; j < 32; j++) t += ((j < 16 ? blk[2 + j] & 15 : blk[2 + j - 16] >> 4) - 8) * q[32 * b + j];
+                    acc = MathF.FusedMultiplyAdd((float)t * (float)*(Half*)blk, dx[b], acc);
+                }
+                break;
+            case DType.Q4_K:
+                for (int sb = 0; sb < cols / 256; sb++)
+                {
+                    byte* blk = row + 144 * sb;
+                    float d = (float)*(Half*)blk, dmin = (float)*(Half*)(blk + 2);
+                    for (int j = 0; j < 8; j++)
+                    {
+                        FrSpec.Numerics.Quantized.Q4_K.ScaleMin(blk + 4, j, out int sc, out int m);
+                        int b = 8 * sb + j, t = 0, sum = 0;
+                        for (int l = 0; l < 32; l++)
+                        {
+                            byte packed = blk[16 + 32 * (j / 2) + l];
+                            t += ((j & 1) == 0 ? packed & 15 : packed >> 4) * q[32 * b + l];
+                            sum += q[32 * b + l];
+                        }
+                        acc = MathF.FusedMultiplyAdd((float)t * (d * sc), dx[b], acc);
+                        acc = MathF.FusedMultiplyAdd(-(dmin * m), dx[b] * sum, acc);
+                    }
+                }
+                break;
+            case DType.Q6_K:
+                for (int sb = 0; sb < cols / 256; sb++)
+                {
+                    byte* blk = row + 210 * sb;
+                    float d = (float)*(Half*)(blk + 208);
+                    for (int s = 0; s < 16; s++)
+                    {
+                        int t = 0;
+                        for (int l = 0; l < 16; l++) t += (FrSpec.Numerics.Quantized.Q6_K.Code(blk, 16 * s + l) - 32) * q[256 * sb + 16 * s + l];
+                        acc = MathF.FusedMultiplyAdd((float)t * (d * ((sbyte*)blk)[192 + s]), dx[8 * sb + s / 2], acc);
+                    }
+                }
+                break;
+        }
+        return acc;
+    }
+
+    private static IEnumerable<(int N, int Rows, int Cols)> Shapes(DType type) => DTypeInfo.BlockSize(type) == 32
+        ? [(1, 1, 32), (1, 17, 64), (2, 15, 96), (3, 33, 32), (9, 16, 320), (1, 67, 2048), (16, 40, 256), (17, 5, 64)]
+        : [(1, 1, 256), (1, 17, 512), (2, 15, 256), (9, 33, 256), (1, 64, 2048), (16, 18, 512), (17, 3, 256)];
+
+    [Theory, MemberData(nameof(PathsAndTypes))]
+    public void BitIdenticalToTheScalarDefinitionOnAwkwardShapes(string path, DType type)
+    {
+        var compute = PathCompute(path);
+        if (compute == null || (path == "generated" && compute.Generated?.Int8 == null)) return; // not on this CPU
+        var r = new Random((int)type * 7 + path.Length);
+        foreach (var (n, rows, cols) in Shapes(type))
+        {
+            var (file, w) = Matrix(type, rows, cols, r);
+            using var _ = w;
+            var x = Gaussian(r, n * cols, 2);
+            if (n > 1) for (int c = 0; c < cols; c++) x[cols + c] = (c % 7 - 3) * 0.5f; // exact halves after scaling
+            var bias = Gaussian(r, rows);
+            var y = new float[n * rows];
+            MatMul.Multiply(compute, x, n, w, y, bias);
+            int rb = (int)DTypeInfo.RowBytes(type, cols);
+            fixed (byte* f = file)
+                for (int i = 0; i < n; i++)
+                    for (int o = 0; o < rows; o++)
+                    {
+                        float want = Reference(type, f + o * rb, x, i * cols, cols) + bias[o];
+                        Assert.True(BitConverter.SingleToInt32Bits(want) == BitConverter.SingleToInt32Bits(y[i * rows + o]),
+                            $"{path} {type} n={n} rows={rows} cols={cols} [{i},{o}]: {y[i * rows + o]} vs {want}");
+                    }
+        }
+    }
+
+    [Theory, MemberData(nameof(PathsAndTypes))]
+    public void RowsAreBitIdenticalAloneOrWithUpTo63Others(string path, DType type)
+    {
+        var compute = PathCompute(path);
+        if (compute == null) return;
+        var r = new Random(10 + (int)type);
+        int rows = 37, cols = DTypeInfo.BlockSize(type) == 32 ? 160 : 512;
+        var (_, w) = Matrix(type, rows, cols, r);
+        using var _w = w;
+        var x = Gaussian(r, 64 * cols);
+        var single = new float[64 * rows];
+        for (int i = 0; i < 64; i++) MatMul.Multiply(compute, x.AsSpan(i * cols, cols), 1, w, single.AsSpan(i * rows, rows));
+        foreach (int n in new[] { 2, 3, 8, 9, 16, 64 })
+        {
+            var y = new float[n * rows];
+            MatMul.Multiply(compute, x, n, w, y);
+            Assert.Equal(single.AsSpan(0, n * rows).ToArray(), y);
+        }
+    }
+
+    [Theory, MemberData(nameof(Types))]
+    public void InterleavedLayoutKeepsEveryFileByte(DType type)
+    {
+        var r = new Random(3);
+        foreach (int rows in new[] { 1, 15, 16, 17, 50 })
+        {
+            int cols = DTypeInfo.BlockSize(type) == 32 ? 96 : 512;
+            var (file, w) = Matrix(type, rows, cols, r);
+            using var _ = w;
+            Assert.Equal(InterleavedLayout.Groups(rows) * 16 * DTypeInfo.RowBytes(type, cols), w.ByteCount);
+            int rb = w.RowBytes;
+            var row = new byte[rb];
+            for (int i = 0; i < rows; i++)
+            {
+                w.ReadFileRow(i, row);
+                Assert.Equal(file.AsSpan(i * rb, rb).ToArray(), row);
+            }
+            // decoding a row through the layout equals decoding the file row
+            var got = new float[cols];
+            var want = new float[cols];
+            w.ReadRow(rows - 1, got);
+            fixed (byte* f = file) FrSpec.Numerics.Convert.ToFloat(type, f + (rows - 1) * rb, want);
+            Assert.Equal(want, got);
+        }
+    }
+
+    [Theory, MemberData(nameof(Types))]
+    public void GatheredRowsKeepTheirBits(DType type)
+    {
+        var r = new Random(13);
+        int rows = 50, cols = DTypeInfo.BlockSize(type) == 32 ? 64 : 256;
+        var (_, w) = Matrix(type, rows, cols, r);
+        using var _w = w;
+        int[] subset = [49, 3, 17, 0, 33, 16, 15];
+        using var g = w.GatherRows(subset);
+        var x = Gaussian(r, 4 * cols);
+        var full = new float[4 * rows];
+        var part = new float[4 * subset.Length];
+        var fast = Compute.Default.WithPrecision(Precision.Fast);
+        MatMul.Multiply(fast, x, 4, w, full);
+        MatMul.Multiply(fast, x, 4, g, part);
+        for (int i = 0; i < 4; i++)
+            for (int k = 0; k < subset.Length; k++) Assert.Equal(full[i * rows + subset[k]], part[i * subset.Length + k]);
+    }
+
+    [Theory, MemberData(nameof(Types))]
+    public void ExactPrecisionMultipliesTheDecodedWeightsAndFastStaysClose(DType type)
+    {
+        var r = new Random(12);
+        int n = 3, rows = 21, cols = DTypeInfo.BlockSize(type) == 32 ? 96 : 512;
+        var (_, w) = Matrix(type, rows, cols, r);
+        using var _w = w;
+        var stored = w.ToFloatArray();
+        var x = Gaussian(r, n * cols);
+        var exact = new float[n * rows];
+        var fast = new float[n * rows];
+        MatMul.Multiply(Compute.Default.WithPrecision(Precision.Exact), x, n, w, exact);
+        MatMul.Multiply(Compute.Default.WithPrecision(Precision.Fast), x, n, w, fast);
+        for (int i = 0; i < n; i++)
+            for (int o = 0; o < rows; o++)
+            {
+                double s = 0, mag = 0;
+                for (int c = 0; c < cols; c++) { s += (double)x[i * cols + c] * stored[o * cols + c]; mag += Math.Abs((double)x[i * cols + c] * stored[o * cols + c]); }
+                Assert.Equal(s, exact[i * rows + o], 1e-4);
+                // int8 activations: each product off by at most half a step of its block, |x|max/254
+                Assert.True(Math.Abs(s - fast[i * rows + o]) <= 0.02 * mag + 1e-6, $"{type} [{i},{o}]: fast {fast[i * rows + o]} vs {s} (Σ|x·w| {mag})");
+            }
+    }
+
+    [Fact]
+    public void VectorisedActivationQuantizerMatchesTheScalarOne()
+    {
+        var r = new Random(4);
+        var x = new float[32 * 64];
+        for (int i = 0; i < x.Length; i++) x[i] = (float)(r.NextDouble() * 2 - 1) * (i % 5 == 0 ? 100 : 1);
+        for (int j = 0; j < 32; j++) x[32 * 3 + j] = (j - 16) * 0.5f;   // max 8: x·127/8 hits exact halves
+        for (int j = 0; j < 32; j++) x[32 * 4 + j] = 0;                  // all zero: dx = 0
+        var a = new sbyte[32];
+        var b = new sbyte[32];
+        fixed (float* px = x)
+        fixed (sbyte* pa = a, pb = b)
+            for (int blk = 0; blk < 64; blk++)
+            {
+            {
+                float db = Int8Activations.QuantizeBlockScalar(px + 32 * blk, pb, out int b0, out int b1);
+                if (System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated)
+                {
+                    float da = Int8Activations.QuantizeBlock256(px + 32 * blk, pa, out int a0, out int a1);
+                    Assert.Equal((db, b0, b1), (da, a0, a1));
+                    Assert.Equal(b, a);
+                }
+                if (System.Runtime.Intrinsics.X86.Avx512F.IsSupported)
+                {
+                    float da = Int8Activations.QuantizeBlock512(px + 32 * blk, pa, out int a0, out int a1);
+                    Assert.Equal((db, b0, b1), (da, a0, a1));
+                    Assert.Equal(b, a);
+                }
+            }
+            }
+    }
+
+    [Fact]
+    public void TheGeneratedKernelsExistWhereTheCpuHasVnni()
+    {
+        var k = Compute.Create(EngineOptions.Default with { Precision = Precision.Fast }).Generated;
+        if (CpuFeatures.Detect().CanRunInt8Kernels) Assert.NotNull(k?.Int8);
+    }
+}
