@@ -15,7 +15,7 @@ public class SamplingExactnessTests(ITestOutputHelper output)
 {
     private const int Vocab = 24, Runs = 50_000;
     private static readonly int[] Prompt = [3, 11, 7];
-    private static readonly SamplingOptions Sampling = new(Temperature: 1f, TopK: 0, TopP: 0.95f);
+    internal static readonly SamplingOptions Sampling = new(Temperature: 1f, TopK: 0, TopP: 0.95f);
     private static readonly SamplingOptions TopKSampling = new(Temperature: 0.7f, TopK: 6, TopP: 1f);
     private static readonly TreeOptions Tree = new() { Depth = 2, TopK = 3, TotalTokens = 10 };
 
@@ -24,57 +24,10 @@ public class SamplingExactnessTests(ITestOutputHelper output)
     private static (string Target, string Head) Dirs() => IdentityEagle.Write("llama3", Vocab, 32, 51);
     private static string TargetDir() => Dirs().Target;
 
-    /// <summary>P(t1, t2, t3) under vanilla sampling, by enumerating every prefix with non-zero probability.</summary>
-    private static Dictionary<long, double> ExactLaw(Transformer model, SamplingOptions sampling)
-    {
-        var sampler = new Sampler(sampling);
-        var state = model.CreateState();
-        var cache = model.CreateCache(64);
-        var logits = new float[Vocab];
-        float[] Next(int[] seq)
-        {
-            cache.Clear();
-            var h = VanillaDecoder.Prefill(model, state, cache, seq);
-            model.Head.Compute(h, 1, logits);
-            var p = new float[Vocab];
-            sampler.Distribution(logits, p);
-            return p;
-        }
-        var law = new Dictionary<long, double>();
-        var p1 = Next(Prompt);
-        for (int a = 0; a < Vocab; a++)
-        {
-            if (p1[a] <= 0) continue;
-            var p2 = Next([.. Prompt, a]);
-            for (int b = 0; b < Vocab; b++)
-            {
-                if (p2[b] <= 0) continue;
-                var p3 = Next([.. Prompt, a, b]);
-                for (int c = 0; c < Vocab; c++)
-                    if (p3[c] > 0) law[Key(a, b, c)] = (double)p1[a] * p2[b] * p3[c];
-            }
-        }
-        return law;
-    }
+    private static Dictionary<long, double> ExactLaw(Transformer model, SamplingOptions sampling) => SampledLaw.Exact(model, Prompt, sampling);
 
-    private static long Key(int a, int b, int c) => ((long)a * Vocab + b) * Vocab + c;
-
-    private (double P, double MultiTokenRounds) Run(ModelSession spec, Dictionary<long, double> law, SamplingOptions sampling, string rule = "exact")
-    {
-        var counts = new Dictionary<long, int>();
-        int rounds = 0, multi = 0;
-        for (int seed = 0; seed < Runs; seed++)
-        {
-            var r = spec.Generate(Prompt, new GenerationOptions { MaxNewTokens = 3, Sampling = sampling with { Seed = (ulong)seed }, StopIds = [] });
-            Assert.Equal(3, r.Ids.Length);
-            long k = Key(r.Ids[0], r.Ids[1], r.Ids[2]);
-            counts[k] = counts.GetValueOrDefault(k) + 1;
-            for (int i = 0; i < r.AcceptLengths.Length; i++) { rounds++; if (r.AcceptLengths[i] > 1) multi++; }
-        }
-        var (stat, df, p) = ChiSquare.Test(counts, law, Runs);
-        output.WriteLine($"{spec.Name} rule={rule}: chi2={stat:F1} df={df} p={p:G4}; rounds accepting ≥1 draft: {multi}/{rounds}");
-        return (p, multi / (double)rounds);
-    }
+    private (double P, double MultiTokenRounds) Run(ModelSession spec, Dictionary<long, double> law, SamplingOptions sampling, string rule = "exact") =>
+        SampledLaw.Run(spec, Prompt, law, sampling, Runs, output, rule);
 
     [Fact]
     public void FullVocabularyEagleMatchesTargetDistribution()
@@ -99,7 +52,7 @@ public class SamplingExactnessTests(ITestOutputHelper output)
     }
 
     /// <summary>WRONG: rejected children keep their mass, so the bonus is drawn from the unchanged p (drafted tokens are over-sampled).</summary>
-    private sealed class ForgetResidual : ISampledAcceptance
+    internal sealed class ForgetResidual : ISampledAcceptance
     {
         public int AcceptChild(DraftTree tree, int node, Span<float> p, Rng rng)
         {
