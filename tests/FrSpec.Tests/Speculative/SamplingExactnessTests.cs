@@ -9,7 +9,8 @@ namespace FrSpec.Tests.Speculative;
 /// <summary>
 /// Sampled speculative decoding must reproduce the target's processed distribution exactly. On a 24-token model the
 /// exact law of the first three generated tokens is computed by enumeration; 50,000 seeded runs are compared with it by
-/// a chi-square test. The same test must reject deliberately wrong acceptance rules.
+/// a chi-square test. The same test must reject deliberately wrong acceptance rules. On quantized GGUF targets (Q8_0,
+/// Q4_K_M from `frspec quantize`) the law is enumerated under top-k sampling, over a 512-token vocabulary.
 /// </summary>
 public class SamplingExactnessTests(ITestOutputHelper output)
 {
@@ -27,51 +28,53 @@ public class SamplingExactnessTests(ITestOutputHelper output)
     /// <summary>P(t1, t2, t3) under vanilla sampling, by enumerating every prefix with non-zero probability.</summary>
     private static Dictionary<long, double> ExactLaw(Transformer model, SamplingOptions sampling)
     {
+        int vocab = model.Config.VocabSize;
         var sampler = new Sampler(sampling);
         var state = model.CreateState();
         var cache = model.CreateCache(64);
-        var logits = new float[Vocab];
+        var logits = new float[vocab];
         float[] Next(int[] seq)
         {
             cache.Clear();
             var h = VanillaDecoder.Prefill(model, state, cache, seq);
             model.Head.Compute(h, 1, logits);
-            var p = new float[Vocab];
+            var p = new float[vocab];
             sampler.Distribution(logits, p);
             return p;
         }
         var law = new Dictionary<long, double>();
         var p1 = Next(Prompt);
-        for (int a = 0; a < Vocab; a++)
+        for (int a = 0; a < vocab; a++)
         {
             if (p1[a] <= 0) continue;
             var p2 = Next([.. Prompt, a]);
-            for (int b = 0; b < Vocab; b++)
+            for (int b = 0; b < vocab; b++)
             {
                 if (p2[b] <= 0) continue;
                 var p3 = Next([.. Prompt, a, b]);
-                for (int c = 0; c < Vocab; c++)
-                    if (p3[c] > 0) law[Key(a, b, c)] = (double)p1[a] * p2[b] * p3[c];
+                for (int c = 0; c < vocab; c++)
+                    if (p3[c] > 0) law[Key(a, b, c, vocab)] = (double)p1[a] * p2[b] * p3[c];
             }
         }
         return law;
     }
 
-    private static long Key(int a, int b, int c) => ((long)a * Vocab + b) * Vocab + c;
+    private static long Key(int a, int b, int c, int vocab) => ((long)a * vocab + b) * vocab + c;
 
-    private (double P, double MultiTokenRounds) Run(ModelSession spec, Dictionary<long, double> law, SamplingOptions sampling, string rule = "exact")
+    private (double P, double MultiTokenRounds) Run(ModelSession spec, Dictionary<long, double> law, SamplingOptions sampling, string rule = "exact",
+        int runs = Runs, int vocab = Vocab)
     {
         var counts = new Dictionary<long, int>();
         int rounds = 0, multi = 0;
-        for (int seed = 0; seed < Runs; seed++)
+        for (int seed = 0; seed < runs; seed++)
         {
             var r = spec.Generate(Prompt, new GenerationOptions { MaxNewTokens = 3, Sampling = sampling with { Seed = (ulong)seed }, StopIds = [] });
             Assert.Equal(3, r.Ids.Length);
-            long k = Key(r.Ids[0], r.Ids[1], r.Ids[2]);
+            long k = Key(r.Ids[0], r.Ids[1], r.Ids[2], vocab);
             counts[k] = counts.GetValueOrDefault(k) + 1;
             for (int i = 0; i < r.AcceptLengths.Length; i++) { rounds++; if (r.AcceptLengths[i] > 1) multi++; }
         }
-        var (stat, df, p) = ChiSquare.Test(counts, law, Runs);
+        var (stat, df, p) = ChiSquare.Test(counts, law, runs);
         output.WriteLine($"{spec.Name} rule={rule}: chi2={stat:F1} df={df} p={p:G4}; rounds accepting ≥1 draft: {multi}/{rounds}");
         return (p, multi / (double)rounds);
     }
@@ -113,6 +116,34 @@ public class SamplingExactnessTests(ITestOutputHelper output)
     private sealed class AcceptFirstChild : ISampledAcceptance
     {
         public int AcceptChild(DraftTree tree, int node, Span<float> p, Rng rng) => tree.FirstChild[node];
+    }
+
+    /// <summary>
+    /// EAGLE-2 and FR-Spec next to a quantized target: the identity head (f32) drafts what the unquantized target would,
+    /// so drafts are mostly but not always the quantized target's choices, and the output must still follow the
+    /// quantized target's own law (enumerated with the same kernels) exactly.
+    /// </summary>
+    [Theory]
+    [InlineData(FrSpec.Formats.Gguf.QuantizedFileType.Q8_0, false)]
+    [InlineData(FrSpec.Formats.Gguf.QuantizedFileType.Q8_0, true)]
+    [InlineData(FrSpec.Formats.Gguf.QuantizedFileType.Q4_K_M, false)]
+    [InlineData(FrSpec.Formats.Gguf.QuantizedFileType.Q4_K_M, true)]
+    public void SpeculationOnQuantizedTargetMatchesItsDistribution(FrSpec.Formats.Gguf.QuantizedFileType type, bool frSpec)
+    {
+        const int vocab = 512, runs = 20_000;
+        var (target, head) = IdentityEagle.Write("llama3", vocab, 256, 53);
+        string gguf = Path.Combine(TinyModels.NewDir($"sampling-{type}"), "target.gguf");
+        string tokenizer = FrSpec.Tests.Formats.GgufWriterTests.WriteTokenizer(Path.Combine(Path.GetDirectoryName(gguf)!, "tok"));
+        FrSpec.Formats.Gguf.GgufModelExporter.Write(target, gguf, tokenizer, type, overwrite: false, null);
+        using var model = LanguageModel.Load(gguf);
+        Assert.True(FrSpec.Numerics.DTypeInfo.IsQuantized(model.Target.Layers[0].GateProj.Type));
+        var law = ExactLaw(model.Target, TopKSampling);
+        // FR-Spec: every other id of the first 64 (the target's likely tokens are not all in it)
+        var subset = frSpec ? model.Vocabulary.CreateDraftVocabulary(Enumerable.Range(0, 32).Select(i => 2 * i).ToArray()) : null;
+        using var spec = model.CreateSession(DecodingMethod.Eagle(head, subset, Tree));
+        var (p, multi) = Run(spec, law, TopKSampling, runs: runs, vocab: vocab);
+        if (!frSpec) Assert.True(multi > 0.2, $"drafts were accepted in only {multi:P1} of rounds: the test would not exercise acceptance");
+        Assert.True(p > 0.001, $"chi-square p = {p}");
     }
 
     [Theory]

@@ -122,6 +122,9 @@ public class GgufTokenizerTests
         var rendered = ChatTemplate.FromJinja(src.Template, src.BosToken, src.EosToken, src.Origin).Render([new ChatMessage("user", "Hi")], addGenerationPrompt: true);
         Assert.StartsWith("<|im_start|>system\nYou are Qwen, created by Alibaba Cloud.", rendered);
         Assert.EndsWith("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n", rendered);
-        Assert.Null(ChatTemplateSource.FromGguf(GgufFor("qwen3")));   // the exporter writes no template
+        // the exporter carries tokenizer_config.json's chat_template over, as llama.cpp's converter does
+        string config = Path.Combine(Path.GetDirectoryName(TestAssets.TokenizerJson("qwen3"))!, "tokenizer_config.json");
+        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(config));
+        Assert.Equal(json.RootElement.GetProperty("chat_template").GetString(), ChatTemplateSource.FromGguf(GgufFor("qwen3"))!.Template);
     }
 }
