@@ -11,10 +11,19 @@ public sealed class BenchMachineCommand : ICliVerb
     public Command Create()
     {
         var size = new Option<int>("--mib") { Description = "Buffer size in MiB for the bandwidth test", DefaultValueFactory = _ => 1024 };
-        var cmd = new Command("machine", "Measure memory bandwidth (4 KiB and 2 MiB pages) and the fp32 FMA, vdpbf16ps and vpdpbusd peaks") { size };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object instead of text" };
+        var cmd = new Command("machine", "Measure memory bandwidth (4 KiB and 2 MiB pages) and the fp32 FMA, vdpbf16ps and vpdpbusd peaks (the probes are generated code, as the kernels are)") { size, json };
         cmd.SetAction(pr =>
         {
             var m = MachineLimits.Measure((long)pr.GetValue(size) << 20, repeats: 7);
+            if (pr.GetValue(json))
+            {
+                var o = m.ToJson();
+                o["cpuFeatures"] = FrSpec.Numerics.CodeGen.CpuFeatures.Detect().ToString();
+                o["managedKernels"] = FrSpec.Numerics.MatMul.BestIsa.ToString();
+                Console.WriteLine(o.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+                return 0;
+            }
             static string Peak(double? v, string unit) => v is double d ? $"{d:F0} {unit}" : "not available (CPU, OS or FRSPEC_CODEGEN=off)";
             Console.WriteLine($"threads                       {m.Threads}");
             Console.WriteLine($"read bandwidth, 4 KiB pages   {m.SmallPagesMedianGBs:F1} GB/s median, {m.SmallPagesBestGBs:F1} best");

@@ -8,8 +8,9 @@ using FrSpec.Sessions;
 namespace FrSpec.Cli.Commands;
 
 /// <summary>
-/// `bench spec`: runs vanilla, EAGLE-2 and FR-Spec (one per frequency list) over a question set, writes Spec-Bench
-/// answer files and OUT/report.md with speed, acceptance, output equivalence, quality and charts.
+/// `bench spec`: runs vanilla and every drafter given (EAGLE-2/3, a draft model, Medusa, prompt lookup), each also with
+/// FR-Spec once per frequency list, over a question set; writes Spec-Bench answer files and OUT/report.md with speed,
+/// acceptance, output equivalence, quality and charts.
 /// </summary>
 public sealed class BenchSpecCommand : ICliVerb
 {
@@ -37,13 +38,20 @@ public sealed class BenchSpecCommand : ICliVerb
         public bool Force { get; init; }
         public double ExecTimeout { get; init; } = 10;
         public Speculative.TreeOptions Tree { get; init; } = Speculative.TreeOptions.Default;
+        /// <summary>Drafters to run (eagle2, eagle3, draft, medusa, lookup); empty = every drafter whose input is given.</summary>
+        public string[] Methods { get; init; } = Array.Empty<string>();
+        /// <summary>The other drafters' inputs (draft model, Medusa, limits); <see cref="Eagle"/> and <see cref="Tree"/> override theirs.</summary>
+        public DrafterInputs Drafters { get; init; } = new();
+
+        public DrafterInputs Inputs => Drafters with { Eagle = Eagle ?? Drafters.Eagle, Tree = Tree };
     }
 
     public Command Create()
     {
         var model = new Option<string>("--model") { Description = "Target model directory (config.json, safetensors, tokenizer.json, chat template)" };
-        var eagle = new Option<string>("--eagle") { Description = "EAGLE draft head directory; adds the EAGLE-2 method (required for --fr)" };
-        var fr = new Option<string[]>("--fr") { Description = "FR-Spec frequency list(s) (freq_N.pt); one FR-Spec method per file", AllowMultipleArgumentsPerToken = true };
+        var methodsOption = new Option<string[]>("--method") { Description = "Drafters to run besides vanilla: eagle2, eagle3, draft, medusa, lookup (default: every one whose input flag is given)", AllowMultipleArgumentsPerToken = true };
+        var fr = new Option<string[]>("--fr") { Description = "FR-Spec frequency list(s) (freq_N.pt); one FR-Spec variant of every drafter with an LM head per file", AllowMultipleArgumentsPerToken = true };
+        var drafters = new DrafterCliOptions();
         var data = new Option<string>("--data") { Description = "Question file (jsonl) or a built-in set: spec-bench (default), humaneval, gsm8k, alpaca" };
         var output = new Option<string>("--out") { Description = "Output folder: one answer file per method, run.json, report.md, charts", Required = true };
         var limit = new Option<int?>("--limit") { Description = "Use at most N questions of each category (a quick run)" };
@@ -58,17 +66,16 @@ public sealed class BenchSpecCommand : ICliVerb
         var noExec = new Option<bool>("--no-exec") { Description = "Do not execute HumanEval code (pass@1 is then not computed)" };
         var force = new Option<bool>("--force") { Description = "Write into --out even when it holds files that are not a bench spec run" };
         var execTimeout = new Option<double>("--exec-timeout") { Description = "Seconds allowed per HumanEval program", DefaultValueFactory = _ => 10.0 };
-        var depth = new Option<int>("--tree-depth") { Description = "EAGLE-2 expansion steps after the root's children", DefaultValueFactory = _ => Speculative.TreeOptions.Default.Depth };
-        var treeTopK = new Option<int>("--tree-topk") { Description = "EAGLE-2 children per node and frontier width", DefaultValueFactory = _ => Speculative.TreeOptions.Default.TopK };
-        var treeTokens = new Option<int>("--tree-tokens") { Description = "Tree tokens verified per step, root included", DefaultValueFactory = _ => Speculative.TreeOptions.Default.TotalTokens };
 
-        var cmd = new Command("spec", "Benchmark vanilla, EAGLE-2 and FR-Spec on Spec-Bench, HumanEval, GSM8K or Alpaca: Spec-Bench answer files, report.md, charts");
-        foreach (var o in new Option[] { model, eagle, fr, data, output, limit, categories, maxTokens, temperature, topK, topP, seed, warmup, reportOnly, noExec, execTimeout, depth, treeTopK, treeTokens, force })
+        var cmd = new Command("spec", "Benchmark vanilla against EAGLE-2/3, draft models, Medusa and prompt lookup (each with FR-Spec subsets) on Spec-Bench, HumanEval, GSM8K or Alpaca: Spec-Bench answer files, report.md, charts");
+        foreach (var o in new Option[] { model, methodsOption, fr, data, output, limit, categories, maxTokens, temperature, topK, topP, seed, warmup, reportOnly, noExec, execTimeout, force })
             cmd.Options.Add(o);
+        drafters.AddTo(cmd);
         cmd.SetAction(pr => Execute(new Args
         {
             Model = pr.GetValue(model),
-            Eagle = pr.GetValue(eagle),
+            Methods = pr.GetValue(methodsOption) ?? Array.Empty<string>(),
+            Drafters = pr.GetValue(reportOnly) ? new DrafterInputs() : drafters.Read(pr),
             Fr = pr.GetValue(fr) ?? Array.Empty<string>(),
             Data = pr.GetValue(data),
             Out = pr.GetValue(output)!,
@@ -84,7 +91,7 @@ public sealed class BenchSpecCommand : ICliVerb
             NoExec = pr.GetValue(noExec),
             Force = pr.GetValue(force),
             ExecTimeout = pr.GetValue(execTimeout),
-            Tree = new Speculative.TreeOptions { Depth = pr.GetValue(depth), TopK = pr.GetValue(treeTopK), TotalTokens = pr.GetValue(treeTokens) },
+            Tree = new Speculative.TreeOptions { Depth = pr.GetValue(drafters.TreeDepth), TopK = pr.GetValue(drafters.TreeTopK), TotalTokens = pr.GetValue(drafters.TreeTokens) },
         }, Console.Out));
         return cmd;
     }
@@ -114,7 +121,13 @@ public sealed class BenchSpecCommand : ICliVerb
         if (BenchmarkSettings.TryLoad(a.Out) is null) OutputFolder.RefuseNonEmpty(a.Out, a.Force, "--out");
         if (!Directory.Exists(a.Model) && !Formats.Gguf.GgufFile.IsGgufPath(a.Model)) throw new FrSpecException($"--model {a.Model}: no such directory or .gguf file");
         if (a.Eagle is not null && !Directory.Exists(a.Eagle)) throw new FrSpecException($"--eagle {a.Eagle}: no such directory");
-        if (a.Fr.Length > 0 && a.Eagle is null) throw new FrSpecException("--fr needs --eagle: FR-Spec drafts with the EAGLE head");
+        var inputs = a.Inputs;
+        var kinds = a.Methods.Length == 0 ? inputs.Available()
+            : a.Methods.Select(m => MethodSpec.Drafters.TryGetValue(m, out var k) ? k
+                : m.Equals("vanilla", StringComparison.OrdinalIgnoreCase) ? MethodKind.Vanilla
+                : throw new FrSpecException($"--method {m}: expected {string.Join(", ", MethodSpec.Drafters.Keys)}")).Where(k => k != MethodKind.Vanilla).Distinct().ToList();
+        if (a.Fr.Length > 0 && !kinds.Any(MethodSpec.HasLmHead))
+            throw new FrSpecException("--fr needs a drafter with an LM head: give --eagle, --draft-model or --medusa (FR-Spec cuts the draft's LM head)");
         foreach (var f in a.Fr)
             if (!File.Exists(f)) throw new FrSpecException($"--fr {f}: no such file");
         if (a.MaxTokens is <= 0) throw new FrSpecException($"--max-tokens must be positive, got {a.MaxTokens}");
@@ -124,21 +137,27 @@ public sealed class BenchSpecCommand : ICliVerb
         if (a.Warmup < 0) throw new FrSpecException($"--warmup must be 0 or more, got {a.Warmup}");
 
         var specs = new List<MethodSpec> { MethodSpec.Vanilla };
-        if (a.Eagle is not null) specs.Add(MethodSpec.Eagle2);
-        specs.AddRange(a.Fr.Select(MethodSpec.Fr));
+        foreach (var kind in kinds)
+        {
+            specs.Add(new MethodSpec(kind));
+            if (MethodSpec.HasLmHead(kind)) specs.AddRange(a.Fr.Select(f => MethodSpec.WithFr(kind, f)));
+        }
 
         // One loaded model shared by all methods (its EAGLE head and FR-Spec heads loaded once), disposed with the run.
         using var model = LanguageModel.Load(a.Model, CliEngineOptions.FromEnvironment());
         var vocabulary = model.Vocabulary;
         var template = vocabulary.ChatTemplate ?? throw new FrSpecException($"{a.Model}: bench spec needs a supported chat template (tokenizer_config.json's chat_template, or a GGUF's tokenizer.chat_template)");
         var tokenizer = vocabulary.Tokenizer ?? throw new FrSpecException($"{a.Model}: bench spec needs a tokenizer");
-        var methods = specs.Select(s => new BenchmarkMethod(s, model.CreateSession(s.ToDecodingMethod(model, a.Eagle, a.Tree)))).ToList();
+        var methods = specs.Select(s => new BenchmarkMethod(s, model.CreateSession(s.ToDecodingMethod(model, inputs)))).ToList();
         var settings = new BenchmarkSettings
         {
             DataSet = questions.Name,
             Kind = questions.Kind,
             DataFile = dataPath,
             Model = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(a.Model))),
+            ModelNote = Synthesis.ModelExpander.TryReadExpansion(a.Model) is { } x
+                ? $"a cost model: `{x.Source}` expanded to the {x.Shape} shape (docs/expansion.md); every matrix product has the real model's size, the text is `{x.Source}`'s"
+                : null,
             MaxNewTokens = a.MaxTokens ?? questions.DefaultMaxNewTokens,
             Sampling = new SamplingOptions(a.Temperature, a.TopK, a.TopP, a.Seed),
         };

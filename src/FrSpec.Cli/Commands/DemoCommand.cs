@@ -25,40 +25,51 @@ public sealed class DemoCommand : ICliVerb
     public Command Create()
     {
         var model = new Option<string?>("--model") { Description = "Target model directory (default: the bundled demo/target)" };
-        var eagle = new Option<string?>("--eagle") { Description = "EAGLE head directory (default: the bundled demo/eagle)" };
+        var drafters = new DrafterCliOptions();
+        drafters.Eagle.Description = "EAGLE head directory (default: the bundled demo/eagle)";
+        var method = new Option<string[]>("--method") { Description = "Drafters to compare with vanilla: eagle2 (default), eagle3, draft, medusa, lookup (FR-Spec sizes apply to those with an LM head)", AllowMultipleArgumentsPerToken = true };
         var sizes = new Option<int[]>("--fr-sizes") { Description = "FR-Spec subset sizes V' to compare", DefaultValueFactory = _ => [8192, 16384, 32768], AllowMultipleArgumentsPerToken = true };
         var maxTokens = new Option<int>("--max-tokens") { Description = "New tokens per prompt", DefaultValueFactory = _ => 96 };
         var prompt = new Option<string[]>("--prompt") { Description = "Prompt(s) to use instead of the built-in ones", AllowMultipleArgumentsPerToken = true };
         var rounds = new Option<int>("--rounds") { Description = "Passes over the prompts (speed = median per method)", DefaultValueFactory = _ => 1 };
         var cmd = new Command("demo", "Run vanilla, EAGLE-2 and FR-Spec on the bundled demo model pair and compare speed and output")
         {
-            model, eagle, sizes, maxTokens, prompt, rounds,
+            model, method, sizes, maxTokens, prompt, rounds,
         };
+        drafters.AddTo(cmd);
         cmd.SetAction(pr =>
         {
+            var inputs = drafters.Read(pr);
             string root = BenchmarkDataLocator.FindContentRoot() ?? Directory.GetCurrentDirectory();
             string modelDir = pr.GetValue(model) ?? Path.Combine(root, "demo", "target");
-            string eagleDir = pr.GetValue(eagle) ?? Path.Combine(root, "demo", "eagle");
+            string eagleDir = inputs.Eagle ?? Path.Combine(root, "demo", "eagle");
             if (!Directory.Exists(modelDir) && !Formats.Gguf.GgufFile.IsGgufPath(modelDir)) throw new FrSpecException($"{modelDir}: demo model not found (train it with `frspec train lm`, see docs/training.md, or pass --model)");
             if (!Directory.Exists(eagleDir)) throw new FrSpecException($"{eagleDir}: demo EAGLE head not found (see docs/training.md, or pass --eagle)");
             var prompts = pr.GetValue(prompt) is { Length: > 0 } p ? p : DefaultPrompts;
-            Run(modelDir, eagleDir, pr.GetValue(sizes)!, prompts, pr.GetValue(maxTokens), Math.Max(1, pr.GetValue(rounds)));
+            var kinds = (pr.GetValue(method) is { Length: > 0 } m ? m : ["eagle2"])
+                .Select(x => DrafterCliOptions.Resolve(x, inputs)).Where(k => k != Benchmarks.MethodKind.Vanilla).Distinct().ToList();
+            Run(modelDir, inputs with { Eagle = eagleDir }, kinds, pr.GetValue(sizes)!, prompts, pr.GetValue(maxTokens), Math.Max(1, pr.GetValue(rounds)));
             return 0;
         });
         return cmd;
     }
 
-    private static void Run(string modelDir, string eagleDir, int[] sizes, string[] prompts, int maxTokens, int rounds)
+    private static void Run(string modelDir, Benchmarks.DrafterInputs inputs, IReadOnlyList<Benchmarks.MethodKind> kinds, int[] sizes, string[] prompts, int maxTokens, int rounds)
     {
         using var model = LanguageModel.Load(modelDir, CliEngineOptions.FromEnvironment());
         var config = model.Target.Config;
-        var methods = new List<DecodingMethod> { DecodingMethod.Vanilla, DecodingMethod.Eagle(eagleDir) };
-        foreach (int v in sizes.Where(v => v < config.VocabSize))
-            methods.Add(DecodingMethod.Eagle(eagleDir, model.Vocabulary.FindDraftVocabulary(v, eagleDir)));
+        var methods = new List<DecodingMethod> { DecodingMethod.Vanilla };
+        foreach (var kind in kinds)
+        {
+            methods.Add(inputs.Method(kind, null));
+            if (Benchmarks.MethodSpec.HasLmHead(kind))
+                foreach (int v in sizes.Where(v => v < config.VocabSize))
+                    methods.Add(inputs.Method(kind, DrafterCliOptions.FrVocabulary(model, null, v, inputs)));
+        }
         var decoders = methods.Select(m => model.CreateSession(m)).ToList();
         var options = new GenerationOptions { MaxNewTokens = maxTokens };
         var encoded = prompts.Select(p => model.Vocabulary.Encode(p)).ToArray();
-        Console.WriteLine($"model {modelDir} ({config.NumLayers} layers, hidden {config.HiddenSize}, vocab {config.VocabSize}), head {eagleDir}");
+        Console.WriteLine($"model {modelDir} ({config.NumLayers} layers, hidden {config.HiddenSize}, vocab {config.VocabSize}); drafters: {string.Join(", ", methods.Skip(1).Select(m => m.Name))}");
         Console.WriteLine($"tree depth {TreeOptions.Default.Depth}, top-k {TreeOptions.Default.TopK}, {TreeOptions.Default.TotalTokens} tokens; greedy; {maxTokens} new tokens per prompt");
         Console.WriteLine();
 
@@ -89,13 +100,15 @@ public sealed class DemoCommand : ICliVerb
                 }
 
         double Speed(string name) => tokens[name].Sum() / seconds[name].Sum();
-        double baseline = Speed("vanilla"), eagle2 = Speed("eagle2");
-        Console.WriteLine($"{"method",-12} {"tokens/s",9} {"accepted/step",14} {"vs vanilla",11} {"vs EAGLE-2",11}");
+        double baseline = Speed("vanilla");
+        double? eagle2 = tokens.ContainsKey("eagle2") ? Speed("eagle2") : null;
+        Console.WriteLine($"{"method",-14} {"tokens/s",9} {"accepted/step",14} {"vs vanilla",11} {"vs EAGLE-2",11}");
         foreach (var d in decoders)
         {
             double s = Speed(d.Name);
             string acc = accept[d.Name].Count > 0 ? accept[d.Name].Average().ToString("F2") : "-";
-            Console.WriteLine($"{d.Name,-12} {s,9:F1} {acc,14} {s / baseline,10:F2}x {s / eagle2,10:F2}x");
+            string vsEagle = eagle2 is double e ? $"{s / e,10:F2}x" : $"{"-",11}";
+            Console.WriteLine($"{d.Name,-14} {s,9:F1} {acc,14} {s / baseline,10:F2}x {vsEagle}");
         }
         Console.WriteLine();
         Console.WriteLine(mismatches.Count == 0

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using FrSpec.Benchmarks;
 using FrSpec.Cli.Support;
 using FrSpec.Generation;
 using FrSpec.Model;
@@ -9,7 +10,7 @@ using FrSpec.Text;
 
 namespace FrSpec.Cli.Commands;
 
-/// <summary>`frspec generate`: text generation with vanilla, EAGLE-2 or FR-Spec decoding, streamed as produced.</summary>
+/// <summary>`frspec generate`: text generation with vanilla or speculative decoding (any drafter, FR-Spec optional), streamed as produced.</summary>
 public sealed class GenerateCommand : ICliVerb
 {
     public Command Create()
@@ -24,7 +25,7 @@ public sealed class GenerateCommand : ICliVerb
         var chat = new Option<bool>("--chat") { Description = "Wrap the prompt in the model's chat template as a user turn" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (ids, text, speed, timings) instead of streaming" };
         var truncate = new Option<bool>("--truncate") { Description = "Cut a prompt too long for the model's context (keeps BOS and the end of the prompt) instead of refusing it" };
-        var cmd = new Command("generate", "Generate text (vanilla, or EAGLE-2 / FR-Spec speculative decoding with --eagle)")
+        var cmd = new Command("generate", "Generate text (vanilla, or speculative decoding: EAGLE-2/3, a draft model, Medusa, prompt lookup; FR-Spec with --fr/--fr-size)")
         {
             prompt, maxTokens, temperature, topP, topK, seed, chat, json, truncate,
         };

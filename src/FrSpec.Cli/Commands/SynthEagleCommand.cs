@@ -4,7 +4,7 @@ using FrSpec.Synthesis;
 
 namespace FrSpec.Cli.Commands;
 
-/// <summary>`frspec synth-eagle`: writes a seeded random EAGLE-1/2 head for a target model, in the published layout.</summary>
+/// <summary>`frspec synth-eagle`: writes a seeded random EAGLE-1/2 or EAGLE-3 head for a target model, in a published layout.</summary>
 public sealed class SynthEagleCommand : ICliVerb
 {
     public Command Create()
@@ -12,12 +12,13 @@ public sealed class SynthEagleCommand : ICliVerb
         var model = new Option<string>("--model") { Description = "Target model directory (Llama-3 or Qwen2 family)", Required = true };
         var expand = new Option<string?>("--expand") { Description = "An EAGLE head of the small model that --model was expanded from: expand it to --model's shape" };
         var output = new Option<string>("--out") { Description = "Output directory for the head", Required = true };
-        var format = new Option<string>("--format") { Description = "bin (pytorch_model.bin, as yuhuili/EAGLE-* ship) or safetensors", DefaultValueFactory = _ => "bin" };
+        var format = new Option<string>("--format") { Description = "bin (pytorch_model.bin, as yuhuili/EAGLE-* ship) or safetensors: EAGLE-1/2; eagle3 (the official EAGLE-3 layout, pytorch_model.bin, midlayer.*) or eagle3-safetensors (speculators export: nested config, model.safetensors, layers.0.*)", DefaultValueFactory = _ => "bin" };
+        var draftVocab = new Option<int?>("--draft-vocab") { Description = "EAGLE-3: draft vocabulary size (default 32000, or a quarter of a small vocabulary)" };
         var seed = new Option<ulong>("--seed") { Description = "Random seed (same seed, same weights)", DefaultValueFactory = _ => 1UL };
         var force = new Option<bool>("--force") { Description = "Replace --out even when it already holds files" };
         var cmd = new Command("synth-eagle", "Synthesize an EAGLE-1/2 draft head (config.json + pytorch_model.bin or model.safetensors) for a target model")
         {
-            model, expand, output, format, seed, force,
+            model, expand, output, format, seed, draftVocab, force,
         };
         cmd.SetAction(pr =>
         {
@@ -35,7 +36,14 @@ public sealed class SynthEagleCommand : ICliVerb
             }
             using var folder = OutputFolder.Begin(outDir, pr.GetValue(force), "--out", target);
             var sw = System.Diagnostics.Stopwatch.StartNew();
-            EagleSynthesizer.Write(modelDir, folder.Path, pr.GetValue(format)!, pr.GetValue(seed));
+            if (pr.GetValue(format) is "eagle3" or "eagle3-safetensors")
+                Eagle3Synthesizer.Write(modelDir, folder.Path, pr.GetValue(format) == "eagle3" ? Eagle3Layout.Official : Eagle3Layout.Speculators,
+                    pr.GetValue(seed), pr.GetValue(draftVocab));
+            else
+            {
+                if (pr.GetValue(draftVocab) != null) throw new FrSpecException("--draft-vocab applies to --format eagle3 or eagle3-safetensors");
+                EagleSynthesizer.Write(modelDir, folder.Path, pr.GetValue(format)!, pr.GetValue(seed));
+            }
             folder.Commit();
             Console.Error.WriteLine($"wrote {outDir} ({pr.GetValue(format)}) in {sw.Elapsed.TotalSeconds:F1} s");
             return 0;

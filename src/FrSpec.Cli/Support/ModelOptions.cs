@@ -1,4 +1,5 @@
 using System.CommandLine;
+using FrSpec.Benchmarks;
 using FrSpec.Model;
 using FrSpec.Sessions;
 using FrSpec.Speculative;
@@ -6,8 +7,8 @@ using FrSpec.Speculative;
 namespace FrSpec.Cli.Support;
 
 /// <summary>
-/// The options that choose a model and how it decodes, shared by generate, chat and serve: --model, and for
-/// speculative decoding --eagle with --fr / --fr-size (FR-Spec) and the --tree-* shape.
+/// The options that choose a model and how it decodes, shared by generate, chat and serve: --model, --method, every
+/// drafter's flags (<see cref="DrafterCliOptions"/>) and --fr / --fr-size (FR-Spec on the drafter's LM head).
 /// </summary>
 internal sealed class ModelOptions(string? defaultModel = null)
 {
@@ -18,33 +19,31 @@ internal sealed class ModelOptions(string? defaultModel = null)
         Required = defaultModel == null,
         DefaultValueFactory = defaultModel == null ? null! : _ => defaultModel,
     };
-    public Option<string?> Eagle { get; } = new("--eagle") { Description = "EAGLE-1/2 draft head directory: speculative decoding" };
-    public Option<string?> Fr { get; } = new("--fr") { Description = "FR-Spec frequency list (freq_N.pt or SGLang token map) for the draft LM head" };
+    public Option<string?> Method { get; } = new("--method") { Description = "vanilla, eagle2, eagle3, draft, medusa or lookup (default: the drafter whose flag is given, else vanilla)" };
+    public Option<string?> Fr { get; } = new("--fr") { Description = "FR-Spec frequency list (freq_N.pt or SGLang token map) for the drafter's LM head" };
     public Option<int?> FrSize { get; } = new("--fr-size") { Description = "FR-Spec subset size V' (uses freq_V'.pt beside the model/head, or the bundled subset)" };
-    public Option<int> Depth { get; } = new("--tree-depth") { Description = "EAGLE-2 expansion steps after the root's children", DefaultValueFactory = _ => TreeOptions.Default.Depth };
-    public Option<int> TopK { get; } = new("--tree-topk") { Description = "EAGLE-2 children per node and frontier width", DefaultValueFactory = _ => TreeOptions.Default.TopK };
-    public Option<int> Tokens { get; } = new("--tree-tokens") { Description = "Tree tokens verified per step, root included", DefaultValueFactory = _ => TreeOptions.Default.TotalTokens };
+    public DrafterCliOptions Drafters { get; } = new();
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { Model, Eagle, Fr, FrSize, Depth, TopK, Tokens }) command.Options.Add(option);
+        foreach (var option in new Option[] { Model, Method, Fr, FrSize }) command.Options.Add(option);
+        Drafters.AddTo(command);
     }
 
     /// <summary>The loaded model (engine options from FRSPEC_* variables), the decoding method and its draft vocabulary.</summary>
     public (LanguageModel Model, DecodingMethod Method, DraftVocabulary? Draft) Load(ParseResult parse)
     {
-        string? eagleDir = parse.GetValue(Eagle);
-        if (eagleDir == null && (parse.GetValue(Fr) != null || parse.GetValue(FrSize) != null))
-            throw new FrSpecException("--fr/--fr-size select the draft vocabulary of an EAGLE head: give --eagle DIR too");
+        var inputs = Drafters.Read(parse);
+        var kind = DrafterCliOptions.Resolve(parse.GetValue(Method), inputs);
+        if (!MethodSpec.HasLmHead(kind) && (parse.GetValue(Fr) != null || parse.GetValue(FrSize) != null))
+            throw new FrSpecException(kind == MethodKind.Vanilla
+                ? "--fr/--fr-size select the draft vocabulary of a drafter: give --eagle, --draft-model or --medusa too"
+                : $"--fr/--fr-size: {kind} drafting has no draft LM head to cut");
         var model = LanguageModel.Load(parse.GetValue(Model)!, CliEngineOptions.FromEnvironment());
         try
         {
-            var vocabulary = model.Vocabulary;
-            var tree = new TreeOptions { Depth = parse.GetValue(Depth), TopK = parse.GetValue(TopK), TotalTokens = parse.GetValue(Tokens) };
-            DraftVocabulary? draft = parse.GetValue(Fr) is string file ? vocabulary.LoadDraftVocabulary(file, parse.GetValue(FrSize))
-                : parse.GetValue(FrSize) is int size ? vocabulary.FindDraftVocabulary(size, eagleDir)
-                : null;
-            return (model, eagleDir == null ? DecodingMethod.Vanilla : DecodingMethod.Eagle(eagleDir, draft, tree), draft);
+            var draft = DrafterCliOptions.FrVocabulary(model, parse.GetValue(Fr), parse.GetValue(FrSize), inputs);
+            return (model, inputs.Method(kind, draft), draft);
         }
         catch
         {

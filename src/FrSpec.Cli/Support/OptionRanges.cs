@@ -76,6 +76,17 @@ internal static class OptionRanges
         ["--seconds"] = new Range(0, 86400, MinExclusive: true),
         ["--cancel-every"] = AtLeast(0, int.MaxValue),    // bench serve: 0 = no client disconnects
         ["--prefill"] = AtLeast(0, 1 << 22),              // bench components: prompt tokens (0 = skip)
+        ["--check-tokens"] = AtLeast(1, 1 << 20),         // bench peer: positions compared between the engines
+        ["--draft-max"] = AtLeast(1, 33),                 // draft model: tokens per chain (DraftModelMethod.Chain)
+        ["--draft-min"] = AtLeast(0, 1024),               // draft model: shorter drafts are not verified (0 = any)
+        ["--draft-p-min"] = AtLeast(0, 1),                // draft model: probability cut-off
+        ["--medusa-nodes"] = AtLeast(1, 1024),            // Medusa: first N paths of the tree
+        ["--lookup-ngram"] = AtLeast(1, 64),              // prompt lookup (PromptLookupOptions.Validate)
+        ["--lookup-min-ngram"] = AtLeast(1, 64),
+        ["--lookup-tokens"] = AtLeast(1, 256),
+        ["--heads"] = AtLeast(1, 16),                     // synth-medusa: heads (MedusaHeads.MaxHeads)
+        ["--layers"] = AtLeast(1, 8),                     // synth-medusa: ResBlocks per head
+        ["--draft-vocab"] = AtLeast(1, 1 << 24),          // synth-eagle --format eagle3: draft vocabulary size
     };
 
     /// <summary>Where one verb gives a shared name another meaning ("bench tokenizer --threads 0" = all cores).</summary>

@@ -68,6 +68,7 @@ public static class BenchmarkReport
         var sb = new StringBuilder();
         sb.AppendLine($"# Benchmark: {s.DataSet} on {s.Model}");
         sb.AppendLine();
+        if (s.ModelNote is not null) { sb.AppendLine($"**Model:** {s.ModelNote}"); sb.AppendLine(); }
         sb.AppendLine($"- Questions measured: {r.CommonQuestions} (answered by every method)" +
             (r.IncompleteQuestions > 0 ? $"; {r.IncompleteQuestions} answered by only some methods are left out" : ""));
         sb.AppendLine($"- Max new tokens: {s.MaxNewTokens}; temperature {F(s.Sampling.Temperature, "0.###")}" +
@@ -90,6 +91,15 @@ public static class BenchmarkReport
         if (r.Eagle2Method is not null && names.Any(n => n != r.Eagle2Method && n != r.VanillaMethod))
             Table(sb, $"Speedup over EAGLE-2 (`{r.Eagle2Method}`)", "Ratio of the tokens/s above; above 1.00 means faster than EAGLE-2.",
                 r.Groups, names.Where(n => n != r.Eagle2Method && n != r.VanillaMethod).ToList(), (g, m) => X(r.Speedup(m, r.Eagle2Method, g)));
+        // FR-Spec over the same drafter with its full LM head, for every drafter that has both variants in the run.
+        var frPairs = r.Methods.Where(m => m.Spec.FrequencyFile != null)
+            .Select(m => (Fr: m.Name, Full: r.Methods.FirstOrDefault(b => b.Spec.FrequencyFile == null
+                && b.Spec.Kind == (m.Spec.Kind == MethodKind.FrSpec ? MethodKind.Eagle2 : m.Spec.Kind))?.Name))
+            .Where(p => p.Full != null).ToList();
+        if (frPairs.Count > 0)
+            Table(sb, "FR-Spec over the same drafter's full LM head", "Ratio of the tokens/s above: each FR-Spec method against its drafter without the cut (`name-fr-V'` vs `name`; `fr-V'` vs `eagle2`).",
+                r.Groups, frPairs.Select(p => $"{p.Fr} / {p.Full}").ToList(),
+                (g, label) => { var p = frPairs.First(x => $"{x.Fr} / {x.Full}" == label); return X(r.Speedup(p.Fr, p.Full!, g)); });
         Table(sb, "Mean accepted length", "Tokens emitted per target forward pass after prefill, averaged over all steps: accepted draft tokens plus the bonus token (vanilla = 1).",
             r.Groups, names, (g, m) => F(r.Stats[m][g].MeanAcceptLength, "0.00"));
 

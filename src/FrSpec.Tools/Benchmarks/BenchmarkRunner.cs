@@ -10,8 +10,8 @@ public sealed record BenchmarkMethod(MethodSpec Spec, IDecoder Decoder)
 {
     public string Name => Decoder.Name;
 
-    /// <summary>V' of an FR-Spec method: the number at the end of the decoder's name ("fr-32768"), else of the file name.</summary>
-    public int? VocabSize => Spec.Kind != MethodKind.FrSpec ? null
+    /// <summary>V' of an FR-Spec method: the number at the end of the decoder's name ("fr-32768", "draft-fr-8192"), else of the file name.</summary>
+    public int? VocabSize => Spec.FrequencyFile == null ? null
         : Regex.Match(Decoder.Name, @"(\d+)$") is { Success: true } m && int.TryParse(m.Groups[1].Value, out int v) ? v
         : Spec.VocabSizeFromFileName();
 }

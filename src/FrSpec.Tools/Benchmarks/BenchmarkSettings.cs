@@ -19,6 +19,8 @@ public sealed record BenchmarkSettings
     public string? DataFile { get; init; }
     /// <summary>Model name used in Spec-Bench model_id fields (the model directory's name).</summary>
     public required string Model { get; init; }
+    /// <summary>What the model is when it is not what its name says: an expanded model is a cost model (docs/expansion.md).</summary>
+    public string? ModelNote { get; init; }
     public required int MaxNewTokens { get; init; }
     public SamplingOptions Sampling { get; init; } = SamplingOptions.Greedy;
     /// <summary>Methods in report order: name (answer file stem) and spec ("vanilla", "eagle2", "fr:PATH").</summary>
@@ -53,6 +55,7 @@ public sealed record BenchmarkSettings
                 Kind = Enum.Parse<QuestionSetKind>(Str("kind")),
                 DataFile = o["data_file"]?.GetValue<string>(),
                 Model = Str("model"),
+                ModelNote = o["model_note"]?.GetValue<string>(),
                 MaxNewTokens = o["max_new_tokens"]?.GetValue<int>() ?? throw new FrSpecException($"{path}: missing field max_new_tokens"),
                 Sampling = new SamplingOptions(
                     s["temperature"]?.GetValue<float>() ?? 0f,
@@ -77,6 +80,7 @@ public sealed record BenchmarkSettings
             ["kind"] = Kind.ToString(),
             ["data_file"] = DataFile,
             ["model"] = Model,
+            ["model_note"] = ModelNote,
             ["max_new_tokens"] = MaxNewTokens,
             ["sampling"] = new JsonObject
             {

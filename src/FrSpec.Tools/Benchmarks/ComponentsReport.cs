@@ -8,18 +8,22 @@ namespace FrSpec.Benchmarks;
 /// <summary>
 /// What `frspec bench components` measured in one run, with the figures derived from it: decode against the read
 /// bandwidth, verification against decode (all-logits and as the verifier runs it), the layers' matrix products
-/// against the peak of the instruction they use, draft steps against decode, and prefill throughput. Printed as text
-/// or as one JSON object (`--json`).
+/// against the peak of the instruction they use, each drafter's draft step (full LM head and FR-Spec subsets) against
+/// decode, prompt lookup's search, and prefill throughput. Printed as text or as one JSON object (`--json`).
 /// </summary>
 public sealed class ComponentsReport
 {
+    /// <summary>One drafter's draft steps, one per LM-head variant (the full head first).</summary>
+    public sealed record DrafterSteps(string Title, int Rows, IReadOnlyList<DraftStepTiming> Steps);
+
     public required Transformer Target { get; init; }
     public required int Context { get; init; }
     public required int Repeats { get; init; }
     public required MachineLimits Machine { get; init; }
     public required IReadOnlyList<VerifyTiming> Verify { get; init; }
-    public required IReadOnlyList<DraftStepTiming> DraftSteps { get; init; }
-    public required int DraftRows { get; init; }
+    public required IReadOnlyList<DrafterSteps> Drafters { get; init; }
+    /// <summary>Prompt lookup's n-gram search over the context (no match: the worst case), when timed.</summary>
+    public double? LookupSearchMs { get; init; }
     public PrefillTiming? Prefill { get; init; }
 
     private VerifyTiming Decode => Verify.First(v => v.TreeTokens == 1);
@@ -64,14 +68,7 @@ public sealed class ComponentsReport
             ["threads"] = Target.Compute.Pool.Threads,
             ["context"] = Context,
             ["repeats"] = Repeats,
-            ["machine"] = new JsonObject
-            {
-                ["threads"] = m.Threads,
-                ["bandwidthHugePagesMedianGBs"] = R(m.HugePagesMedianGBs), ["bandwidthHugePagesBestGBs"] = R(m.HugePagesBestGBs),
-                ["bandwidthSmallPagesMedianGBs"] = R(m.SmallPagesMedianGBs), ["bandwidthSmallPagesBestGBs"] = R(m.SmallPagesBestGBs),
-                ["fp32FmaManagedGflops"] = R(m.ManagedFp32FmaGflops), ["fp32FmaGeneratedGflops"] = R(m.Fp32FmaGflops),
-                ["vdpbf16psGflops"] = R(m.Bf16DotGflops), ["vpdpbusdGops"] = R(m.Int8DotGops),
-            },
+            ["machine"] = m.ToJson(),
             ["decode"] = new JsonObject
             {
                 ["ms"] = R(decodeMs), ["tokensPerSecond"] = R(1000 / decodeMs), ["weightBytes"] = WeightBytes, ["GBs"] = R(gbs),
@@ -96,14 +93,20 @@ public sealed class ComponentsReport
             });
         }
         root["verify"] = verify;
-        var draft = new JsonArray();
-        foreach (var s in DraftSteps)
-            draft.Add(new JsonObject
-            {
-                ["label"] = s.Label, ["vocabRows"] = s.VocabRows, ["rows"] = DraftRows,
-                ["layerMs"] = R(s.LayerMs), ["headMs"] = R(s.HeadMs), ["totalMs"] = R(s.TotalMs), ["ratioToDecode"] = R(s.TotalMs / decodeMs),
-            });
-        root["draftSteps"] = draft;
+        var drafters = new JsonArray();
+        foreach (var d in Drafters)
+        {
+            var steps = new JsonArray();
+            foreach (var s in d.Steps)
+                steps.Add(new JsonObject
+                {
+                    ["label"] = s.Label, ["vocabRows"] = s.VocabRows, ["rows"] = d.Rows,
+                    ["layerMs"] = R(s.LayerMs), ["headMs"] = R(s.HeadMs), ["headProductMs"] = R(s.HeadProductMs), ["totalMs"] = R(s.TotalMs), ["ratioToDecode"] = R(s.TotalMs / decodeMs),
+                });
+            drafters.Add(new JsonObject { ["drafter"] = d.Title, ["rows"] = d.Rows, ["steps"] = steps });
+        }
+        root["drafters"] = drafters;
+        if (LookupSearchMs is double lookup) root["lookupSearchMs"] = R(lookup);
         if (Prefill is { } p)
         {
             double projMs = p.Phases.Where(x => x.Key.Contains("Projection", StringComparison.Ordinal)).Sum(x => x.Value);
@@ -131,11 +134,21 @@ public sealed class ComponentsReport
         o.WriteLine($"decode: {decodeMs:F1} ms = {1000 / decodeMs:F2} tokens/s, {WeightBytes / 1e9:F3} GB per token = {gbs:F1} GB/s "
             + $"({100 * gbs / m.HugePagesMedianGBs:F0}% of the median, {100 * gbs / m.HugePagesBestGBs:F0}% of the best bandwidth)");
         o.WriteLine();
-        o.WriteLine($"Draft step ({DraftRows} rows)        V'   layer ms  head ms  total ms  head share  vs full  vs decode");
-        double full = DraftSteps[0].TotalMs;
-        foreach (var s in DraftSteps)
-            o.WriteLine($"{s.Label,-24} {s.VocabRows,7} {s.LayerMs,9:F2} {s.HeadMs,8:F2} {s.TotalMs,9:F2} {100 * s.HeadMs / s.TotalMs,10:F0}% {full / s.TotalMs,7:F2}x {s.TotalMs / decodeMs,9:F3}");
-        o.WriteLine();
+        foreach (var d in Drafters)
+        {
+            o.WriteLine($"{d.Title} ({d.Rows} row{(d.Rows == 1 ? "" : "s")})");
+            o.WriteLine($"{"",-24}      V'   layer ms  head ms  total ms  head share  vs full  vs decode");
+            double full = d.Steps[0].TotalMs;
+            foreach (var s in d.Steps)
+                o.WriteLine($"{s.Label,-24} {s.VocabRows,7} {s.LayerMs,9:F2} {s.HeadMs,8:F2} {s.TotalMs,9:F2} {100 * s.HeadMs / s.TotalMs,10:F0}% {full / s.TotalMs,7:F2}x {s.TotalMs / decodeMs,9:F3}");
+            o.WriteLine();
+        }
+        if (LookupSearchMs is double lookup)
+        {
+            o.WriteLine($"prompt lookup search ({Context} tokens, no match: the worst case): {lookup:F4} ms = {lookup / decodeMs:F5} of a decode");
+            o.WriteLine();
+        }
+        if (Drafters.Count == 0 && LookupSearchMs == null) o.WriteLine("(no drafter given: --eagle, --draft-model, --medusa or --lookup; verification only)\n");
         o.WriteLine($"Verify T tokens   all logits (ms, vs decode)   as the verifier runs it (ms, vs decode)   layer products: GFLOP/s, share of {instruction} peak   attention ms");
         foreach (var v in Verify)
         {

@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+
 namespace FrSpec.Benchmarks;
 
 /// <summary>
@@ -18,4 +20,16 @@ public sealed record MachineLimits(int Threads, double HugePagesMedianGBs, doubl
             MachineProbe.GeneratedPeak(GeneratedInstruction.Fp32Fma), MachineProbe.GeneratedPeak(GeneratedInstruction.Bf16Dot),
             MachineProbe.GeneratedPeak(GeneratedInstruction.Int8Dot));
     }
+
+    /// <summary>The measurements as a JSON object (GB/s, GFLOP/s, GOP/s; null where not available).</summary>
+    public JsonObject ToJson() => new()
+    {
+        ["threads"] = Threads,
+        ["bandwidthHugePagesMedianGBs"] = R(HugePagesMedianGBs), ["bandwidthHugePagesBestGBs"] = R(HugePagesBestGBs),
+        ["bandwidthSmallPagesMedianGBs"] = R(SmallPagesMedianGBs), ["bandwidthSmallPagesBestGBs"] = R(SmallPagesBestGBs),
+        ["fp32FmaManagedGflops"] = R(ManagedFp32FmaGflops), ["fp32FmaGeneratedGflops"] = R(Fp32FmaGflops),
+        ["vdpbf16psGflops"] = R(Bf16DotGflops), ["vpdpbusdGops"] = R(Int8DotGops),
+    };
+
+    private static double? R(double? v) => v is double d && double.IsFinite(d) ? Math.Round(d, 4) : null;
 }

@@ -13,10 +13,19 @@ public enum MethodKind
     Eagle2,
     /// <summary>EAGLE-2 whose draft LM head keeps only a frequency-ranked vocabulary subset (FR-Spec).</summary>
     FrSpec,
+    /// <summary>An EAGLE-3 head (its own draft vocabulary; with a frequency file, cut to that subset too).</summary>
+    Eagle3,
+    /// <summary>A draft model with the target's tokenizer (with a frequency file, its LM head cut to that subset).</summary>
+    DraftModel,
+    /// <summary>Medusa-1 heads with a static tree (with a frequency file, every head's LM head cut to that subset).</summary>
+    Medusa,
+    /// <summary>Prompt lookup (n-gram) drafting: no weights, no FR-Spec variant.</summary>
+    Lookup,
 }
 
 /// <summary>
-/// A method to benchmark, written "vanilla", "eagle2" or "fr:PATH" (PATH = a frequency list such as freq_32768.pt).
+/// A method to benchmark, written "vanilla", "eagle2", "fr:PATH" (EAGLE-2 with FR-Spec; PATH = a frequency list such as
+/// freq_32768.pt), "eagle3", "draft", "medusa" (each also "NAME-fr:PATH" with FR-Spec) or "lookup".
 /// </summary>
 public sealed partial record MethodSpec(MethodKind Kind, string? FrequencyFile = null)
 {
@@ -24,26 +33,45 @@ public sealed partial record MethodSpec(MethodKind Kind, string? FrequencyFile =
     public static MethodSpec Eagle2 { get; } = new(MethodKind.Eagle2);
     public static MethodSpec Fr(string frequencyFile) => new(MethodKind.FrSpec, frequencyFile);
 
-    /// <summary>Parses "vanilla", "eagle2" (or "eagle-2") and "fr:PATH".</summary>
+    /// <summary>The spec names of the drafters, as --method takes them.</summary>
+    public static IReadOnlyDictionary<string, MethodKind> Drafters { get; } = new Dictionary<string, MethodKind>(StringComparer.OrdinalIgnoreCase)
+    {
+        ["eagle2"] = MethodKind.Eagle2, ["eagle3"] = MethodKind.Eagle3, ["draft"] = MethodKind.DraftModel,
+        ["medusa"] = MethodKind.Medusa, ["lookup"] = MethodKind.Lookup,
+    };
+
+    /// <summary>True for drafters that end in an LM head, the ones FR-Spec applies to.</summary>
+    public static bool HasLmHead(MethodKind kind) => kind is MethodKind.Eagle2 or MethodKind.FrSpec or MethodKind.Eagle3 or MethodKind.DraftModel or MethodKind.Medusa;
+
+    /// <summary>This drafter with an FR-Spec frequency file (EAGLE-2 becomes the <see cref="MethodKind.FrSpec"/> kind, as before).</summary>
+    public static MethodSpec WithFr(MethodKind kind, string frequencyFile) =>
+        HasLmHead(kind) ? new(kind == MethodKind.Eagle2 ? MethodKind.FrSpec : kind, frequencyFile)
+            : throw new FrSpecException($"{Name(kind)} has no draft LM head, so FR-Spec does not apply to it");
+
+    /// <summary>Parses every form <see cref="ToString"/> writes ("eagle-2" is accepted for eagle2).</summary>
     public static MethodSpec Parse(string text)
     {
         var t = text.Trim();
         if (t.Equals("vanilla", StringComparison.OrdinalIgnoreCase)) return Vanilla;
-        if (t.Equals("eagle2", StringComparison.OrdinalIgnoreCase) || t.Equals("eagle-2", StringComparison.OrdinalIgnoreCase)) return Eagle2;
+        if (t.Equals("eagle-2", StringComparison.OrdinalIgnoreCase)) return Eagle2;
+        if (Drafters.TryGetValue(t, out var kind)) return new(kind);
         if (t.StartsWith("fr:", StringComparison.OrdinalIgnoreCase) && t.Length > 3) return Fr(t[3..]);
-        throw new FrSpecException($"unknown method '{text}': expected vanilla, eagle2 or fr:PATH");
+        int colon = t.IndexOf("-fr:", StringComparison.OrdinalIgnoreCase);
+        if (colon > 0 && t.Length > colon + 4 && Drafters.TryGetValue(t[..colon], out kind) && kind != MethodKind.Eagle2)
+            return WithFr(kind, t[(colon + 4)..]);
+        throw new FrSpecException($"unknown method '{text}': expected vanilla, eagle2, fr:PATH, eagle3, draft, medusa (or NAME-fr:PATH) or lookup");
     }
 
     /// <summary>
-    /// The engine's decoding method for this spec on a loaded model: the FR-Spec vocabulary is read from the frequency
-    /// file with the model's control ids forced in. The speculative methods need <paramref name="eagleDir"/>.
+    /// The engine's decoding method for this spec on a loaded model: the drafter's inputs come from
+    /// <paramref name="inputs"/>, the FR-Spec vocabulary from the frequency file with the model's control ids forced in.
     /// </summary>
-    public DecodingMethod ToDecodingMethod(LanguageModel model, string? eagleDir, TreeOptions tree)
-    {
-        if (Kind == MethodKind.Vanilla) return DecodingMethod.Vanilla;
-        if (eagleDir == null) throw new FrSpecException($"method {this} needs --eagle DIR");
-        return DecodingMethod.Eagle(eagleDir, Kind == MethodKind.FrSpec ? model.Vocabulary.LoadDraftVocabulary(FrequencyFile!) : null, tree);
-    }
+    public DecodingMethod ToDecodingMethod(LanguageModel model, DrafterInputs inputs) =>
+        inputs.Method(Kind == MethodKind.FrSpec ? MethodKind.Eagle2 : Kind, FrequencyFile == null ? null : model.Vocabulary.LoadDraftVocabulary(FrequencyFile));
+
+    /// <summary>EAGLE-2 and FR-Spec with the head in <paramref name="eagleDir"/> (the form older callers use).</summary>
+    public DecodingMethod ToDecodingMethod(LanguageModel model, string? eagleDir, TreeOptions tree) =>
+        ToDecodingMethod(model, new DrafterInputs { Eagle = eagleDir, Tree = tree });
 
     /// <summary>
     /// The V' that the frequency file's name states (freq_32768.pt, 32768.bin, ...), or null. Used only to label
@@ -56,11 +84,21 @@ public sealed partial record MethodSpec(MethodKind Kind, string? FrequencyFile =
         return m.Success && int.TryParse(m.Groups[1].Value, out int v) ? v : null;
     }
 
-    public override string ToString() => Kind switch
+    private static string Name(MethodKind kind) => kind switch
     {
         MethodKind.Vanilla => "vanilla",
-        MethodKind.Eagle2 => "eagle2",
-        _ => "fr:" + FrequencyFile,
+        MethodKind.Eagle2 or MethodKind.FrSpec => "eagle2",
+        MethodKind.Eagle3 => "eagle3",
+        MethodKind.DraftModel => "draft",
+        MethodKind.Medusa => "medusa",
+        _ => "lookup",
+    };
+
+    public override string ToString() => Kind switch
+    {
+        MethodKind.FrSpec => "fr:" + FrequencyFile,
+        _ when FrequencyFile != null => $"{Name(Kind)}-fr:{FrequencyFile}",
+        _ => Name(Kind),
     };
 
     [GeneratedRegex(@"(\d+)\D*$")]

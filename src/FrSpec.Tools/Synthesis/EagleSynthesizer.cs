@@ -95,7 +95,7 @@ public static class EagleSynthesizer
     }
 }
 
-/// <summary>Writes an EAGLE head as pytorch_model.bin (torch zip pickle, as torch.save(state_dict, path) does).</summary>
+/// <summary>Writes a head as a torch zip pickle (pytorch_model.bin, medusa_lm_head.pt), as torch.save(state_dict, path) does.</summary>
 internal static class EagleBinWriter
 {
     public static void Write(string path, IReadOnlyList<TensorBlob> tensors)
@@ -105,6 +105,8 @@ internal static class EagleBinWriter
             "F32" => TorchDType.Float32,
             "F16" => TorchDType.Float16,
             "BF16" => TorchDType.BFloat16,
+            "I64" => TorchDType.Int64,
+            "BOOL" => TorchDType.Bool,
             _ => throw new FrSpecException($"tensor '{t.Name}': dtype {t.DType} cannot be written to a torch checkpoint here"),
         }, t.Shape, t.Produce()))).ToList();
         TorchCheckpointWriter.WriteStateDict(path, list, TorchArchiveName.FileStem);

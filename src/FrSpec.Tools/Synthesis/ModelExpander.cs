@@ -184,6 +184,54 @@ public static class ModelExpander
         Write(Path.Combine(outDir, "model.safetensors"), tensors, progress);
     }
 
+    /// <summary>
+    /// Expands Medusa heads trained for a small target so that they draft for <paramref name="expandedTargetDir"/>: the
+    /// feature they read (the final-norm hidden state) is the small one zero-padded, so each ResBlock's W [h, h] and b go
+    /// to the top-left of zero [H, H] and [H] (SiLU(0) = 0 keeps the padding zero) and each LM head's columns to the front
+    /// of [V, H]: drafts equal the small heads'.
+    /// </summary>
+    public static void ExpandMedusa(string smallHeadDir, string expandedTargetDir, string outDir, IProgress<(int Done, int Total)>? progress = null)
+    {
+        var target = ModelConfig.Load(expandedTargetDir);
+        var expansion = ReadExpansion(expandedTargetDir);
+        int h = expansion.SourceHiddenSize, H = target.HiddenSize, vocab = target.VocabSize;
+        var small = target with { HiddenSize = h };
+        using var heads = Speculative.MedusaHeads.Load(smallHeadDir, small);
+        string file = File.Exists(Path.Combine(smallHeadDir, "medusa_lm_head.safetensors"))
+            ? Path.Combine(smallHeadDir, "medusa_lm_head.safetensors") : Path.Combine(smallHeadDir, "medusa_lm_head.pt");
+        using var s = Speculative.EagleTensors.OpenFile(file);
+        var cols = Segments.Prefix(h);
+        var tensors = new List<TensorBlob>();
+        for (int k = 0; k < heads.Count; k++)
+        {
+            for (int j = 0; j < heads.Layers; j++)
+            {
+                int stored = s.Contains($"{k}.{j}.linear.weight") ? j : 0;
+                tensors.Add(Matrix(s, $"{k}.{stored}.linear.weight", h, h, H, H, Identity, cols) with { Name = $"{k}.{j}.linear.weight" });
+                tensors.Add(Vector(s, $"{k}.{stored}.linear.bias", h, H, Identity) with { Name = $"{k}.{j}.linear.bias" });
+            }
+            if (heads.HeadWeights[k] != null) tensors.Add(Matrix(s, $"{k}.{heads.Layers}.weight", vocab, h, vocab, H, Identity, cols));
+        }
+        Directory.CreateDirectory(outDir);
+        var config = new JsonObject
+        {
+            ["medusa_num_heads"] = heads.Count,
+            ["medusa_num_layers"] = heads.Layers,
+            ["base_model_name_or_path"] = Path.GetFullPath(expandedTargetDir),
+            ["hidden_size"] = H,
+            ["vocab_size"] = vocab,
+            [ConfigKey] = new JsonObject
+            {
+                ["shape"] = expansion.Shape,
+                ["source"] = Path.GetFileName(Path.GetFullPath(smallHeadDir).TrimEnd('/')),
+                ["source_hidden_size"] = h,
+                ["note"] = "cost model: Medusa heads of the real shape whose drafts equal the source heads' (docs/expansion.md)",
+            },
+        };
+        File.WriteAllText(Path.Combine(outDir, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        Write(Path.Combine(outDir, "medusa_lm_head.safetensors"), tensors, progress);
+    }
+
     /// <summary>What an expanded model's config.json says about its source (null when it is not an expansion).</summary>
     public static Expansion? TryReadExpansion(string modelDir)
     {

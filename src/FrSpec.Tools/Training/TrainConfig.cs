@@ -62,6 +62,10 @@ public sealed record TrainConfig
     [JsonPropertyName("generation_prompt_tokens")] public int GenerationPromptTokens { get; init; } = 16;
     [JsonPropertyName("generation_temperature")] public float GenerationTemperature { get; init; } = 0.8f;
 
+    // Medusa (train medusa)
+    /// <summary>Medusa heads to train: head k predicts the token k + 2 places ahead (Medusa-1 ships 5; mc_sim_7b_63 uses 4).</summary>
+    [JsonPropertyName("medusa_heads")] public int MedusaHeads { get; init; } = 4;
+
     private static readonly JsonSerializerOptions Options = new() { ReadCommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true, WriteIndented = true };
 
     public static TrainConfig Load(string path)
@@ -91,6 +95,7 @@ public sealed record TrainConfig
         if ((long)BatchSize * SeqLen > 1 << 16) throw new FrSpecException($"{file}: batch_size × seq_len must be at most 65536");
         if (Family is not ("qwen2" or "llama3")) throw new FrSpecException($"{file}: field 'family' must be qwen2 or llama3");
         if (!(Lr > 0)) throw new FrSpecException($"{file}: field 'lr' must be positive");
+        if (MedusaHeads < 1 || MedusaHeads > Speculative.MedusaHeads.MaxHeads) throw new FrSpecException($"{file}: field 'medusa_heads' must be in [1, {Speculative.MedusaHeads.MaxHeads}]");
     }
 
     public Synthesis.SynthSpec ToSpec() => new()

@@ -63,16 +63,18 @@ internal sealed class VanillaDecoder : IDecoder
     /// <summary>
     /// Runs the prompt through the model in chunks and commits it; returns the hidden state of the last prompt token
     /// (a copy). <paramref name="allHidden"/> (if given, [prompt, hidden]) receives every position's hidden state (EAGLE
-    /// features). <paramref name="progress"/> hears the prompt tokens done after each chunk. Shared by every decoder.
+    /// features). <paramref name="allCaptured"/> (if given, [prompt, capture width]) receives the layer inputs that the
+    /// state's <see cref="ForwardState.Capture"/> keeps (EAGLE-3 features). <paramref name="progress"/> hears the prompt
+    /// tokens done after each chunk. Shared by every decoder.
     /// </summary>
     public static float[] Prefill(Transformer model, ForwardState state, KvCache cache, ReadOnlySpan<int> prompt, float[]? allHidden = null,
-        CancellationToken cancel = default, IProgress<int>? progress = null)
+        CancellationToken cancel = default, IProgress<int>? progress = null, float[]? allCaptured = null)
     {
         var last = new float[model.Config.HiddenSize];
         for (int start = 0; start < prompt.Length;)
         {
             cancel.ThrowIfCancellationRequested();
-            start += PrefillPass(model, state, cache, prompt, start, allHidden, last);
+            start += PrefillPass(model, state, cache, prompt, start, allHidden, last, allCaptured);
             progress?.Report(start);
         }
         return last;
@@ -81,10 +83,11 @@ internal sealed class VanillaDecoder : IDecoder
     /// <summary>
     /// One prefill pass: prompt tokens [start, start + <see cref="PrefillChunk"/>) at positions after the cache, committed.
     /// Writes their hidden states into <paramref name="allHidden"/> (when given) and, for the chunk that ends the prompt,
-    /// the last one into <paramref name="last"/>. Returns the number of tokens processed.
+    /// the last one into <paramref name="last"/>, and the captured layer inputs into <paramref name="allCaptured"/> (when
+    /// given). Returns the number of tokens processed.
     /// </summary>
     public static int PrefillPass(Transformer model, ForwardState state, KvCache cache, ReadOnlySpan<int> prompt, int start,
-        float[]? allHidden, Span<float> last)
+        float[]? allHidden, Span<float> last, float[]? allCaptured = null)
     {
         int hidden = model.Config.HiddenSize;
         int n = Math.Min(PrefillChunk, prompt.Length - start);
@@ -93,6 +96,11 @@ internal sealed class VanillaDecoder : IDecoder
         var h = model.Forward(state, cache, prompt.Slice(start, n), positions[..n]);
         cache.CommitAll();
         if (allHidden != null) h.CopyTo(allHidden.AsSpan(start * hidden, n * hidden));
+        if (allCaptured != null)
+        {
+            var capture = state.Capture ?? throw new ArgumentException("allCaptured needs a state with a layer capture");
+            capture.Rows(n).CopyTo(allCaptured.AsSpan(start * capture.Width, n * capture.Width));
+        }
         if (start + n == prompt.Length) h.Slice((n - 1) * hidden, hidden).CopyTo(last);
         return n;
     }

@@ -33,17 +33,18 @@ public sealed class DecoderLayer
     /// <summary>
     /// Loads layer <paramref name="prefix"/> (e.g. "model.layers.3.") from a store, validating every shape. The bias flags
     /// say which projections have biases (q/k/v, the output projection, the three MLP projections).
+    /// <paramref name="attentionInput"/> is the width q/k/v read (default: hidden; EAGLE-3's layer reads 2·hidden).
     /// </summary>
     public static DecoderLayer Load(Formats.ITensorSource s, string prefix, int hidden, int intermediate, int heads, int kvHeads, int headDim,
-        float eps, bool qkvBias, bool outputBias = false, bool mlpBias = false, bool inputNorm = true)
+        float eps, bool qkvBias, bool outputBias = false, bool mlpBias = false, bool inputNorm = true, int? attentionInput = null)
     {
-        int q = heads * headDim, kv = kvHeads * headDim;
+        int q = heads * headDim, kv = kvHeads * headDim, input = attentionInput ?? hidden;
         return new DecoderLayer
         {
             InputNorm = inputNorm ? s.Vector(prefix + "input_layernorm.weight", hidden) : null,
-            QProj = s.Matrix(prefix + "self_attn.q_proj.weight", q, hidden),
-            KProj = s.Matrix(prefix + "self_attn.k_proj.weight", kv, hidden),
-            VProj = s.Matrix(prefix + "self_attn.v_proj.weight", kv, hidden),
+            QProj = s.Matrix(prefix + "self_attn.q_proj.weight", q, input),
+            KProj = s.Matrix(prefix + "self_attn.k_proj.weight", kv, input),
+            VProj = s.Matrix(prefix + "self_attn.v_proj.weight", kv, input),
             OProj = s.Matrix(prefix + "self_attn.o_proj.weight", hidden, q),
             QBias = qkvBias ? s.Vector(prefix + "self_attn.q_proj.bias", q) : null,
             KBias = qkvBias ? s.Vector(prefix + "self_attn.k_proj.bias", kv) : null,
@@ -68,6 +69,23 @@ public sealed class DecoderLayer
     internal void Forward(Compute c, ForwardBuffers b, int n, KvCache cache, int layer, int firstSlot, AttentionMask mask)
     {
         ProjectQkv(c, b, n);
+        AttendAndFinish(c, b, n, cache, layer, firstSlot, mask);
+    }
+
+    /// <summary>
+    /// As <see cref="Forward(Compute, ForwardBuffers, int, KvCache, int, int, AttentionMask)"/>, but q/k/v read
+    /// <paramref name="attentionInput"/> [n, QProj.Cols] instead of the normed residual: EAGLE-3's draft layer attends
+    /// over its [embedding | hidden] concatenation while its residual stream (buffers.X) stays the hidden state.
+    /// </summary>
+    internal void Forward(Compute c, ForwardBuffers b, ReadOnlySpan<float> attentionInput, int n, KvCache cache, int layer, int firstSlot, AttentionMask mask)
+    {
+        b.Profile?.Start();
+        Project(c, b, attentionInput, n);
+        AttendAndFinish(c, b, n, cache, layer, firstSlot, mask);
+    }
+
+    private void AttendAndFinish(Compute c, ForwardBuffers b, int n, KvCache cache, int layer, int firstSlot, AttentionMask mask)
+    {
         for (int t = 0; t < n; t++) RopeAndStore(b, t, cache, layer, firstSlot + t);
         b.Profile?.End(PassProfile.Phase.RopeAndCache);
         Attention.Compute(c.Pool, b.Q, b.Attn, n, NumHeads, NumKvHeads, HeadDim, cache, layer, mask);
@@ -90,11 +108,15 @@ public sealed class DecoderLayer
             for (int t = 0; t < n; t++) Ops.RmsNorm(x.Slice(t * hidden, hidden), InputNorm, Eps, normed.Slice(t * hidden, hidden));
         else x.CopyTo(normed);
         profile?.End(PassProfile.Phase.Norms);
+        Project(c, b, normed, n);
+    }
 
-        MatMul.Multiply(c, normed, n, QProj, b.Q, QBias);
-        MatMul.Multiply(c, normed, n, KProj, b.K, KBias);
-        MatMul.Multiply(c, normed, n, VProj, b.V, VBias);
-        profile?.End(PassProfile.Phase.QkvProjections);
+    /// <summary>The q/k/v projections of n attention input rows [n, QProj.Cols] into buffers.Q/K/V (one pass over the
+    /// shared input).</summary>
+    private void Project(Compute c, ForwardBuffers b, ReadOnlySpan<float> input, int n)
+    {
+        MatMul.MultiplyShared(c, input, n, QProj, b.Q, QBias, KProj, b.K, KBias, VProj, b.V, VBias);
+        b.Profile?.End(PassProfile.Phase.QkvProjections);
     }
 
     /// <summary>Rotates row t's query and key (rope tables of row t) and stores its key and value in cache slot <paramref name="slot"/>.</summary>
@@ -127,8 +149,7 @@ public sealed class DecoderLayer
 
         for (int t = 0; t < n; t++) Ops.RmsNorm(x.Slice(t * hidden, hidden), PostAttentionNorm, Eps, normed.Slice(t * hidden, hidden));
         profile?.End(PassProfile.Phase.Norms);
-        MatMul.Multiply(c, normed, n, GateProj, b.Gate, GateBias);
-        MatMul.Multiply(c, normed, n, UpProj, b.Up, UpBias);
+        MatMul.MultiplyShared(c, normed, n, GateProj, b.Gate, GateBias, UpProj, b.Up, UpBias);
         profile?.End(PassProfile.Phase.GateUpProjections);
         Ops.SiluMul(b.Gate.AsSpan(0, n * inter), b.Up.AsSpan(0, n * inter));
         profile?.End(PassProfile.Phase.Activation);

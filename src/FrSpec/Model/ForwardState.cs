@@ -18,6 +18,12 @@ public sealed class ForwardState
     /// <summary>EAGLE input rows [embedding(token) | feature], grown on demand.</summary>
     internal float[] Concat = [];
 
+    /// <summary>
+    /// Layer inputs a <see cref="Transformer"/> pass with this state keeps (EAGLE-3's target features), or null (the
+    /// default: nothing is copied). Set it before the passes that need it.
+    /// </summary>
+    public LayerCapture? Capture { get; set; }
+
     internal ForwardState(object model, ForwardBuffers buffers)
     {
         _model = model;

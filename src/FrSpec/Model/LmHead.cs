@@ -35,6 +35,18 @@ public sealed class LmHead : IDisposable
         return new LmHead(_compute, Weight.GatherRows(vocabulary.IdArray), vocabulary.IdArray, ownsWeight: true);
     }
 
+    /// <summary>
+    /// A head of some of this head's rows (gathered once into a matrix of their own): logit i is row
+    /// <paramref name="rows"/>[i] of this head's weight, standing for token <paramref name="tokenIds"/>[i]. Drafters with
+    /// a head of their own use it to keep the rows their tokens can be (a draft model's rows shared with the target, an
+    /// FR-Spec subset of an EAGLE-3 or Medusa head). The arrays are kept, not copied.
+    /// </summary>
+    internal LmHead SelectRows(int[] rows, int[] tokenIds)
+    {
+        if (rows.Length != tokenIds.Length || rows.Length == 0) throw new ArgumentException("rows and token ids must be non-empty and of equal length");
+        return new LmHead(_compute, Weight.GatherRows(rows), tokenIds, ownsWeight: true);
+    }
+
     /// <summary>Logits [n, Size] for n hidden rows [n, hidden]; NaN or ∞ among them is an error naming the cause.</summary>
     public void Compute(ReadOnlySpan<float> hidden, int n, Span<float> logits)
     {

@@ -112,7 +112,8 @@ public sealed class Transformer : IDisposable
     /// Processes <paramref name="tokens"/> at <paramref name="positions"/>: their keys/values are appended to the cache as
     /// pending slots (commit or roll them back afterwards). <paramref name="mask"/> says what each token sees among
     /// [cache.Length + new] slots; null means causal after everything cached. Returns the final-norm hidden states
-    /// [n, hidden], valid until the next pass with <paramref name="state"/>.
+    /// [n, hidden], valid until the next pass with <paramref name="state"/>. When the state carries a
+    /// <see cref="ForwardState.Capture"/>, the inputs of its layers are kept from this same pass.
     /// </summary>
     public ReadOnlySpan<float> Forward(ForwardState state, KvCache cache, ReadOnlySpan<int> tokens, ReadOnlySpan<int> positions, AttentionMask? mask = null)
     {
@@ -135,7 +136,14 @@ public sealed class Transformer : IDisposable
         Rope.Tables(positions, b.Cos, b.Sin);
         b.Profile?.End(PassProfile.Phase.Embedding);
         int first = cache.Append(n);
-        for (int l = 0; l < Layers.Count; l++) Layers[l].Forward(Compute, b, n, cache, l, first, mask);
+        var capture = state.Capture;
+        if (capture != null && capture.Hidden != hidden) throw new ArgumentException("the state's layer capture was made for another hidden size");
+        capture?.Begin(n);
+        for (int l = 0; l < Layers.Count; l++)
+        {
+            capture?.Take(l, b.X.AsSpan(0, n * hidden), n);
+            Layers[l].Forward(Compute, b, n, cache, l, first, mask);
+        }
         b.Profile?.Start();
         for (int t = 0; t < n; t++)
             Ops.RmsNorm(b.X.AsSpan(t * hidden, hidden), FinalNorm, Config.RmsNormEps, b.Normed.AsSpan(t * hidden, hidden));

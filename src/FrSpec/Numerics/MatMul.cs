@@ -62,9 +62,7 @@ public static unsafe class MatMul
     public static void Multiply(Compute compute, ReadOnlySpan<float> x, int n, WeightMatrix w, Span<float> y, ReadOnlySpan<float> bias = default)
     {
         var isa = compute.Isa;
-        if (x.Length < n * w.Cols) throw new ArgumentException($"x has {x.Length} floats, need {n}x{w.Cols}");
-        if (y.Length < n * w.Rows) throw new ArgumentException($"y has {y.Length} floats, need {n}x{w.Rows}");
-        if (!bias.IsEmpty && bias.Length < w.Rows) throw new ArgumentException("bias shorter than rows");
+        Check(x, n, w, y, bias);
         if (!IsSupported(isa)) throw new PlatformNotSupportedException($"{isa} kernels need CPU support");
         if (n == 0) return;
         if (compute.Precision == Precision.Fast && w.IsQuantized)
@@ -105,6 +103,47 @@ public static unsafe class MatMul
             compute.Pool.For(tiles, job, minTiles);
             job.W = null!;
         }
+    }
+
+    /// <summary>
+    /// Products of one input with two or three matrices of the same width (q/k/v, gate/up): y_j = x·W_jᵀ (+ bias_j),
+    /// the same bits as a <see cref="Multiply"/> per matrix. On bf16 panels with generated kernels x is packed once and
+    /// one pass of the pool covers every panel; other paths multiply one matrix after the other. Pass w2 = null for two.
+    /// </summary>
+    internal static void MultiplyShared(Compute compute, ReadOnlySpan<float> x, int n,
+        WeightMatrix w0, Span<float> y0, ReadOnlySpan<float> bias0,
+        WeightMatrix w1, Span<float> y1, ReadOnlySpan<float> bias1,
+        WeightMatrix? w2 = null, Span<float> y2 = default, ReadOnlySpan<float> bias2 = default)
+    {
+        bool panels = compute.Precision == Precision.Fast && compute.Generated?.Bf16Panels != null && n > 0
+            && w0.Layout == WeightLayout.Bf16Panels && w1.Layout == WeightLayout.Bf16Panels && (w2 == null || w2.Layout == WeightLayout.Bf16Panels)
+            && w1.Cols == w0.Cols && (w2 == null || w2.Cols == w0.Cols);
+        if (!panels)
+        {
+            Multiply(compute, x, n, w0, y0, bias0);
+            Multiply(compute, x, n, w1, y1, bias1);
+            if (w2 != null) Multiply(compute, x, n, w2, y2, bias2);
+            return;
+        }
+        Check(x, n, w0, y0, bias0); Check(x, n, w1, y1, bias1);
+        if (w2 != null) Check(x, n, w2, y2, bias2);
+        fixed (float* p0 = y0, p1 = y1, p2 = y2, b0 = bias0, b1 = bias1, b2 = bias2)
+        {
+            Span<PanelProducts.Output> outputs =
+            [
+                new() { W = w0, Y = p0, Bias = bias0.IsEmpty ? null : b0 },
+                new() { W = w1, Y = p1, Bias = bias1.IsEmpty ? null : b1 },
+                new() { W = w2!, Y = p2, Bias = bias2.IsEmpty ? null : b2 },
+            ];
+            PanelProducts.Multiply(compute, compute.Generated!.Bf16Panels!, x, n, outputs[..(w2 == null ? 2 : 3)]);
+        }
+    }
+
+    private static void Check(ReadOnlySpan<float> x, int n, WeightMatrix w, Span<float> y, ReadOnlySpan<float> bias)
+    {
+        if (x.Length < n * w.Cols) throw new ArgumentException($"x has {x.Length} floats, need {n}x{w.Cols}");
+        if (y.Length < n * w.Rows) throw new ArgumentException($"y has {y.Length} floats, need {n}x{w.Rows}");
+        if (!bias.IsEmpty && bias.Length < w.Rows) throw new ArgumentException("bias shorter than rows");
     }
 
     private sealed class Job : IRangeJob

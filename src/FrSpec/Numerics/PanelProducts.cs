@@ -27,21 +27,52 @@ internal static unsafe class PanelProducts
     [ThreadStatic] private static Job? t_job;
     [ThreadStatic] private static ushort[]? t_x, t_row;
 
+    /// <summary>One matrix of a product: its panels write Y [n, W.Rows] (+ Bias, or null).</summary>
+    internal struct Output
+    {
+        public WeightMatrix W;
+        public float* Y, Bias;
+    }
+
+    /// <summary>The most matrices one call may share an input among (q/k/v).</summary>
+    public const int MaxOutputs = 3;
+
     public static void Multiply(Compute compute, Bf16PanelKernels kernels, ReadOnlySpan<float> x, int n, WeightMatrix w, Span<float> y, ReadOnlySpan<float> bias)
     {
-        int cols = w.Cols, steps = Bf16Panels.Steps(cols);
+        fixed (float* py = y, pb = bias)
+        {
+            Span<Output> one = [new Output { W = w, Y = py, Bias = bias.IsEmpty ? null : pb }];
+            Multiply(compute, kernels, x, n, one);
+        }
+    }
+
+    /// <summary>Products of one input with up to <see cref="MaxOutputs"/> matrices of the same width (q/k/v, gate/up): x is
+    /// packed once and one pass of the pool covers the panels of all of them, so the threads synchronise once and share
+    /// the work evenly. Each output gets the same bits as a call of its own.</summary>
+    public static void Multiply(Compute compute, Bf16PanelKernels kernels, ReadOnlySpan<float> x, int n, ReadOnlySpan<Output> outputs)
+    {
+        int cols = outputs[0].W.Cols, steps = Bf16Panels.Steps(cols);
         int need = steps * 2 * n + 32;
         if (t_x == null || t_x.Length < need) t_x = GC.AllocateUninitializedArray<ushort>(Math.Max(need, 4096), pinned: true);
         fixed (ushort* buffer = t_x)
-        fixed (float* py = y, pb = bias)
         {
             // packed activations start on a cache line
             uint* xp = (uint*)(buffer + (int)((64 - ((nint)buffer & 63)) & 63) / 2);
             PackActivations(x, n, cols, xp);
             var job = t_job ??= new Job();
-            job.Kernels = kernels; job.W = w; job.X = xp; job.Y = py; job.Bias = bias.IsEmpty ? null : pb; job.N = n;
-            compute.Pool.For(Bf16Panels.Count(w.Rows), job, 1);
-            job.Kernels = null!; job.W = null!;
+            job.Kernels = kernels; job.X = xp; job.N = n; job.Count = outputs.Length;
+            int panels = 0;
+            for (int i = 0; i < outputs.Length; i++)
+            {
+                if (outputs[i].W.Cols != cols) throw new ArgumentException("matrices sharing an input must have the same width");
+                job.Outputs[i] = outputs[i];
+                job.First[i] = panels;
+                panels += Bf16Panels.Count(outputs[i].W.Rows);
+            }
+            job.First[outputs.Length] = panels;
+            compute.Pool.For(panels, job, 1);
+            job.Kernels = null!;
+            Array.Clear(job.Outputs);
         }
     }
 
@@ -84,15 +115,16 @@ internal static unsafe class PanelProducts
     private sealed class Job : IRangeJob
     {
         public Bf16PanelKernels Kernels = null!;
-        public WeightMatrix W = null!;
+        public readonly Output[] Outputs = new Output[MaxOutputs];
+        public readonly int[] First = new int[MaxOutputs + 1]; // first pool index of each output's panels, then the total
+        public int Count;
         public uint* X;
-        public float* Y, Bias;
         public int N;
         [ThreadStatic] private static float[]? t_edge;
 
         public void Execute(int start, int end)
         {
-            int rows = W.Rows, cols = W.Cols, steps = Bf16Panels.Steps(cols), n = N;
+            int cols = Outputs[0].W.Cols, steps = Bf16Panels.Steps(cols), n = N;
             var edge = t_edge;
             if (edge == null || edge.Length < n * Bf16Panels.PanelRows) t_edge = edge = GC.AllocateUninitializedArray<float>(Math.Max(n * Bf16Panels.PanelRows, 1024), pinned: true);
             DotArgs args = default;
@@ -101,8 +133,13 @@ internal static unsafe class PanelProducts
             // for it stay in L2
             int chunk = Math.Clamp(ChunkBudget / (4 * Bf16Panels.PanelRows + 4 * n), 64, MaxChunkSteps);
             fixed (float* scratch = edge)
-                for (int p = start; p < end; p++)
+                for (int index = start; index < end; index++)
                 {
+                    int o = 0;
+                    while (index >= First[o + 1]) o++;
+                    var W = Outputs[o].W;
+                    float* Y = Outputs[o].Y, Bias = Outputs[o].Bias;
+                    int rows = W.Rows, p = index - First[o];
                     int r0 = p * Bf16Panels.PanelRows, h = Bf16Panels.Height(rows, p), vectors = h / 16;
                     // a last panel padded past the matrix's rows computes into scratch, then copies the real rows
                     bool direct = r0 + h <= rows;

@@ -5,9 +5,11 @@ using FrSpec.Speculative;
 namespace FrSpec.Sessions;
 
 /// <summary>
-/// How a session decodes: <see cref="Vanilla"/>, or speculatively with a drafter (<see cref="Eagle"/>: EAGLE-2, and
-/// FR-Spec when given a draft vocabulary). Each method builds its per-session decoder from the shared, immutable parts
-/// of a <see cref="LanguageModel"/>; further drafters (EAGLE-3, a draft model, Medusa, prompt lookup) are new records.
+/// How a session decodes: <see cref="Vanilla"/>, or speculatively with a drafter — <see cref="Eagle"/> (EAGLE-2),
+/// <see cref="Eagle3"/>, <see cref="DraftModel"/>, <see cref="Medusa"/> or <see cref="PromptLookup"/>; the ones with an
+/// LM head use FR-Spec when given a draft vocabulary. Each method builds its per-session decoder from the shared,
+/// immutable parts of a <see cref="LanguageModel"/>. Names: "vanilla", "eagle2", "fr-&lt;V'&gt;", "eagle3", "draft",
+/// "medusa" (each FR-Spec variant "&lt;name&gt;-fr-&lt;V'&gt;"), "lookup".
 /// </summary>
 public abstract record DecodingMethod
 {
@@ -25,6 +27,36 @@ public abstract record DecodingMethod
     /// </summary>
     public static DecodingMethod Eagle(string headDirectory, DraftVocabulary? vocabulary = null, TreeOptions? tree = null) =>
         new EagleMethod(headDirectory, vocabulary, tree ?? TreeOptions.Default);
+
+    /// <summary>
+    /// EAGLE-3 with the head in <paramref name="headDirectory"/> (its own draft vocabulary; with <paramref name="vocabulary"/>,
+    /// cut further to the FR-Spec subset) and EAGLE-2's dynamic tree.
+    /// </summary>
+    public static DecodingMethod Eagle3(string headDirectory, DraftVocabulary? vocabulary = null, TreeOptions? tree = null) =>
+        new Eagle3Method(headDirectory, vocabulary, tree ?? TreeOptions.Default);
+
+    /// <summary>
+    /// A smaller model sharing the target's tokenizer (a directory or .gguf) drafts a chain (default: llama.cpp's 16
+    /// tokens, stopping below probability 0.75) or, with a wider <paramref name="tree"/>, EAGLE-2's dynamic tree; with
+    /// <paramref name="vocabulary"/> its LM head keeps only the FR-Spec subset.
+    /// </summary>
+    public static DecodingMethod DraftModel(string modelPath, DraftVocabulary? vocabulary = null, TreeOptions? tree = null, DraftLimits? limits = null) =>
+        new DraftModelMethod(modelPath, vocabulary, tree ?? DraftModelMethod.Chain(DraftModelMethod.DefaultMaxDraft),
+            limits ?? DraftModelMethod.DefaultLimits);
+
+    /// <summary>
+    /// Medusa-1 heads in <paramref name="headDirectory"/> with a static tree (<see cref="MedusaTree.McSim7b63"/> by
+    /// default); with <paramref name="vocabulary"/> every head's LM head keeps only the FR-Spec subset.
+    /// <paramref name="typicalAcceptance"/> uses Medusa's typical acceptance when sampling, which is not distribution-exact.
+    /// </summary>
+    public static DecodingMethod Medusa(string headDirectory, DraftVocabulary? vocabulary = null, MedusaTree? tree = null, bool typicalAcceptance = false) =>
+        new MedusaMethod(headDirectory, vocabulary, tree ?? MedusaTree.McSim7b63, typicalAcceptance);
+
+    /// <summary>Prompt lookup (n-gram) drafting from the prompt and the output so far: no weights.</summary>
+    public static DecodingMethod PromptLookup(PromptLookupOptions? options = null) => new PromptLookupMethod(options ?? PromptLookupOptions.Default);
+
+    /// <summary>"name" or, with an FR-Spec vocabulary, "name-fr-V'".</summary>
+    private protected static string Named(string name, DraftVocabulary? vocabulary) => vocabulary == null ? name : $"{name}-fr-{vocabulary.Count}";
 
     /// <summary>The decoder of one session: its caches and scratch are its own, weights come from <paramref name="model"/>.</summary>
     internal abstract IDecoder CreateDecoder(LanguageModel model, ISampledAcceptance? acceptance);

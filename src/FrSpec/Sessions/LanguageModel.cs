@@ -1,12 +1,14 @@
 using FrSpec.Model;
 using FrSpec.Speculative;
+using FrSpec.Text;
 
 namespace FrSpec.Sessions;
 
 /// <summary>
 /// A model loaded once and shared: the target <see cref="Transformer"/>, its <see cref="ModelVocabulary"/> (tokenizer,
-/// chat template, generation config, stop tokens, control ids) and the draft parts that sessions ask for (EAGLE heads
-/// by directory, FR-Spec LM heads by vocabulary), each loaded once and kept until the model is disposed. Everything
+/// chat template, generation config, stop tokens, control ids) and the draft parts that sessions ask for (EAGLE-1/2/3
+/// and Medusa heads by directory, draft models by path, FR-Spec LM heads by vocabulary), each loaded once and kept
+/// until the model is disposed. Everything
 /// here is immutable after loading and thread-safe; per-conversation state lives in the <see cref="ModelSession"/>s
 /// that <see cref="CreateSession(DecodingMethod?)"/> makes, any number of which may run at once on different threads.
 /// </summary>
@@ -15,6 +17,8 @@ public sealed class LanguageModel : IDisposable
     private readonly object _gate = new();
     private readonly Dictionary<string, EagleHead> _heads = new(StringComparer.Ordinal);
     private readonly Dictionary<DraftVocabulary, LmHead> _draftHeads = new();
+    private readonly Dictionary<string, IDisposable> _parts = new(StringComparer.Ordinal); // other drafters' parts, by kind and path
+    private readonly List<IDisposable> _partOrder = new(); // disposed last-made first (heads cut from a part go before it)
     private BatchScheduler? _scheduler;
     private bool _disposed;
     private int _running; // generations in progress: Dispose waits for them, so weights are never freed under a pass
@@ -86,6 +90,98 @@ public sealed class LanguageModel : IDisposable
         }
     }
 
+    /// <summary>The EAGLE-3 head of a directory, loaded on first use for this target and shared by every session.</summary>
+    internal Eagle3Head Eagle3Head(string directory) =>
+        Shared($"eagle3:{Key(directory)}", () => Speculative.Eagle3Head.Load(directory, Target.Config, Target.Compute));
+
+    /// <summary>An EAGLE-3 head's draft LM head: its own over the draft vocabulary, or only the rows whose tokens are in
+    /// <paramref name="vocabulary"/> (FR-Spec on top of EAGLE-3's own cut).</summary>
+    internal LmHead Eagle3DraftHead(string directory, DraftVocabulary? vocabulary)
+    {
+        var head = Eagle3Head(directory);
+        if (vocabulary == null) return head.Head;
+        return Shared($"eagle3-head:{Key(directory)}:{vocabulary.Fingerprint}", () =>
+        {
+            var keep = new HashSet<int>(vocabulary.Ids);
+            var rows = Enumerable.Range(0, head.TokenIds.Length).Where(i => keep.Contains(head.TokenIds[i])).ToArray();
+            if (rows.Length == 0) throw new FrSpecException($"the FR-Spec subset ({vocabulary}) shares no token with the EAGLE-3 head's draft vocabulary ({head.Source})");
+            return head.Head.SelectRows(rows, rows.Select(i => head.TokenIds[i]).ToArray());
+        });
+    }
+
+    /// <summary>
+    /// A draft model (directory or .gguf), loaded on first use with this model's options and shared by every session,
+    /// after checking that its tokenizer matches this model's (<see cref="TokenizerCompatibility"/>).
+    /// </summary>
+    internal LanguageModel DraftModel(string path) => Shared($"draft:{Key(path)}", () =>
+    {
+        var draft = Load(path, Options);
+        try
+        {
+            var t = Vocabulary.Tokenizer ?? throw new FrSpecException($"{Directory}: the target has no tokenizer, so a draft model's tokenizer cannot be checked against it");
+            var d = draft.Vocabulary.Tokenizer ?? throw new FrSpecException($"{path}: the draft model has no tokenizer, so it cannot be checked against the target's");
+            if (TokenizerCompatibility.Problem(t, Vocabulary.Size, d, draft.Vocabulary.Size) is string problem)
+                throw new FrSpecException($"{path}: the draft model's tokenizer does not match the target's: {problem}");
+            return draft;
+        }
+        catch { draft.Dispose(); throw; }
+    });
+
+    /// <summary>
+    /// A draft model's LM head for drafting: the rows of tokens the target also has (ids below both vocabulary sizes),
+    /// cut to <paramref name="vocabulary"/> (FR-Spec) when given. The draft's full head when nothing needs cutting.
+    /// </summary>
+    internal LmHead DraftModelHead(string path, DraftVocabulary? vocabulary)
+    {
+        var draft = DraftModel(path).Target;
+        int shared = Math.Min(draft.Config.VocabSize, Target.Config.VocabSize);
+        if (vocabulary == null && shared == draft.Config.VocabSize) return draft.Head;
+        return Shared($"draft-head:{Key(path)}:{vocabulary?.Fingerprint ?? "all"}", () =>
+        {
+            var ids = vocabulary == null ? Enumerable.Range(0, shared).ToArray() : vocabulary.Ids.Where(id => id < shared).ToArray();
+            if (ids.Length == 0) throw new FrSpecException($"the FR-Spec subset ({vocabulary}) has no token inside the draft model's vocabulary");
+            return draft.Head.SelectRows(ids, ids);
+        });
+    }
+
+    /// <summary>The Medusa heads of a directory, loaded on first use for this target and shared by every session.</summary>
+    internal MedusaHeads Medusa(string directory) => Shared($"medusa:{Key(directory)}", () => MedusaHeads.Load(directory, Target.Config));
+
+    /// <summary>
+    /// Each Medusa head's LM head: its own (or the target's, for heads without one), cut to <paramref name="vocabulary"/>
+    /// (FR-Spec) when given, as the FR-Spec paper does for Medusa.
+    /// </summary>
+    internal IReadOnlyList<LmHead> MedusaLmHeads(string directory, DraftVocabulary? vocabulary)
+    {
+        var heads = Medusa(directory);
+        var result = new LmHead[heads.Count];
+        for (int k = 0; k < heads.Count; k++)
+        {
+            var weight = heads.HeadWeights[k];
+            if (weight == null) { result[k] = vocabulary == null ? Target.Head : DraftHead(vocabulary); continue; }
+            int head = k;
+            var full = Shared($"medusa-head:{Key(directory)}:{k}", () => new LmHead(Target.Compute, weight));
+            result[k] = vocabulary == null ? full : Shared($"medusa-head:{Key(directory)}:{head}:{vocabulary.Fingerprint}", () => full.Subset(vocabulary));
+        }
+        return result;
+    }
+
+    private static string Key(string path) => Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
+
+    /// <summary>A part made once per key under the model's lock and kept until the model is disposed.</summary>
+    private T Shared<T>(string key, Func<T> create) where T : class, IDisposable
+    {
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            if (_parts.TryGetValue(key, out var part)) return (T)part;
+            var made = create();
+            _parts[key] = made;
+            _partOrder.Add(made);
+            return made;
+        }
+    }
+
     /// <summary>The continuous-batching scheduler that streamed vanilla generations share, started on first use.</summary>
     internal BatchScheduler Scheduler
     {
@@ -131,6 +227,9 @@ public sealed class LanguageModel : IDisposable
             Volatile.Write(ref _disposed, true);
             while (_running > 0) Monitor.Wait(_gate);
             _scheduler?.Dispose();
+            for (int i = _partOrder.Count - 1; i >= 0; i--) _partOrder[i].Dispose();
+            _partOrder.Clear();
+            _parts.Clear();
             foreach (var h in _draftHeads.Values) h.Dispose();
             foreach (var h in _heads.Values) h.Dispose();
             _draftHeads.Clear();

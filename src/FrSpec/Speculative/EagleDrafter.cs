@@ -8,20 +8,23 @@ namespace FrSpec.Speculative;
 /// <summary>
 /// EAGLE-2 drafting (docs/formats.md, "Draft forward" and "EAGLE-2 tree"): a stable draft KV cache that follows the
 /// accepted sequence, and per round a dynamic tree grown by expanding the k best frontier nodes D times, then
-/// reranked by cumulative log-probability.
-/// The draft LM head is the full target head (EAGLE-2) or a row subset of it (FR-Spec): log-softmax and top-k run
-/// in subset space and indices map back to token ids. All buffers are allocated once.
+/// reranked by cumulative log-probability. The network is an EAGLE-1/2 or EAGLE-3 head or a draft model
+/// (<see cref="IDraftNetwork"/>); a chain is the tree with k = 1.
+/// The draft LM head is the full head or a row subset of it (FR-Spec): log-softmax and top-k run in subset space and
+/// indices map back to token ids. <see cref="DraftLimits"/> add llama.cpp's cut-offs (a child below a probability is
+/// not drafted; a tree with too few drafted tokens is dropped). All buffers are allocated once.
 /// </summary>
 internal sealed class EagleDrafter : IDrafter
 {
     private const int Chunk = 128; // pairs per stable-pass forward (bounds scratch memory)
 
-    private readonly EagleHead _head;
+    private readonly IDraftNetwork _network;
     private readonly ForwardState _state;
-    private readonly WeightMatrix _embedding;
     private readonly LmHead _draftHead;
     private readonly TreeOptions _options;
-    private readonly int _k, _hidden;
+    private readonly DraftLimits _limits;
+    private readonly float _minLogProb;
+    private readonly int _k, _hidden, _featureWidth;
     private KvCache _cache;
 
     // candidates of the current round, in global order: group 0 (root's children), then one group of k² per step
@@ -37,27 +40,33 @@ internal sealed class EagleDrafter : IDrafter
     private readonly Stopwatch _clock = new();
     private long _layerTicks, _headTicks;
 
-    public EagleDrafter(EagleHead head, WeightMatrix targetEmbedding, LmHead draftHead, TreeOptions options, int capacity)
+    public EagleDrafter(IDraftNetwork network, TreeOptions options, int capacity, DraftLimits? limits = null)
     {
         options.Validate();
-        if (targetEmbedding.Cols != head.HiddenSize || draftHead.Weight.Cols != head.HiddenSize)
-            throw new FrSpecException($"EAGLE head hidden size {head.HiddenSize} does not match the target's {targetEmbedding.Cols}");
-        _head = head; _embedding = targetEmbedding; _draftHead = draftHead; _options = options;
-        _state = head.CreateState();
-        _hidden = head.HiddenSize;
-        _k = Math.Min(options.TopK, draftHead.Size);
-        _cache = head.CreateCache(capacity);
+        _limits = limits ?? DraftLimits.None;
+        _limits.Validate();
+        _network = network; _draftHead = network.DraftHead; _options = options;
+        _minLogProb = _limits.MinProbability > 0 ? MathF.Log(_limits.MinProbability) : float.NegativeInfinity;
+        _state = network.CreateState();
+        _hidden = network.HiddenSize;
+        _featureWidth = network.Features.Width;
+        _k = Math.Min(options.TopK, _draftHead.Size);
+        _cache = network.CreateCache(capacity);
         int candidates = _k + options.Depth * _k * _k;
         _score = new float[candidates]; _token = new int[candidates]; _parent = new int[candidates];
         _slot = new int[candidates]; _node = new int[candidates];
         _frontier = new int[_k]; _nextFrontier = new int[_k]; _tokens = new int[_k]; _positions = new int[Math.Max(_k, Chunk)];
         _frontierFeat = new float[_k * _hidden]; _nextFeat = new float[_k * _hidden];
         _rootFeature = new float[_hidden];
-        _logits = new float[_k * draftHead.Size];
+        _logits = new float[_k * _draftHead.Size];
         int sel = Math.Max(_k * _k, 1);
         _topIdx = new int[sel]; _topVal = new float[sel];
         _chosen = new int[Math.Max(options.TotalTokens, 1)]; _chosenVal = new float[Math.Max(options.TotalTokens, 1)];
     }
+
+    public DraftFeatures Features => _network.Features;
+
+    public int MaxTreeTokens => _options.TotalTokens;
 
     public (double Layers, double Head) Time => (_layerTicks / (double)Stopwatch.Frequency, _headTicks / (double)Stopwatch.Frequency);
 
@@ -68,9 +77,12 @@ internal sealed class EagleDrafter : IDrafter
     {
         // The stable cache follows the sequence; one round's frontier passes (depth × k slots) sit on top of it.
         int need = Math.Max(maxSequenceLength, prompt.Length + 1) + _options.Depth * _k + 2;
-        if (_cache.Capacity < need) _cache = _head.CreateCache(need);
+        if (_cache.Capacity < need) _cache = _network.CreateCache(need);
         _cache.Clear();
         _layerTicks = _headTicks = 0;
+        long t0 = Stopwatch.GetTimestamp();
+        _network.Begin(_state, _cache, prompt);
+        _layerTicks += Stopwatch.GetTimestamp() - t0;
     }
 
     public void Extend(ReadOnlySpan<float> features, ReadOnlySpan<int> nextTokens)
@@ -81,8 +93,8 @@ internal sealed class EagleDrafter : IDrafter
             int m = Math.Min(Chunk, n - start);
             for (int i = 0; i < m; i++) _positions[i] = _cache.Count + i;
             long t0 = Stopwatch.GetTimestamp();
-            var output = _head.Forward(_state, _cache, _embedding, nextTokens.Slice(start, m), features.Slice(start * _hidden, m * _hidden),
-                _positions.AsSpan(0, m), null);
+            var output = _network.Forward(_state, _cache, nextTokens.Slice(start, m), features.Slice(start * _featureWidth, m * _featureWidth),
+                _positions.AsSpan(0, m), null, fromTarget: true);
             _cache.CommitAll();
             output.Slice((m - 1) * _hidden, _hidden).CopyTo(_rootFeature);
             _layerTicks += Stopwatch.GetTimestamp() - t0;
@@ -96,10 +108,11 @@ internal sealed class EagleDrafter : IDrafter
         if (stable == 0) throw new InvalidOperationException("Draft before Extend");
 
         // Group 0: the root's children, scored by the draft's log-probabilities after the last stable position.
-        HeadLogits(_rootFeature, 1);
+        HeadLogits(_network.HeadInput(_state, _rootFeature, 1), 1);
         TopChildren(0, -1, 0f, 0);
         int groupEnd = k;
         for (int r = 0; r < k; r++) { _frontier[r] = r; _rootFeature.CopyTo(_frontierFeat.AsSpan(r * h, h)); }
+        if (float.IsNegativeInfinity(_score[0])) depth = 0; // even the best child is below the probability cut-off
 
         for (int step = 0; step < depth; step++)
         {
@@ -116,12 +129,12 @@ internal sealed class EagleDrafter : IDrafter
                 _mask.Allow(r, cached + r);
                 _slot[g] = cached + r;
             }
-            var output = _head.Forward(_state, _cache, _embedding, _tokens.AsSpan(0, k), _frontierFeat.AsSpan(0, k * h), _positions.AsSpan(0, k), _mask);
+            var output = _network.Forward(_state, _cache, _tokens.AsSpan(0, k), _frontierFeat.AsSpan(0, k * h), _positions.AsSpan(0, k), _mask, fromTarget: false);
             _layerTicks += Stopwatch.GetTimestamp() - t0;
 
             // Children of every frontier node: group step+1, child c of frontier row r at offset r·k + c.
             int groupStart = groupEnd;
-            HeadLogits(output, k);
+            HeadLogits(_network.HeadInput(_state, output, k), k);
             for (int r = 0; r < k; r++) TopChildren(r, _frontier[r], _score[_frontier[r]], groupStart + r * k);
             groupEnd = groupStart + k * k;
             if (step == depth - 1) break; // the last group is never fed
@@ -136,11 +149,14 @@ internal sealed class EagleDrafter : IDrafter
             }
             _nextFrontier.AsSpan(0, k).CopyTo(_frontier);
             (_frontierFeat, _nextFeat) = (_nextFeat, _frontierFeat);
+            if (float.IsNegativeInfinity(_topVal[0])) break; // every frontier node fell below the probability cut-off
         }
         _cache.Rollback(); // tree entries are rebuilt every round
 
         // Rerank: the T−1 best candidates over all groups, then in global order (parents before children).
         int chosen = TopSelector.Select(_score.AsSpan(0, groupEnd), Math.Min(_options.TotalTokens - 1, tree.Capacity - 1), _chosen, _chosenVal);
+        while (chosen > 0 && float.IsNegativeInfinity(_chosenVal[chosen - 1])) chosen--; // cut off: never drafted
+        if (chosen < _limits.MinDraftTokens) chosen = 0; // too short a draft is not worth verifying (llama.cpp's --draft-min)
         _chosen.AsSpan(0, chosen).Sort();
         tree.Reset(rootToken);
         for (int i = 0; i < chosen; i++)
@@ -185,7 +201,8 @@ internal sealed class EagleDrafter : IDrafter
             {
                 _token[g] = _draftHead.TokenId(idx[c]);
                 // lp ≤ 0 keeps scores non-increasing along a path, so the reranked set always holds each node's parent
-                _score[g] = parentScore + Math.Min(0f, val[c] - lse);
+                float lp = Math.Min(0f, val[c] - lse);
+                _score[g] = lp < _minLogProb ? float.NegativeInfinity : parentScore + lp;
             }
             else { _token[g] = 0; _score[g] = float.NegativeInfinity; }
             _parent[g] = parent;

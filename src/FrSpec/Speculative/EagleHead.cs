@@ -58,11 +58,11 @@ public sealed class EagleHead : IDisposable
         using (var doc = JsonFields.ReadObject(cfgFile))
         {
             var root = doc.RootElement;
+            if (root.TryGetProperty("draft_vocab_size", out _) || root.TryGetProperty("target_hidden_size", out _) || root.TryGetProperty("transformer_layer_config", out _))
+                throw new FrSpecException($"{cfgFile}: this is an EAGLE-3 head (draft_vocab_size/target_hidden_size): load it as EAGLE-3 (DecodingMethod.Eagle3; CLI --method eagle3)");
             cfg = ModelConfig.Parse(root, cfgFile, requireArchitecture: false);
             bias = JsonFields.OptBool(root, "bias", cfgFile);
             qkvBias = JsonFields.OptBool(root, "qkv_bias", cfgFile);
-            if (root.TryGetProperty("draft_vocab_size", out _) || root.TryGetProperty("target_hidden_size", out _))
-                throw new FrSpecException($"{cfgFile}: this looks like an EAGLE-3 head (draft_vocab_size/target_hidden_size); only EAGLE-1/2 heads are supported");
         }
 
         if (cfg.NumLayers != 1) throw new FrSpecException($"{cfgFile}: num_hidden_layers is {cfg.NumLayers}; EAGLE-1/2 heads have exactly 1 layer");

@@ -20,6 +20,8 @@ internal abstract class EagleTensors : Formats.ITensorSource, IDisposable
     public abstract bool CopiesMatrices { get; }
     /// <summary>A 1-D tensor converted to f32.</summary>
     public abstract float[] Vector(string name, int length);
+    /// <summary>A 1-D integer or boolean tensor (EAGLE-3's d2t/t2d maps) as longs.</summary>
+    public abstract long[] Integers(string name, int length);
     public abstract void Dispose();
 
     /// <summary>
@@ -33,6 +35,12 @@ internal abstract class EagleTensors : Formats.ITensorSource, IDisposable
         if (File.Exists(st)) return new SafetensorsEagleTensors(TensorStore.OpenFiles(dir, st), st);
         throw new FrSpecException($"{dir}: no pytorch_model.bin or model.safetensors found (expected an EAGLE-1/2 head)");
     }
+
+    /// <summary>One weight file of a head (Medusa's medusa_lm_head.safetensors or .pt): safetensors by extension, else a torch zip.</summary>
+    public static EagleTensors OpenFile(string path) =>
+        path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)
+            ? new SafetensorsEagleTensors(TensorStore.OpenFiles(Path.GetDirectoryName(Path.GetFullPath(path))!, path), path)
+            : TorchBinEagleTensors.Open(path);
 
     /// <summary>Canonical name: published heads have no prefix, re-packaged ones may carry "model.".</summary>
     public static string Canonical(string name) => name.StartsWith("model.", StringComparison.Ordinal) ? name["model.".Length..] : name;
@@ -59,6 +67,25 @@ internal sealed class SafetensorsEagleTensors : EagleTensors
     public override WeightMatrix Matrix(string name, int rows, int cols) => _store.Matrix(Stored(name), rows, cols);
     public override bool CopiesMatrices => _store.UsesHugePages;
     public override float[] Vector(string name, int length) => _store.Vector(Stored(name), length);
+
+    public override long[] Integers(string name, int length)
+    {
+        var (file, e) = _store.Find(Stored(name));
+        if (e.Shape.Length != 1 || e.Shape[0] != length)
+            throw new FrSpecException($"{_path}: tensor '{name}' has shape [{string.Join(", ", e.Shape)}], expected [{length}]");
+        var bytes = file.Bytes(e);
+        var result = new long[length];
+        for (int i = 0; i < length; i++)
+            result[i] = e.DType switch
+            {
+                "I64" => System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(bytes.Slice(i * 8)),
+                "I32" => System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(bytes.Slice(i * 4)),
+                "BOOL" or "U8" => bytes[i],
+                _ => throw new FrSpecException($"{_path}: tensor '{name}' has dtype {e.DType}; expected I64, I32 or BOOL"),
+            };
+        return result;
+    }
+
     private string Stored(string name) => _stored.TryGetValue(name, out var s) ? s : throw new FrSpecException($"{_path}: tensor '{name}' is missing");
     public override void Dispose() => _store.Dispose();
 }

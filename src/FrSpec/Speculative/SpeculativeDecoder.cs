@@ -5,22 +5,24 @@ using FrSpec.Model;
 namespace FrSpec.Speculative;
 
 /// <summary>
-/// EAGLE-2 speculative decoding, optionally with an FR-Spec draft vocabulary. Each round the drafter proposes a
-/// token tree rooted at the last target token; the target verifies the whole tree in one forward pass with a tree
-/// attention mask; the accepted path plus one bonus token are emitted; the target cache keeps only the accepted path
-/// and the drafter consumes the accepted (feature, next token) pairs. Greedy output equals the target's greedy
-/// output; sampled output has exactly the target's distribution (docs/exactness.md).
+/// Speculative decoding with any drafter (EAGLE-2/3, a draft model, Medusa, prompt lookup), optionally with an FR-Spec
+/// draft vocabulary. Each round the drafter proposes a token tree rooted at the last target token; the target verifies
+/// the whole tree in one forward pass with a tree attention mask; the accepted path plus one bonus token are emitted;
+/// the target cache keeps only the accepted path and the drafter consumes the accepted (feature, next token) pairs,
+/// its features taken from that same pass. Greedy output equals the target's greedy output; sampled output has exactly
+/// the target's distribution (docs/exactness.md) unless a non-exact acceptor (Medusa's typical acceptance) is asked for.
 /// </summary>
 internal sealed class SpeculativeDecoder : IDecoder
 {
     private readonly Transformer _target;
     private readonly ForwardState _state;
     private readonly IDrafter _drafter;
-    private readonly TreeOptions _tree;
+    private readonly int _maxTree, _featureWidth;
+    private readonly bool _captured;
     private readonly DraftTree _draft;
-    private readonly TreeVerifier _verifier;
+    private readonly ITreeAcceptor _verifier;
     private readonly AttentionMask _mask = new(0, 0, 0);
-    private readonly float[] _logits, _features, _probs;
+    private readonly float[] _logits, _features, _probs, _drafterFeatures;
     private readonly NodeLogits _nodeLogits;
     private readonly int[] _positions, _path, _pairTokens;
     private KvCache? _cache;
@@ -28,18 +30,27 @@ internal sealed class SpeculativeDecoder : IDecoder
     public string Name { get; }
 
     /// <summary>A decoder over <paramref name="target"/> drafting with <paramref name="drafter"/>; <paramref name="acceptance"/> is the
-    /// sampled-acceptance rule, null = <see cref="ExactAcceptance"/> (tests inject wrong ones).</summary>
-    internal SpeculativeDecoder(Transformer target, IDrafter drafter, TreeOptions tree, string name, ISampledAcceptance? acceptance = null)
+    /// sampled-acceptance rule, null = <see cref="ExactAcceptance"/> (tests inject wrong ones); <paramref name="acceptor"/>
+    /// replaces the whole tree walk (Medusa's typical acceptance), null = <see cref="TreeVerifier"/>.</summary>
+    internal SpeculativeDecoder(Transformer target, IDrafter drafter, string name, ISampledAcceptance? acceptance = null, ITreeAcceptor? acceptor = null)
     {
-        tree.Validate();
-        _target = target; _drafter = drafter; _tree = tree; Name = name;
+        _target = target; _drafter = drafter; Name = name;
         _state = target.CreateState();
-        int t = tree.TotalTokens, v = target.Config.VocabSize, h = target.Config.HiddenSize;
+        int t = drafter.MaxTreeTokens, v = target.Config.VocabSize, h = target.Config.HiddenSize;
+        if (t < 1) throw new ArgumentException("a drafter's tree holds at least the root");
+        var features = drafter.Features;
+        _featureWidth = features.Width;
+        _captured = features.CapturedLayers != null;
+        if (_captured) _state.Capture = new LayerCapture(features.CapturedLayers!, target.Config.NumLayers, h);
+        else if (_featureWidth != 0 && _featureWidth != h)
+            throw new ArgumentException($"the drafter reads {_featureWidth}-wide final hidden states, the target's are {h} wide");
+        _maxTree = t;
         _draft = new DraftTree(t);
-        _verifier = new TreeVerifier(v, acceptance);
+        _verifier = acceptor ?? new TreeVerifier(v, acceptance);
         _logits = new float[v];
         _nodeLogits = new NodeLogits(target.Head, h, t);
         _features = new float[t * h];
+        _drafterFeatures = _captured ? new float[t * _featureWidth] : _features;
         _probs = new float[v];
         _positions = new int[t];
         _path = new int[t];
@@ -54,15 +65,15 @@ internal sealed class SpeculativeDecoder : IDecoder
         ISampledAcceptance? acceptance = null)
     {
         tree.Validate();
-        var drafter = new EagleDrafter(head, target.Embedding, draftHead, tree, 512);
-        return new SpeculativeDecoder(target, drafter, tree, name, acceptance);
+        var drafter = new EagleDrafter(Eagle2Network.For(head, target.Embedding, draftHead), tree, 512);
+        return new SpeculativeDecoder(target, drafter, name, acceptance);
     }
 
     public GenerationResult Generate(ReadOnlySpan<int> prompt, GenerationOptions options, Action<int>? onToken = null, CancellationToken cancel = default)
     {
         if (prompt.Length == 0) throw new FrSpecException("the prompt is empty");
-        int h = _target.Config.HiddenSize, v = _target.Config.VocabSize;
-        int capacity = prompt.Length + options.MaxNewTokens + _tree.TotalTokens + 2;
+        int h = _target.Config.HiddenSize, v = _target.Config.VocabSize, fw = _featureWidth;
+        int capacity = prompt.Length + options.MaxNewTokens + _maxTree + 2;
         if (_cache == null || _cache.Capacity < capacity) _cache = _target.CreateCache(Math.Max(capacity, 512));
         var cache = _cache;
         cache.Clear();
@@ -74,8 +85,9 @@ internal sealed class SpeculativeDecoder : IDecoder
 
         // Prefill: target features for every prompt position, first token from the last one.
         var sw = Stopwatch.StartNew();
-        var promptFeatures = new float[prompt.Length * h];
-        var last = VanillaDecoder.Prefill(_target, _state, cache, prompt, promptFeatures, cancel, options.PrefillProgress);
+        var promptFeatures = new float[prompt.Length * fw];
+        var last = VanillaDecoder.Prefill(_target, _state, cache, prompt, _captured || fw == 0 ? null : promptFeatures, cancel,
+            options.PrefillProgress, _captured ? promptFeatures : null);
         _target.Head.Compute(last, 1, _logits);
 
         int root = sampler.Sample(_logits.AsSpan(0, v), _probs);
@@ -116,6 +128,7 @@ internal sealed class SpeculativeDecoder : IDecoder
             _mask.FillTree(_draft.Parents.AsSpan(0, t));
             var hidden = _target.Forward(_state, cache, _draft.Tokens.AsSpan(0, t), _positions.AsSpan(0, t), _mask);
             hidden.CopyTo(_features);
+            if (_captured) _state.Capture!.Rows(t).CopyTo(_drafterFeatures);
             _nodeLogits.Begin(_draft, _features);
             int length = _verifier.Accept(_draft, _nodeLogits, sampler, _path, out int bonus);
             verifyTicks += Stopwatch.GetTimestamp() - t0;
@@ -131,10 +144,11 @@ internal sealed class SpeculativeDecoder : IDecoder
             // Pairs (f(a_j), a_{j+1}) along the path, the last one ending with the bonus.
             for (int j = 0; j < length; j++)
             {
-                _features.AsSpan(_path[j] * h, h).CopyTo(_features.AsSpan(j * h, h)); // path nodes ascend, so j·h ≤ path[j]·h
+                // path nodes ascend, so j·fw ≤ path[j]·fw
+                _drafterFeatures.AsSpan(_path[j] * fw, fw).CopyTo(_drafterFeatures.AsSpan(j * fw, fw));
                 _pairTokens[j] = j + 1 < length ? _draft.Tokens[_path[j + 1]] : bonus;
             }
-            _drafter.Extend(_features.AsSpan(0, length * h), _pairTokens.AsSpan(0, length));
+            _drafter.Extend(_drafterFeatures.AsSpan(0, length * fw), _pairTokens.AsSpan(0, length));
             root = bonus;
         }
 

@@ -51,6 +51,14 @@ internal sealed class TorchBinEagleTensors : EagleTensors
 
     public override float[] Vector(string name, int length) => Get(name, length).ToFloat32Array();
 
+    public override long[] Integers(string name, int length)
+    {
+        var t = Get(name, length);
+        if (!t.DType.IsInteger() && t.DType != TorchDType.Bool)
+            throw new FrSpecException($"{_path}: tensor '{name}' has dtype {t.DType}; expected an integer or bool tensor");
+        return t.ToInt64Array();
+    }
+
     private TorchTensor Get(string name, params int[] shape)
     {
         if (!_tensors.TryGetValue(name, out var t)) throw new FrSpecException($"{_path}: tensor '{name}' is missing");

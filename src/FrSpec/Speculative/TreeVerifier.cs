@@ -11,7 +11,7 @@ namespace FrSpec.Speculative;
 /// from what is left of p (all children rejected) or from the fresh p at a leaf. This reproduces p exactly
 /// (docs/exactness.md).
 /// </summary>
-internal sealed class TreeVerifier
+internal sealed class TreeVerifier : ITreeAcceptor
 {
     private readonly float[] _probs;
     private readonly ISampledAcceptance _acceptance;

@@ -87,7 +87,7 @@ public class BenchSpecCommandTests
     {
         using var dir = new TempDir();
         var e = Assert.Throws<FrSpecException>(() => BenchSpecCommand.Execute(new BenchSpecCommand.Args { Out = dir.Path, Data = "gsm8k", Model = dir.Path, Fr = new[] { "x.pt" } }, TextWriter.Null));
-        Assert.Contains("--fr needs --eagle", e.Message);
+        Assert.Contains("--fr needs a drafter with an LM head", e.Message);
         e = Assert.Throws<FrSpecException>(() => BenchSpecCommand.Execute(new BenchSpecCommand.Args { Out = dir.Path, Data = "gsm8k" }, TextWriter.Null));
         Assert.Contains("--model is required", e.Message);
     }

@@ -67,5 +67,5 @@ public class SpeedStatsTests
     }
 
     [Fact]
-    public void MethodSpec_RejectsUnknown() => Assert.Throws<FrSpecException>(() => MethodSpec.Parse("medusa"));
+    public void MethodSpec_RejectsUnknown() => Assert.Throws<FrSpecException>(() => MethodSpec.Parse("hydra"));
 }

@@ -32,6 +32,15 @@ public sealed partial class CliProcess : IDisposable
         _process.BeginErrorReadLine();
     }
 
+    /// <summary>Runs the CLI to its end with no input; returns its exit code and everything it wrote.</summary>
+    public static (int Code, string Stdout, string Stderr) Run(params string[] args)
+    {
+        using var p = new CliProcess(args);
+        p.CloseInput();
+        p.WaitForExit(Timeout.InfiniteTimeSpan);
+        return (p.ExitCode, p.Stdout, p.Stderr);
+    }
+
     public int Id => _process.Id;
     public bool HasExited => _process.HasExited;
     public int ExitCode => _process.ExitCode;

@@ -55,7 +55,17 @@ public sealed class ReferenceTransformer
     }
 
     /// <summary>Logits [n][vocab] of a causal forward over the whole sequence, position i = i.</summary>
-    public float[][] Logits(int[] tokens)
+    public float[][] Logits(int[] tokens) => Run(tokens, null);
+
+    /// <summary>The residual stream at the input of every layer: [layer][position][hidden] (EAGLE-3's target features).</summary>
+    public double[][][] LayerInputs(int[] tokens)
+    {
+        var inputs = new List<double[][]>();
+        Run(tokens, inputs);
+        return inputs.ToArray();
+    }
+
+    private float[][] Run(int[] tokens, List<double[][]>? layerInputs)
     {
         int n = tokens.Length, h = _c.HiddenSize, hd = _c.HeadDim, nh = _c.NumHeads, nkv = _c.NumKvHeads;
         var x = new double[n][];
@@ -63,6 +73,7 @@ public sealed class ReferenceTransformer
         var invFreq = InvFreq();
         foreach (var L in _layers)
         {
+            layerInputs?.Add(x.Select(r => (double[])r.Clone()).ToArray());
             var qs = new double[n][]; var ks = new double[n][]; var vs = new double[n][];
             for (int t = 0; t < n; t++)
             {

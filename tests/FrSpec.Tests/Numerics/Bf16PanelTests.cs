@@ -124,6 +124,31 @@ public class Bf16PanelTests
         }
     }
 
+    [Theory, MemberData(nameof(Paths))]
+    public void ASharedInputProductGivesEachMatrixTheBitsOfItsOwnProduct(string path, Precision precision)
+    {
+        var compute = KernelPaths.Get(path, precision);
+        if (compute == null) return;
+        var r = new Random(7);
+        // q/k/v-like (three heights, one with a padded last panel) and gate/up-like (two), with and without biases
+        foreach (var (n, cols, heights, biased) in new[] { (1, 70, new[] { 64, 17, 33 }, true), (13, 129, new[] { 96, 32, 32 }, false),
+                     (7, 2999, new[] { 40, 67 }, true), (67, 64, new[] { 65, 1 }, false), (32, 33, new[] { 16, 48, 3 }, true) })
+        {
+            var ws = heights.Select(h => { using var m = WeightMatrix.FromFloats(Random(r, h * cols), h, cols, DType.BF16); return m.ToPanels(); }).ToArray();
+            try
+            {
+                var x = Random(r, n * cols);
+                var biases = heights.Select(h => biased ? Random(r, h) : null).ToArray();
+                var expected = heights.Select((h, j) => { var y = new float[n * h]; MatMul.Multiply(compute, x, n, ws[j], y, biases[j]); return y; }).ToArray();
+                var got = heights.Select(h => new float[n * h]).ToArray();
+                if (ws.Length == 3) MatMul.MultiplyShared(compute, x, n, ws[0], got[0], biases[0], ws[1], got[1], biases[1], ws[2], got[2], biases[2]);
+                else MatMul.MultiplyShared(compute, x, n, ws[0], got[0], biases[0], ws[1], got[1], biases[1]);
+                for (int j = 0; j < ws.Length; j++) Assert.Equal(expected[j], got[j]);
+            }
+            finally { foreach (var w in ws) w.Dispose(); }
+        }
+    }
+
     [Theory]
     [InlineData(Precision.Fast)]
     [InlineData(Precision.Exact)]

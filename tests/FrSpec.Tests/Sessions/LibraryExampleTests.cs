@@ -1,7 +1,7 @@
-using System.Diagnostics;
 using System.Text.Json;
 using FrSpec.Generation;
 using FrSpec.Sessions;
+using FrSpec.Tests.Cli;
 
 namespace FrSpec.Tests.Sessions;
 
@@ -23,14 +23,8 @@ public class LibraryExampleTests
 
     private static JsonElement Cli(params string[] args)
     {
-        string exe = Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "FrSpec.Cli.exe" : "FrSpec.Cli");
-        var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        string stdout = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        Assert.True(p.ExitCode == 0, $"frspec {string.Join(' ', args)} failed: {stderr.Result}");
+        var (code, stdout, stderr) = CliProcess.Run(args);
+        Assert.True(code == 0, $"frspec {string.Join(' ', args)} failed: {stderr}");
         return JsonDocument.Parse(stdout).RootElement.Clone();
     }
 

@@ -23,7 +23,7 @@ public class EagleOracleTests
         var target = model.Target;
         var head = model.EagleHead(headDir);
         var options = new TreeOptions { Depth = depth, TopK = topK, TotalTokens = tokens };
-        var drafter = new EagleDrafter(head, target.Embedding, target.Head, options, 256);
+        var drafter = new EagleDrafter(Eagle2Network.For(head, target.Embedding, target.Head), options, 256);
         var tree = new DraftTree(tokens);
         int[] prompt = [5, 77, 130, 2, 9, 41];
         var cache = target.CreateCache(256);

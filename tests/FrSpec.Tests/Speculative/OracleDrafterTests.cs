@@ -20,6 +20,8 @@ internal sealed class OracleDrafter : IDrafter, IDisposable
     public OracleDrafter(string modelDir, int chain) { _model = Transformer.Load(modelDir); _vanilla = new VanillaDecoder(_model); _chain = chain; }
 
     public (double Layers, double Head) Time => (0, 0);
+    public DraftFeatures Features => DraftFeatures.FinalHidden(_model.Config.HiddenSize);
+    public int MaxTreeTokens => 64;
     public void Begin(ReadOnlySpan<int> prompt, int maxSequenceLength) { _sequence.Clear(); _sequence.Add(prompt[0]); Rounds = 0; } // Extend brings the rest, shifted by one
     public void Extend(ReadOnlySpan<float> features, ReadOnlySpan<int> nextTokens)
     {
@@ -60,7 +62,7 @@ public class OracleDrafterTests
         string dir = TinyModels.Target(family, tied, seed);
         using var target = Transformer.Load(dir);
         using var oracle = new OracleDrafter(dir, chain);
-        var spec = new SpeculativeDecoder(target, oracle, new TreeOptions { Depth = chain, TopK = 2, TotalTokens = 64 }, "oracle");
+        var spec = new SpeculativeDecoder(target, oracle, "oracle");
         var prompt = new[] { 9, 8, 7, 6 };
         int max = 1 + (chain + 1) * 5 + 2;
         var r = spec.Generate(prompt, new GenerationOptions { MaxNewTokens = max });

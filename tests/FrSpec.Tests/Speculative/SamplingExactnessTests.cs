@@ -16,7 +16,7 @@ public class SamplingExactnessTests(ITestOutputHelper output)
 {
     private const int Vocab = 24, Runs = 50_000;
     private static readonly int[] Prompt = [3, 11, 7];
-    private static readonly SamplingOptions Sampling = new(Temperature: 1f, TopK: 0, TopP: 0.95f);
+    internal static readonly SamplingOptions Sampling = new(Temperature: 1f, TopK: 0, TopP: 0.95f);
     private static readonly SamplingOptions TopKSampling = new(Temperature: 0.7f, TopK: 6, TopP: 1f);
     private static readonly TreeOptions Tree = new() { Depth = 2, TopK = 3, TotalTokens = 10 };
 
@@ -25,59 +25,10 @@ public class SamplingExactnessTests(ITestOutputHelper output)
     private static (string Target, string Head) Dirs() => IdentityEagle.Write("llama3", Vocab, 32, 51);
     private static string TargetDir() => Dirs().Target;
 
-    /// <summary>P(t1, t2, t3) under vanilla sampling, by enumerating every prefix with non-zero probability.</summary>
-    private static Dictionary<long, double> ExactLaw(Transformer model, SamplingOptions sampling)
-    {
-        int vocab = model.Config.VocabSize;
-        var sampler = new Sampler(sampling);
-        var state = model.CreateState();
-        var cache = model.CreateCache(64);
-        var logits = new float[vocab];
-        float[] Next(int[] seq)
-        {
-            cache.Clear();
-            var h = VanillaDecoder.Prefill(model, state, cache, seq);
-            model.Head.Compute(h, 1, logits);
-            var p = new float[vocab];
-            sampler.Distribution(logits, p);
-            return p;
-        }
-        var law = new Dictionary<long, double>();
-        var p1 = Next(Prompt);
-        for (int a = 0; a < vocab; a++)
-        {
-            if (p1[a] <= 0) continue;
-            var p2 = Next([.. Prompt, a]);
-            for (int b = 0; b < vocab; b++)
-            {
-                if (p2[b] <= 0) continue;
-                var p3 = Next([.. Prompt, a, b]);
-                for (int c = 0; c < vocab; c++)
-                    if (p3[c] > 0) law[Key(a, b, c, vocab)] = (double)p1[a] * p2[b] * p3[c];
-            }
-        }
-        return law;
-    }
+    private static Dictionary<long, double> ExactLaw(Transformer model, SamplingOptions sampling) => SampledLaw.Exact(model, Prompt, sampling);
 
-    private static long Key(int a, int b, int c, int vocab) => ((long)a * vocab + b) * vocab + c;
-
-    private (double P, double MultiTokenRounds) Run(ModelSession spec, Dictionary<long, double> law, SamplingOptions sampling, string rule = "exact",
-        int runs = Runs, int vocab = Vocab)
-    {
-        var counts = new Dictionary<long, int>();
-        int rounds = 0, multi = 0;
-        for (int seed = 0; seed < runs; seed++)
-        {
-            var r = spec.Generate(Prompt, new GenerationOptions { MaxNewTokens = 3, Sampling = sampling with { Seed = (ulong)seed }, StopIds = [] });
-            Assert.Equal(3, r.Ids.Length);
-            long k = Key(r.Ids[0], r.Ids[1], r.Ids[2], vocab);
-            counts[k] = counts.GetValueOrDefault(k) + 1;
-            for (int i = 0; i < r.AcceptLengths.Length; i++) { rounds++; if (r.AcceptLengths[i] > 1) multi++; }
-        }
-        var (stat, df, p) = ChiSquare.Test(counts, law, runs);
-        output.WriteLine($"{spec.Name} rule={rule}: chi2={stat:F1} df={df} p={p:G4}; rounds accepting ≥1 draft: {multi}/{rounds}");
-        return (p, multi / (double)rounds);
-    }
+    private (double P, double MultiTokenRounds) Run(ModelSession spec, Dictionary<long, double> law, SamplingOptions sampling, string rule = "exact") =>
+        SampledLaw.Run(spec, Prompt, law, sampling, Runs, output, rule);
 
     [Fact]
     public void FullVocabularyEagleMatchesTargetDistribution()
@@ -102,7 +53,7 @@ public class SamplingExactnessTests(ITestOutputHelper output)
     }
 
     /// <summary>WRONG: rejected children keep their mass, so the bonus is drawn from the unchanged p (drafted tokens are over-sampled).</summary>
-    private sealed class ForgetResidual : ISampledAcceptance
+    internal sealed class ForgetResidual : ISampledAcceptance
     {
         public int AcceptChild(DraftTree tree, int node, Span<float> p, Rng rng)
         {
@@ -141,7 +92,7 @@ public class SamplingExactnessTests(ITestOutputHelper output)
         // FR-Spec: every other id of the first 64 (the target's likely tokens are not all in it)
         var subset = frSpec ? model.Vocabulary.CreateDraftVocabulary(Enumerable.Range(0, 32).Select(i => 2 * i).ToArray()) : null;
         using var spec = model.CreateSession(DecodingMethod.Eagle(head, subset, Tree));
-        var (p, multi) = Run(spec, law, TopKSampling, runs: runs, vocab: vocab);
+        var (p, multi) = SampledLaw.Run(spec, Prompt, law, TopKSampling, runs, output, $"exact on {type}");
         if (!frSpec) Assert.True(multi > 0.2, $"drafts were accepted in only {multi:P1} of rounds: the test would not exercise acceptance");
         Assert.True(p > 0.001, $"chi-square p = {p}");
     }

@@ -111,6 +111,35 @@ public class ModelExpanderTests
         Assert.Equal("test-shape", ModelExpander.TryReadExpansion(bigHead)!.Shape);
     }
 
+    [Theory]
+    [InlineData("qwen2", false, 1)]
+    [InlineData("llama3", true, 2)]
+    public void Expanded_medusa_heads_draft_exactly_as_the_small_heads(string family, bool tied, int layers)
+    {
+        string small = TinyModels.Target(family, tied, seed: 15);
+        string smallHeads = TinyModels.NewDir("small-medusa");
+        MedusaSynthesizer.Write(small, smallHeads, heads: 3, layers, "pt", seed: 16);
+        string big = Expand(small, Big with { TieWordEmbeddings = tied });
+        string bigHeads = TinyModels.NewDir("expanded-medusa");
+        ModelExpander.ExpandMedusa(smallHeads, big, bigHeads);
+
+        using var s = LanguageModel.Load(small);
+        using var b = LanguageModel.Load(big);
+        var tree = FrSpec.Speculative.MedusaTree.FromPaths([[0], [1], [0, 0], [0, 1], [0, 0, 0]]);
+        var options = new GenerationOptions { MaxNewTokens = 40 };
+        foreach (int[]? fr in new[] { null, Enumerable.Range(0, 200).ToArray() })
+        {
+            using var ds = s.CreateSession(DecodingMethod.Medusa(smallHeads, fr == null ? null : s.Vocabulary.CreateDraftVocabulary(fr), tree));
+            using var db = b.CreateSession(DecodingMethod.Medusa(bigHeads, fr == null ? null : b.Vocabulary.CreateDraftVocabulary(fr), tree));
+            var rs = ds.Generate(Prompt, options);
+            var rb = db.Generate(Prompt, options);
+            Assert.Equal(rs.Ids, rb.Ids);
+            Assert.Equal(rs.AcceptLengths, rb.AcceptLengths);
+        }
+        Assert.Equal(layers, b.Medusa(bigHeads).Layers);
+        Assert.Equal("test-shape", ModelExpander.TryReadExpansion(bigHeads)!.Shape);
+    }
+
     [Fact]
     public void Shapes_that_cannot_hold_the_small_model_are_refused_by_name()
     {

@@ -122,9 +122,8 @@ public class GgufTokenizerTests
         var rendered = ChatTemplate.FromJinja(src.Template, src.BosToken, src.EosToken, src.Origin).Render([new ChatMessage("user", "Hi")], addGenerationPrompt: true);
         Assert.StartsWith("<|im_start|>system\nYou are Qwen, created by Alibaba Cloud.", rendered);
         Assert.EndsWith("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n", rendered);
-        // the exporter carries tokenizer_config.json's chat_template over, as llama.cpp's converter does
-        string config = Path.Combine(Path.GetDirectoryName(TestAssets.TokenizerJson("qwen3"))!, "tokenizer_config.json");
-        using var json = System.Text.Json.JsonDocument.Parse(File.ReadAllText(config));
-        Assert.Equal(json.RootElement.GetProperty("chat_template").GetString(), ChatTemplateSource.FromGguf(GgufFor("qwen3"))!.Template);
+        // the exporter carries the template of the tokenizer_config.json beside the tokenizer, as llama.cpp's converter does
+        using var config = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(TestAssets.TokenizerDir("qwen3"), "tokenizer_config.json")));
+        Assert.Equal(config.RootElement.GetProperty("chat_template").GetString(), ChatTemplateSource.FromGguf(GgufFor("qwen3"))!.Template);
     }
 }
