@@ -22,6 +22,8 @@ public class GgufModelVerbTests
         string gguf = Path.Combine(dir, "file", "model-q8_0.gguf");
         var (code, error) = ErrorPathTests.Run("quantize", "--model", model, "--type", "q8_0", "--out", gguf);
         Assert.True(code == 0, error);
+        // demo's FR-Spec subset: the test tokenizer has no bundled counts, so a freq_64.pt lies beside the file
+        FrSpec.Formats.Torch.TorchCheckpointWriter.WriteIntList(Path.Combine(Path.GetDirectoryName(gguf)!, "freq_64.pt"), Enumerable.Range(0, 64).ToArray());
         return (gguf, head);
     });
 
