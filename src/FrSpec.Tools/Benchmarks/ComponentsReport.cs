@@ -45,7 +45,12 @@ public sealed class ComponentsReport
         }
     }
 
-    private string Layout => Target.Layers[0].QProj.Layout == WeightLayout.Bf16Panels ? "bf16 panels" : "row-major";
+    private string Layout => Target.Layers[0].QProj.Layout switch
+    {
+        WeightLayout.Bf16Panels => "bf16 panels",
+        WeightLayout.QuantizedGroups => "interleaved groups of 16 rows",
+        _ => "row-major",
+    };
 
     public JsonObject ToJson()
     {

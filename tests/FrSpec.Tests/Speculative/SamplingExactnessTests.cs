@@ -9,7 +9,8 @@ namespace FrSpec.Tests.Speculative;
 /// <summary>
 /// Sampled speculative decoding must reproduce the target's processed distribution exactly. On a 24-token model the
 /// exact law of the first three generated tokens is computed by enumeration; 50,000 seeded runs are compared with it by
-/// a chi-square test. The same test must reject deliberately wrong acceptance rules.
+/// a chi-square test. The same test must reject deliberately wrong acceptance rules. On quantized GGUF targets (Q8_0,
+/// Q4_K_M from `frspec quantize`) the law is enumerated under top-k sampling, over a 512-token vocabulary.
 /// </summary>
 public class SamplingExactnessTests(ITestOutputHelper output)
 {
@@ -66,6 +67,34 @@ public class SamplingExactnessTests(ITestOutputHelper output)
     private sealed class AcceptFirstChild : ISampledAcceptance
     {
         public int AcceptChild(DraftTree tree, int node, Span<float> p, Rng rng) => tree.FirstChild[node];
+    }
+
+    /// <summary>
+    /// EAGLE-2 and FR-Spec next to a quantized target: the identity head (f32) drafts what the unquantized target would,
+    /// so drafts are mostly but not always the quantized target's choices, and the output must still follow the
+    /// quantized target's own law (enumerated with the same kernels) exactly.
+    /// </summary>
+    [Theory]
+    [InlineData(FrSpec.Formats.Gguf.QuantizedFileType.Q8_0, false)]
+    [InlineData(FrSpec.Formats.Gguf.QuantizedFileType.Q8_0, true)]
+    [InlineData(FrSpec.Formats.Gguf.QuantizedFileType.Q4_K_M, false)]
+    [InlineData(FrSpec.Formats.Gguf.QuantizedFileType.Q4_K_M, true)]
+    public void SpeculationOnQuantizedTargetMatchesItsDistribution(FrSpec.Formats.Gguf.QuantizedFileType type, bool frSpec)
+    {
+        const int vocab = 512, runs = 20_000;
+        var (target, head) = IdentityEagle.Write("llama3", vocab, 256, 53);
+        string gguf = Path.Combine(TinyModels.NewDir($"sampling-{type}"), "target.gguf");
+        string tokenizer = FrSpec.Tests.Formats.GgufWriterTests.WriteTokenizer(Path.Combine(Path.GetDirectoryName(gguf)!, "tok"));
+        FrSpec.Formats.Gguf.GgufModelExporter.Write(target, gguf, tokenizer, type, overwrite: false, null);
+        using var model = LanguageModel.Load(gguf);
+        Assert.True(FrSpec.Numerics.DTypeInfo.IsQuantized(model.Target.Layers[0].GateProj.Type));
+        var law = ExactLaw(model.Target, TopKSampling);
+        // FR-Spec: every other id of the first 64 (the target's likely tokens are not all in it)
+        var subset = frSpec ? model.Vocabulary.CreateDraftVocabulary(Enumerable.Range(0, 32).Select(i => 2 * i).ToArray()) : null;
+        using var spec = model.CreateSession(DecodingMethod.Eagle(head, subset, Tree));
+        var (p, multi) = SampledLaw.Run(spec, Prompt, law, TopKSampling, runs, output, $"exact on {type}");
+        if (!frSpec) Assert.True(multi > 0.2, $"drafts were accepted in only {multi:P1} of rounds: the test would not exercise acceptance");
+        Assert.True(p > 0.001, $"chi-square p = {p}");
     }
 
     [Theory]
