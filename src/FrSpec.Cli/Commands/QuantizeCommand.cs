@@ -13,11 +13,12 @@ public sealed class QuantizeCommand : ICliVerb
     {
         var model = new Option<string>("--model") { Description = "Model directory (config.json, safetensors, tokenizer.json)", Required = true };
         var type = new Option<string>("--type") { Description = "q8_0, q4_0 or q4_k_m", Required = true };
-        var output = new Option<string>("--out") { Description = "Output .gguf file (must not exist)", Required = true };
+        var output = new Option<string>("--out") { Description = "Output .gguf file (must not exist unless --force)", Required = true };
+        var force = new Option<bool>("--force") { Description = "Replace --out when it exists (the new file is renamed over it only when complete)" };
         var tokenizer = new Option<string?>("--tokenizer") { Description = "tokenizer.json for the GGUF (default: the model directory's)" };
         var cmd = new Command("quantize", "Write a quantized GGUF (Q8_0, Q4_0, Q4_K_M) of a model directory")
         {
-            model, type, output, tokenizer,
+            model, type, output, tokenizer, force,
         };
         cmd.SetAction(pr =>
         {
@@ -25,12 +26,14 @@ public sealed class QuantizeCommand : ICliVerb
             string dir = pr.GetValue(model)!, outPath = pr.GetValue(output)!;
             if (!Directory.Exists(dir)) throw new FrSpecException($"--model {dir}: model directory not found");
             if (!outPath.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase)) throw new FrSpecException($"--out {outPath}: the name must end in .gguf");
-            if (File.Exists(outPath)) throw new FrSpecException($"--out {outPath}: the file exists; choose a new name (nothing is overwritten)");
             string? tok = pr.GetValue(tokenizer);
             if (tok != null && Directory.Exists(tok)) tok = Path.Combine(tok, "tokenizer.json");
+            bool replace = pr.GetValue(force);
+            if (!replace && File.Exists(outPath)) throw new FrSpecException($"--out {outPath}: the file exists; choose a new name, or pass --force to replace it");
+            Support.OutputFile.Check(outPath, replace, "--out", new Support.OutputFolder.Input(tok, "--tokenizer"));
             var timer = System.Diagnostics.Stopwatch.StartNew();
             Support.ProgressBar.Run($"quantizing to {QuantizationMix.Name(fileType)}",
-                p => GgufModelExporter.Write(dir, outPath, tok, fileType, overwrite: false, p));
+                p => GgufModelExporter.Write(dir, outPath, tok, fileType, overwrite: replace, p));
             Console.Error.WriteLine($"wrote {outPath} in {timer.Elapsed.TotalSeconds:F1} s");
             using var file = GgufFile.Open(outPath);
             long weights = 0, bytes = 0;

@@ -197,4 +197,21 @@ public class OutputFolderTests
         ErrorPathTests.AssertOneLineError(error, "--json", "already exists", "--force");
         Assert.Equal("keep me", File.ReadAllText(file));
     }
+
+    [Fact]
+    public void Quantize_replaces_an_existing_gguf_only_with_force_and_leaves_no_partial_file()
+    {
+        string dir = TestModels.NewTempDir(), model = Path.Combine(dir, "model"), gguf = Path.Combine(dir, "model.gguf");
+        FuzzSeeds.WriteModel(model);
+        File.WriteAllText(gguf, "keep me");
+        var (code, error) = Run("quantize", "--model", model, "--type", "q8_0", "--out", gguf);
+        Assert.Equal(1, code);
+        ErrorPathTests.AssertOneLineError(error, "--out", "exists", "--force");
+        Assert.Equal("keep me", File.ReadAllText(gguf));
+
+        (code, error) = Run("quantize", "--model", model, "--type", "q8_0", "--out", gguf, "--force");
+        Assert.True(code == 0, error);
+        using (var file = FrSpec.Formats.Gguf.GgufFile.Open(gguf)) Assert.NotEmpty(file.Tensors);
+        Assert.Equal(["model", "model.gguf"], Directory.EnumerateFileSystemEntries(dir).Select(Path.GetFileName).Order().ToArray());
+    }
 }
