@@ -43,7 +43,7 @@ internal sealed class CompletionHandler(ChatEngine engine, ServerOptions options
         var body = await ReadBodyAsync(context.Request, context.RequestAborted).ConfigureAwait(false);
         var request = chat ? RequestParser.ParseChat(body) : RequestParser.ParseCompletion(body);
         if (request.Model != null && request.Model != options.ModelId)
-            throw new ApiException(404, $"the model '{request.Model}' does not exist; this server serves '{options.ModelId}'", "invalid_request_error", "model", "model_not_found");
+            throw new ApiException(404, $"the model {ApiException.Quote(request.Model)} does not exist; this server serves '{options.ModelId}'", "invalid_request_error", "model", "model_not_found");
         int[] prompt = Encode(request);
         var generation = engine.Options(prompt.Length, request.MaxTokens, request.Temperature, request.TopP, request.TopK, request.Seed);
         if ((long)prompt.Length + generation.MaxNewTokens > engine.ContextLength || generation.MaxNewTokens < 1)

@@ -80,7 +80,7 @@ public sealed class OpenAiServer : IAsyncDisposable
         })));
         app.MapGet("/v1/models/{id}", (HttpContext context, string id) => id == options.ModelId
             ? WriteJson(context, ResponseJson.Build(Model))
-            : CompletionHandler.WriteErrorAsync(context, new ApiException(404, $"the model '{id}' does not exist", "invalid_request_error", "model", "model_not_found")));
+            : CompletionHandler.WriteErrorAsync(context, new ApiException(404, $"the model {ApiException.Quote(id)} does not exist", "invalid_request_error", "model", "model_not_found")));
         app.MapPost("/v1/chat/completions", (HttpContext context) => handler.HandleAsync(context, chat: true));
         app.MapPost("/v1/completions", (HttpContext context) => handler.HandleAsync(context, chat: false));
         app.MapGet("/health", (HttpContext context) => WriteJson(context, ResponseJson.Build(w =>
@@ -97,7 +97,7 @@ public sealed class OpenAiServer : IAsyncDisposable
             w.WriteEndObject();
         })));
         app.MapFallback((HttpContext context) => CompletionHandler.WriteErrorAsync(context,
-            new ApiException(404, $"no route {context.Request.Method} {context.Request.Path}", "invalid_request_error", null, "unknown_url")));
+            new ApiException(404, $"no route {context.Request.Method} {ApiException.Quote(context.Request.Path.Value ?? "")}", "invalid_request_error", null, "unknown_url")));
 
         // SIGTERM or StopAsync: stop taking requests now, cancel what still runs after the drain time.
         app.Lifetime.ApplicationStopping.Register(() =>

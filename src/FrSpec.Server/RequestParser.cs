@@ -59,8 +59,10 @@ public static class RequestParser
     private static JsonDocument Parse(ReadOnlyMemory<byte> body)
     {
         if (body.Length > MaxBodyBytes) throw new ApiException(413, $"the request body is larger than {MaxBodyBytes} bytes");
-        // The JSON reader checks structure but decodes string contents only when they are read: check the bytes first.
-        if (!System.Text.Unicode.Utf8.IsValid(body.Span)) throw new ApiException(400, "the request body is not valid UTF-8", code: "invalid_json");
+        // The JSON reader checks structure but decodes string contents only when they are read (invalid UTF-8 and escaped
+        // lone surrogates fail there, deep inside): check the text first, as every JSON input of FrSpec is.
+        try { Formats.JsonInput.CheckUnicode(body.Span, "the request body"); }
+        catch (FrSpecException e) { throw new ApiException(400, e.Message, code: "invalid_json"); }
         JsonDocument doc;
         try { doc = JsonDocument.Parse(body, DocumentOptions); }
         catch (JsonException e) { throw new ApiException(400, $"the request body is not valid JSON: {e.Message}", code: "invalid_json"); }
@@ -79,7 +81,8 @@ public static class RequestParser
         if (chat && Integer(root, "max_completion_tokens", 1, int.MaxValue) is int mct) maxTokens = mct;
         double? temperature = Number(root, "temperature", 0, 2);
         double? topP = Number(root, "top_p", 0, 1);
-        if (topP == 0) throw ApiException.Invalid("top_p", "'top_p' must be greater than 0 (use temperature 0 for greedy decoding)");
+        // compared as the float the sampler uses: a denormal such as 1e-320 is positive as a double and 0 as a float
+        if (topP is double tp && !((float)tp > 0)) throw ApiException.Invalid("top_p", "'top_p' must be greater than 0 (use temperature 0 for greedy decoding)");
         if (Integer(root, "n", 1, int.MaxValue) is > 1) throw ApiException.Unsupported("n", "'n' must be 1: one choice per request");
         foreach (var field in new[] { "frequency_penalty", "presence_penalty" })
             if (Number(root, field, -2, 2) is double v && v != 0) throw ApiException.Unsupported(field, $"'{field}' is not supported (only 0)");
@@ -156,7 +159,7 @@ public static class RequestParser
             string partPath = $"{path}[{i++}]";
             if (part.ValueKind != JsonValueKind.Object) throw ApiException.Invalid(partPath, $"'{partPath}' must be an object");
             string? type = String(part, "type", $"{partPath}.type");
-            if (type != "text") throw ApiException.Unsupported($"{partPath}.type", $"content parts of type '{type}' are not supported (text only)");
+            if (type != "text") throw ApiException.Unsupported($"{partPath}.type", $"content parts of type {ApiException.Quote(type ?? "")} are not supported (text only)");
             text.Append(String(part, "text", $"{partPath}.text") ?? throw ApiException.Invalid($"{partPath}.text", $"'{partPath}.text' is required"));
         }
         return text.ToString();

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using FrSpec.Cli.Fuzzing;
 using FrSpec.Cli.Support;
 using FrSpec.Fuzzing;
 
@@ -20,12 +21,12 @@ public sealed class BenchFuzzCommand : ICliVerb
 
     public Command Create()
     {
-        var target = new Option<string[]>("--target") { Description = $"Targets to fuzz (default: all): {string.Join(", ", FuzzTargets.All().Select(t => t.Name))}", AllowMultipleArgumentsPerToken = true };
+        var target = new Option<string[]>("--target") { Description = $"Targets to fuzz (default: all): {string.Join(", ", Targets().Select(t => t.Name))}", AllowMultipleArgumentsPerToken = true };
         var cases = new Option<int>("--cases") { Description = "Cases per target", DefaultValueFactory = _ => 10_000 };
         var seed = new Option<int>("--seed") { Description = "Seed of the mutations (case i of a target is the same input for the same seed)", DefaultValueFactory = _ => 1 };
         var output = new Option<string>("--out") { Description = "Folder for reproducers of crashes, hangs and allocations over the bound", DefaultValueFactory = _ => "fuzz-findings" };
         var force = new Option<bool>("--force") { Description = "Write into --out even when it already holds files" };
-        var timeout = new Option<double>("--case-timeout") { Description = "Seconds a case may run before it counts as a hang", DefaultValueFactory = _ => 20.0 };
+        var timeout = new Option<double>("--case-timeout") { Description = "Seconds of CPU a case may use (or ten times as many seconds of wall time) before it counts as a hang", DefaultValueFactory = _ => 20.0 };
         var heap = new Option<int>("--max-heap-mib") { Description = "GC heap hard limit of the fuzzing process (MiB)", DefaultValueFactory = _ => 4096 };
         var single = new Option<int?>("--case") { Description = "Write case N of each --target (for --seed) to --out as a reproducer folder and run it, instead of a whole run" };
         var cmd = new Command("fuzz", "Fuzz every parser and loader with seeded structure-aware mutations; report crashes, hangs and over-allocations with reproducers")
@@ -35,11 +36,18 @@ public sealed class BenchFuzzCommand : ICliVerb
         cmd.SetAction(pr =>
         {
             if (Environment.GetEnvironmentVariable(LimitVariable) is null) return RestartWithHeapLimit(pr.GetValue(heap));
-            var targets = (pr.GetValue(target) is { Length: > 0 } names ? names.Select(FuzzTargets.ByName) : FuzzTargets.All()).ToList();
+            var all = Targets();
+            var targets = pr.GetValue(target) is { Length: > 0 } names
+                ? names.Select(n => all.FirstOrDefault(t => t.Name == n) ?? throw new FrSpecException($"--target: unknown fuzz target '{n}' (known: {string.Join(", ", all.Select(t => t.Name))})")).ToList()
+                : all.ToList();
             string outDir = Path.GetFullPath(pr.GetValue(output)!);
             OutputFolder.RefuseNonEmpty(outDir, pr.GetValue(force), "--out");
             string work = Path.Combine(Path.GetTempPath(), $"frspec-fuzz-{Environment.ProcessId}");
-            if (pr.GetValue(single) is int caseNumber) return WriteCase(targets, pr.GetValue(seed), caseNumber, outDir, work);
+            if (pr.GetValue(single) is int caseNumber)
+            {
+                try { return WriteCase(targets, pr.GetValue(seed), caseNumber, outDir, work); }
+                finally { Dispose(all); }
+            }
             var options = new FuzzOptions
             {
                 Cases = pr.GetValue(cases), Seed = pr.GetValue(seed), CaseTimeout = TimeSpan.FromSeconds(pr.GetValue(timeout)),
@@ -62,13 +70,30 @@ public sealed class BenchFuzzCommand : ICliVerb
                     foreach (var m in r.SampleRejections) Console.Error.WriteLine($"    rejected: {CliErrors.OneLine(m)}");
                 }
             }
-            finally { try { Directory.Delete(work, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { } }
+            finally
+            {
+                Dispose(all);
+                try { Directory.Delete(work, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            }
             Console.WriteLine(Table(results, options));
             int findings = results.Sum(r => r.Findings.Count);
             if (findings == 0) return 0;
             throw new FrSpecException($"fuzzing found {results.Sum(r => r.Crashes)} crashes, {results.Sum(r => r.Hangs)} hangs and {results.Sum(r => r.OverAllocations)} allocations over the bound; reproducers in {outDir}");
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// The targets `bench fuzz` runs: the engine's and tools' (<see cref="FuzzTargets.All"/>), then those of assemblies
+    /// only the CLI references (the server's request bodies). Targets that hold resources once used (a running server)
+    /// are <see cref="IDisposable"/>: <see cref="Dispose"/> them.
+    /// </summary>
+    internal static IReadOnlyList<FuzzTarget> Targets() => [.. FuzzTargets.All(), new RequestBodyTarget()];
+
+    /// <summary>Frees what the targets hold.</summary>
+    internal static void Dispose(IEnumerable<FuzzTarget> targets)
+    {
+        foreach (var t in targets) (t as IDisposable)?.Dispose();
     }
 
     /// <summary>Writes one case per target as a reproducer folder, then runs it and says what happened.</summary>

@@ -28,16 +28,18 @@ public sealed class BenchServeCommand : ICliVerb
         var maxTokens = new Option<int>("--max-tokens") { Description = "Tokens per answer", DefaultValueFactory = _ => 64 };
         var cancelEvery = new Option<int>("--cancel-every") { Description = "Every n-th request disconnects after 3 pieces (0: none)", DefaultValueFactory = _ => 8 };
         var json = new Option<string?>("--json") { Description = "Also write the results to this JSON file" };
+        var force = new Option<bool>("--force") { Description = "Replace the --json file when it exists" };
         var cmd = new Command("serve", "Load-test the OpenAI-compatible server with concurrent streaming clients on loopback")
         {
-            clients, seconds, maxTokens, cancelEvery, json,
+            clients, seconds, maxTokens, cancelEvery, json, force,
         };
         models.AddTo(cmd);
         cmd.SetAction(pr => CliErrors.Run(() =>
         {
             var levels = pr.GetValue(clients)!;
-            if (levels.Length == 0 || levels.Any(c => c < 1 || c > 1024)) throw new FrSpecException("--clients: give counts between 1 and 1024");
-            if (!(pr.GetValue(seconds) > 0)) throw new FrSpecException("--seconds must be positive");
+            if (levels.Length == 0) throw new FrSpecException("--clients: give at least one count");   // values: OptionRanges
+            if (pr.GetValue(json) is string file)
+                OutputFile.Check(file, pr.GetValue(force), "--json", new OutputFolder.Input(pr.GetValue(models.Model), "--model"), new OutputFolder.Input(pr.GetValue(models.Eagle), "--eagle"));
             var (model, method, _) = models.Load(pr);
             using var __ = model;
             using var engine = new ChatEngine(model, method);
@@ -85,7 +87,7 @@ public sealed class BenchServeCommand : ICliVerb
         Console.WriteLine();
         Console.WriteLine($"memory after: GC heap {heapAfter:F1} MB, working set {rssAfter:F1} MB; {engine.SessionCount} sessions pooled");
         if (jsonFile != null)
-            await File.WriteAllTextAsync(jsonFile, JsonSerializer.Serialize(new
+            await OutputFile.WriteAllTextAsync(jsonFile, JsonSerializer.Serialize(new
             {
                 model = engine.Model.Directory, method = engine.Method.Name, max_tokens = maxTokens, seconds = duration.TotalSeconds, cancel_every = cancelEvery,
                 memory_before_mb = new { heap = heapBefore, working_set = rssBefore }, memory_after_mb = new { heap = heapAfter, working_set = rssAfter },

@@ -98,8 +98,8 @@ internal sealed class OutputFolder : IDisposable
         if (!Directory.Exists(Final)) Directory.Move(Path, Final);
         else
         {
-            string old = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(Final)!, $".{System.IO.Path.GetFileName(Final)}{OldTag}{Environment.ProcessId}");
-            if (Directory.Exists(old)) Directory.Delete(old, recursive: true);
+            string old = System.IO.Path.Combine(System.IO.Path.GetDirectoryName(Final)!,
+                $".{System.IO.Path.GetFileName(Final)}{OldTag}{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}");
             Directory.Move(Final, old);
             Directory.Move(Path, Final);
             Directory.Delete(old, recursive: true);

@@ -12,8 +12,15 @@ public sealed record FuzzOptions
     /// <summary>Seed of the run: case i of a target is the same mutation for the same seed on every machine.</summary>
     public int Seed { get; init; } = 1;
 
-    /// <summary>Longest a case may run before it counts as a hang.</summary>
+    /// <summary>
+    /// Longest a case may run before it counts as a hang: this much CPU time of the process, or <see cref="HangWallFactor"/>
+    /// times as much wall time. CPU time, because on a shared machine a starved low-priority run passes any wall-clock
+    /// limit without running; the wall limit still catches a case blocked without using the CPU.
+    /// </summary>
     public TimeSpan CaseTimeout { get; init; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>Wall time, in multiples of <see cref="CaseTimeout"/>, after which a case is a hang whatever CPU it used.</summary>
+    public double HangWallFactor { get; init; } = 10;
 
     /// <summary>Hangs after which a target is stopped (each leaves a thread behind that cannot be aborted).</summary>
     public int MaxHangs { get; init; } = 3;
@@ -93,14 +100,22 @@ public sealed class FuzzRunner(FuzzOptions options)
             return t;
         }
         var worker = StartWorker(next, first);
+        using var process = Process.GetCurrentProcess();
+        long watchedStart = 0;
+        TimeSpan cpuAtStart = default;
         while (!worker.Join(100))
         {
             long start = Volatile.Read(ref s.StartTicks);
-            if (start == 0 || Stopwatch.GetElapsedTime(start) < options.CaseTimeout) continue;
+            if (start == 0) continue;
+            process.Refresh();
+            if (start != watchedStart) { watchedStart = start; cpuAtStart = process.TotalProcessorTime; }   // seen within 100 ms of its start
+            var wall = Stopwatch.GetElapsedTime(start);
+            var cpu = process.TotalProcessorTime - cpuAtStart;
+            if (wall < options.CaseTimeout || (cpu < options.CaseTimeout && wall < options.HangWallFactor * options.CaseTimeout)) continue;
             int hung;
             FuzzCase? c;
             lock (s) { hung = s.Current; c = s.CurrentCase; s.Generation++; s.StartTicks = 0; }
-            Record(s, target, FuzzFindingKind.Hang, hung, c, $"still running after {options.CaseTimeout.TotalSeconds:0.#} s");
+            Record(s, target, FuzzFindingKind.Hang, hung, c, $"still running after {wall.TotalSeconds:0.#} s ({cpu.TotalSeconds:0.#} s of CPU)");
             if (s.Findings.Count(f => f.Kind == FuzzFindingKind.Hang) >= options.MaxHangs || hung + 1 >= options.Cases) break;
             worker = StartWorker(hung + 1, CaseFolder(root, ++folders, seed));   // the abandoned thread keeps its folder
         }

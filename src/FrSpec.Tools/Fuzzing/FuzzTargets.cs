@@ -3,9 +3,9 @@ using FrSpec.Fuzzing.Targets;
 namespace FrSpec.Fuzzing;
 
 /// <summary>
-/// Every fuzz target, in report order. A new parser or loader gets a target here. The OpenAI-compatible server's
-/// request bodies (src/FrSpec.Server, when it exists) plug in the same way: a target whose seed is a set of request
-/// bodies and whose exercise parses each through the server's request reader.
+/// Every fuzz target of the engine and tools, in report order; a new parser or loader gets a target here. Targets of
+/// assemblies this one cannot reference (the OpenAI-compatible server's request bodies) join in
+/// <c>BenchFuzzCommand.Targets</c> of the CLI, which references both.
 /// </summary>
 public static class FuzzTargets
 {

@@ -27,8 +27,7 @@ public sealed class ChatEngine : IDisposable
         Model = model ?? throw new ArgumentNullException(nameof(model));
         if (model.Vocabulary.Tokenizer == null) throw new FrSpecException($"{model.Directory}: no tokenizer.json: chat and text answers need a tokenizer");
         Method = method ?? DecodingMethod.Vanilla;
-        var config = model.Target.Config;
-        ContextLength = Math.Min(config.MaxPositions, config.SlidingWindow ?? int.MaxValue);
+        ContextLength = ContextWindow.Limit(model.Target.Config);
         // Build one session now: a bad head or tree fails here, at start-up, not in the first request.
         _idle.Add(model.CreateSession(Method));
     }

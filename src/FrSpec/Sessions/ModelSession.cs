@@ -72,6 +72,8 @@ public sealed class ModelSession : IDecoder, IDisposable
         ArgumentNullException.ThrowIfNull(prompt);
         int[] ids = [.. prompt];
         var resolved = Resolve(options);
+        resolved.Sampling.Validate();
+        ContextWindow.Check(Model.Target.Config, Model.Directory, ids.Length, resolved.MaxNewTokens);
         return new GenerationStream(ids.Length, cancel, (stream, token) => Start(stream, ids, resolved, token));
     }
 

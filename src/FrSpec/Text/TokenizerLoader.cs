@@ -93,6 +93,11 @@ public static class TokenizerLoader
                 maxId = Math.Max(maxId, id);
             }
 
+        // Tables are sized by the largest id: ids far beyond the number of tokens the file defines would make a small file
+        // allocate a giant sparse table (real vocabularies number their tokens densely).
+        int defined = vocab.Count + added.Count;
+        if (maxId >= 2L * defined + 65536)
+            throw new FrSpecException($"{file}: token id {maxId} is far beyond the {defined} tokens the file defines (ids must be dense)");
         var idToToken = new string?[maxId + 1];
         foreach (var (tok, id) in vocab) idToToken[id] = tok;
         var addedById = new AddedToken?[maxId + 1];

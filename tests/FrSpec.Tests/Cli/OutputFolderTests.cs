@@ -165,4 +165,36 @@ public class OutputFolderTests
         Assert.True(code == 0, error);
         Assert.Empty(Directory.GetDirectories(dir, ".out.frspec-*"));
     }
+
+    [Fact]
+    public void A_single_output_file_is_replaced_only_with_force_never_inside_an_input_and_appears_complete()
+    {
+        string dir = TestModels.NewTempDir();
+        string model = Path.Combine(dir, "model");
+        Directory.CreateDirectory(model);
+        string file = Path.Combine(dir, "results.json");
+        File.WriteAllText(file, "keep me");
+        var e = Assert.Throws<FrSpecException>(() => OutputFile.Check(file, force: false, "--json"));
+        Assert.Contains("--force", e.Message);
+        OutputFile.Check(file, force: true, "--json");
+        e = Assert.Throws<FrSpecException>(() => OutputFile.Check(Path.Combine(model, "r.json"), force: true, "--json", new OutputFolder.Input(model, "--model")));
+        Assert.Contains("--model", e.Message);
+        Assert.Throws<FrSpecException>(() => OutputFile.Check(model, force: true, "--json"));
+
+        OutputFile.WriteAllTextAsync(file, "new results").GetAwaiter().GetResult();
+        Assert.Equal("new results", File.ReadAllText(file));
+        Assert.Equal(["model", "results.json"], Directory.EnumerateFileSystemEntries(dir).Select(Path.GetFileName).Order().ToArray());
+    }
+
+    [Fact]
+    public void Bench_serve_refuses_an_existing_json_file_before_loading_anything()
+    {
+        string dir = TestModels.NewTempDir();
+        string file = Path.Combine(dir, "serve.json");
+        File.WriteAllText(file, "keep me");
+        var (code, error) = Run("bench", "serve", "--model", Path.Combine(dir, "no-model"), "--json", file);
+        Assert.Equal(1, code);
+        ErrorPathTests.AssertOneLineError(error, "--json", "already exists", "--force");
+        Assert.Equal("keep me", File.ReadAllText(file));
+    }
 }

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using FrSpec.Cli.Commands;
 using FrSpec.Fuzzing;
 using Xunit.Abstractions;
 
@@ -12,17 +14,23 @@ public class FuzzTests(ITestOutputHelper output)
     private const int Cases = 200;
     private const int Seed = 20250601;
 
-    public static TheoryData<string> Targets => new(FuzzTargets.All().Select(t => t.Name));
+    public static TheoryData<string> Targets => new(BenchFuzzCommand.Targets().Select(t => t.Name));
 
     [Theory]
     [MemberData(nameof(Targets))]
     public void Every_case_is_accepted_or_rejected_cleanly(string name)
     {
         string work = TestModels.NewTempDir();
-        var r = new FuzzRunner(new FuzzOptions
+        var all = BenchFuzzCommand.Targets();
+        FuzzTargetResult r;
+        try
         {
-            Cases = Cases, Seed = Seed, WorkDirectory = work, ReproducerDirectory = Path.Combine(work, "findings"), CaseTimeout = TimeSpan.FromSeconds(30),
-        }).Run(FuzzTargets.ByName(name));
+            r = new FuzzRunner(new FuzzOptions
+            {
+                Cases = Cases, Seed = Seed, WorkDirectory = work, ReproducerDirectory = Path.Combine(work, "findings"), CaseTimeout = TimeSpan.FromSeconds(30),
+            }).Run(all.Single(t => t.Name == name));
+        }
+        finally { BenchFuzzCommand.Dispose(all); }
         output.WriteLine($"{name}: {r.Cases} cases, {r.Rejected} rejected, {r.Accepted} accepted, max {r.MaxAllocated >> 10} KiB per case (bound {r.AllocationBound >> 20} MiB), {r.Elapsed.TotalSeconds:F1} s");
         foreach (var m in r.SampleRejections) output.WriteLine("  " + m);
         Assert.True(r.Findings.Count == 0, string.Join("\n", r.Findings.Select(f => $"case {f.Case} {f.Kind}: {f.Detail} ({f.Mutation}) -> {f.Reproducer}")));
@@ -45,12 +53,14 @@ public class FuzzTests(ITestOutputHelper output)
     [MemberData(nameof(Reproducers))]
     public void Found_crashes_stay_fixed(string target, string name)
     {
-        var t = FuzzTargets.ByName(target);
+        var all = BenchFuzzCommand.Targets();
+        var t = all.Single(t => t.Name == target);
         string folder = Path.Combine(FixtureRoot(), target, name);
         var replay = Task.Run(() =>
         {
             try { FuzzRunner.Replay(t, folder, TestModels.NewTempDir()); return "accepted"; }
             catch (FrSpecException e) { return "rejected: " + e.Message; }
+            finally { BenchFuzzCommand.Dispose(all); }
         });
         Assert.True(replay.Wait(TimeSpan.FromSeconds(30)), $"{target}/{name} hangs again");
         output.WriteLine($"{target}/{name}: {replay.Result}");
@@ -104,14 +114,19 @@ public class FuzzTests(ITestOutputHelper output)
         var target = new Misbehaving(i =>
         {
             if (i == 3) throw new InvalidOperationException("boom");
-            if (i == 5) Thread.Sleep(TimeSpan.FromSeconds(4));
+            if (i == 5) { var spin = Stopwatch.StartNew(); while (spin.Elapsed < TimeSpan.FromSeconds(4)) Thread.SpinWait(1000); }   // busy
+            if (i == 7) Thread.Sleep(TimeSpan.FromSeconds(4));   // blocked: caught by the wall-time limit
             if (i == 8) GC.KeepAlive(new byte[32 << 20]);
         });
-        var r = new FuzzRunner(new FuzzOptions { Cases = 12, Seed = 1, WorkDirectory = work, ReproducerDirectory = findings, CaseTimeout = TimeSpan.FromSeconds(1) }).Run(target);
+        var r = new FuzzRunner(new FuzzOptions
+        {
+            Cases = 12, Seed = 1, WorkDirectory = work, ReproducerDirectory = findings, CaseTimeout = TimeSpan.FromSeconds(1), HangWallFactor = 2.5,
+        }).Run(target);
         Assert.Equal(FuzzFindingKind.Crash, Assert.Single(r.Findings, f => f.Case == 3).Kind);
         Assert.Equal(FuzzFindingKind.Hang, Assert.Single(r.Findings, f => f.Case == 5).Kind);
+        Assert.Equal(FuzzFindingKind.Hang, Assert.Single(r.Findings, f => f.Case == 7).Kind);
         Assert.Equal(FuzzFindingKind.Allocation, Assert.Single(r.Findings, f => f.Case == 8).Kind);
-        Assert.Equal(3, r.Findings.Count);
+        Assert.Equal(4, r.Findings.Count);
         Assert.Equal(12, r.Cases);   // the run went on after the hang, with a fresh worker
         foreach (var f in r.Findings)
         {

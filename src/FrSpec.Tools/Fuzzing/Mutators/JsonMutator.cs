@@ -58,6 +58,18 @@ public sealed class JsonMutator
         return (bytes, string.Join("; ", what));
     }
 
+    /// <summary>A JSON-lines file with one line mutated (<see cref="Mutate"/>), the other lines and line breaks kept.</summary>
+    public (byte[] Bytes, string What) MutateLine(byte[] jsonLines, Random rng)
+    {
+        var lines = Encoding.UTF8.GetString(jsonLines).Split('\n');
+        int last = lines.Length > 1 && lines[^1].Length == 0 ? lines.Length - 2 : lines.Length - 1;
+        int i = rng.Next(last + 1);
+        var (line, what) = Mutate(Encoding.UTF8.GetBytes(lines[i]), rng);
+        var before = Encoding.UTF8.GetBytes(string.Concat(lines[..i].Select(l => l + "\n")));
+        var after = Encoding.UTF8.GetBytes(string.Join("\n", lines[(i + 1)..]));
+        return ([.. before, .. line, .. (i + 1 < lines.Length ? "\n"u8.ToArray() : []), .. after], $"line {i + 1}: {what}");
+    }
+
     private JsonNode EditTree(JsonNode root, Random rng, List<string> what)
     {
         var nodes = new List<(JsonNode Parent, string? Key, int Index, string Path)>();
@@ -74,12 +86,12 @@ public sealed class JsonMutator
                 what.Add($"deleted {path}");
                 return root;
             case 1 when current is JsonValue v && v.TryGetValue(out double d):
-                value = rng.Next(5) switch
-                {
-                    0 => d + 1, 1 => d - 1, 2 => -d, 3 => d * 1000, _ => Math.Floor(d / 2),
-                };
+            {
+                double nudged = rng.Next(5) switch { 0 => d + 1, 1 => d - 1, 2 => -d, 3 => d * 1000, _ => Math.Floor(d / 2) };
+                value = double.IsFinite(nudged) ? nudged : double.MaxValue;   // JSON has no infinity
                 op = "nudged";
                 break;
+            }
             case 2 when current is JsonValue s && s.TryGetValue(out string? text):
                 value = rng.Next(3) switch
                 {
@@ -137,7 +149,9 @@ public sealed class JsonMutator
 
     private static string Show(JsonNode? v)
     {
-        string s = v?.ToJsonString() ?? "null";
+        string s;
+        try { s = v?.ToJsonString() ?? "null"; }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException or JsonException) { s = "(unwritable)"; }
         return s.Length > 40 ? s[..40] + "…" : s;
     }
 

@@ -104,20 +104,19 @@ public sealed class CorpusTarget(string format) : FuzzTarget
 
     private static (byte[], string) MutateLines(byte[] bytes, Random rng)
     {
-        var lines = Encoding.UTF8.GetString(bytes).Split('\n').ToList();
-        int i = rng.Next(lines.Count);
         switch (rng.Next(5))
         {
             case 0: return TextDamage(bytes, rng);
-            case 1: lines.RemoveAt(i); return (Join(lines), $"line {i + 1} removed");
-            default:
-                var (line, what) = Line.Mutate(Encoding.UTF8.GetBytes(lines[i]), rng);
-                var result = Join(lines.Take(i)).Concat(i > 0 ? "\n"u8.ToArray() : []).Concat(line).Concat(i < lines.Count - 1 ? "\n"u8.ToArray() : []).Concat(Join(lines.Skip(i + 1))).ToArray();
-                return (result, $"line {i + 1}: {what}");
+            case 1:
+            {
+                var lines = Encoding.UTF8.GetString(bytes).Split('\n').ToList();
+                int i = rng.Next(lines.Count);
+                lines.RemoveAt(i);
+                return (Encoding.UTF8.GetBytes(string.Join("\n", lines)), $"line {i + 1} removed");
+            }
+            default: return Line.MutateLine(bytes, rng);
         }
     }
-
-    private static byte[] Join(IEnumerable<string> lines) => Encoding.UTF8.GetBytes(string.Join("\n", lines));
 
     private static (byte[], string) TextDamage(byte[] bytes, Random rng)
     {

@@ -33,28 +33,23 @@ public sealed class QuestionsTarget : FuzzTarget
     public override FuzzCase Mutate(IReadOnlyDictionary<string, byte[]> seed, Random rng)
     {
         string file = rng.Next(3) == 0 ? "humaneval.jsonl" : "questions.jsonl";
-        var lines = Encoding.UTF8.GetString(seed[file]).TrimEnd('\n').Split('\n').ToList();
-        int i = rng.Next(lines.Count);
-        string what;
+        var bytes = seed[file];
         switch (rng.Next(6))
         {
             case 0:
-                lines.Add(lines[i]);
-                what = $"line {i + 1} repeated";
-                break;
+            {
+                var lines = Encoding.UTF8.GetString(bytes).TrimEnd('\n').Split('\n');
+                int i = rng.Next(lines.Length);
+                return One(file, ([.. bytes, .. Encoding.UTF8.GetBytes(lines[i] + "\n")], $"line {i + 1} repeated"));
+            }
             case 1:
             {
                 var damaged = new List<string>();
-                var bytes = JsonMutator.DamageText(seed[file], rng, damaged);
-                return One(file, (bytes, string.Join("; ", damaged)));
+                return One(file, (JsonMutator.DamageText(bytes, rng, damaged), string.Join("; ", damaged)));
             }
             default:
-                var (line, w) = Line.Mutate(Encoding.UTF8.GetBytes(lines[i]), rng);
-                var result = Encoding.UTF8.GetBytes(string.Join("\n", lines.Take(i))).Concat(i > 0 ? "\n"u8.ToArray() : [])
-                    .Concat(line).Concat("\n"u8.ToArray()).Concat(Encoding.UTF8.GetBytes(string.Join("\n", lines.Skip(i + 1)))).ToArray();
-                return One(file, (result, $"line {i + 1}: {w}"));
+                return One(file, Line.MutateLine(bytes, rng));
         }
-        return One(file, (Encoding.UTF8.GetBytes(string.Join("\n", lines) + "\n"), what));
     }
 
     public override void Exercise(string dir)
