@@ -39,7 +39,7 @@ public sealed class BenchServeCommand : ICliVerb
             var levels = pr.GetValue(clients)!;
             if (levels.Length == 0) throw new FrSpecException("--clients: give at least one count");   // values: OptionRanges
             if (pr.GetValue(json) is string file)
-                OutputFile.Check(file, pr.GetValue(force), "--json", new OutputFolder.Input(pr.GetValue(models.Model), "--model"), new OutputFolder.Input(pr.GetValue(models.Eagle), "--eagle"));
+                OutputFile.Check(file, pr.GetValue(force), "--json", new OutputFolder.Input(pr.GetValue(models.Model), "--model"), new OutputFolder.Input(pr.GetValue(models.Drafters.Eagle), "--eagle"));
             var (model, method, _) = models.Load(pr);
             using var __ = model;
             using var engine = new ChatEngine(model, method);
