@@ -15,12 +15,12 @@ internal sealed class DrafterCliOptions
 {
     public Option<string?> Eagle { get; } = new("--eagle") { Description = "EAGLE-1/2 or EAGLE-3 head directory (told apart by its config.json)" };
     public Option<string?> DraftModel { get; } = new("--draft-model") { Description = "Draft model directory or .gguf sharing the target's tokenizer (llama.cpp's -md)" };
-    public Option<int> DraftMax { get; } = new("--draft-max") { Description = "Draft model: most tokens drafted per round (a chain)", DefaultValueFactory = _ => DraftModelMethod.DefaultMaxDraft };
+    public Option<int> DraftMax { get; } = new("--draft-max") { Description = "Draft model: most tokens drafted per round (a chain, as llama.cpp's -md drafts; --draft-tree grows EAGLE-2's tree instead)", DefaultValueFactory = _ => DraftModelMethod.DefaultMaxDraft };
     public Option<int> DraftMin { get; } = new("--draft-min") { Description = "Draft model: a shorter draft is not verified (the round decodes one token)", DefaultValueFactory = _ => 0 };
     public Option<float> DraftPMin { get; } = new("--draft-p-min") { Description = "Draft model: stop drafting at a token whose draft probability is below this", DefaultValueFactory = _ => DraftModelMethod.DefaultLimits.MinProbability };
     public Option<bool> DraftTree { get; } = new("--draft-tree") { Description = "Draft model: grow EAGLE-2's dynamic tree (--tree-*) instead of a chain" };
     public Option<string?> Medusa { get; } = new("--medusa") { Description = "Medusa-1 head directory (medusa_lm_head.safetensors or .pt, config.json)" };
-    public Option<string?> MedusaChoices { get; } = new("--medusa-choices") { Description = "Medusa tree as a JSON list of paths (default: mc_sim_7b_63)" };
+    public Option<string?> MedusaChoices { get; } = new("--medusa-choices") { Description = "Medusa's static tree as a JSON list of paths (default: mc_sim_7b_63); static because each head guesses a fixed offset ahead, so no tree is grown per round" };
     public Option<int?> MedusaNodes { get; } = new("--medusa-nodes") { Description = "Medusa: keep the first N paths of the tree's list (a smaller tree)" };
     public Option<bool> Typical { get; } = new("--typical") { Description = "Medusa: typical acceptance when sampling (faster, NOT distribution-exact; the method is named medusa-typical)" };
     public Option<int> LookupNgram { get; } = new("--lookup-ngram") { Description = "Prompt lookup: longest n-gram matched", DefaultValueFactory = _ => PromptLookupOptions.Default.MaxNgram };
