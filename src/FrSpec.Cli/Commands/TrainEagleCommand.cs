@@ -38,7 +38,10 @@ public sealed class TrainEagleCommand : ICliVerb
             var target = lm.Target;
             var tokenizer = lm.Vocabulary.Tokenizer ?? throw new FrSpecException($"{targetDir}: train eagle needs tokenizer.json");
             int validWindows = Math.Max(cfg.BatchSize, cfg.EvalWindows);
-            var train = EagleTrainer.BuildData(target, tokenizer, files, cfg, cfg.CorpusWindows, cfg.GeneratedWindows, log);
+            Func<string, int[]>? chat = lm.Vocabulary.ChatTemplate == null ? null
+                : text => lm.Vocabulary.EncodeChat([new Text.ChatMessage("user", text)]);
+            if (cfg.ChatShare > 0 && chat == null) throw new FrSpecException($"{targetDir}: chat_share needs a chat template in tokenizer_config.json");
+            var train = EagleTrainer.BuildData(target, tokenizer, files, cfg, cfg.CorpusWindows, cfg.GeneratedWindows, log, chat);
             var val = EagleTrainer.BuildData(target, tokenizer, validFiles, cfg with { Seed = cfg.Seed + 1 }, validWindows, 0, log);
             log.Line($"data ready: {train.Count} training windows, {val.Count} validation windows of {cfg.SeqLen + 1} tokens");
             trainer.Train(target, train, val, pr.GetValue(resume), log);
