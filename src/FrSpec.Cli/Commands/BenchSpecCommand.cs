@@ -35,7 +35,15 @@ public sealed class BenchSpecCommand : ICliVerb
         public bool ReportOnly { get; init; }
         public bool NoExec { get; init; }
         public double ExecTimeout { get; init; } = 10;
-        public Speculative.TreeOptions Tree { get; init; } = Speculative.TreeOptions.Default;
+        /// <summary>A fixed tree for every speculative method, or null for the automatic tree.</summary>
+        public Speculative.TreeOptions? Tree { get; init; }
+        /// <summary>Adds "fr-auto": the automatic tree choosing V' among the --fr lists and the full head.</summary>
+        public bool FrAuto { get; init; }
+        /// <summary>Adds, for every speculative method, one fixed-tree method per grid point (next to its automatic tree).</summary>
+        public bool Grid { get; init; }
+        public int[] GridDepth { get; init; } = [2, 3, 4, 5];
+        public int[] GridTopK { get; init; } = [4, 8];
+        public int[] GridTokens { get; init; } = [8, 16, 32];
     }
 
     public Command Create()
@@ -56,12 +64,15 @@ public sealed class BenchSpecCommand : ICliVerb
         var reportOnly = new Option<bool>("--report-only") { Description = "Do not generate: rebuild report.md and charts from the answers already in --out" };
         var noExec = new Option<bool>("--no-exec") { Description = "Do not execute HumanEval code (pass@1 is then not computed)" };
         var execTimeout = new Option<double>("--exec-timeout") { Description = "Seconds allowed per HumanEval program", DefaultValueFactory = _ => 10.0 };
-        var depth = new Option<int>("--tree-depth") { Description = "EAGLE-2 expansion steps after the root's children", DefaultValueFactory = _ => Speculative.TreeOptions.Default.Depth };
-        var treeTopK = new Option<int>("--tree-topk") { Description = "EAGLE-2 children per node and frontier width", DefaultValueFactory = _ => Speculative.TreeOptions.Default.TopK };
-        var treeTokens = new Option<int>("--tree-tokens") { Description = "Tree tokens verified per step, root included", DefaultValueFactory = _ => Speculative.TreeOptions.Default.TotalTokens };
+        var tree = new CliTreeOptions();
+        var frAuto = new Option<bool>("--fr-auto") { Description = "Add fr-auto: the automatic tree also chooses V' among the --fr lists and the full head" };
+        var grid = new Option<bool>("--grid") { Description = "Also run every speculative method with each fixed tree of the grid (--grid-depth × --grid-topk × --grid-tokens), to compare the automatic tree with the best one" };
+        var gridDepth = new Option<int[]>("--grid-depth") { Description = "Grid depths", DefaultValueFactory = _ => [2, 3, 4, 5], AllowMultipleArgumentsPerToken = true };
+        var gridTopK = new Option<int[]>("--grid-topk") { Description = "Grid top-k values", DefaultValueFactory = _ => [4, 8], AllowMultipleArgumentsPerToken = true };
+        var gridTokens = new Option<int[]>("--grid-tokens") { Description = "Grid tree sizes (root included)", DefaultValueFactory = _ => [8, 16, 32], AllowMultipleArgumentsPerToken = true };
 
         var cmd = new Command("spec", "Benchmark vanilla, EAGLE-2 and FR-Spec on Spec-Bench, HumanEval, GSM8K or Alpaca: Spec-Bench answer files, report.md, charts");
-        foreach (var o in new Option[] { model, eagle, fr, data, output, limit, categories, maxTokens, temperature, topK, topP, seed, warmup, reportOnly, noExec, execTimeout, depth, treeTopK, treeTokens })
+        foreach (var o in new Option[] { model, eagle, fr, data, output, limit, categories, maxTokens, temperature, topK, topP, seed, warmup, reportOnly, noExec, execTimeout, frAuto, grid, gridDepth, gridTopK, gridTokens }.Concat(tree.All))
             cmd.Options.Add(o);
         cmd.SetAction(pr => Execute(new Args
         {
@@ -81,7 +92,12 @@ public sealed class BenchSpecCommand : ICliVerb
             ReportOnly = pr.GetValue(reportOnly),
             NoExec = pr.GetValue(noExec),
             ExecTimeout = pr.GetValue(execTimeout),
-            Tree = new Speculative.TreeOptions { Depth = pr.GetValue(depth), TopK = pr.GetValue(treeTopK), TotalTokens = pr.GetValue(treeTokens) },
+            Tree = tree.Resolve(pr),
+            FrAuto = pr.GetValue(frAuto),
+            Grid = pr.GetValue(grid),
+            GridDepth = pr.GetValue(gridDepth) ?? [],
+            GridTopK = pr.GetValue(gridTopK) ?? [],
+            GridTokens = pr.GetValue(gridTokens) ?? [],
         }, Console.Out));
         return cmd;
     }
@@ -118,16 +134,28 @@ public sealed class BenchSpecCommand : ICliVerb
         if (!(a.TopP > 0 && a.TopP <= 1)) throw new FrSpecException($"--top-p must be in (0, 1], got {a.TopP}");
         if (a.Warmup < 0) throw new FrSpecException($"--warmup must be 0 or more, got {a.Warmup}");
 
+        if (a.FrAuto && a.Fr.Length == 0) throw new FrSpecException("--fr-auto chooses among the --fr lists: give at least one");
+        if ((a.FrAuto || a.Grid) && a.Tree != null) throw new FrSpecException("--fr-auto and --grid compare against the automatic tree: leave out --tree-depth/--tree-topk/--tree-tokens");
+        var speculative = new List<MethodSpec>();
+        if (a.Eagle is not null) speculative.Add(MethodSpec.Eagle2);
+        speculative.AddRange(a.Fr.Select(MethodSpec.Fr));
         var specs = new List<MethodSpec> { MethodSpec.Vanilla };
-        if (a.Eagle is not null) specs.Add(MethodSpec.Eagle2);
-        specs.AddRange(a.Fr.Select(MethodSpec.Fr));
+        specs.AddRange(speculative.Select(s => s.WithTree(a.Tree)));
+        if (a.FrAuto) specs.Add(MethodSpec.FrAuto(a.Fr));
+        if (a.Grid)
+        {
+            if (a.Eagle is null) throw new FrSpecException("--grid needs --eagle");
+            foreach (var s in speculative)
+                foreach (var tree in GridTrees(a))
+                    specs.Add(s.WithTree(tree));
+        }
 
         // One loaded model shared by all methods (its EAGLE head and FR-Spec heads loaded once), disposed with the run.
         using var model = LanguageModel.Load(a.Model, CliEngineOptions.FromEnvironment());
         var vocabulary = model.Vocabulary;
         var template = vocabulary.ChatTemplate ?? throw new FrSpecException($"{a.Model}: bench spec needs a supported chat_template in tokenizer_config.json");
         var tokenizer = vocabulary.Tokenizer ?? throw new FrSpecException($"{a.Model}: bench spec needs tokenizer.json");
-        var methods = specs.Select(s => new BenchmarkMethod(s, model.CreateSession(s.ToDecodingMethod(model, a.Eagle, a.Tree)))).ToList();
+        var methods = specs.Select(s => new BenchmarkMethod(s, model.CreateSession(s.ToDecodingMethod(model, a.Eagle, CliTreeOptions.Auto)))).ToList();
         var settings = new BenchmarkSettings
         {
             DataSet = questions.Name,
@@ -163,6 +191,20 @@ public sealed class BenchSpecCommand : ICliVerb
         var results = BenchmarkReport.Write(a.Out, questions, scoring);
         PrintSummary(results, a.Out, console);
         return 0;
+    }
+
+    /// <summary>The fixed trees of the grid: every depth × top-k × size, skipping sizes a tree of that depth and top-k cannot fill.</summary>
+    internal static IEnumerable<Speculative.TreeOptions> GridTrees(Args a)
+    {
+        if (a.GridDepth.Length == 0 || a.GridTopK.Length == 0 || a.GridTokens.Length == 0) throw new FrSpecException("--grid needs at least one value each of --grid-depth, --grid-topk and --grid-tokens");
+        foreach (int d in a.GridDepth.Distinct())
+            foreach (int k in a.GridTopK.Distinct())
+                foreach (int t in a.GridTokens.Distinct())
+                {
+                    var tree = new Speculative.TreeOptions { Depth = d, TopK = k, TotalTokens = t };
+                    tree.Validate();
+                    if (t - 1 <= k + d * k * k) yield return tree;
+                }
     }
 
     /// <summary>The question file of the run in OUT: the path it recorded, else the built-in set of that name.</summary>

@@ -1,5 +1,6 @@
 using FrSpec.Model;
 using FrSpec.Speculative;
+using FrSpec.Speculative.AutoTree;
 
 namespace FrSpec.Sessions;
 
@@ -15,6 +16,7 @@ public sealed class LanguageModel : IDisposable
     private readonly object _gate = new();
     private readonly Dictionary<string, EagleHead> _heads = new(StringComparer.Ordinal);
     private readonly Dictionary<DraftVocabulary, LmHead> _draftHeads = new();
+    private readonly Dictionary<string, Lazy<CostProfile>> _treeCosts = new(StringComparer.Ordinal);
     private bool _disposed;
     private int _running; // generations in progress: Dispose waits for them, so weights are never freed under a pass
 
@@ -83,6 +85,25 @@ public sealed class LanguageModel : IDisposable
                 _draftHeads[vocabulary] = head = Target.Head.Subset(vocabulary);
             return head;
         }
+    }
+
+    /// <summary>
+    /// What speculation costs for a head and its draft vocabularies on this machine (<see cref="CostProfile"/>): measured
+    /// once per loaded model by the first session that needs it (others wait for that measurement), or read from
+    /// <paramref name="cacheDirectory"/> when an earlier run measured the same files on the same machine and options.
+    /// </summary>
+    internal CostProfile TreeCosts(string headDirectory, ITunableDrafter drafter, string? cacheDirectory)
+    {
+        string key = CostProfileStore.Key(Directory, headDirectory, drafter.VariantSizes, drafter.Bounds, Options);
+        Lazy<CostProfile> lazy;
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            if (!_treeCosts.TryGetValue(key, out lazy!))
+                _treeCosts[key] = lazy = new Lazy<CostProfile>(() =>
+                    CostProfileStore.GetOrMeasure(cacheDirectory, key, () => CostCalibration.Measure(Target, drafter, drafter.Bounds)));
+        }
+        return lazy.Value;
     }
 
     internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed), this);
