@@ -16,7 +16,7 @@ public sealed class LanguageModel : IDisposable
     private readonly object _gate = new();
     private readonly Dictionary<string, EagleHead> _heads = new(StringComparer.Ordinal);
     private readonly Dictionary<DraftVocabulary, LmHead> _draftHeads = new();
-    private readonly Dictionary<string, Lazy<CostProfile>> _treeCosts = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Lazy<object>> _treeCosts = new(StringComparer.Ordinal);
     private bool _disposed;
     private int _running; // generations in progress: Dispose waits for them, so weights are never freed under a pass
 
@@ -88,22 +88,30 @@ public sealed class LanguageModel : IDisposable
     }
 
     /// <summary>
-    /// What speculation costs for a head and its draft vocabularies on this machine (<see cref="CostProfile"/>): measured
-    /// once per loaded model by the first session that needs it (others wait for that measurement), or read from
+    /// What speculation costs for a head and its draft vocabularies on this machine (<see cref="CostProfile"/>): the target's
+    /// side is measured once per loaded model and bounds and shared by every drafter, the drafter's once per head and
+    /// vocabulary sizes; the first session that needs a part measures it (others wait), or reads it from
     /// <paramref name="cacheDirectory"/> when an earlier run measured the same files on the same machine and options.
     /// </summary>
     internal CostProfile TreeCosts(string headDirectory, ITunableDrafter drafter, string? cacheDirectory)
     {
-        string key = CostProfileStore.Key(Directory, headDirectory, drafter.VariantSizes, drafter.Bounds, Options);
-        Lazy<CostProfile> lazy;
+        var bounds = drafter.Bounds;
+        var target = Cached(CostProfileStore.TargetKey(Directory, bounds, Options), cacheDirectory, () => CostCalibration.MeasureTarget(Target, bounds));
+        var draft = Cached(CostProfileStore.DraftKey(Directory, headDirectory, drafter.VariantSizes, bounds, Options), cacheDirectory,
+            () => CostCalibration.MeasureDraft(drafter, Target.Config.VocabSize, Target.Config.HiddenSize));
+        return new CostProfile(target, draft);
+    }
+
+    private T Cached<T>(string key, string? cacheDirectory, Func<T> measure) where T : class, ICachedCosts
+    {
+        Lazy<object> lazy;
         lock (_gate)
         {
             ThrowIfDisposed();
             if (!_treeCosts.TryGetValue(key, out lazy!))
-                _treeCosts[key] = lazy = new Lazy<CostProfile>(() =>
-                    CostProfileStore.GetOrMeasure(cacheDirectory, key, () => CostCalibration.Measure(Target, drafter, drafter.Bounds)));
+                _treeCosts[key] = lazy = new Lazy<object>(() => CostProfileStore.GetOrMeasure(cacheDirectory, key, measure));
         }
-        return lazy.Value;
+        return (T)lazy.Value;
     }
 
     internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed), this);

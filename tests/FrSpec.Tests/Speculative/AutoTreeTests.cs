@@ -19,13 +19,13 @@ public class AutoTreeTests
     private static CostProfile Costs(double a, double b, double head, double layer, double[] draftHead, int[] sizes)
     {
         int[] trees = [1, 2, 4, 8, 16, 32, 48], rows = [1, 2, 4, 8, 10], headRows = [1, 2, 4, 8, 9];
-        return new CostProfile
-        {
-            TreeTokens = trees, ForwardSeconds = [.. trees.Select(t => a + b * t)],
-            HeadRows = headRows, HeadSeconds = [.. headRows.Select(r => head * r)],
-            DraftRows = rows, DraftLayerSeconds = [.. rows.Select(r => layer * r)],
-            VariantSizes = sizes, DraftHeadSeconds = [.. draftHead.Select(h => rows.Select(r => h * r).ToArray())],
-        };
+        return new CostProfile(
+            new TargetCosts { TreeTokens = trees, ForwardSeconds = [.. trees.Select(t => a + b * t)], HeadRows = headRows, HeadSeconds = [.. headRows.Select(r => head * r)] },
+            new DraftCosts
+            {
+                DraftRows = rows, DraftLayerSeconds = [.. rows.Select(r => layer * r)],
+                VariantSizes = sizes, DraftHeadSeconds = [.. draftHead.Select(h => rows.Select(r => h * r).ToArray())],
+            });
     }
 
     private sealed class FixedAcceptance(Func<int, int, int, double> p, int depths, int ranks) : IAcceptanceModel
@@ -184,7 +184,7 @@ public class AutoTreeTests
         string dir = TinyModels.NewDir("tree-costs");
         var profile = Costs(0.01, 0.001, 0.001, 0.0001, [0.001], [1000]);
         int measured = 0;
-        CostProfile Measure() { measured++; return profile; }
+        TargetCosts Measure() { measured++; return profile.Target; }
         var first = CostProfileStore.GetOrMeasure(dir, "key A", Measure);
         var again = CostProfileStore.GetOrMeasure(dir, "key A", Measure);
         Assert.Equal(1, measured);
@@ -198,13 +198,16 @@ public class AutoTreeTests
         // without a folder nothing is written, every call measures
         CostProfileStore.GetOrMeasure(null, "key A", Measure);
         Assert.Equal(4, measured);
-        // the key names the model files: rewriting one changes it
+        // a draft record does not pass for a target one
+        Assert.Null(CostProfileStore.Read<TargetCosts>(System.Text.Json.JsonSerializer.Serialize(profile.Draft)));
+        // the key names the model files and what the costs depend on
         string model = TinyModels.Target("llama3", true, 71);
         string head = TinyModels.Head(model, 72);
-        string k1 = CostProfileStore.Key(model, head, [512], TreeOptions.Default, EngineOptions.Default);
-        Assert.Equal(k1, CostProfileStore.Key(model, head, [512], TreeOptions.Default, EngineOptions.Default));
-        Assert.NotEqual(k1, CostProfileStore.Key(model, head, [512, 128], TreeOptions.Default, EngineOptions.Default));
-        Assert.NotEqual(k1, CostProfileStore.Key(model, head, [512], TreeOptions.Default, EngineOptions.Default with { Precision = Precision.Fast }));
+        string k1 = CostProfileStore.DraftKey(model, head, [512], TreeOptions.Default, EngineOptions.Default);
+        Assert.Equal(k1, CostProfileStore.DraftKey(model, head, [512], TreeOptions.Default, EngineOptions.Default));
+        Assert.NotEqual(k1, CostProfileStore.DraftKey(model, head, [512, 128], TreeOptions.Default, EngineOptions.Default));
+        Assert.NotEqual(k1, CostProfileStore.DraftKey(model, head, [512], TreeOptions.Default, EngineOptions.Default with { Precision = Precision.Fast }));
+        Assert.NotEqual(CostProfileStore.TargetKey(model, TreeOptions.Default, EngineOptions.Default), CostProfileStore.TargetKey(model, TreeOptions.Paper8B, EngineOptions.Default));
     }
 
     [Fact]
@@ -214,17 +217,19 @@ public class AutoTreeTests
         var head = model.EagleHead(TinyModels.Head(model.Directory, 74));
         var bounds = new TreeOptions { Depth = 3, TopK = 4, TotalTokens = 20 };
         var drafter = new EagleDrafter(head, model.Target.Embedding, [model.Target.Head, model.DraftHead(model.Vocabulary.CreateDraftVocabulary(Enumerable.Range(0, 64)))], bounds, 64);
-        var p = CostCalibration.Measure(model.Target, drafter, bounds, repeats: 1);
-        Assert.Equal([1, 2, 3, 4, 6, 8, 12, 16, 20], p.TreeTokens);
-        Assert.Equal([1, 2, 3, 4], p.DraftRows);
-        Assert.Equal([512, 64], p.VariantSizes);
-        Assert.Equal(5, p.HeadRows[^1]); // depth + 2: the best path's logits
-        foreach (var series in new[] { p.ForwardSeconds, p.HeadSeconds, p.DraftLayerSeconds, p.DraftHeadSeconds[0], p.DraftHeadSeconds[1] })
+        var t = CostCalibration.MeasureTarget(model.Target, bounds, repeats: 1);
+        var d = CostCalibration.MeasureDraft(drafter, 512, model.Target.Config.HiddenSize, repeats: 1);
+        Assert.Equal([1, 2, 3, 4, 6, 8, 12, 16, 20], t.TreeTokens);
+        Assert.Equal([1, 2, 3, 4], d.DraftRows);
+        Assert.Equal([512, 64], d.VariantSizes);
+        Assert.Equal(5, t.HeadRows[^1]); // depth + 2: the best path's logits
+        foreach (var series in new[] { t.ForwardSeconds, t.HeadSeconds, d.DraftLayerSeconds, d.DraftHeadSeconds[0], d.DraftHeadSeconds[1] })
         {
             Assert.All(series, s => Assert.True(s > 0));
             Assert.Equal(series.Order(), series);
         }
-        Assert.NotNull(CostProfile.FromJson(p.ToJson()));
+        Assert.NotNull(CostProfileStore.Read<TargetCosts>(System.Text.Json.JsonSerializer.Serialize(t)));
+        Assert.NotNull(CostProfileStore.Read<DraftCosts>(System.Text.Json.JsonSerializer.Serialize(d)));
     }
 
     /// <summary>Wraps an EAGLE drafter and switches it to a random tree and draft vocabulary before every round.</summary>

@@ -6,8 +6,8 @@ namespace FrSpec.Speculative.AutoTree;
 
 /// <summary>
 /// Measures a <see cref="CostProfile"/>: the target's forward pass over T tree tokens (EAGLE-like bushy tree mask over a
-/// short random context) and its LM head over r rows, then the drafter's own step (layer and each variant's LM head) over
-/// r rows. One warm-up pass, then interleaved repetitions (medians), so a drift of the machine hits every point alike.
+/// short random context) and its LM head over r rows (<see cref="MeasureTarget"/>), and the drafter's own step (layer and
+/// each variant's LM head) over r rows (<see cref="MeasureDraft"/>). One warm-up pass, then interleaved repetitions (medians), so a drift of the machine hits every point alike.
 /// Timings do not depend on the values, so the context, tokens and features are seeded random.
 /// </summary>
 internal static class CostCalibration
@@ -17,22 +17,19 @@ internal static class CostCalibration
     private static readonly int[] RowGrid = [1, 2, 3, 4, 6, 8, 10, 12, 16];
 
     /// <summary>
-    /// Measures the costs a plan within <paramref name="bounds"/> needs. <paramref name="repeats"/> timed passes per point;
-    /// the drafter is left in no particular sequence state (call Begin before drafting).
+    /// The target's costs for trees within <paramref name="bounds"/>: <paramref name="repeats"/> timed passes per point
+    /// (one when a single pass over the grid takes over 5 s, so a 7B calibrates in tens of seconds).
     /// </summary>
-    public static CostProfile Measure(Transformer target, ITunableDrafter drafter, TreeOptions bounds, int repeats = 3)
+    public static TargetCosts MeasureTarget(Transformer target, TreeOptions bounds, int repeats = 3)
     {
         var total = Stopwatch.StartNew();
         int vocab = target.Config.VocabSize, h = target.Config.HiddenSize;
         var rng = new Rng(20_250_601);
         int Token() => (int)(rng.NextUInt64() % (ulong)vocab);
-
         int[] trees = Grid(TreeGrid, bounds.TotalTokens);
-        int maxRows = Math.Min(bounds.TopK, drafter.VariantSizes.Min());
-        int[] draftRows = Grid(RowGrid, Math.Max(1, maxRows));
         int[] headRows = Grid(RowGrid, Math.Min(bounds.Depth + 2, bounds.TotalTokens));
 
-        // target side: a context, then tree passes that are rolled back
+        // a context, then tree passes that are rolled back
         var state = target.CreateState();
         var cache = target.CreateCache(Context + trees[^1] + 1);
         var prompt = new int[Context];
@@ -82,8 +79,27 @@ internal static class CostCalibration
             if (rep == -1 && Seconds(Stopwatch.GetTimestamp() - passStart) > 5) reps = 1;
         }
 
-        // draft side: a stable context of random pairs, then single steps
-        var features = new float[Context * h];
+        return new TargetCosts
+        {
+            TreeTokens = trees, ForwardSeconds = Monotone(forward),
+            HeadRows = headRows.Where((_, i) => head[i].Count > 0).ToArray(), HeadSeconds = Monotone(head.Where(x => x.Count > 0)),
+            CalibrationSeconds = total.Elapsed.TotalSeconds,
+        };
+    }
+
+    /// <summary>
+    /// The drafter's costs for trees within its bounds: one step over r rows with each variant's LM head, after a stable
+    /// context of random pairs. The drafter is left in no particular sequence state (call Begin before drafting).
+    /// </summary>
+    public static DraftCosts MeasureDraft(ITunableDrafter drafter, int vocab, int hidden, int repeats = 3)
+    {
+        var total = Stopwatch.StartNew();
+        var rng = new Rng(20_250_602);
+        int Token() => (int)(rng.NextUInt64() % (ulong)vocab);
+        int[] draftRows = Grid(RowGrid, Math.Max(1, Math.Min(drafter.Bounds.TopK, drafter.VariantSizes.Min())));
+        var prompt = new int[Context];
+        for (int i = 0; i < Context; i++) prompt[i] = Token();
+        var features = new float[Context * hidden];
         for (int i = 0; i < features.Length; i++) features[i] = (float)(rng.NextDouble() * 2 - 1);
         var next = new int[Context];
         for (int i = 0; i < Context; i++) next[i] = Token();
@@ -101,11 +117,8 @@ internal static class CostCalibration
                     layer[i].Add(l);
                     draftHead[v][i].Add(hd);
                 }
-
-        return new CostProfile
+        return new DraftCosts
         {
-            TreeTokens = trees, ForwardSeconds = Monotone(forward),
-            HeadRows = headRows.Where((_, i) => head[i].Count > 0).ToArray(), HeadSeconds = Monotone(head.Where(x => x.Count > 0)),
             DraftRows = draftRows, DraftLayerSeconds = Monotone(layer),
             VariantSizes = [.. drafter.VariantSizes], DraftHeadSeconds = [.. draftHead.Select(Monotone)],
             CalibrationSeconds = total.Elapsed.TotalSeconds,
