@@ -8,8 +8,9 @@ public enum Precision
 {
     /// <summary>fp32 activations against widened weights: the reference numerics (≤ 1e-4 from a double-precision forward).</summary>
     Exact,
-    /// <summary>Activations rounded to the weights' compute type (bf16 for bf16/f16 weights, int8 for int8 weights) to use the
-    /// CPU's dot-product instructions. Batch-invariant like <see cref="Exact"/>.</summary>
+    /// <summary>Activations rounded to the weights' compute type (bf16 for bf16/f16 weights, int8 per block of 32 for Q8_0
+    /// weights) to use the CPU's dot-product instructions (vdpbf16ps, vpdpbusd). Batch-invariant like <see cref="Exact"/>;
+    /// f32 weights compute as in <see cref="Exact"/>.</summary>
     Fast,
 }
 
@@ -22,17 +23,19 @@ public sealed record EngineOptions
     /// <summary>Threads that share each parallel region, the calling thread included; 0 = all logical processors.</summary>
     public int Threads { get; init; }
 
-    /// <summary>Instruction-set path of the managed kernels; null = the best this CPU supports.</summary>
+    /// <summary>Instruction-set path of the managed kernels; null = the best this CPU supports. Generated kernels run only on
+    /// the AVX-512 path, so a narrower one also switches them off.</summary>
     public Isa? Isa { get; init; }
 
-    /// <summary>Whether kernels may be generated as machine code at run time (for instructions .NET does not expose).</summary>
+    /// <summary>Whether kernels may be generated as machine code at run time (vdpbf16ps and vpdpbusd, which .NET does not
+    /// expose). If the operating system refuses executable memory the managed kernels run, with a one-line notice.</summary>
     public bool CodeGeneration { get; init; } = true;
 
     /// <summary>Where weights live while the engine runs.</summary>
     public WeightMemory WeightMemory { get; init; } = WeightMemory.Default;
 
-    /// <summary>Numerics of the matrix products.</summary>
-    public Precision Precision { get; init; } = Precision.Exact;
+    /// <summary>Numerics of the matrix products; fast by default (see docs/performance.md for its measured error).</summary>
+    public Precision Precision { get; init; } = Precision.Fast;
 
     public static EngineOptions Default { get; } = new();
 

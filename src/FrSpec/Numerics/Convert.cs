@@ -30,6 +30,9 @@ public static unsafe class Convert
             case DType.Q6_K:
                 Quantized.Q6_K.Dequantize(src, dst);
                 break;
+            case DType.Q8_0:
+                Quantized.Q8_0.Dequantize(src, dst);
+                break;
             default:
                 throw new NotSupportedException($"converting {type} weights to f32 is not implemented yet");
         }
@@ -75,6 +78,9 @@ public static unsafe class Convert
             case DType.Q6_K:
                 Quantized.Q6_K.Quantize(src, dst);
                 break;
+            case DType.Q8_0:
+                Quantized.Q8_0.Quantize(src, new Span<byte>(dst, (int)DTypeInfo.RowBytes(DType.Q8_0, src.Length)));
+                break;
             default:
                 throw new NotSupportedException($"converting f32 to {type} is not implemented yet");
         }
@@ -83,7 +89,7 @@ public static unsafe class Convert
     /// <summary>Bytes of an f32 array converted to the given type (for writing files).</summary>
     public static byte[] ToBytes(ReadOnlySpan<float> src, DType type)
     {
-        var bytes = new byte[(long)src.Length * DTypeInfo.SizeOf(type)];
+        var bytes = new byte[DTypeInfo.RowBytes(type, src.Length)];
         fixed (byte* p = bytes) FromFloat(src, type, p);
         return bytes;
     }

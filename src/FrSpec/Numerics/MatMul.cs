@@ -5,7 +5,14 @@ using System.Runtime.Intrinsics.X86;
 namespace FrSpec.Numerics;
 
 /// <summary>Instruction-set paths of the kernels; each is tested against the scalar reference.</summary>
-public enum Isa { Portable, Avx2, Avx512 }
+public enum Isa
+{
+    Portable,
+    Avx2,
+    /// <summary>AVX2 kernels, with AVX-VNNI (VEX vpdpbusd) for int8 dot products.</summary>
+    AvxVnni,
+    Avx512,
+}
 
 /// <summary>
 /// y = x·Wᵀ (+ bias) for n activation rows against a [rows, cols] weight matrix, multithreaded over weight rows.
@@ -19,17 +26,19 @@ public static unsafe class MatMul
 
     /// <summary>The fastest path this CPU supports (<see cref="EngineOptions.Isa"/> can choose another).</summary>
     public static Isa BestIsa { get; } =
-        Avx512F.IsSupported && Avx512BW.IsSupported ? Isa.Avx512 : Avx2.IsSupported && Fma.IsSupported ? Isa.Avx2 : Isa.Portable;
+        IsSupported(Isa.Avx512) ? Isa.Avx512 : IsSupported(Isa.AvxVnni) ? Isa.AvxVnni : IsSupported(Isa.Avx2) ? Isa.Avx2 : Isa.Portable;
 
     public static bool IsSupported(Isa isa) => isa switch
     {
         Isa.Avx512 => Avx512F.IsSupported && Avx512BW.IsSupported,
+        Isa.AvxVnni => Avx2.IsSupported && Fma.IsSupported && AvxVnni.IsSupported,
         Isa.Avx2 => Avx2.IsSupported && Fma.IsSupported,
         _ => true,
     };
 
     [ThreadStatic] private static Job? t_job;
     [ThreadStatic] private static float[]? t_permuted;
+    [ThreadStatic] private static float[]? t_rounded;
 
     /// <summary>Within each full block, even elements first, then odd ones; the tail stays in place.</summary>
     internal static void PermuteEvenOdd(ReadOnlySpan<float> x, Span<float> dst, int block)
@@ -56,6 +65,23 @@ public static unsafe class MatMul
         if (!bias.IsEmpty && bias.Length < w.Rows) throw new ArgumentException("bias shorter than rows");
         if (!IsSupported(isa)) throw new PlatformNotSupportedException($"{isa} kernels need CPU support");
         if (n == 0) return;
+        if (compute.Precision == Precision.Fast && w.Type == DType.Q8_0)
+        {
+            Int8Products.Multiply(compute, x, n, w, y, bias);
+            return;
+        }
+        if (compute.Precision == Precision.Fast && w.Type is DType.BF16 or DType.F16)
+        {
+            if (w.Type == DType.BF16 && compute.Generated?.Bf16 is { } kernels)
+            {
+                GeneratedProducts.MultiplyBf16(compute, kernels, x, n, w, y, bias);
+                return;
+            }
+            // No bf16 dot-product instruction: the same rounded activations through the fp32 kernels.
+            if (t_rounded == null || t_rounded.Length < n * w.Cols) t_rounded = GC.AllocateUninitializedArray<float>(n * w.Cols, pinned: true);
+            Bf16.Round(x[..(n * w.Cols)], t_rounded);
+            x = t_rounded.AsSpan(0, n * w.Cols);
+        }
         bool evenOdd = w.Type == DType.BF16 && isa != Isa.Portable;
         if (evenOdd)
         {

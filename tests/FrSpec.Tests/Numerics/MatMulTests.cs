@@ -2,7 +2,8 @@ using FrSpec.Numerics;
 
 namespace FrSpec.Tests.Numerics;
 
-/// <summary>Every kernel path (portable, AVX2, AVX-512) and weight type against a scalar double-precision reference.</summary>
+/// <summary>Every managed kernel path (portable, AVX2, AVX-512) and weight type against a scalar double-precision reference, in
+/// the exact precision (fp32 activations); the fast precision has FastPrecisionMatMulTests.</summary>
 public class MatMulTests
 {
     public static TheoryData<Isa, DType, int, int, int> Cases()
@@ -28,7 +29,7 @@ public class MatMulTests
         foreach (bool withBias in new[] { false, true })
         {
             var y = new float[n * rows];
-            MatMul.Multiply(Compute.Default.WithIsa(isa), x, n, w, y, withBias ? bias : default);
+            MatMul.Multiply(Compute.Create(EngineOptions.Default with { Isa = isa, Precision = Precision.Exact }), x, n, w, y, withBias ? bias : default);
             for (int i = 0; i < n; i++)
                 for (int o = 0; o < rows; o++)
                 {
@@ -77,11 +78,11 @@ public class MatMulBatchInvarianceTests
         {
             var x = Enumerable.Range(0, n * cols).Select(_ => (float)r.NextDouble() - 0.5f).ToArray();
             var y = new float[n * rows];
-            MatMul.Multiply(Compute.Default.WithIsa(isa), x, n, w, y);
+            MatMul.Multiply(Compute.Create(EngineOptions.Default with { Isa = isa, Precision = Precision.Exact }), x, n, w, y);
             for (int i = 0; i < n; i++)
             {
                 var yi = new float[rows];
-                MatMul.Multiply(Compute.Default.WithIsa(isa), x.AsSpan(i * cols, cols), 1, w, yi);
+                MatMul.Multiply(Compute.Create(EngineOptions.Default with { Isa = isa, Precision = Precision.Exact }), x.AsSpan(i * cols, cols), 1, w, yi);
                 Assert.Equal(yi, y.AsSpan(i * rows, rows).ToArray());
             }
         }

@@ -1,5 +1,7 @@
 using FrSpec.Generation;
 using FrSpec.Sessions;
+using FrSpec.Numerics;
+using FrSpec.Model;
 using FrSpec.Speculative;
 
 namespace FrSpec.Tests.Speculative;
@@ -31,6 +33,28 @@ public class GreedyExactnessTests
                 Assert.Equal(expected, r.Ids);
                 Assert.Equal(r.Ids.Length - 1, r.AcceptLengths.Sum());
                 Assert.All(r.AcceptLengths, a => Assert.InRange(a, 1, tree.Depth + 2));
+            }
+        }
+    }
+
+    /// <summary>bf16 weights: batch-invariant kernels make a tree pass reproduce decoding bit for bit in either precision.</summary>
+    [Theory]
+    [InlineData("llama3", true, 41UL, Precision.Exact)]
+    [InlineData("llama3", true, 41UL, Precision.Fast)]
+    [InlineData("qwen2", false, 42UL, Precision.Fast)]
+    public void GreedyOutputEqualsVanilla_Bf16Weights(string family, bool tied, ulong seed, Precision precision)
+    {
+        using var model = LanguageModel.Load(TinyModels.Target(family, tied, seed, type: DType.BF16), EngineOptions.Default with { Precision = precision });
+        string head = TinyModels.Head(model.Directory, seed + 100);
+        foreach (var (tree, ids) in new[] { (new TreeOptions { Depth = 3, TopK = 4, TotalTokens = 16 }, (int[]?)null), (new TreeOptions { Depth = 4, TopK = 8, TotalTokens = 40 }, Enumerable.Range(0, 200).ToArray()) })
+        {
+            var vocabulary = ids == null ? null : model.Vocabulary.CreateDraftVocabulary(ids);
+            using var spec = model.CreateSession(DecodingMethod.Eagle(head, vocabulary, tree));
+            foreach (var prompt in Prompts)
+            {
+                var expected = Vanilla(model, prompt, 40);
+                var r = spec.Generate(prompt, new GenerationOptions { MaxNewTokens = 40 });
+                Assert.Equal(expected, r.Ids);
             }
         }
     }

@@ -17,14 +17,14 @@ internal static class TinyModels
     };
 
     /// <summary>A target model directory (f32 weights, so tree and sequential passes are bit-identical).</summary>
-    public static string Target(string family, bool tied, ulong seed, int vocab = 512, int layers = 2, int hidden = 64)
+    public static string Target(string family, bool tied, ulong seed, int vocab = 512, int layers = 2, int hidden = 64, DType type = DType.F32)
     {
-        string key = $"{family}-{(tied ? "tied" : "untied")}-{vocab}-{layers}-{hidden}-s{seed}";
+        string key = $"{family}-{(tied ? "tied" : "untied")}-{vocab}-{layers}-{hidden}-s{seed}" + (type == DType.F32 ? "" : $"-{type}");
         lock (Gate)
         {
             if (Made.TryGetValue(key, out var d)) return d;
             d = Path.Combine(Root, key);
-            ModelSynthesizer.Write(Spec(family, tied, vocab, layers, hidden), d, DType.F32, seed);
+            ModelSynthesizer.Write(Spec(family, tied, vocab, layers, hidden), d, type, seed);
             Made[key] = d;
             return d;
         }
