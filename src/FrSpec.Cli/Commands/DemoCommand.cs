@@ -179,7 +179,7 @@ public sealed class DemoCommand : ICliVerb
         private readonly Dictionary<int, int> _vocabularyUse = new();
 
         public List<int> Mismatches { get; } = new();
-        public Speculative.AutoTree.TreePlan? LastTree { get; private set; }
+        public TreePlan? LastTree { get; private set; }
 
         /// <summary>The method's name; "fr-auto" shows as fr-&lt;V'&gt; with the V' it ended most prompts with.</summary>
         public string DisplayName => name == "fr-auto" && _vocabularyUse.Count > 0

@@ -210,7 +210,7 @@ public sealed class AnswerFile
                 }
             if (c.TryGetProperty("stopped", out var st) && st.ValueKind == JsonValueKind.Array && st.GetArrayLength() == turns)
                 for (int i = 0; i < turns; i++) stopped[i] = st[i].ValueKind == JsonValueKind.True;
-            var trees = new FrSpec.Speculative.AutoTree.TreePlan?[turns];
+            var trees = new FrSpec.Generation.TreePlan?[turns];
             if (c.TryGetProperty("tree", out var tr) && tr.ValueKind == JsonValueKind.Array && tr.GetArrayLength() == turns)
                 for (int i = 0; i < turns; i++) trees[i] = TreePlanJson.Read(tr[i]);
 

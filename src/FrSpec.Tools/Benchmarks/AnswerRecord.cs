@@ -41,5 +41,5 @@ public sealed record TurnResult
     public TimeSplit Time { get; init; } = new();
     public bool StoppedByStopId { get; init; }
     /// <summary>The tree the speculative method ended the turn with (the automatic tree's choice); null for vanilla.</summary>
-    public Speculative.AutoTree.TreePlan? Tree { get; init; }
+    public TreePlan? Tree { get; init; }
 }

@@ -1,3 +1,5 @@
+using FrSpec.Generation;
+
 namespace FrSpec.Benchmarks;
 
 /// <summary>Options for scoring answers while building a report.</summary>
@@ -199,7 +201,7 @@ public sealed class BenchmarkResults
         var trees = new Dictionary<string, TreeUsage>();
         foreach (var m in methods)
         {
-            var plans = order.SelectMany(id => answers[m.Name][id].Turns).Select(t => t.Tree).OfType<Speculative.AutoTree.TreePlan>().ToList();
+            var plans = order.SelectMany(id => answers[m.Name][id].Turns).Select(t => t.Tree).OfType<TreePlan>().ToList();
             if (plans.Count > 0) trees[m.Name] = TreeUsage.Of(plans);
         }
 
@@ -227,10 +229,10 @@ public sealed class BenchmarkResults
 /// <summary>The trees a speculative method's turns ended with.</summary>
 public sealed record TreeUsage(int Turns, int PlainTurns, string MostUsed, int MostUsedTurns, double MeanPredictedAcceptLength)
 {
-    public static TreeUsage Of(IReadOnlyList<Speculative.AutoTree.TreePlan> plans)
+    public static TreeUsage Of(IReadOnlyList<TreePlan> plans)
     {
-        static string Shape(Speculative.AutoTree.TreePlan p) => p.Speculative
-            ? $"depth {p.Tree.Depth}, top-k {p.Tree.TopK}, {p.Tree.TotalTokens} tokens, V' {p.DraftVocabularySize}" : "plain decoding";
+        static string Shape(TreePlan p) => p.Speculative
+            ? $"depth {p.Depth}, top-k {p.TopK}, {p.TotalTokens} tokens, V' {p.DraftVocabularySize}" : "plain decoding";
         var top = plans.GroupBy(Shape).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).First();
         var predicted = plans.Where(p => p.Auto && p.Speculative).Select(p => p.PredictedAcceptLength).ToList();
         return new TreeUsage(plans.Count, plans.Count(p => !p.Speculative), top.Key, top.Count(), predicted.Count > 0 ? predicted.Average() : 0);

@@ -1,6 +1,5 @@
 using System.Text.Json;
-using FrSpec.Speculative;
-using FrSpec.Speculative.AutoTree;
+using FrSpec.Generation;
 
 namespace FrSpec.Benchmarks;
 
@@ -17,9 +16,9 @@ public static class TreePlanJson
         {
             ["auto"] = plan.Auto,
             ["speculative"] = plan.Speculative,
-            ["depth"] = plan.Tree.Depth,
-            ["topk"] = plan.Tree.TopK,
-            ["tokens"] = plan.Tree.TotalTokens,
+            ["depth"] = plan.Depth,
+            ["topk"] = plan.TopK,
+            ["tokens"] = plan.TotalTokens,
             ["draft_vocabulary_size"] = plan.DraftVocabularySize,
         };
         if (plan.Auto)
@@ -60,7 +59,7 @@ public static class TreePlanJson
         return new TreePlan
         {
             Auto = Bool("auto"), Speculative = Bool("speculative"),
-            Tree = new TreeOptions { Depth = depth, TopK = topK, TotalTokens = tokens },
+            Depth = depth, TopK = topK, TotalTokens = tokens,
             DraftVocabularySize = size,
             PredictedAcceptLength = Num("predicted_accept_length"),
             PredictedTokensPerSecond = Num("predicted_tokens_per_second"),

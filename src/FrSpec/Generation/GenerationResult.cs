@@ -22,7 +22,7 @@ public sealed class GenerationResult
     /// Speculative methods: the tree and draft vocabulary in force at the end (with the automatic tree, what it settled on,
     /// possibly plain decoding); null for vanilla decoding.
     /// </summary>
-    public Speculative.AutoTree.TreePlan? Tree { get; init; }
+    public TreePlan? Tree { get; init; }
     /// <summary>How many times the automatic tree changed its plan during this generation.</summary>
     public int TreeChanges { get; init; }
 

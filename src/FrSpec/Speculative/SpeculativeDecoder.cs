@@ -41,7 +41,7 @@ internal sealed class SpeculativeDecoder : IDecoder
     {
         tree.Validate();
         _target = target; _drafter = drafter; _tree = tree; Name = name; _tuner = tuner;
-        _fixedPlan = new TreePlan { Tree = tree, DraftVocabularySize = draftVocabularySize > 0 ? draftVocabularySize : target.Config.VocabSize };
+        _fixedPlan = new TreePlan { Depth = tree.Depth, TopK = tree.TopK, TotalTokens = tree.TotalTokens, DraftVocabularySize = draftVocabularySize > 0 ? draftVocabularySize : target.Config.VocabSize };
         _state = target.CreateState();
         int t = tree.TotalTokens, v = target.Config.VocabSize, h = target.Config.HiddenSize;
         _draft = new DraftTree(t);

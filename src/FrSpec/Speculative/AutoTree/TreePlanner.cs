@@ -1,3 +1,5 @@
+using FrSpec.Generation;
+
 namespace FrSpec.Speculative.AutoTree;
 
 /// <summary>
@@ -72,7 +74,7 @@ internal sealed class TreePlanner
     public TreePlan Describe(PlanChoice c, bool speculative) => new()
     {
         Speculative = speculative,
-        Tree = new TreeOptions { Depth = c.Depth, TopK = c.TopK, TotalTokens = c.Tokens },
+        Depth = c.Depth, TopK = c.TopK, TotalTokens = c.Tokens,
         DraftVocabularySize = _variantSizes[c.Variant],
         Auto = true,
         PredictedAcceptLength = c.AcceptLength,

@@ -1,3 +1,4 @@
+using FrSpec.Generation;
 using FrSpec.Model;
 
 namespace FrSpec.Speculative.AutoTree;
@@ -29,7 +30,7 @@ internal sealed class TreeTuner
         _drafter = drafter; _costSource = costSource; _options = options;
         var bounds = drafter.Bounds;
         Statistics = new AcceptanceStatistics(members, vocabSize, bounds.Depth + 1, bounds.TopK, options.Decay);
-        Current = new TreePlan { Tree = bounds, DraftVocabularySize = drafter.VariantSizes[0], Auto = true };
+        Current = new TreePlan { Depth = bounds.Depth, TopK = bounds.TopK, TotalTokens = bounds.TotalTokens, DraftVocabularySize = drafter.VariantSizes[0], Auto = true };
     }
 
     public AcceptanceStatistics Statistics { get; }
@@ -80,7 +81,7 @@ internal sealed class TreeTuner
             // allocation only when the plan changes: the decode loop stays allocation-free while it holds
             if (_hasChoice) Changes++;
             Current = _planner.Describe(choice, speculate);
-            _drafter.Configure(Current.Tree, choice.Variant);
+            _drafter.Configure(TreeOptions.Of(Current), choice.Variant);
         }
         _choice = choice;
         _hasChoice = true;
