@@ -11,7 +11,7 @@ namespace FrSpec.Cli.Support;
 /// </summary>
 internal sealed class CliTreeOptions
 {
-    public Option<string> Tree { get; } = new("--tree") { Description = "auto: choose depth, top-k, tree size (and V' with --fr-size auto) from costs measured on this machine and running acceptance statistics (default); explicit --tree-* flags fix the tree", DefaultValueFactory = _ => "auto" };
+    public Option<string> Tree { get; } = new("--tree") { Description = "auto: choose depth, top-k, tree size (and V' with --fr-size auto) from costs measured on this machine and running acceptance statistics (default); fixed: the default fixed tree; --tree-* flags fix the tree", DefaultValueFactory = _ => "auto" };
     public Option<int?> Depth { get; } = new("--tree-depth") { Description = $"Fixed tree: EAGLE-2 expansion steps after the root's children (default {TreeOptions.Default.Depth})" };
     public Option<int?> TopK { get; } = new("--tree-topk") { Description = $"Fixed tree: EAGLE-2 children per node and frontier width (default {TreeOptions.Default.TopK})" };
     public Option<int?> Tokens { get; } = new("--tree-tokens") { Description = $"Fixed tree: tokens verified per step, root included (default {TreeOptions.Default.TotalTokens})" };

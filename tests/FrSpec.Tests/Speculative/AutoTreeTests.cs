@@ -51,8 +51,12 @@ public class AutoTreeTests
             frontier = group.Take(k).ToList();
         }
         if (t - 1 > values.Count) return (-1, 0);
-        double e = 1 + values.OrderByDescending(x => x).Take(t - 1).Sum();
-        double seconds = c.DraftHead(v, 1) + depth * (c.DraftLayer(k) + c.DraftHead(v, k)) + c.DraftLayer(e) + c.Forward(t) + c.TargetHead(Math.Min(t, depth + 2));
+        var tree = values.OrderByDescending(x => x).Take(t - 1).ToList();
+        double e = 1 + tree.Sum();
+        // the chain of rank-0 children: its logits come in one batched pass, every other accepted node costs a pass of its own
+        var chain = Enumerable.Range(0, depth + 1).Select(d => Enumerable.Range(0, d + 1).Aggregate(1.0, (x, i) => x * p[i * ranks])).Where(x => x >= tree[^1]).Sum();
+        double seconds = c.DraftHead(v, 1) + depth * (c.DraftLayer(k) + c.DraftHead(v, k)) + c.DraftLayer(e) + c.Forward(t) + c.TargetHead(Math.Min(t, depth + 2))
+            + Math.Max(0, e - 1 - chain) * c.TargetHead(1);
         return (e / seconds, e);
     }
 

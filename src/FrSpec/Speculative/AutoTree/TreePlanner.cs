@@ -12,6 +12,7 @@ namespace FrSpec.Speculative.AutoTree;
 /// round, from the measured <see cref="CostProfile"/>, is
 ///   draft = head(v, 1) + D · (layer(k) + head(v, k)) + layer(E)   (root step, D expansion steps, the accepted pairs)
 ///   verify = forward(T) + target head(min(T, D + 2))              (the tree pass and the draft's best path's logits)
+///            + x · target head(1)                                  (x: expected accepted nodes off that path, one pass each)
 /// and the plan maximises E(T) / (draft + verify) against plain decoding's 1 / (forward(1) + target head(1)).
 /// Scratch is allocated once; a plan costs about a millisecond.
 /// </summary>
@@ -20,7 +21,7 @@ internal sealed class TreePlanner
     private readonly CostProfile _costs;
     private readonly TreeOptions _bounds;
     private readonly int[] _variantSizes;
-    private readonly double[] _p, _values, _group, _frontier, _merged;
+    private readonly double[] _p, _values, _group, _frontier, _merged, _chain;
 
     public TreePlanner(CostProfile costs, TreeOptions bounds, IReadOnlyList<int> variantSizes, int depths, int ranks)
     {
@@ -32,6 +33,7 @@ internal sealed class TreePlanner
         _merged = new double[candidates];
         _group = new double[k * k];
         _frontier = new double[k];
+        _chain = new double[bounds.Depth + 1];
     }
 
     public int Depths { get; }
@@ -53,8 +55,10 @@ internal sealed class TreePlanner
                 SortDescending(_group.AsSpan(0, k));
                 _group.AsSpan(0, k).CopyTo(_frontier);
                 int count = Merge(_values, 0, _group.AsSpan(0, k));
+                _chain[0] = _p[0];
                 for (int depth = 0; ; depth++)
                 {
+                    if (depth > 0) _chain[depth] = _chain[depth - 1] * _p[depth * Ranks];
                     Evaluate(v, k, depth, count, ref bestRate, ref bestE, ref bestV, ref bestK, ref bestD, ref bestT);
                     if (depth >= Math.Min(_bounds.Depth, Depths - 1)) break;
                     // expand the k best nodes of the last group one level deeper
@@ -91,7 +95,11 @@ internal sealed class TreePlanner
         for (int t = 2; t <= maxT; t++)
         {
             e += _values[t - 2];
-            double seconds = draft + c.DraftLayer(e) + c.Forward(t) + c.TargetHead(Math.Min(t, depth + 2));
+            // accepted nodes off the draft's best path (the chain of rank-0 children) each need one more LM-head pass
+            double chain = 0;
+            for (int d = 0; d <= depth; d++) if (_chain[d] >= _values[t - 2]) chain += _chain[d];
+            double offPath = Math.Max(0, e - 1 - chain);
+            double seconds = draft + c.DraftLayer(e) + c.Forward(t) + c.TargetHead(Math.Min(t, depth + 2)) + offPath * c.TargetHead(1);
             double rate = e / seconds;
             if (rate > bestRate) { bestRate = rate; bestE = e; bestV = v; bestK = k; bestD = depth; bestT = t; }
         }
