@@ -2,8 +2,7 @@ namespace FrSpec.Cli;
 
 /// <summary>
 /// Resolves `--data` values: a built-in set name ("spec-bench", "humaneval", "gsm8k", "alpaca") maps to
-/// data/benchmarks/ of the repository (found by walking up from the executable to the folder holding
-/// FrSpec.slnx); anything else is a path.
+/// data/benchmarks/ of the bundled files (<see cref="FindContentRoot"/>); anything else is a path.
 /// </summary>
 public static class BenchmarkDataLocator
 {
@@ -19,14 +18,25 @@ public static class BenchmarkDataLocator
     {
         if (BuiltIn.TryGetValue(data, out var file))
         {
-            var root = FindRepositoryRoot()
-                ?? throw new FrSpecException($"--data {data}: cannot find the repository (a folder holding FrSpec.slnx) above {AppContext.BaseDirectory}; pass --data PATH to a question file");
+            var root = FindContentRoot()
+                ?? throw new FrSpecException($"--data {data}: cannot find the bundled data (beside {AppContext.BaseDirectory}, or in a repository holding FrSpec.slnx); pass --data PATH to a question file");
             var path = Path.Combine(root, "data", "benchmarks", file);
             if (!File.Exists(path)) throw new FrSpecException($"--data {data}: {path} is missing");
             return path;
         }
         if (File.Exists(data)) return Path.GetFullPath(data);
         throw new FrSpecException($"--data {data}: no such file, and not a built-in set ({string.Join(", ", BuiltIn.Keys)})");
+    }
+
+    /// <summary>
+    /// Where the bundled files (demo/, data/) are: beside the executable when it is the installed .NET tool (they are
+    /// packed with it), else the repository the executable was built in (or the current folder is in); null if neither.
+    /// </summary>
+    public static string? FindContentRoot()
+    {
+        string installed = AppContext.BaseDirectory;
+        if (Directory.Exists(Path.Combine(installed, "demo")) || Directory.Exists(Path.Combine(installed, "data"))) return installed;
+        return FindRepositoryRoot();
     }
 
     /// <summary>The nearest folder holding FrSpec.slnx above the executable, else above the current folder.</summary>

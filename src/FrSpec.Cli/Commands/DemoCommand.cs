@@ -79,7 +79,7 @@ public sealed class DemoCommand : ICliVerb
         if (a.MaxTokens <= 0) throw new FrSpecException($"--max-tokens must be positive, got {a.MaxTokens}");
         if (a.Rounds <= 0) throw new FrSpecException($"--rounds must be positive, got {a.Rounds}");
         if (a.FrSizes.Any(v => v <= 0)) throw new FrSpecException("--fr-sizes must be positive");
-        string root = BenchmarkDataLocator.FindRepositoryRoot() ?? Directory.GetCurrentDirectory();
+        string root = BenchmarkDataLocator.FindContentRoot() ?? Directory.GetCurrentDirectory();
         string smallTarget = a.Model ?? Path.Combine(root, "demo", "target");
         string smallEagle = a.Eagle ?? Path.Combine(root, "demo", "eagle");
         if (!Directory.Exists(smallTarget)) throw new FrSpecException($"{smallTarget}: demo model not found (train it with `frspec train lm`, see docs/training.md, or pass --model)");

@@ -1,11 +1,11 @@
-using System.Diagnostics;
 using FrSpec.Model;
 
 namespace FrSpec.Generation;
 
 /// <summary>
 /// Plain autoregressive decoding: one target forward pass per token. The baseline every method is compared with.
-/// Holds one sequence's KV cache and scratch; the target itself is shared.
+/// Holds one sequence's KV cache and scratch; the target itself is shared. The steps themselves live in
+/// <see cref="VanillaSequence"/>, which the batch scheduler also drives (many sequences per pass).
 /// </summary>
 internal sealed class VanillaDecoder : IDecoder
 {
@@ -13,63 +13,51 @@ internal sealed class VanillaDecoder : IDecoder
     public const int PrefillChunk = 128;
 
     private readonly Transformer _model;
-    private readonly ForwardState _state;
     private KvCache? _cache;
     private readonly float[] _logits;
     private readonly float[] _probs;
 
     public string Name => "vanilla";
 
+    /// <summary>This decoder's scratch for its own passes (prefill, and decoding when it runs alone).</summary>
+    public ForwardState State { get; }
+
     public VanillaDecoder(Transformer model)
     {
         _model = model;
-        _state = model.CreateState();
+        State = model.CreateState();
         _logits = new float[model.Config.VocabSize];
         _probs = new float[model.Config.VocabSize];
     }
 
-    public GenerationResult Generate(ReadOnlySpan<int> prompt, GenerationOptions options, Action<int>? onToken = null, CancellationToken cancel = default)
+    /// <summary>Starts a generation on this decoder's cache and buffers (one at a time per decoder).</summary>
+    public VanillaSequence Begin(ReadOnlySpan<int> prompt, GenerationOptions options, Action<int>? onToken)
     {
         if (prompt.Length == 0) throw new FrSpecException("the prompt is empty");
         int capacity = prompt.Length + options.MaxNewTokens + 1;
         if (_cache == null || _cache.Capacity < capacity) _cache = _model.CreateCache(Math.Max(capacity, 512));
-        var cache = _cache;
-        cache.Clear();
-        var sampler = new Sampler(options.Sampling);
-        var stops = new StopSet(options.StopIds);
+        return new VanillaSequence(_model, _cache, _logits, _probs, prompt, options, onToken);
+    }
 
-        var sw = Stopwatch.StartNew();
-        var last = Prefill(_model, _state, cache, prompt, null, cancel);
-        _model.Head.Compute(last, 1, _logits);
-        double prefill = sw.Elapsed.TotalSeconds;
-
-        var ids = new List<int>(options.MaxNewTokens);
-        bool stopped = false;
-        int position = prompt.Length;
+    public GenerationResult Generate(ReadOnlySpan<int> prompt, GenerationOptions options, Action<int>? onToken = null, CancellationToken cancel = default)
+    {
+        var seq = Begin(prompt, options, onToken);
+        while (!seq.Prefilled)
+        {
+            cancel.ThrowIfCancellationRequested();
+            seq.PrefillNext(State);
+        }
         Span<int> one = stackalloc int[1];
         Span<int> pos = stackalloc int[1];
-        sw.Restart();
-        while (ids.Count < options.MaxNewTokens)
+        while (seq.Advance(_logits))
         {
-            int next = sampler.Sample(_logits, _probs);
-            ids.Add(next);
-            onToken?.Invoke(next);
-            if (stops.Contains(next)) { stopped = true; break; }
-            if (ids.Count == options.MaxNewTokens) break;
-            cancel.ThrowIfCancellationRequested();
-            one[0] = next; pos[0] = position++;
-            var h = _model.Forward(_state, cache, one, pos);
-            cache.CommitAll();
+            if (cancel.IsCancellationRequested) throw new GenerationCanceledException(seq.Result(), cancel);
+            one[0] = seq.LastToken; pos[0] = seq.Position;
+            var h = _model.Forward(State, seq.Cache, one, pos);
+            seq.Cache.CommitAll();
             _model.Head.Compute(h, 1, _logits);
         }
-        double decode = sw.Elapsed.TotalSeconds;
-        var accept = new int[Math.Max(0, ids.Count - 1)]; // the first token came from the prefill pass
-        Array.Fill(accept, 1);
-        return new GenerationResult
-        {
-            Ids = ids.ToArray(), AcceptLengths = accept, PrefillSeconds = prefill, DecodeSeconds = decode,
-            Time = new TimeSplit { Verify = decode }, StoppedByStopId = stopped,
-        };
+        return seq.Result();
     }
 
     /// <summary>
@@ -80,19 +68,31 @@ internal sealed class VanillaDecoder : IDecoder
     public static float[] Prefill(Transformer model, ForwardState state, KvCache cache, ReadOnlySpan<int> prompt, float[]? allHidden = null,
         CancellationToken cancel = default)
     {
-        int hidden = model.Config.HiddenSize;
-        var positions = new int[PrefillChunk];
-        var last = new float[hidden];
-        for (int start = 0; start < prompt.Length; start += PrefillChunk)
+        var last = new float[model.Config.HiddenSize];
+        for (int start = 0; start < prompt.Length;)
         {
             cancel.ThrowIfCancellationRequested();
-            int n = Math.Min(PrefillChunk, prompt.Length - start);
-            for (int i = 0; i < n; i++) positions[i] = cache.Count + i;
-            var h = model.Forward(state, cache, prompt.Slice(start, n), positions.AsSpan(0, n));
-            cache.CommitAll();
-            if (allHidden != null) h.CopyTo(allHidden.AsSpan(start * hidden, n * hidden));
-            if (start + n == prompt.Length) h.Slice((n - 1) * hidden, hidden).CopyTo(last);
+            start += PrefillPass(model, state, cache, prompt, start, allHidden, last);
         }
         return last;
+    }
+
+    /// <summary>
+    /// One prefill pass: prompt tokens [start, start + <see cref="PrefillChunk"/>) at positions after the cache, committed.
+    /// Writes their hidden states into <paramref name="allHidden"/> (when given) and, for the chunk that ends the prompt,
+    /// the last one into <paramref name="last"/>. Returns the number of tokens processed.
+    /// </summary>
+    public static int PrefillPass(Transformer model, ForwardState state, KvCache cache, ReadOnlySpan<int> prompt, int start,
+        float[]? allHidden, Span<float> last)
+    {
+        int hidden = model.Config.HiddenSize;
+        int n = Math.Min(PrefillChunk, prompt.Length - start);
+        Span<int> positions = stackalloc int[PrefillChunk];
+        for (int i = 0; i < n; i++) positions[i] = cache.Count + i;
+        var h = model.Forward(state, cache, prompt.Slice(start, n), positions[..n]);
+        cache.CommitAll();
+        if (allHidden != null) h.CopyTo(allHidden.AsSpan(start * hidden, n * hidden));
+        if (start + n == prompt.Length) h.Slice((n - 1) * hidden, hidden).CopyTo(last);
+        return n;
     }
 }

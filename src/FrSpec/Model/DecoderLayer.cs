@@ -67,7 +67,19 @@ public sealed class DecoderLayer
     /// </summary>
     internal void Forward(Compute c, ForwardBuffers b, int n, KvCache cache, int layer, int firstSlot, AttentionMask mask)
     {
-        int hidden = DownProj.Rows, q = NumHeads * HeadDim, kv = NumKvHeads * HeadDim, inter = GateProj.Rows;
+        ProjectQkv(c, b, n);
+        for (int t = 0; t < n; t++) RopeAndStore(b, t, cache, layer, firstSlot + t);
+        Attention.Compute(c.Pool, b.Q, b.Attn, n, NumHeads, NumKvHeads, HeadDim, cache, layer, mask);
+        OutputAndMlp(c, b, n);
+    }
+
+    // The three parts of a layer pass, shared with the batched pass (BatchedForward), where the n rows belong to
+    // different sequences: each row's keys and values go to its own cache, and its attention reads that cache.
+
+    /// <summary>Input norm and the q/k/v projections of n rows of buffers.X into buffers.Q/K/V.</summary>
+    internal void ProjectQkv(Compute c, ForwardBuffers b, int n)
+    {
+        int hidden = DownProj.Rows;
         var x = b.X.AsSpan(0, n * hidden);
         var normed = b.Normed.AsSpan(0, n * hidden);
         if (InputNorm != null)
@@ -77,26 +89,32 @@ public sealed class DecoderLayer
         MatMul.Multiply(c, normed, n, QProj, b.Q, QBias);
         MatMul.Multiply(c, normed, n, KProj, b.K, KBias);
         MatMul.Multiply(c, normed, n, VProj, b.V, VBias);
+    }
 
-        int half = HeadDim / 2;
+    /// <summary>Rotates row t's query and key (rope tables of row t) and stores its key and value in cache slot <paramref name="slot"/>.</summary>
+    internal void RopeAndStore(ForwardBuffers b, int t, KvCache cache, int layer, int slot)
+    {
+        int q = NumHeads * HeadDim, kv = NumKvHeads * HeadDim, half = HeadDim / 2;
         var keys = cache.Keys[layer];
         var values = cache.Values[layer];
-        for (int t = 0; t < n; t++)
+        var cos = b.Cos.AsSpan(t * half, half);
+        var sin = b.Sin.AsSpan(t * half, half);
+        for (int h = 0; h < NumHeads; h++) Rope.Apply(b.Q.AsSpan(t * q + h * HeadDim, HeadDim), cos, sin);
+        for (int g = 0; g < NumKvHeads; g++)
         {
-            var cos = b.Cos.AsSpan(t * half, half);
-            var sin = b.Sin.AsSpan(t * half, half);
-            for (int h = 0; h < NumHeads; h++) Rope.Apply(b.Q.AsSpan(t * q + h * HeadDim, HeadDim), cos, sin);
-            for (int g = 0; g < NumKvHeads; g++)
-            {
-                var k = b.K.AsSpan(t * kv + g * HeadDim, HeadDim);
-                Rope.Apply(k, cos, sin);
-                k.CopyTo(keys.AsSpan(cache.Offset(g, firstSlot + t), HeadDim));
-                b.V.AsSpan(t * kv + g * HeadDim, HeadDim).CopyTo(values.AsSpan(cache.Offset(g, firstSlot + t), HeadDim));
-            }
+            var k = b.K.AsSpan(t * kv + g * HeadDim, HeadDim);
+            Rope.Apply(k, cos, sin);
+            k.CopyTo(keys.AsSpan(cache.Offset(g, slot), HeadDim));
+            b.V.AsSpan(t * kv + g * HeadDim, HeadDim).CopyTo(values.AsSpan(cache.Offset(g, slot), HeadDim));
         }
+    }
 
-        Attention.Compute(c.Pool, b.Q, b.Attn, n, NumHeads, NumKvHeads, HeadDim, cache, layer, mask);
-
+    /// <summary>Output projection of buffers.Attn and the residual add, then the MLP block and its residual add.</summary>
+    internal void OutputAndMlp(Compute c, ForwardBuffers b, int n)
+    {
+        int hidden = DownProj.Rows, inter = GateProj.Rows;
+        var x = b.X.AsSpan(0, n * hidden);
+        var normed = b.Normed.AsSpan(0, n * hidden);
         MatMul.Multiply(c, b.Attn, n, OProj, b.Tmp, OBias);
         var tmp = b.Tmp.AsSpan(0, n * hidden);
         System.Numerics.Tensors.TensorPrimitives.Add(x, tmp, x);

@@ -117,10 +117,7 @@ public sealed class Transformer : IDisposable
         int n = tokens.Length, hidden = Config.HiddenSize;
         if (positions.Length != n) throw new ArgumentException($"{positions.Length} positions for {n} tokens");
         if (n == 0) return ReadOnlySpan<float>.Empty;
-        if (Config.SlidingWindow is int window)
-            foreach (int p in positions)
-                if (p >= window)
-                    throw new FrSpecException($"{Directory}: position {p} is beyond the model's sliding_window of {window} tokens; FrSpec attends to the whole context, which equals sliding-window attention only inside the window");
+        CheckPositions(positions);
         using var pass = state.Enter(this);
         mask = AttentionMask.ForPass(mask, ref state.Causal, cache.Length, n);
 
@@ -138,6 +135,15 @@ public sealed class Transformer : IDisposable
         for (int t = 0; t < n; t++)
             Ops.RmsNorm(b.X.AsSpan(t * hidden, hidden), FinalNorm, Config.RmsNormEps, b.Normed.AsSpan(t * hidden, hidden));
         return b.Normed.AsSpan(0, n * hidden);
+    }
+
+    /// <summary>Refuses positions beyond a sliding window (inside it, full attention equals sliding-window attention).</summary>
+    internal void CheckPositions(ReadOnlySpan<int> positions)
+    {
+        if (Config.SlidingWindow is int window)
+            foreach (int p in positions)
+                if (p >= window)
+                    throw new FrSpecException($"{Directory}: position {p} is beyond the model's sliding_window of {window} tokens; FrSpec attends to the whole context, which equals sliding-window attention only inside the window");
     }
 
     public void Dispose()

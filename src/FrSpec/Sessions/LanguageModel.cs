@@ -17,6 +17,7 @@ public sealed class LanguageModel : IDisposable
     private readonly Dictionary<string, EagleHead> _heads = new(StringComparer.Ordinal);
     private readonly Dictionary<DraftVocabulary, LmHead> _draftHeads = new();
     private readonly Dictionary<string, Lazy<object>> _treeCosts = new(StringComparer.Ordinal);
+    private BatchScheduler? _scheduler;
     private bool _disposed;
     private int _running; // generations in progress: Dispose waits for them, so weights are never freed under a pass
 
@@ -114,6 +115,19 @@ public sealed class LanguageModel : IDisposable
         return (T)lazy.Value;
     }
 
+    /// <summary>The continuous-batching scheduler that streamed vanilla generations share, started on first use.</summary>
+    internal BatchScheduler Scheduler
+    {
+        get
+        {
+            lock (_gate)
+            {
+                ThrowIfDisposed();
+                return _scheduler ??= new BatchScheduler(Target);
+            }
+        }
+    }
+
     internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed), this);
 
     /// <summary>Marks a generation as running (refused once the model is disposed); pair with <see cref="EndGeneration"/>.</summary>
@@ -145,6 +159,7 @@ public sealed class LanguageModel : IDisposable
             if (_disposed) return;
             Volatile.Write(ref _disposed, true);
             while (_running > 0) Monitor.Wait(_gate);
+            _scheduler?.Dispose();
             foreach (var h in _draftHeads.Values) h.Dispose();
             foreach (var h in _heads.Values) h.Dispose();
             _draftHeads.Clear();

@@ -151,11 +151,20 @@ public sealed class ModelVocabulary
     public int[] Encode(string text) => RequireTokenizer().Encode(text, addSpecialTokens: true);
 
     /// <summary>Prompt ids of a conversation rendered through the chat template (which writes its own special tokens).</summary>
-    public int[] EncodeChat(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt = true)
+    public int[] EncodeChat(IReadOnlyList<ChatMessage> messages, bool addGenerationPrompt = true) => EncodeChat(messages, null, addGenerationPrompt);
+
+    /// <summary>
+    /// Prompt ids of a conversation with the tools the model may call (null: none) and extra template variables
+    /// (e.g. enable_thinking), rendered through the chat template. Tools for a template that ignores them are an error.
+    /// </summary>
+    public int[] EncodeChat(IReadOnlyList<ChatMessage> messages, IReadOnlyList<ChatTool>? tools, bool addGenerationPrompt = true,
+        IReadOnlyDictionary<string, object?>? variables = null)
     {
         var tokenizer = RequireTokenizer();
         var template = ChatTemplate ?? throw new FrSpecException($"{Directory}: no supported chat template ({_templateProblem ?? "tokenizer_config.json has no chat_template"})");
-        return tokenizer.Encode(template.Render(messages, addGenerationPrompt), addSpecialTokens: false);
+        if (tools is { Count: > 0 } && !template.SupportsTools)
+            throw new FrSpecException($"{template.Source}: this chat template does not show tools to the model, so tools cannot be used with it");
+        return tokenizer.Encode(template.Render(messages, addGenerationPrompt, tools is { Count: > 0 } ? tools : null, variables), addSpecialTokens: false);
     }
 
     /// <summary><see cref="Encode"/> for raw text, or a single user turn through the chat template when <paramref name="chat"/>.</summary>

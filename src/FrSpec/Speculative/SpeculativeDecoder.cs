@@ -130,6 +130,7 @@ internal sealed class SpeculativeDecoder : IDecoder
         var (layers0, head0) = _drafter.Time;
         sw.Restart();
         long verifyTicks = 0;
+        bool canceled = false;
 
         // Plain decoding (no tree pays): the last emitted token is not in the cache yet; one pass gives the next one.
         bool PlainStep()
@@ -149,7 +150,7 @@ internal sealed class SpeculativeDecoder : IDecoder
 
         while (more)
         {
-            cancel.ThrowIfCancellationRequested();
+            if (cancel.IsCancellationRequested) { canceled = true; break; }
             _drafter.Draft(root, _draft);
             int t = _draft.Count, committed = cache.Count;
 
@@ -192,7 +193,7 @@ internal sealed class SpeculativeDecoder : IDecoder
         var (layers, head) = _drafter.Time;
         layers -= layers0; head -= head0;
         double verify = verifyTicks / (double)Stopwatch.Frequency;
-        return new GenerationResult
+        var result = new GenerationResult
         {
             Ids = ids.ToArray(), AcceptLengths = accepts.ToArray(), PrefillSeconds = prefill, DecodeSeconds = decode,
             Time = new TimeSplit { DraftLayers = layers, DraftLmHead = head, Verify = verify, Other = Math.Max(0, decode - layers - head - verify) },
@@ -200,5 +201,6 @@ internal sealed class SpeculativeDecoder : IDecoder
             Tree = _tuner?.Report() ?? plan,
             TreeChanges = (_tuner?.Changes ?? 0) - changes0,
         };
+        return canceled ? throw new GenerationCanceledException(result, cancel) : result;
     }
 }

@@ -40,6 +40,14 @@ public sealed class ChatTemplate
     /// </summary>
     public IReadOnlyList<string> StopTokens { get; }
 
+    /// <summary>
+    /// Whether the template shows a tool list to the model (decided once by rendering a probe conversation with a probe
+    /// tool: templates without tool support, e.g. Llama 2's, ignore the list).
+    /// </summary>
+    public bool SupportsTools => _supportsTools.Value;
+
+    private readonly Lazy<bool> _supportsTools;
+
     /// <summary>The limits every render runs under.</summary>
     public JinjaLimits Limits { get; }
 
@@ -64,6 +72,7 @@ public sealed class ChatTemplate
         BosToken = specialTokens.FirstOrDefault(t => t.Key == "bos_token").Value as string;
         EosToken = specialTokens.FirstOrDefault(t => t.Key == "eos_token").Value as string;
         ToolArgumentsAsObject = ProbeToolArguments();
+        _supportsTools = new Lazy<bool>(ProbeTools);
         StopTokens = ProbeStopTokens();
     }
 
@@ -239,6 +248,14 @@ public sealed class ChatTemplate
             catch (FrSpecException) { }
         }
         return false;
+    }
+
+    private bool ProbeTools()
+    {
+        const string name = "frspec_probe_function";
+        var tool = ChatTool.Function(name, "probe", null);
+        try { return Render([new ChatMessage("user", "FrSpecProbeQuestion")], true, [tool]).Contains(name, StringComparison.Ordinal); }
+        catch (FrSpecException) { return false; }
     }
 
     /// <summary>The special token right after a probe assistant answer (e.g. &lt;|eot_id|&gt;, &lt;|im_end|&gt;,

@@ -39,6 +39,10 @@ internal sealed class AcceptanceStatistics : IAcceptanceModel
     public int Rounds { get; private set; }
 
     /// <param name="members">Per variant, the token ids of its draft vocabulary (null = the full vocabulary).</param>
+    /// <param name="vocabSize">The target's vocabulary size.</param>
+    /// <param name="depths">Depth levels to track.</param>
+    /// <param name="ranks">Ranks to track per depth.</param>
+    /// <param name="decay">Weight kept by older observations per round, so the statistics follow the text being written.</param>
     public AcceptanceStatistics(IReadOnlyList<IReadOnlyList<int>?> members, int vocabSize, int depths, int ranks, double decay)
     {
         Variants = members.Count; Depths = depths; Ranks = Math.Min(ranks, DraftTree.MaxCandidates); _decay = decay;

@@ -21,7 +21,9 @@ internal sealed class TreeTuner
 
     /// <param name="drafter">The session's drafter, built for <see cref="AutoTreeOptions.Bounds"/>.</param>
     /// <param name="costSource">Measures or recalls the cost profile for this drafter's model, head and variants.</param>
+    /// <param name="options">Bounds, re-planning interval and cost cache of the automatic tree.</param>
     /// <param name="members">Token ids of each variant's draft vocabulary (null = full), in the drafter's variant order.</param>
+    /// <param name="vocabSize">The target's vocabulary size.</param>
     public TreeTuner(ITunableDrafter drafter, Func<ITunableDrafter, CostProfile> costSource, AutoTreeOptions options,
         IReadOnlyList<IReadOnlyList<int>?> members, int vocabSize)
     {
