@@ -6,8 +6,9 @@ using FrSpec.Sessions;
 namespace FrSpec.Cli.Commands;
 
 /// <summary>
-/// `frspec bench components`: the cost of a draft step with the full LM head versus FR-Spec subsets, and of verifying
-/// T tree tokens versus a single-token decode, as medians with ratios from the same run.
+/// `frspec bench components`: the cost of a draft step with the full LM head versus FR-Spec subsets, of verifying T tree
+/// tokens versus a single-token decode, and of a long prefill, next to the machine's limits measured in the same run;
+/// medians, as text or one JSON object.
 /// </summary>
 public sealed class BenchComponentsCommand : ICliVerb
 {
@@ -22,9 +23,11 @@ public sealed class BenchComponentsCommand : ICliVerb
         var context = new Option<int>("--context") { Description = "Tokens already in the caches", DefaultValueFactory = _ => 256 };
         var repeat = new Option<int>("--repeat") { Description = "Repetitions (median reported)", DefaultValueFactory = _ => 20 };
         var tree = new Option<int[]>("--tree-tokens") { Description = "Tree sizes to verify", DefaultValueFactory = _ => [1, 8, 16, 32, 64], AllowMultipleArgumentsPerToken = true };
-        var cmd = new Command("components", "Time a draft step (full vs FR-Spec LM heads) and tree verification (T tokens vs 1)")
+        var prefill = new Option<int>("--prefill") { Description = "Prompt tokens to prefill once (0: skip)", DefaultValueFactory = _ => 1500 };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object instead of tables" };
+        var cmd = new Command("components", "Time draft steps (full vs FR-Spec LM heads), tree verification (T tokens vs 1) and prefill against the machine's limits")
         {
-            model, eagle, fr, rows, context, repeat, tree,
+            model, eagle, fr, rows, context, repeat, tree, prefill, json,
         };
         cmd.SetAction(pr =>
         {
@@ -40,22 +43,20 @@ public sealed class BenchComponentsCommand : ICliVerb
                 foreach (int size in new[] { 65536, 32768, 16384, 8192 })
                     if (size < vocab) variants.Add(($"first {size / 1024}k", lm.Vocabulary.CreateDraftVocabulary(Enumerable.Range(0, size))));
 
-            Console.WriteLine($"target {target.Directory}: hidden {target.Config.HiddenSize}, vocab {vocab}, {target.Head.Weight.Type}; head {head.Source}");
-            Console.WriteLine($"{target.Compute.Pool.Threads} threads, context {ctx}, {reps} repetitions (medians)");
-            Console.WriteLine();
             int k = Math.Max(1, pr.GetValue(rows));
-            var steps = SpeculationComponents.DraftSteps(target, head, variants, k, ctx, reps);
-            Console.WriteLine($"Draft step ({k} rows)        V'   layer ms  head ms  total ms  head share  vs full");
-            double full = steps[0].TotalMs;
-            foreach (var s in steps)
-                Console.WriteLine($"{s.Label,-24} {s.VocabRows,7} {s.LayerMs,9:F3} {s.HeadMs,8:F3} {s.TotalMs,9:F3} {100 * s.HeadMs / s.TotalMs,10:F0}% {full / s.TotalMs,7:F2}x");
-            Console.WriteLine();
             var sizes = (pr.GetValue(tree) ?? [1, 8, 16, 32, 64]).Where(t => t >= 1).Distinct().ToList();
             if (!sizes.Contains(1)) sizes.Insert(0, 1);
+            var machine = MachineLimits.Measure();
+            var steps = SpeculationComponents.DraftSteps(target, head, variants, k, ctx, reps);
             var verify = SpeculationComponents.Verification(target, sizes, ctx, reps);
-            double one = verify.First(v => v.TreeTokens == 1).Ms;
-            Console.WriteLine("Verify T tree tokens      ms   vs 1-token decode");
-            foreach (var v in verify) Console.WriteLine($"T = {v.TreeTokens,-6} {v.Ms,12:F3} {v.Ms / one,10:F2}x");
+            int prefillTokens = pr.GetValue(prefill);
+            var report = new ComponentsReport
+            {
+                Target = target, Context = ctx, Repeats = reps, Machine = machine, Verify = verify, DraftSteps = steps, DraftRows = k,
+                Prefill = prefillTokens > 0 ? SpeculationComponents.Prefill(target, prefillTokens) : null,
+            };
+            if (pr.GetValue(json)) Console.WriteLine(report.ToJsonText());
+            else report.Print(Console.Out);
             return 0;
         });
         return cmd;

@@ -3,7 +3,7 @@ using FrSpec.Benchmarks;
 
 namespace FrSpec.Cli.Commands;
 
-/// <summary>`frspec bench machine`: the rooflines (read bandwidth, FMA throughput) the engine's numbers are judged against.</summary>
+/// <summary>`frspec bench machine`: the rooflines (read bandwidth, FMA and dot-product peaks) the engine's numbers are judged against.</summary>
 public sealed class BenchMachineCommand : ICliVerb
 {
     public string Parent => "bench";
@@ -11,21 +11,19 @@ public sealed class BenchMachineCommand : ICliVerb
     public Command Create()
     {
         var size = new Option<int>("--mib") { Description = "Buffer size in MiB for the bandwidth test", DefaultValueFactory = _ => 1024 };
-        var cmd = new Command("machine", "Measure memory bandwidth (4 KiB and 2 MiB pages) and fp32 FMA throughput") { size };
+        var cmd = new Command("machine", "Measure memory bandwidth (4 KiB and 2 MiB pages) and the fp32 FMA, vdpbf16ps and vpdpbusd peaks") { size };
         cmd.SetAction(pr =>
         {
-            long bytes = (long)pr.GetValue(size) << 20;
-            var small = MachineProbe.ReadBandwidth(bytes, hugePages: false);
-            var huge = MachineProbe.ReadBandwidth(bytes, hugePages: true);
-            Console.WriteLine($"threads                      {FrSpec.Numerics.WorkerPool.Shared.Threads}");
-            Console.WriteLine($"read bandwidth, 4 KiB pages  {small.median:F1} GB/s median, {small.best:F1} best");
-            Console.WriteLine($"read bandwidth, 2 MiB THP    {huge.median:F1} GB/s median, {huge.best:F1} best");
-            Console.WriteLine($"fp32 FMA                     {MachineProbe.FmaGflops():F0} GFLOP/s");
-            // .NET 10 exposes AVX-512F/BW/VBMI and VEX VNNI, but no AVX512_BF16 dot product (vdpbf16ps): the kernels'
-            // compute ceiling is therefore the fp32 FMA peak printed above.
-            Console.WriteLine($"instruction sets .NET exposes here: AVX-512F {System.Runtime.Intrinsics.X86.Avx512F.IsSupported}, "
-                + $"AVX-512BW {System.Runtime.Intrinsics.X86.Avx512BW.IsSupported}, AVX2 {System.Runtime.Intrinsics.X86.Avx2.IsSupported}, "
-                + $"AVX-VNNI {System.Runtime.Intrinsics.X86.AvxVnni.IsSupported}, AVX10.1 {System.Runtime.Intrinsics.X86.Avx10v1.IsSupported}; kernels use {FrSpec.Numerics.MatMul.BestIsa}");
+            var m = MachineLimits.Measure((long)pr.GetValue(size) << 20, repeats: 7);
+            static string Peak(double? v, string unit) => v is double d ? $"{d:F0} {unit}" : "not available (CPU, OS or FRSPEC_CODEGEN=off)";
+            Console.WriteLine($"threads                       {m.Threads}");
+            Console.WriteLine($"read bandwidth, 4 KiB pages   {m.SmallPagesMedianGBs:F1} GB/s median, {m.SmallPagesBestGBs:F1} best");
+            Console.WriteLine($"read bandwidth, 2 MiB THP     {m.HugePagesMedianGBs:F1} GB/s median, {m.HugePagesBestGBs:F1} best");
+            Console.WriteLine($"fp32 FMA, managed Vector256   {m.ManagedFp32FmaGflops:F0} GFLOP/s");
+            Console.WriteLine($"fp32 FMA, generated zmm       {Peak(m.Fp32FmaGflops, "GFLOP/s")}");
+            Console.WriteLine($"vdpbf16ps, generated zmm      {Peak(m.Bf16DotGflops, "GFLOP/s")}");
+            Console.WriteLine($"vpdpbusd, generated zmm       {Peak(m.Int8DotGops, "GOP/s")}");
+            Console.WriteLine($"CPU features (CPUID)          {FrSpec.Numerics.CodeGen.CpuFeatures.Detect()}; managed kernels use {FrSpec.Numerics.MatMul.BestIsa}");
             return 0;
         });
         return cmd;

@@ -34,6 +34,7 @@ public sealed class BenchSpecCommand : ICliVerb
         public int Warmup { get; init; } = 16;
         public bool ReportOnly { get; init; }
         public bool NoExec { get; init; }
+        public bool Force { get; init; }
         public double ExecTimeout { get; init; } = 10;
         /// <summary>A fixed tree for every speculative method, or null for the automatic tree.</summary>
         public Speculative.TreeOptions? Tree { get; init; }
@@ -63,6 +64,7 @@ public sealed class BenchSpecCommand : ICliVerb
         var warmup = new Option<int>("--warmup") { Description = "Tokens generated once per method before measuring (0 = no warm-up)", DefaultValueFactory = _ => 16 };
         var reportOnly = new Option<bool>("--report-only") { Description = "Do not generate: rebuild report.md and charts from the answers already in --out" };
         var noExec = new Option<bool>("--no-exec") { Description = "Do not execute HumanEval code (pass@1 is then not computed)" };
+        var force = new Option<bool>("--force") { Description = "Write into --out even when it holds files that are not a bench spec run" };
         var execTimeout = new Option<double>("--exec-timeout") { Description = "Seconds allowed per HumanEval program", DefaultValueFactory = _ => 10.0 };
         var tree = new CliTreeOptions();
         var frAuto = new Option<bool>("--fr-auto") { Description = "Add fr-auto: the automatic tree also chooses V' among the --fr lists and the full head" };
@@ -72,7 +74,7 @@ public sealed class BenchSpecCommand : ICliVerb
         var gridTokens = new Option<int[]>("--grid-tokens") { Description = "Grid tree sizes (root included)", DefaultValueFactory = _ => [8, 16, 32], AllowMultipleArgumentsPerToken = true };
 
         var cmd = new Command("spec", "Benchmark vanilla, EAGLE-2 and FR-Spec on Spec-Bench, HumanEval, GSM8K or Alpaca: Spec-Bench answer files, report.md, charts");
-        foreach (var o in new Option[] { model, eagle, fr, data, output, limit, categories, maxTokens, temperature, topK, topP, seed, warmup, reportOnly, noExec, execTimeout, frAuto, grid, gridDepth, gridTopK, gridTokens }.Concat(tree.All))
+        foreach (var o in new Option[] { model, eagle, fr, data, output, limit, categories, maxTokens, temperature, topK, topP, seed, warmup, reportOnly, noExec, execTimeout, frAuto, grid, gridDepth, gridTopK, gridTokens, force }.Concat(tree.All))
             cmd.Options.Add(o);
         cmd.SetAction(pr => Execute(new Args
         {
@@ -91,6 +93,7 @@ public sealed class BenchSpecCommand : ICliVerb
             Warmup = pr.GetValue(warmup),
             ReportOnly = pr.GetValue(reportOnly),
             NoExec = pr.GetValue(noExec),
+            Force = pr.GetValue(force),
             ExecTimeout = pr.GetValue(execTimeout),
             Tree = tree.Resolve(pr),
             FrAuto = pr.GetValue(frAuto),
@@ -123,6 +126,8 @@ public sealed class BenchSpecCommand : ICliVerb
         }
 
         if (string.IsNullOrEmpty(a.Model)) throw new FrSpecException("--model is required (or pass --report-only)");
+        // A run folder resumes (its run.json must match these settings); any other folder holding files is not written into.
+        if (BenchmarkSettings.TryLoad(a.Out) is null) OutputFolder.RefuseNonEmpty(a.Out, a.Force, "--out");
         if (!Directory.Exists(a.Model)) throw new FrSpecException($"--model {a.Model}: no such directory");
         if (a.Eagle is not null && !Directory.Exists(a.Eagle)) throw new FrSpecException($"--eagle {a.Eagle}: no such directory");
         if (a.Fr.Length > 0 && a.Eagle is null) throw new FrSpecException("--fr needs --eagle: FR-Spec drafts with the EAGLE head");

@@ -27,16 +27,20 @@ public sealed class FreqCommand : ICliVerb
         var threads = new Option<int>("--threads") { Description = "worker threads", DefaultValueFactory = _ => Environment.ProcessorCount };
         var noSpecial = new Option<bool>("--no-special-tokens") { Description = "encode without add_special_tokens (fr.py counts BOS; default does too)" };
         var countsName = new Option<string>("--counts-name") { Description = "counts file name in --out (.gz = gzip)", DefaultValueFactory = _ => "counts.bin.gz" };
+        var force = new Option<bool>("--force") { Description = "replace --out even when it already holds files" };
         var corpus = new Argument<string[]>("corpus") { Description = ".txt, .jsonl, .jsonl.zst, .jsonl.gz or .parquet files", Arity = ArgumentArity.OneOrMore };
-        foreach (var o in new Option[] { tokenizer, model, outDir, sizes, maxDocs, maxTokens, textField, threads, noSpecial, countsName }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { tokenizer, model, outDir, sizes, maxDocs, maxTokens, textField, threads, noSpecial, countsName, force }) cmd.Options.Add(o);
         cmd.Arguments.Add(corpus);
         cmd.SetAction(pr => CliErrors.Run(() =>
         {
             var tok = CliTokenizer.Load(pr.GetValue(tokenizer), pr.GetValue(model));
             var sizeList = ParseSizes(pr.GetValue(sizes)!, tok.Tokenizer.VocabSize);
             string dir = pr.GetValue(outDir)!;
-            Directory.CreateDirectory(dir);
             var reader = new CorpusReader(pr.GetValue(corpus)!, pr.GetValue(textField)!);
+            var inputs = reader.Paths.Select(p => new OutputFolder.Input(p, "corpus file"))
+                .Append(new OutputFolder.Input(tok.TokenizerFile, "--tokenizer")).Append(new OutputFolder.Input(tok.ModelDir, "--model")).ToArray();
+            using var output = OutputFolder.Begin(dir, pr.GetValue(force), "--out", inputs);
+            string countsPath = output.File(pr.GetValue(countsName)!, "--counts-name");
             var options = new FrequencyCountOptions
             {
                 Threads = pr.GetValue(threads),
@@ -46,10 +50,11 @@ public sealed class FreqCommand : ICliVerb
             };
             var counter = new FrequencyCounter(tok.Tokenizer, options);
             var result = CountingProgressView.Run("counting", counter, reader, options.MaxDocuments, options.MaxTokens);
+            if (result.Documents == 0 || result.Tokens == 0)
+                throw new FrSpecException($"the corpus ({string.Join(", ", reader.Paths)}) holds no text: nothing to count, no frequency file written");
 
             var counts = new TokenCounts(result.Counts, result.Documents, TokenCounts.FingerprintOf(tok.TokenizerFile),
                 Path.GetFileName(Path.GetDirectoryName(Path.GetFullPath(tok.TokenizerFile))) + "/" + Path.GetFileName(tok.TokenizerFile), options.AddSpecialTokens);
-            string countsPath = Path.Combine(dir, pr.GetValue(countsName)!);
             counts.Save(countsPath);
 
             var required = tok.ControlIds();
@@ -58,7 +63,7 @@ public sealed class FreqCommand : ICliVerb
             foreach (var v in sizeList)
             {
                 var subset = FrequencySubset.FromRanking(ranking, v, required);
-                string file = Path.Combine(dir, $"freq_{v}.pt");
+                string file = output.File($"freq_{v}.pt");
                 TorchCheckpointWriter.WriteIntList(file, subset.Ids); // as FR-Spec's fr.py saves it
                 written.Add(new { size = v, file = Path.GetFileName(file), in_sample_coverage = SubsetCoverage.Coverage(subset.Ids, counts.Counts) });
             }
@@ -66,7 +71,6 @@ public sealed class FreqCommand : ICliVerb
             Console.WriteLine($"counted {result.Documents:N0} documents, {result.Tokens:N0} tokens ({result.TextChars:N0} chars) in {result.Wall.TotalSeconds:F1} s on {result.Threads} threads");
             Console.WriteLine(ThroughputSummary(result));
             Console.WriteLine($"required special ids ({required.Count}): {string.Join(", ", required.Select(id => $"{id} {tok.Tokenizer.IdToToken(id)}"))}");
-            Console.WriteLine($"wrote {countsPath} and {string.Join(", ", sizeList.Select(v => $"freq_{v}.pt"))} in {dir}");
 
             var summary = new
             {
@@ -83,7 +87,9 @@ public sealed class FreqCommand : ICliVerb
                 seconds = Math.Round(result.Wall.TotalSeconds, 1),
                 threads = result.Threads,
             };
-            File.WriteAllText(Path.Combine(dir, "freq.json"), JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true }) + "\n");
+            File.WriteAllText(output.File("freq.json"), JsonSerializer.Serialize(summary, new JsonSerializerOptions { WriteIndented = true }) + "\n");
+            output.Commit();
+            Console.WriteLine($"wrote {Path.GetFileName(countsPath)} and {string.Join(", ", sizeList.Select(v => $"freq_{v}.pt"))} in {dir}");
             return 0;
         }));
         return cmd;

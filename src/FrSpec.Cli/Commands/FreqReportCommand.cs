@@ -27,7 +27,8 @@ public sealed class FreqReportCommand : ICliVerb
         var textField = new Option<string>("--text-field") { DefaultValueFactory = _ => "text", Description = "JSON field / parquet column with the text" };
         var threads = new Option<int>("--threads") { DefaultValueFactory = _ => Environment.ProcessorCount, Description = "worker threads" };
         var title = new Option<string?>("--title") { Description = "chart title" };
-        foreach (var o in new Option[] { countsOpt, tokenizer, model, heldout, generations, outDir, textField, threads, title }) cmd.Options.Add(o);
+        var force = new Option<bool>("--force") { Description = "replace --out even when it already holds files" };
+        foreach (var o in new Option[] { countsOpt, tokenizer, model, heldout, generations, outDir, textField, threads, title, force }) cmd.Options.Add(o);
         cmd.SetAction(pr => CliErrors.Run(() =>
         {
             var counts = TokenCounts.Load(pr.GetValue(countsOpt)!);
@@ -41,18 +42,21 @@ public sealed class FreqReportCommand : ICliVerb
             }
             IReadOnlyList<int> required = tok?.ControlIds() ?? [];
             var ranking = counts.Ranking();
+            string? gen = pr.GetValue(generations);
+            string dir = pr.GetValue(outDir)!;
+            var inputs = pr.GetValue(heldout)!.Select(f => new OutputFolder.Input(f, "--heldout"))
+                .Append(new OutputFolder.Input(pr.GetValue(countsOpt), "--counts")).Append(new OutputFolder.Input(gen, "--generations"))
+                .Append(new OutputFolder.Input(tok?.TokenizerFile, "--tokenizer")).Append(new OutputFolder.Input(tok?.ModelDir, "--model")).ToArray();
+            using var output = OutputFolder.Begin(dir, pr.GetValue(force), "--out", inputs);
 
             var series = new List<(string name, long[] evalCounts)>();
             var heldoutCounts = HeldoutCounts(pr.GetValue(heldout)!, counts.VocabSize, tok, pr.GetValue(textField)!, pr.GetValue(threads), counts.AddSpecialTokens);
             series.Add(("held-out corpus", heldoutCounts));
-            string? gen = pr.GetValue(generations);
             if (gen != null) series.Add(("target generations", SubsetCoverage.CountGenerations(gen, counts.VocabSize, tok?.Tokenizer)));
             series.Add(("training corpus (in-sample)", counts.Counts));
 
             var sizes = SubsetCoverage.ReportSizes(counts.VocabSize);
             var table = series.Select(s => SubsetCoverage.Curve(ranking, required, s.evalCounts, sizes)).ToList();
-            string dir = pr.GetValue(outDir)!;
-            Directory.CreateDirectory(dir);
 
             var md = new StringBuilder();
             md.AppendLine($"# FR-Spec subset coverage");
@@ -73,13 +77,14 @@ public sealed class FreqReportCommand : ICliVerb
             }
             md.AppendLine();
             md.AppendLine("Coverage = share of the evaluation tokens whose id is in the subset (an upper bound on how often the FR-Spec draft can propose the token the target emits). Chart: `coverage.png`.");
-            File.WriteAllText(Path.Combine(dir, "report.md"), md.ToString());
-            File.WriteAllText(Path.Combine(dir, "coverage.csv"), csv.ToString());
+            File.WriteAllText(output.File("report.md"), md.ToString());
+            File.WriteAllText(output.File("coverage.csv"), csv.ToString());
 
             var chartSizes = SubsetCoverage.ChartSizes(counts.VocabSize);
             var chartSeries = series.Select(s => (s.name, SubsetCoverage.Curve(ranking, required, s.evalCounts, chartSizes))).ToList();
-            CoverageChart.Save(Path.Combine(dir, "coverage.png"), pr.GetValue(title) ?? $"FR-Spec subset coverage ({counts.TokenizerName})", chartSeries, counts.VocabSize);
+            CoverageChart.Save(output.File("coverage.png"), pr.GetValue(title) ?? $"FR-Spec subset coverage ({counts.TokenizerName})", chartSeries, counts.VocabSize);
 
+            output.Commit();
             Console.WriteLine(md.ToString());
             Console.WriteLine($"wrote {Path.Combine(dir, "report.md")}, coverage.csv and coverage.png");
             return 0;

@@ -23,9 +23,10 @@ public sealed class GenerateCommand : ICliVerb
         var seed = new Option<ulong>("--seed") { Description = "Sampling seed", DefaultValueFactory = _ => 0UL };
         var chat = new Option<bool>("--chat") { Description = "Wrap the prompt in the model's chat template as a user turn" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object (ids, text, speed, timings) instead of streaming" };
+        var truncate = new Option<bool>("--truncate") { Description = "Cut a prompt too long for the model's context (keeps BOS and the end of the prompt) instead of refusing it" };
         var cmd = new Command("generate", "Generate text (vanilla, or EAGLE-2 / FR-Spec speculative decoding with --eagle)")
         {
-            prompt, maxTokens, temperature, topP, topK, seed, chat, json,
+            prompt, maxTokens, temperature, topP, topK, seed, chat, json, truncate,
         };
         models.AddTo(cmd);
         cmd.SetAction(pr =>
@@ -36,20 +37,32 @@ public sealed class GenerateCommand : ICliVerb
             var vocabulary = lm.Vocabulary;
             using var session = lm.CreateSession(method);
             var ids = vocabulary.EncodePrompt(text, pr.GetValue(chat));
+            if (pr.GetValue(truncate))
+            {
+                var cut = ContextWindow.Truncate(ids, pr.GetValue(maxTokens), lm.Target.Config, vocabulary.Tokenizer?.BosId);
+                if (cut.Length < ids.Length) Console.Error.WriteLine($"prompt truncated from {ids.Length} to {cut.Length} tokens (--truncate keeps BOS and the end)");
+                ids = cut;
+            }
+            var progress = PrefillProgress.For(ids.Length);
             var options = new GenerationOptions
             {
                 MaxNewTokens = pr.GetValue(maxTokens),
                 Sampling = new SamplingOptions(pr.GetValue(temperature), pr.GetValue(topK), pr.GetValue(topP), pr.GetValue(seed)),
+                PrefillProgress = progress,
             };
             if (pr.GetValue(json))
             {
-                var r = session.Generate(ids, options);
+                GenerationResult r;
+                try { r = session.Generate(ids, options); }
+                finally { progress?.Clear(); }
                 Console.WriteLine(ToJson(session.Name, ids.Length, r, vocabulary.Decode(r.Ids), draft));
                 ReportPlainDecoding(session.Name, r);
                 return 0;
             }
             var stream = new StreamingDecoder(vocabulary.Tokenizer!, skipSpecialTokens: true);
-            var result = session.Generate(ids, options, id => { Console.Write(stream.Push(id)); Console.Out.Flush(); });
+            GenerationResult result;
+            try { result = session.Generate(ids, options, id => { progress?.Clear(); Console.Write(stream.Push(id)); Console.Out.Flush(); }); }
+            finally { progress?.Clear(); }
             Console.WriteLine(stream.Flush());
             Console.Error.WriteLine($"[{session.Name}: {result.Ids.Length} tokens, {result.TokensPerSecond:F2} tokens/s, mean accepted length {result.MeanAcceptLength:F2}, prefill {result.PrefillSeconds:F2} s"
                 + (result.Tree is { } plan ? $"; tree: {plan}]" : "]"));

@@ -42,9 +42,10 @@ public sealed class ScoreCommand : ICliVerb
     public static string Score(Transformer m, int[] tokens, int topK)
     {
         int n = tokens.Length, v = m.Config.VocabSize, hidden = m.Config.HiddenSize;
+        ContextWindow.Check(m.Config, m.Directory, n, 0);
         var cache = m.CreateCache(n);
-        var positions = Enumerable.Range(0, n).ToArray();
-        var h = m.Forward(m.CreateState(), cache, tokens, positions).ToArray();
+        var h = new float[(long)n * hidden];
+        Generation.VanillaDecoder.Prefill(m, m.CreateState(), cache, tokens, h);   // chunked: bounded scratch for long inputs
         var logits = new float[v];
         var logp = new float[v];
         var sb = new StringBuilder("{\"positions\":[");
@@ -61,5 +62,7 @@ public sealed class ScoreCommand : ICliVerb
         return sb.Append("]}").ToString();
     }
 
-    private static string F(float x) => x.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+    /// <summary>A JSON number: NaN and ±∞ are not JSON, so they are an error (the forward pass reports them first).</summary>
+    private static string F(float x) => float.IsFinite(x) ? x.ToString("R", System.Globalization.CultureInfo.InvariantCulture)
+        : throw new FrSpecException($"a log-probability is {x}: the model's weights produce non-finite values");
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using FrSpec.Cli.Support;
 using FrSpec.Numerics;
 using FrSpec.Synthesis;
 
@@ -19,9 +20,10 @@ public sealed class SynthCommand : ICliVerb
         var output = new Option<string>("--out") { Description = "Output directory", Required = true };
         var dtype = new Option<string>("--dtype") { Description = "bf16, f16 or f32", DefaultValueFactory = _ => "bf16" };
         var seed = new Option<ulong>("--seed") { Description = "Random seed (same seed, same bytes)", DefaultValueFactory = _ => 0UL };
+        var force = new Option<bool>("--force") { Description = "Replace --out even when it already holds files" };
         var cmd = new Command("synth", "Synthesize a model directory (config.json, safetensors, tokenizer) with seeded random weights")
         {
-            preset, expand, shape, tokenizer, output, dtype, seed,
+            preset, expand, shape, tokenizer, output, dtype, seed, force,
         };
         cmd.SetAction(pr =>
         {
@@ -30,27 +32,24 @@ public sealed class SynthCommand : ICliVerb
             {
                 if (pr.GetValue(preset) != null) throw new FrSpecException("give either --preset or --expand, not both");
                 var target = ExpansionShape.Find(pr.GetValue(shape) ?? throw new FrSpecException("--expand needs --shape"));
-                EnsureEmpty(outDir);
+                using var expanded = OutputFolder.Begin(outDir, pr.GetValue(force), "--out", new OutputFolder.Input(small, "--expand", OutputInsideAllowed: false));
                 var timer = System.Diagnostics.Stopwatch.StartNew();
-                Support.ProgressBar.Run($"expanding to {target.Name}", p => ModelExpander.ExpandTarget(small, target, outDir, p));
+                ProgressBar.Run($"expanding to {target.Name}", p => ModelExpander.ExpandTarget(small, target, expanded.Path, p));
+                expanded.Commit();
                 Console.Error.WriteLine($"wrote {outDir} ({target.Name} expansion of {small}) in {timer.Elapsed.TotalSeconds:F1} s");
                 return 0;
             }
             var spec = SynthSpec.Preset(pr.GetValue(preset) ?? throw new FrSpecException("give --preset NAME (or --expand DIR --shape NAME)"));
             string? tok = pr.GetValue(tokenizer);
             if (tok != null && Directory.Exists(tok)) tok = Path.Combine(tok, "tokenizer.json");
+            var dt = DTypeInfo.Parse(pr.GetValue(dtype)!);
+            using var folder = OutputFolder.Begin(outDir, pr.GetValue(force), "--out", new OutputFolder.Input(tok, "--tokenizer"));
             var sw = System.Diagnostics.Stopwatch.StartNew();
-            ModelSynthesizer.Write(spec, pr.GetValue(output)!, DTypeInfo.Parse(pr.GetValue(dtype)!), pr.GetValue(seed), tok);
-            Console.Error.WriteLine($"wrote {pr.GetValue(output)} ({pr.GetValue(preset)}, {pr.GetValue(dtype)}) in {sw.Elapsed.TotalSeconds:F1} s");
+            ModelSynthesizer.Write(spec, folder.Path, dt, pr.GetValue(seed), tok);
+            folder.Commit();
+            Console.Error.WriteLine($"wrote {outDir} ({pr.GetValue(preset)}, {pr.GetValue(dtype)}) in {sw.Elapsed.TotalSeconds:F1} s");
             return 0;
         });
         return cmd;
-    }
-
-    /// <summary>Refuses to write into a folder that already holds files (nothing is overwritten).</summary>
-    internal static void EnsureEmpty(string dir)
-    {
-        if (Directory.Exists(dir) && Directory.EnumerateFileSystemEntries(dir).Any())
-            throw new FrSpecException($"--out {dir}: the folder already holds files; choose an empty or new folder");
     }
 }

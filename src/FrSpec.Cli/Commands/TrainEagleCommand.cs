@@ -1,4 +1,5 @@
 using System.CommandLine;
+using FrSpec.Cli.Support;
 using FrSpec.Model;
 using FrSpec.Sessions;
 using FrSpec.Text;
@@ -19,9 +20,10 @@ public sealed class TrainEagleCommand : ICliVerb
         var config = new Option<string?>("--config") { Description = "Training config JSON (steps, batch_size, seq_len, lr, corpus_windows, generated_windows, ...)" };
         var output = new Option<string>("--out") { Description = "Output EAGLE head directory (state in OUT/training/)", Required = true };
         var resume = new Option<bool>("--resume") { Description = "Continue from OUT/training/checkpoint.safetensors" };
+        var force = new Option<bool>("--force") { Description = "Train into --out even when it already holds files (they are overwritten as the run saves)" };
         var cmd = new Command("eagle", "Train an EAGLE-1/2 draft head (fc + one decoder layer) on the target's features; writes the published head layout")
         {
-            model, corpus, valid, config, output, resume,
+            model, corpus, valid, config, output, resume, force,
         };
         cmd.SetAction(pr =>
         {
@@ -30,6 +32,9 @@ public sealed class TrainEagleCommand : ICliVerb
             string targetDir = pr.GetValue(model)!, outDir = pr.GetValue(output)!;
             var files = pr.GetValue(corpus)!;
             var validFiles = pr.GetValue(valid) is { Length: > 0 } v ? v : [files[^1]];
+            var inputs = files.Concat(validFiles).Select(f => new OutputFolder.Input(f, "--corpus/--valid"))
+                .Append(new OutputFolder.Input(targetDir, "--model", OutputInsideAllowed: false)).Append(new OutputFolder.Input(cfgPath, "--config")).ToArray();
+            OutputFolder.CheckInPlace(outDir, pr.GetValue(resume) || pr.GetValue(force), "--out", inputs);
             var trainer = new EagleTrainer { Config = cfg, TargetDir = targetDir, OutDir = outDir };
             Directory.CreateDirectory(trainer.StateDir);
             using var log = new TrainingLog(Path.Combine(trainer.StateDir, "train.log"));

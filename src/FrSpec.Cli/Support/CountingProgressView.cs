@@ -48,7 +48,7 @@ internal static class CountingProgressView
                 .Start(ctx =>
                 {
                     var task = ctx.AddTask(title, maxValue: 1000);
-                    while (!work.Wait(250))
+                    while (!Finished(work, 250))
                     {
                         task.Value = Fraction() * 1000;
                         task.Description = $"{title}: {Markup.Escape(Line())}";
@@ -59,20 +59,16 @@ internal static class CountingProgressView
         }
         else
         {
-            while (!work.Wait(10_000))
+            while (!Finished(work, 10_000))
             {
                 double f = Fraction();
                 string eta = f > 0.001 ? $", ETA {TimeSpan.FromSeconds(sw.Elapsed.TotalSeconds * (1 - f) / f):hh\\:mm\\:ss}" : "";
                 Console.Error.WriteLine($"{title}: {f * 100:F1}% {Line()}{eta}");
             }
         }
-        try
-        {
-            return work.GetAwaiter().GetResult();
-        }
-        catch (AggregateException e) when (e.InnerException is FrSpecException f)
-        {
-            throw f;
-        }
+        return work.GetAwaiter().GetResult();   // a worker's own exception, not an AggregateException
     }
+
+    /// <summary>Waits up to <paramref name="ms"/>; true once the work ended, failed or not (its error surfaces from GetResult).</summary>
+    private static bool Finished(Task work, int ms) => ((IAsyncResult)work).AsyncWaitHandle.WaitOne(ms) || work.IsCompleted;
 }

@@ -1,12 +1,14 @@
 using System.Diagnostics;
 using System.Runtime.Intrinsics;
 using FrSpec.Numerics;
+using FrSpec.Numerics.CodeGen;
 
 namespace FrSpec.Benchmarks;
 
 /// <summary>
 /// Measures this machine's ceilings in the same run as the engine's figures: read bandwidth over all cores
-/// (4 KiB pages and 2 MiB transparent huge pages) and fp32 FMA throughput.
+/// (4 KiB pages and 2 MiB transparent huge pages), fp32 FMA throughput from managed code, and the peaks of the
+/// instructions the generated kernels use (vfmadd231ps, vdpbf16ps, vpdpbusd), measured with generated code.
 /// </summary>
 public static unsafe class MachineProbe
 {
@@ -63,6 +65,43 @@ public static unsafe class MachineProbe
         double s = sw.Elapsed.TotalSeconds;
         // 8 vectors × 8 lanes × 2 flops per iteration
         return WorkerPool.Shared.Threads * iterationsPerThread * 8 * 8 * 2 / s / 1e9;
+    }
+
+    /// <summary>Peak of a generated instruction on all pool threads, in G operations/s (a multiply-add counts two), or
+    /// null where code generation is off or the CPU lacks the instruction.</summary>
+    public static double? GeneratedPeak(GeneratedInstruction instruction, long iterationsPerThread = 20_000_000)
+    {
+        var probes = Compute.Default.Generated?.Probes;
+        var i = instruction switch
+        {
+            GeneratedInstruction.Fp32Fma => PeakProbeKernels.Instruction.Fp32Fma,
+            GeneratedInstruction.Bf16Dot => PeakProbeKernels.Instruction.Bf16Dot,
+            _ => PeakProbeKernels.Instruction.Int8Dot,
+        };
+        if (probes == null || !probes.Has(i)) return null;
+        var job = new ProbeJob { Probes = probes, Instruction = i, Iterations = iterationsPerThread / 10 };
+        var pool = WorkerPool.Shared;
+        pool.For(pool.Threads, job, 1); // warm-up: clocks settle under AVX-512 load
+        job.Iterations = iterationsPerThread;
+        job.Ops = 0;
+        var sw = Stopwatch.StartNew();
+        pool.For(pool.Threads, job, 1);
+        return job.Ops / sw.Elapsed.TotalSeconds / 1e9;
+    }
+
+    private sealed class ProbeJob : IRangeJob
+    {
+        public PeakProbeKernels Probes = null!;
+        public PeakProbeKernels.Instruction Instruction;
+        public long Iterations;
+        public double Ops;
+
+        public void Execute(int start, int end)
+        {
+            double ops = 0;
+            for (int t = start; t < end; t++) ops += Probes.Run(Instruction, Iterations);
+            lock (this) Ops += ops;
+        }
     }
 
     private sealed class FmaJob : IRangeJob

@@ -74,33 +74,18 @@ public sealed class QuestionSet
     public static QuestionSet Load(string path)
     {
         if (!File.Exists(path)) throw new FrSpecException($"question file not found: {path}");
-        // Question sets are a few MB; refuse anything absurd rather than reading it into memory.
-        if (new FileInfo(path).Length > MaxFileBytes) throw new FrSpecException($"{path}: {new FileInfo(path).Length} bytes is too large for a question file (limit {MaxFileBytes})");
         var name = Path.GetFileNameWithoutExtension(path);
         var questions = new List<BenchmarkQuestion>();
         var ids = new HashSet<string>();
         bool humanEval = false;
-        int lineNo = 0;
-        foreach (var line in File.ReadLines(path))
+        // Question sets are a few MB; the size limit refuses anything absurd rather than reading it into memory.
+        foreach (var (_, root, where) in Formats.JsonLines.Read(path, MaxFileBytes, "question file"))
         {
-            lineNo++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            string where = $"{path}:{lineNo}";
-            BenchmarkQuestion q;
-            try
-            {
-                using var doc = JsonDocument.Parse(line);
-                var root = doc.RootElement;
-                if (root.ValueKind != JsonValueKind.Object) throw new FrSpecException($"{where}: expected a JSON object per line");
-                bool isHumanEval = root.TryGetProperty("task_id", out _);
-                if (questions.Count == 0) humanEval = isHumanEval;
-                else if (isHumanEval != humanEval) throw new FrSpecException($"{where}: mixes HumanEval lines (task_id) with question lines (question_id)");
-                q = isHumanEval ? ReadHumanEval(root, where) : ReadQuestion(root, where, name);
-            }
-            catch (JsonException e)
-            {
-                throw new FrSpecException($"{where}: not valid JSON ({e.Message})", e);
-            }
+            if (root.ValueKind != JsonValueKind.Object) throw new FrSpecException($"{where}: expected a JSON object per line");
+            bool isHumanEval = root.TryGetProperty("task_id", out _);
+            if (questions.Count == 0) humanEval = isHumanEval;
+            else if (isHumanEval != humanEval) throw new FrSpecException($"{where}: mixes HumanEval lines (task_id) with question lines (question_id)");
+            var q = isHumanEval ? ReadHumanEval(root, where) : ReadQuestion(root, where, name);
             if (!ids.Add(q.Id)) throw new FrSpecException($"{where}: duplicate question id {q.Id}");
             questions.Add(q);
         }

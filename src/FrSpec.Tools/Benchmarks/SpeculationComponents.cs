@@ -12,8 +12,24 @@ public sealed record DraftStepTiming(string Label, int VocabRows, double LayerMs
     public double TotalMs => LayerMs + HeadMs;
 }
 
-/// <summary>Median time of verifying a tree of <see cref="TreeTokens"/> tokens (target forward + full LM head over every node).</summary>
-public sealed record VerifyTiming(int TreeTokens, double Ms);
+/// <summary>
+/// Verifying a tree of <see cref="TreeTokens"/> tokens, medians: the target forward with a tree mask, then the LM head
+/// for every node (<see cref="Ms"/>, how batched benchmarks count), or only for the draft's main chain — root and first
+/// children, <see cref="ChainRows"/> rows — as the verifier computes it up front (<see cref="VerifierMs"/>; another
+/// visited node costs one more row). <see cref="Phases"/> splits the forward (mean ms per pass).
+/// </summary>
+public sealed record VerifyTiming(int TreeTokens, double ForwardMs, double HeadMs, int ChainRows, double ChainHeadMs, double Ms, double VerifierMs,
+    IReadOnlyDictionary<string, double> Phases)
+{
+    /// <summary>The matrix products of the layers (q/k/v, o, gate/up, down), ms.</summary>
+    public double ProjectionMs => Phases.Where(p => p.Key.EndsWith("Projection", StringComparison.Ordinal) || p.Key.EndsWith("Projections", StringComparison.Ordinal)).Sum(p => p.Value);
+}
+
+/// <summary>A prompt prefilled in chunks through the batched kernels (the LM head for its last row only).</summary>
+public sealed record PrefillTiming(int Tokens, int Chunk, double Seconds, IReadOnlyDictionary<string, double> Phases)
+{
+    public double TokensPerSecond => Tokens / Seconds;
+}
 
 /// <summary>
 /// Micro-benchmarks of the parts of speculative decoding (FR-Spec paper Fig. 1/6 style): what a draft step costs with the
@@ -88,38 +104,86 @@ public static class SpeculationComponents
 
     public static IReadOnlyList<VerifyTiming> Verification(Transformer target, IReadOnlyList<int> treeSizes, int context, int repeats)
     {
-        int vocab = target.Config.VocabSize, maxT = treeSizes.Max();
+        int vocab = target.Config.VocabSize, hiddenSize = target.Config.HiddenSize, maxT = treeSizes.Max();
         var rng = new Rng(11);
         var state = target.CreateState();
         var cache = target.CreateCache(context + maxT + 1);
         var prompt = Enumerable.Range(0, context).Select(_ => (int)(rng.NextUInt64() % (ulong)vocab)).ToArray();
         VanillaDecoder.Prefill(target, state, cache, prompt);
         var logits = new float[maxT * vocab];
+        var chainRows = new float[maxT * hiddenSize];
         var mask = new AttentionMask(0, 0, 0);
-        var samples = treeSizes.Select(_ => new List<double>()).ToArray();
         var trees = treeSizes.Select(t =>
         {
-            // a bushy tree like EAGLE-2's: node i hangs under node (i − 1) / 3
+            // a bushy tree like EAGLE-2's: node i hangs under node (i − 1) / 3; its main chain is 0, 1, 4, 13, ...
             var parents = Enumerable.Range(0, t).Select(i => i == 0 ? -1 : (i - 1) / 3).ToArray();
             var depth = new int[t];
             for (int i = 1; i < t; i++) depth[i] = depth[parents[i]] + 1;
             var tokens = Enumerable.Range(0, t).Select(_ => (int)(rng.NextUInt64() % (ulong)vocab)).ToArray();
-            return (parents, positions: depth.Select(d => context + d).ToArray(), tokens);
+            var chain = new List<int>();
+            for (int node = 0; node < t; node = 3 * node + 1) chain.Add(node);
+            return (parents, positions: depth.Select(d => context + d).ToArray(), tokens, chain: chain.ToArray());
         }).ToArray();
-        for (int rep = -2; rep < repeats; rep++)
-            for (int i = 0; i < trees.Length; i++)
-            {
-                var (parents, positions, tokens) = trees[i];
-                long t0 = Stopwatch.GetTimestamp();
-                mask.Reset(context, parents.Length, context);
-                mask.FillTree(parents);
-                var hidden = target.Forward(state, cache, tokens, positions, mask);
-                target.Head.Compute(hidden, parents.Length, logits);
-                cache.Rollback();
-                if (rep >= 0) samples[i].Add(Ms(Stopwatch.GetTimestamp() - t0));
-            }
-        return treeSizes.Select((t, i) => new VerifyTiming(t, Median(samples[i]))).ToList();
+        var forward = trees.Select(_ => new List<double>()).ToArray();
+        var head = trees.Select(_ => new List<double>()).ToArray();
+        var chainHead = trees.Select(_ => new List<double>()).ToArray();
+        var profiles = trees.Select(_ => new PassProfile()).ToArray();
+        try
+        {
+            for (int rep = -2; rep < repeats; rep++)
+                for (int i = 0; i < trees.Length; i++)
+                {
+                    var (parents, positions, tokens, chain) = trees[i];
+                    state.Buffers.Profile = rep >= 0 ? profiles[i] : null;
+                    long t0 = Stopwatch.GetTimestamp();
+                    mask.Reset(context, parents.Length, context);
+                    mask.FillTree(parents);
+                    var hidden = target.Forward(state, cache, tokens, positions, mask);
+                    long t1 = Stopwatch.GetTimestamp();
+                    target.Head.Compute(hidden, parents.Length, logits);
+                    long t2 = Stopwatch.GetTimestamp();
+                    for (int c = 0; c < chain.Length; c++) hidden.Slice(chain[c] * hiddenSize, hiddenSize).CopyTo(chainRows.AsSpan(c * hiddenSize));
+                    target.Head.Compute(chainRows.AsSpan(0, chain.Length * hiddenSize), chain.Length, logits);
+                    long t3 = Stopwatch.GetTimestamp();
+                    cache.Rollback();
+                    if (rep < 0) continue;
+                    forward[i].Add(Ms(t1 - t0)); head[i].Add(Ms(t2 - t1)); chainHead[i].Add(Ms(t3 - t2));
+                }
+        }
+        finally { state.Buffers.Profile = null; }
+        return treeSizes.Select((t, i) =>
+        {
+            var all = forward[i].Zip(head[i], (f, h) => f + h).ToList();
+            var verifier = forward[i].Zip(chainHead[i], (f, h) => f + h).ToList();
+            return new VerifyTiming(t, Median(forward[i]), Median(head[i]), trees[i].chain.Length, Median(chainHead[i]), Median(all), Median(verifier),
+                PhasesOf(profiles[i], repeats));
+        }).ToList();
     }
+
+    /// <summary>Prefills a prompt of random tokens as every decoder does (chunks through the batched kernels, then the LM
+    /// head for the last row), once after a short warm-up.</summary>
+    public static PrefillTiming Prefill(Transformer target, int tokens)
+    {
+        int vocab = target.Config.VocabSize;
+        var rng = new Rng(13);
+        var prompt = Enumerable.Range(0, tokens).Select(_ => (int)(rng.NextUInt64() % (ulong)vocab)).ToArray();
+        var state = target.CreateState();
+        var cache = target.CreateCache(tokens + 1);
+        var logits = new float[vocab];
+        VanillaDecoder.Prefill(target, state, cache, prompt.AsSpan(0, Math.Min(tokens, VanillaDecoder.PrefillChunk))); // warm-up (JIT, buffers)
+        cache.Clear();
+        var profile = new PassProfile();
+        state.Buffers.Profile = profile;
+        long t0 = Stopwatch.GetTimestamp();
+        var last = VanillaDecoder.Prefill(target, state, cache, prompt);
+        target.Head.Compute(last, 1, logits);
+        double seconds = Ms(Stopwatch.GetTimestamp() - t0) / 1000;
+        state.Buffers.Profile = null;
+        return new PrefillTiming(tokens, VanillaDecoder.PrefillChunk, seconds, PhasesOf(profile, 1));
+    }
+
+    private static IReadOnlyDictionary<string, double> PhasesOf(PassProfile profile, int passes) =>
+        PassProfile.Phases.ToDictionary(p => p.ToString(), p => profile.Ms(p) / Math.Max(1, passes));
 
     private static float[] RandomFeatures(Rng rng, int n)
     {

@@ -64,35 +64,23 @@ public static class SubsetCoverage
     public static long[] CountGenerations(string path, int vocabSize, ITokenizer? tokenizer)
     {
         var counts = new long[vocabSize];
-        long lineNo = 0;
-        foreach (var line in File.ReadLines(path))
+        foreach (var (_, root, where) in Formats.JsonLines.Read(path, 1L << 32, "generations file"))
         {
-            lineNo++;
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            try
+            if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("ids", out var ids) && ids.ValueKind == JsonValueKind.Array)
             {
-                using var doc = JsonDocument.Parse(line);
-                var root = doc.RootElement;
-                if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("ids", out var ids) && ids.ValueKind == JsonValueKind.Array)
+                foreach (var e in ids.EnumerateArray())
                 {
-                    foreach (var e in ids.EnumerateArray())
-                    {
-                        if (!e.TryGetInt32(out int id) || id < 0 || id >= vocabSize)
-                            throw new FrSpecException($"{path}:{lineNo}: \"ids\" holds {e.GetRawText()}, not a token id below {vocabSize}");
-                        counts[id]++;
-                    }
+                    if (e.ValueKind != JsonValueKind.Number || !e.TryGetInt32(out int id) || id < 0 || id >= vocabSize)
+                        throw new FrSpecException($"{where}: \"ids\" holds {Formats.JsonFields.Describe(e)}, not a token id below {vocabSize}");
+                    counts[id]++;
                 }
-                else if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String)
-                {
-                    if (tokenizer is null) throw new FrSpecException($"{path}:{lineNo}: a \"text\" line needs --tokenizer or --model to be tokenized");
-                    foreach (var id in tokenizer.Encode(text.GetString()!, addSpecialTokens: false)) counts[id]++;
-                }
-                else throw new FrSpecException($"{path}:{lineNo}: expected an object with an \"ids\" array or a \"text\" string");
             }
-            catch (JsonException e)
+            else if (root.ValueKind == JsonValueKind.Object && root.TryGetProperty("text", out var text) && text.ValueKind == JsonValueKind.String)
             {
-                throw new FrSpecException($"{path}:{lineNo}: invalid JSON: {e.Message}");
+                if (tokenizer is null) throw new FrSpecException($"{where}: a \"text\" line needs --tokenizer or --model to be tokenized");
+                foreach (var id in tokenizer.Encode(text.GetString()!, addSpecialTokens: false)) counts[id]++;
             }
+            else throw new FrSpecException($"{where}: expected an object with an \"ids\" array or a \"text\" string");
         }
         return counts;
     }

@@ -35,11 +35,12 @@ public sealed unsafe class SafetensorsFile : IDisposable
     public static SafetensorsFile Open(string path)
     {
         if (!File.Exists(path)) throw new FrSpecException($"{path}: file not found");
-        long length = new FileInfo(path).Length;
-        if (length < 8) throw new FrSpecException($"{path}: truncated safetensors file ({length} bytes, no header length)");
+        long length;
         byte[] headerBytes;
-        using (var fs = File.OpenRead(path))
+        using (var fs = File.OpenRead(path))   // follows a symbolic link (FileInfo.Length would be the link's own size)
         {
+            length = fs.Length;
+            if (length < 8) throw new FrSpecException($"{path}: truncated safetensors file ({length} bytes, no header length)");
             Span<byte> lenBuf = stackalloc byte[8];
             fs.ReadExactly(lenBuf);
             long n = BitConverter.ToInt64(lenBuf);
@@ -64,10 +65,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
     {
         var entries = new Dictionary<string, SafetensorsEntry>();
         var meta = new Dictionary<string, string>();
-        JsonDocument doc;
-        try { doc = JsonDocument.Parse(header); }
-        catch (JsonException e) { throw new FrSpecException($"{path}: safetensors header is not valid JSON ({e.Message})"); }
-        using (doc)
+        using (var doc = JsonInput.Parse(header, $"{path}: safetensors header"))
         {
             if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new FrSpecException($"{path}: safetensors header is not a JSON object");
             foreach (var p in doc.RootElement.EnumerateObject())
@@ -75,7 +73,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
                 if (p.Name == "__metadata__")
                 {
                     if (p.Value.ValueKind == JsonValueKind.Object)
-                        foreach (var m in p.Value.EnumerateObject()) meta[m.Name] = m.Value.ValueKind == JsonValueKind.String ? m.Value.GetString()! : m.Value.GetRawText();
+                        foreach (var m in p.Value.EnumerateObject()) meta[m.Name] = m.Value.ValueKind == JsonValueKind.String ? m.Value.GetString()! : JsonFields.Describe(m.Value);
                     continue;
                 }
                 var v = p.Value;
@@ -92,12 +90,12 @@ public sealed unsafe class SafetensorsFile : IDisposable
                         throw new FrSpecException($"{path}: tensor '{p.Name}': invalid shape {sh.GetRawText()}");
                     shape[k++] = dim;
                 }
-                if (!off[0].TryGetInt64(out long b) || !off[1].TryGetInt64(out long e) || b < 0 || e < b)
+                if (off[0].ValueKind != JsonValueKind.Number || off[1].ValueKind != JsonValueKind.Number
+                    || !off[0].TryGetInt64(out long b) || !off[1].TryGetInt64(out long e) || b < 0 || e < b)
                     throw new FrSpecException($"{path}: tensor '{p.Name}': invalid data_offsets {off.GetRawText()}");
                 var entry = new SafetensorsEntry(p.Name, dt.GetString()!, shape, b, e);
                 int size = ElementSize(entry.DType);
-                long numel = 1;
-                foreach (var d in shape) numel = d == 0 ? 0 : (numel > long.MaxValue / Math.Max(1, d) ? -1 : numel * d);
+                long numel = ElementsOrMinusOne(shape, size);
                 if (size > 0 && (numel < 0 || numel * size != e - b))
                     throw new FrSpecException($"{path}: tensor '{p.Name}': {e - b} bytes for shape [{string.Join(", ", shape)}] of {entry.DType} (expected {numel * size})");
                 if (e > dataLength)
@@ -113,6 +111,20 @@ public sealed unsafe class SafetensorsFile : IDisposable
             pos = en.End;
         }
         return (entries, meta);
+    }
+
+    /// <summary>Number of elements of a shape, or -1 when it (or its size in bytes) does not fit in 63 bits.</summary>
+    private static long ElementsOrMinusOne(long[] shape, int elementSize)
+    {
+        if (Array.IndexOf(shape, 0L) >= 0) return 0;
+        try
+        {
+            long n = 1;
+            foreach (var d in shape) n = checked(n * d);
+            _ = checked(n * Math.Max(1, elementSize));
+            return n;
+        }
+        catch (OverflowException) { return -1; }
     }
 
     public static int ElementSize(string dtype) => dtype switch

@@ -47,18 +47,16 @@ public sealed class TensorStore : IWeightStore
 
     private void AddIndex(string index)
     {
-        JsonDocument doc;
-        try { doc = JsonDocument.Parse(File.ReadAllBytes(index)); }
-        catch (JsonException e) { throw new FrSpecException($"{index}: invalid JSON ({e.Message})"); }
-        using (doc)
+        using (var doc = JsonInput.ReadFile(index, "shard index"))
         {
-            if (!doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
-                throw new FrSpecException($"{index}: field 'weight_map' is missing");
+            if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
+                throw new FrSpecException($"{index}: field 'weight_map' is missing or not an object");
             var shards = new Dictionary<string, SafetensorsFile>();
             foreach (var p in map.EnumerateObject())
             {
-                string shard = p.Value.GetString() ?? throw new FrSpecException($"{index}: weight_map['{p.Name}'] is not a file name");
-                if (shard.Contains('/') || shard.Contains('\\') || shard.Contains(".."))
+                if (p.Value.ValueKind != JsonValueKind.String) throw new FrSpecException($"{index}: weight_map['{p.Name}'] is not a file name");
+                string shard = p.Value.GetString()!;
+                if (!IsPlainFileName(shard))
                     throw new FrSpecException($"{index}: weight_map['{p.Name}'] = '{shard}' is not a plain file name");
                 if (!shards.TryGetValue(shard, out var f))
                 {
@@ -73,6 +71,10 @@ public sealed class TensorStore : IWeightStore
             }
         }
     }
+
+    /// <summary>A file name inside the model folder: no folder part, not "." or "..", no control characters.</summary>
+    internal static bool IsPlainFileName(string name) =>
+        name.Length > 0 && name is not "." and not ".." && name.IndexOfAny(['/', '\\', '\0']) < 0 && !name.Any(char.IsControl);
 
     private void Add(SafetensorsFile f)
     {

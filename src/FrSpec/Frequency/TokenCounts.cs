@@ -145,8 +145,15 @@ public sealed class TokenCounts
         if (crc != Crc32.Compute(s[..^4])) throw new FrSpecException($"{path}: checksum mismatch: file corrupt");
         string name = Encoding.UTF8.GetString(s.Slice(67, nameLen));
         var counts = new long[vocab];
-        for (int i = 0; i < counts.Length; i++, p += 8) counts[i] = BinaryPrimitives.ReadInt64LittleEndian(s.Slice(p));
-        var result = new TokenCounts(counts, docs, sha.All(b => b == 0) ? [] : sha, name, special);
+        for (int i = 0; i < counts.Length; i++, p += 8)
+        {
+            counts[i] = BinaryPrimitives.ReadInt64LittleEndian(s.Slice(p));
+            if (counts[i] < 0) throw new FrSpecException($"{path}: the count of id {i} is negative ({counts[i]}): file corrupt");
+        }
+        if (docs < 0) throw new FrSpecException($"{path}: the document count is negative ({docs}): file corrupt");
+        TokenCounts result;
+        try { result = new TokenCounts(counts, docs, sha.All(b => b == 0) ? [] : sha, name, special); }
+        catch (OverflowException) { throw new FrSpecException($"{path}: the counts add up to more than 2^63: file corrupt"); }
         if (result.TotalTokens != total) throw new FrSpecException($"{path}: counts sum to {result.TotalTokens}, header says {total}: file corrupt");
         return result;
     }

@@ -32,18 +32,18 @@ public sealed record GenerationConfig
 
     public static GenerationConfig Parse(JsonElement root, string file, int vocabSize)
     {
-        bool sample = JsonFields.OptBool(root, "do_sample") ?? false;
-        double temperature = JsonFields.OptDouble(root, "temperature") ?? 1.0;
-        double topP = JsonFields.OptDouble(root, "top_p") ?? 1.0;
-        int topK = JsonFields.Has(root, "top_k") ? JsonFields.OptInt(root, "top_k") ?? -1 : DefaultTopK;
+        bool sample = JsonFields.OptBool(root, "do_sample", file) ?? false;
+        double temperature = JsonFields.OptDouble(root, "temperature", file) ?? 1.0;
+        double topP = JsonFields.OptDouble(root, "top_p", file) ?? 1.0;
+        int topK = JsonFields.OptInt(root, "top_k", file) ?? DefaultTopK;
         // Checked when they are used, as transformers checks them: a greedy config may carry leftover sampling values.
         if (sample)
         {
-            if (!(temperature > 0) || double.IsInfinity(temperature)) throw new FrSpecException($"{file}: field 'temperature' must be a positive number when do_sample is true, got {temperature}");
+            if (!(temperature > 0) || temperature > 1e6) throw new FrSpecException($"{file}: field 'temperature' must be a positive number when do_sample is true, got {temperature}");
             if (!(topP > 0 && topP <= 1)) throw new FrSpecException($"{file}: field 'top_p' must be in (0, 1] when do_sample is true, got {topP}");
-            if (topK < 0) throw new FrSpecException($"{file}: field 'top_k' must be a non-negative integer when do_sample is true");
+            if (topK < 0) throw new FrSpecException($"{file}: field 'top_k' must be a non-negative integer when do_sample is true, got {topK}");
         }
-        int? maxNew = JsonFields.OptInt(root, "max_new_tokens");
+        int? maxNew = JsonFields.OptInt(root, "max_new_tokens", file);
         if (maxNew is <= 0) throw new FrSpecException($"{file}: field 'max_new_tokens' must be positive, got {maxNew}");
         return new GenerationConfig
         {

@@ -10,4 +10,6 @@ public sealed record GenerationOptions
     /// resolved stop tokens when generating through a session (<c>LanguageModel.StopTokens</c>), none for a bare decoder.
     /// </summary>
     public IReadOnlyCollection<int>? StopIds { get; init; }
+    /// <summary>Told the number of prompt tokens processed so far while a prompt is prefilled (chunk by chunk), or null.</summary>
+    public IProgress<int>? PrefillProgress { get; init; }
 }

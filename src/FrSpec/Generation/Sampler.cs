@@ -16,9 +16,8 @@ public sealed class Sampler
 
     public Sampler(SamplingOptions options)
     {
-        if (options.Temperature < 0 || float.IsNaN(options.Temperature)) throw new FrSpecException($"temperature must be >= 0, got {options.Temperature}");
-        if (options.TopP <= 0 || options.TopP > 1) throw new FrSpecException($"top-p must be in (0, 1], got {options.TopP}");
-        if (options.TopK < 0) throw new FrSpecException($"top-k must be >= 0, got {options.TopK}");
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
         Options = options;
         Rng = new Rng(options.Seed);
     }
@@ -42,10 +41,20 @@ public sealed class Sampler
             probs[TensorPrimitives.IndexOfMax(logits)] = 1f;
             return;
         }
-        TensorPrimitives.Multiply(logits, 1f / Options.Temperature, probs);
-        float max = TensorPrimitives.Max(probs);
-        TensorPrimitives.Subtract(probs, max, probs);
-        TensorPrimitives.Exp(probs, probs);
+        float inverse = 1f / Options.Temperature;
+        if (float.IsFinite(inverse))
+        {
+            TensorPrimitives.Multiply(logits, inverse, probs);
+            float max = TensorPrimitives.Max(probs);
+            TensorPrimitives.Subtract(probs, max, probs);
+            TensorPrimitives.Exp(probs, probs);
+        }
+        else
+        {
+            // A temperature so small that 1/T overflows: the limit distribution, uniform over the largest logits.
+            float max = TensorPrimitives.Max(logits);
+            for (int i = 0; i < v; i++) probs[i] = logits[i] == max ? 1f : 0f;
+        }
         if (Options.TopK > 0 && Options.TopK < v) KeepTopK(probs, Options.TopK);
         Normalize(probs);
         if (Options.TopP < 1f) KeepTopP(probs, Options.TopP);

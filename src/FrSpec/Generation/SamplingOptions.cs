@@ -10,4 +10,12 @@ public sealed record SamplingOptions(float Temperature = 0f, int TopK = 0, float
     public bool IsGreedy => Temperature <= 0f;
 
     public static SamplingOptions Greedy { get; } = new();
+
+    /// <summary>Throws <see cref="FrSpecException"/> naming the first invalid value (NaN and ±∞ included).</summary>
+    public void Validate()
+    {
+        if (!(Temperature >= 0) || !float.IsFinite(Temperature)) throw new FrSpecException($"temperature must be a finite number >= 0, got {Temperature}");
+        if (!(TopP > 0 && TopP <= 1)) throw new FrSpecException($"top-p must be in (0, 1], got {TopP}");
+        if (TopK < 0) throw new FrSpecException($"top-k must be >= 0, got {TopK}");
+    }
 }

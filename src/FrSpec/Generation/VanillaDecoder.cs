@@ -63,16 +63,17 @@ internal sealed class VanillaDecoder : IDecoder
     /// <summary>
     /// Runs the prompt through the model in chunks and commits it; returns the hidden state of the last prompt token
     /// (a copy). <paramref name="allHidden"/> (if given, [prompt, hidden]) receives every position's hidden state (EAGLE
-    /// features). Shared by every decoder.
+    /// features). <paramref name="progress"/> hears the prompt tokens done after each chunk. Shared by every decoder.
     /// </summary>
     public static float[] Prefill(Transformer model, ForwardState state, KvCache cache, ReadOnlySpan<int> prompt, float[]? allHidden = null,
-        CancellationToken cancel = default)
+        CancellationToken cancel = default, IProgress<int>? progress = null)
     {
         var last = new float[model.Config.HiddenSize];
         for (int start = 0; start < prompt.Length;)
         {
             cancel.ThrowIfCancellationRequested();
             start += PrefillPass(model, state, cache, prompt, start, allHidden, last);
+            progress?.Report(start);
         }
         return last;
     }

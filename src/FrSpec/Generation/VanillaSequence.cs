@@ -18,6 +18,7 @@ internal sealed class VanillaSequence
     private readonly StopSet _stops;
     private readonly List<int> _ids;
     private readonly Action<int>? _onToken;
+    private readonly IProgress<int>? _prefillProgress;
     private readonly int _maxNewTokens;
     private readonly long _start;
     private long _prefillEnd, _end;
@@ -55,6 +56,7 @@ internal sealed class VanillaSequence
         _maxNewTokens = options.MaxNewTokens;
         _ids = new List<int>(Math.Clamp(options.MaxNewTokens, 0, 4096)); // grows past that only for long answers
         _onToken = onToken;
+        _prefillProgress = options.PrefillProgress;
         cache.Clear();
         Position = prompt.Length - 1;
         _start = Stopwatch.GetTimestamp();
@@ -64,6 +66,7 @@ internal sealed class VanillaSequence
     public void PrefillNext(ForwardState state)
     {
         _prefilled += VanillaDecoder.PrefillPass(_model, state, Cache, _prompt, _prefilled, null, _last);
+        _prefillProgress?.Report(_prefilled);
         if (!Prefilled) return;
         _model.Head.Compute(_last, 1, Logits);
         _prefillEnd = Stopwatch.GetTimestamp();

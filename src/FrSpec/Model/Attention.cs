@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using FrSpec.Numerics;
@@ -8,11 +9,16 @@ namespace FrSpec.Model;
 /// Masked multi-head attention of n new queries over the KV cache (grouped-query: several query heads share a
 /// KV head). Parallel over (token, KV head) pairs: the query heads of a group read each key and value once.
 ///
+/// Scores are vectorised over slots: keys are stored transposed in blocks of 16 slots (<see cref="KvCache"/>), so one
+/// broadcast query element meets 2·Count keys per step, 4 heads at a time (8 accumulators), with nothing to sum
+/// across lanes. The weighted sum of values is vectorised over dimensions (2 vectors × 4 heads per pass).
+///
 /// Batch invariance: a token's output must be the same bits in a tree pass (its ancestors among the new slots) and in
-/// a one-token decode (the same ancestors, now committed). Every sum therefore runs over the visible slots in slot
-/// order, where both passes see the same values in the same order: scores are per-slot dot products, exp is
-/// element-wise (<see cref="VectorExp"/>), the softmax sum adds hidden slots as exact zeros, and the weighted sum of
-/// values skips them.
+/// a one-token decode (the same ancestors, now committed, at other slot indices). Each score is one lane's chain of
+/// FMAs over the head dimension, whatever lane or block it lands in; max, exp (<see cref="VectorExp"/>), subtraction
+/// and scaling are element-wise; and the two sums that cross slots — the softmax denominator and the weighted values —
+/// run over the visible slots in slot order, where both passes see the same values in the same order (hidden slots add
+/// exact zeros to the denominator and are skipped in the values).
 /// </summary>
 internal static class Attention
 {
@@ -42,122 +48,172 @@ internal static class Attention
 
         public void Execute(int start, int end)
         {
-            int slots = Mask.TotalSlots, group = Group, hd = HeadDim;
+            if (Vector512.IsHardwareAccelerated) Run<Lanes512, Vector512<float>>(start, end);
+            else Run<Lanes256, Vector256<float>>(start, end);
+        }
+
+        private void Run<TL, TV>(int start, int end) where TL : ISimdLanes<TV> where TV : struct
+        {
+            int slots = Mask.TotalSlots, prefix = Mask.PrefixLength, group = Group, hd = HeadDim;
+            int chunk = 2 * TL.Count, padded = (slots + chunk - 1) / chunk * chunk;
             var scores = t_scores;
-            if (scores == null || scores.Length < group * slots) t_scores = scores = new float[Math.Max(group * slots, 4096)];
+            if (scores == null || scores.Length < group * padded) t_scores = scores = GC.AllocateUninitializedArray<float>(Math.Max(group * padded, 4096), pinned: true);
             var visible = t_visible;
-            if (visible == null || visible.Length < slots) t_visible = visible = new bool[Math.Max(slots, 1024)];
+            if (visible == null || visible.Length < slots - prefix) t_visible = visible = new bool[Math.Max(slots - prefix, 1024)];
             int qStride = Heads * hd;
             fixed (float* pq = Q, po = Output, pk = Cache.Keys[Layer], pv = Cache.Values[Layer], ps = scores)
+            fixed (bool* vis = visible)
             {
                 for (int idx = start; idx < end; idx++)
                 {
                     int t = idx / KvHeads, g = idx % KvHeads;
                     float* q0 = pq + (long)t * qStride + (long)g * group * hd;
                     float* o0 = po + (long)t * qStride + (long)g * group * hd;
-                    float* keys = pk + Cache.Offset(g, 0), values = pv + Cache.Offset(g, 0);
-                    for (int s = 0; s < slots; s++) visible[s] = Mask.IsVisible(t, s);
+                    for (int s = prefix; s < slots; s++) vis[s - prefix] = Mask.IsVisible(t, s);
 
-                    for (int s = 0; s < slots; s++)
-                    {
-                        if (!visible[s]) { for (int h = 0; h < group; h++) ps[h * slots + s] = float.NegativeInfinity; continue; }
-                        float* k = keys + (long)s * hd;
-                        int h0 = 0;
-                        for (; h0 + 4 <= group; h0 += 4) Dot4(q0 + h0 * hd, k, hd, ps + h0 * slots + s, slots, Scale);
-                        for (; h0 < group; h0++) ps[h0 * slots + s] = Dot(q0 + h0 * hd, k, hd) * Scale;
-                    }
-                    new Span<float>(o0, group * hd).Clear();
-                    for (int h = 0; h < group; h++)
-                    {
-                        var row = new Span<float>(ps + h * slots, slots);
-                        float max = float.NegativeInfinity;
-                        for (int s = 0; s < slots; s++) max = MathF.Max(max, row[s]);
-                        if (float.IsNegativeInfinity(max)) { row.Fill(0); continue; } // nothing visible: zero output
-                        for (int s = 0; s < slots; s++) row[s] -= max;
-                        VectorExp.Exp(row);
-                        float sum = 0;
-                        for (int s = 0; s < slots; s++) sum += row[s]; // hidden slots add exact zeros
-                        float inv = 1f / sum;
-                        for (int s = 0; s < slots; s++) row[s] *= inv;
-                    }
-                    WeightedValues(ps, slots, visible, values, hd, group, o0);
+                    Scores<TL, TV>(q0, group, hd, pk + Cache.KeyBase(g), padded, ps, Scale);
+                    Softmax(ps, padded, group, slots, prefix, vis);
+                    WeightedValues<TL, TV>(ps, padded, slots, prefix, vis, pv + Cache.Offset(g, 0), hd, group, o0);
                 }
             }
         }
 
-        /// <summary>q·k over one head: 8 lanes over dimensions, then a fixed lane sum.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static float Dot(float* q, float* k, int hd)
+        /// <summary>p[h, s] = scale·(q_h · k_s) for every slot below <paramref name="padded"/> (slots past the context read
+        /// padding and are never used), 2·Count slots per step.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Scores<TL, TV>(float* q, int group, int hd, float* keys, int padded, float* p, float scale)
+            where TL : ISimdLanes<TV> where TV : struct
         {
-            var acc = Vector256<float>.Zero;
-            int d = 0;
-            for (; d + 8 <= hd; d += 8) acc = Vector256.FusedMultiplyAdd(Vector256.Load(q + d), Vector256.Load(k + d), acc);
-            float s = Vector256.Sum(acc);
-            for (; d < hd; d++) s += q[d] * k[d];
-            return s;
+            int n = TL.Count, block = KvCache.SlotBlock;
+            var sc = TL.Broadcast(scale);
+            for (int s0 = 0; s0 < padded; s0 += 2 * n)
+            {
+                // slot s, dimension d lives at keys + (s / 16)·16·hd + 16·d + s % 16
+                float* k0 = keys + (long)(s0 / block) * block * hd + s0 % block;
+                int s1 = s0 + n;
+                float* k1 = keys + (long)(s1 / block) * block * hd + s1 % block;
+                int h = 0;
+                for (; h + 4 <= group; h += 4)
+                {
+                    float* qa = q + h * hd;
+                    TV a0 = TL.Zero, b0 = TL.Zero, a1 = TL.Zero, b1 = TL.Zero, a2 = TL.Zero, b2 = TL.Zero, a3 = TL.Zero, b3 = TL.Zero;
+                    for (int d = 0; d < hd; d++)
+                    {
+                        var x0 = TL.Load(k0 + d * block); var x1 = TL.Load(k1 + d * block);
+                        var w = TL.Broadcast(qa[d]); a0 = TL.Fma(w, x0, a0); b0 = TL.Fma(w, x1, b0);
+                        w = TL.Broadcast(qa[hd + d]); a1 = TL.Fma(w, x0, a1); b1 = TL.Fma(w, x1, b1);
+                        w = TL.Broadcast(qa[2 * hd + d]); a2 = TL.Fma(w, x0, a2); b2 = TL.Fma(w, x1, b2);
+                        w = TL.Broadcast(qa[3 * hd + d]); a3 = TL.Fma(w, x0, a3); b3 = TL.Fma(w, x1, b3);
+                    }
+                    float* ph = p + h * padded + s0;
+                    TL.Store(TL.Multiply(a0, sc), ph); TL.Store(TL.Multiply(b0, sc), ph + n);
+                    TL.Store(TL.Multiply(a1, sc), ph + padded); TL.Store(TL.Multiply(b1, sc), ph + padded + n);
+                    TL.Store(TL.Multiply(a2, sc), ph + 2 * padded); TL.Store(TL.Multiply(b2, sc), ph + 2 * padded + n);
+                    TL.Store(TL.Multiply(a3, sc), ph + 3 * padded); TL.Store(TL.Multiply(b3, sc), ph + 3 * padded + n);
+                }
+                for (; h < group; h++)
+                {
+                    float* qa = q + h * hd;
+                    TV a0 = TL.Zero, b0 = TL.Zero;
+                    for (int d = 0; d < hd; d++)
+                    {
+                        var w = TL.Broadcast(qa[d]);
+                        a0 = TL.Fma(w, TL.Load(k0 + d * block), a0); b0 = TL.Fma(w, TL.Load(k1 + d * block), b0);
+                    }
+                    float* ph = p + h * padded + s0;
+                    TL.Store(TL.Multiply(a0, sc), ph); TL.Store(TL.Multiply(b0, sc), ph + n);
+                }
+            }
         }
 
-        /// <summary>Four heads' q·k with one read of k; the same per-score operations as <see cref="Dot"/>.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static void Dot4(float* q, float* k, int hd, float* score, int stride, float scale)
+        /// <summary>Each head's scores over [0, slots) → probabilities, hidden slots exactly 0 (all 0 when nothing is
+        /// visible). The denominators are summed in slot order, four heads at a time so that four dependency chains
+        /// overlap.</summary>
+        private static void Softmax(float* p, int stride, int group, int slots, int prefix, bool* visible)
         {
-            if (hd % 8 != 0)
+            Span<float> sums = stackalloc float[MaxGroup];
+            for (int h = 0; h < group; h++)
             {
-                for (int h = 0; h < 4; h++) score[h * stride] = Dot(q + h * hd, k, hd) * scale;
-                return;
+                float* row = p + h * stride;
+                for (int s = prefix; s < slots; s++)
+                    if (!visible[s - prefix]) row[s] = float.NegativeInfinity;
+                var span = new Span<float>(row, slots);
+                float max = TensorPrimitives.Max(span);
+                if (float.IsNegativeInfinity(max)) { span.Clear(); continue; } // nothing visible: zero output
+                TensorPrimitives.Subtract(span, max, span);
+                VectorExp.Exp(span);
             }
-            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-            for (int d = 0; d < hd; d += 8)
+            int h0 = 0;
+            for (; h0 + 4 <= group; h0 += 4)
             {
-                var kv = Vector256.Load(k + d);
-                a0 = Vector256.FusedMultiplyAdd(Vector256.Load(q + d), kv, a0);
-                a1 = Vector256.FusedMultiplyAdd(Vector256.Load(q + hd + d), kv, a1);
-                a2 = Vector256.FusedMultiplyAdd(Vector256.Load(q + 2 * hd + d), kv, a2);
-                a3 = Vector256.FusedMultiplyAdd(Vector256.Load(q + 3 * hd + d), kv, a3);
+                float* r0 = p + h0 * stride, r1 = r0 + stride, r2 = r1 + stride, r3 = r2 + stride;
+                float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+                for (int s = 0; s < slots; s++) { s0 += r0[s]; s1 += r1[s]; s2 += r2[s]; s3 += r3[s]; } // hidden slots add exact zeros
+                sums[h0] = s0; sums[h0 + 1] = s1; sums[h0 + 2] = s2; sums[h0 + 3] = s3;
             }
-            score[0] = Vector256.Sum(a0) * scale; score[stride] = Vector256.Sum(a1) * scale;
-            score[2 * stride] = Vector256.Sum(a2) * scale; score[3 * stride] = Vector256.Sum(a3) * scale;
+            for (; h0 < group; h0++)
+            {
+                float* r = p + h0 * stride;
+                float sum = 0;
+                for (int s = 0; s < slots; s++) sum += r[s];
+                sums[h0] = sum;
+            }
+            for (int h = 0; h < group; h++)
+                if (sums[h] > 0) TensorPrimitives.Multiply(new Span<float>(p + h * stride, slots), 1f / sums[h], new Span<float>(p + h * stride, slots));
         }
 
-        /// <summary>o[h] = Σ visible slots p[h, s]·v[s], slot after slot, for all heads of the group: each value vector is
-        /// read once per block of 32 dimensions.</summary>
-        private static void WeightedValues(float* p, int slots, bool[] visible, float* values, int hd, int group, float* o)
+        /// <summary>o[h] = Σ visible slots p[h, s]·v[s], slot after slot, for all heads of the group; each value vector is
+        /// read once per block of 2·Count dimensions and shared by 4 heads.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void WeightedValues<TL, TV>(float* p, int stride, int slots, int prefix, bool* visible, float* values, int hd, int group, float* o)
+            where TL : ISimdLanes<TV> where TV : struct
         {
-            int d0 = 0;
-            for (; d0 + 16 <= hd; d0 += 16)
+            int n = TL.Count, d0 = 0;
+            for (; d0 + 2 * n <= hd; d0 += 2 * n)
             {
                 int h0 = 0;
                 for (; h0 + 4 <= group; h0 += 4)
                 {
-                    Vector256<float> a0 = default, b0 = default, a1 = default, b1 = default, a2 = default, b2 = default, a3 = default, b3 = default;
-                    float* p0 = p + h0 * slots;
+                    TV a0 = TL.Zero, b0 = TL.Zero, a1 = TL.Zero, b1 = TL.Zero, a2 = TL.Zero, b2 = TL.Zero, a3 = TL.Zero, b3 = TL.Zero;
+                    float* p0 = p + h0 * stride;
                     for (int s = 0; s < slots; s++)
                     {
-                        if (!visible[s]) continue;
+                        if (s >= prefix && !visible[s - prefix]) continue;
                         float* v = values + (long)s * hd + d0;
-                        var v0 = Vector256.Load(v); var v1 = Vector256.Load(v + 8);
-                        var w = Vector256.Create(p0[s]); a0 = Vector256.FusedMultiplyAdd(w, v0, a0); b0 = Vector256.FusedMultiplyAdd(w, v1, b0);
-                        w = Vector256.Create(p0[slots + s]); a1 = Vector256.FusedMultiplyAdd(w, v0, a1); b1 = Vector256.FusedMultiplyAdd(w, v1, b1);
-                        w = Vector256.Create(p0[2 * slots + s]); a2 = Vector256.FusedMultiplyAdd(w, v0, a2); b2 = Vector256.FusedMultiplyAdd(w, v1, b2);
-                        w = Vector256.Create(p0[3 * slots + s]); a3 = Vector256.FusedMultiplyAdd(w, v0, a3); b3 = Vector256.FusedMultiplyAdd(w, v1, b3);
+                        var v0 = TL.Load(v); var v1 = TL.Load(v + n);
+                        var w = TL.Broadcast(p0[s]); a0 = TL.Fma(w, v0, a0); b0 = TL.Fma(w, v1, b0);
+                        w = TL.Broadcast(p0[stride + s]); a1 = TL.Fma(w, v0, a1); b1 = TL.Fma(w, v1, b1);
+                        w = TL.Broadcast(p0[2 * stride + s]); a2 = TL.Fma(w, v0, a2); b2 = TL.Fma(w, v1, b2);
+                        w = TL.Broadcast(p0[3 * stride + s]); a3 = TL.Fma(w, v0, a3); b3 = TL.Fma(w, v1, b3);
                     }
                     float* oh = o + h0 * hd + d0;
-                    a0.Store(oh); b0.Store(oh + 8); a1.Store(oh + hd); b1.Store(oh + hd + 8);
-                    a2.Store(oh + 2 * hd); b2.Store(oh + 2 * hd + 8); a3.Store(oh + 3 * hd); b3.Store(oh + 3 * hd + 8);
+                    TL.Store(a0, oh); TL.Store(b0, oh + n); TL.Store(a1, oh + hd); TL.Store(b1, oh + hd + n);
+                    TL.Store(a2, oh + 2 * hd); TL.Store(b2, oh + 2 * hd + n); TL.Store(a3, oh + 3 * hd); TL.Store(b3, oh + 3 * hd + n);
                 }
-                for (; h0 < group; h0++) WeightedValuesScalar(p + h0 * slots, slots, visible, values, hd, d0, d0 + 16, o + h0 * hd);
+                for (; h0 < group; h0++) WeightedValuesScalar(p + h0 * stride, slots, prefix, visible, values, hd, d0, d0 + 2 * n, o + h0 * hd);
             }
-            for (int h = 0; h < group; h++) WeightedValuesScalar(p + h * slots, slots, visible, values, hd, d0, hd, o + h * hd);
+            for (int h = 0; h < group; h++) WeightedValuesScalar(p + h * stride, slots, prefix, visible, values, hd, d0, hd, o + h * hd);
         }
 
-        /// <summary>Dimensions [d0, d1) of one head, one at a time: the same per-element operations as the vector loop.</summary>
-        private static void WeightedValuesScalar(float* p, int slots, bool[] visible, float* values, int hd, int d0, int d1, float* o)
+        /// <summary>
+        /// Dimensions [d0, d1) of one head: 8 at a time in vector lanes, then one at a time; every element gets the same
+        /// fused multiply-adds in slot order as the wide loop, so the bits do not depend on the path. (One dimension at a
+        /// time over all slots made the O(n²) prefill of a long prompt on a small-group model minutes long.)
+        /// </summary>
+        private static void WeightedValuesScalar(float* p, int slots, int prefix, bool* visible, float* values, int hd, int d0, int d1, float* o)
         {
+            for (; d0 + 8 <= d1; d0 += 8)
+            {
+                var acc = Vector256<float>.Zero;
+                for (int s = 0; s < slots; s++)
+                    if (s < prefix || visible[s - prefix]) acc = Vector256.FusedMultiplyAdd(Vector256.Create(p[s]), Vector256.Load(values + (long)s * hd + d0), acc);
+                acc.Store(o + d0);
+            }
             for (int d = d0; d < d1; d++)
             {
                 float acc = 0;
                 for (int s = 0; s < slots; s++)
-                    if (visible[s]) acc = MathF.FusedMultiplyAdd(p[s], values[(long)s * hd + d], acc);
+                    if (s < prefix || visible[s - prefix]) acc = MathF.FusedMultiplyAdd(p[s], values[(long)s * hd + d], acc);
                 o[d] = acc;
             }
         }

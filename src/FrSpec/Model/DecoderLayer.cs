@@ -69,7 +69,9 @@ public sealed class DecoderLayer
     {
         ProjectQkv(c, b, n);
         for (int t = 0; t < n; t++) RopeAndStore(b, t, cache, layer, firstSlot + t);
+        b.Profile?.End(PassProfile.Phase.RopeAndCache);
         Attention.Compute(c.Pool, b.Q, b.Attn, n, NumHeads, NumKvHeads, HeadDim, cache, layer, mask);
+        b.Profile?.End(PassProfile.Phase.Attention);
         OutputAndMlp(c, b, n);
     }
 
@@ -82,21 +84,23 @@ public sealed class DecoderLayer
         int hidden = DownProj.Rows;
         var x = b.X.AsSpan(0, n * hidden);
         var normed = b.Normed.AsSpan(0, n * hidden);
+        var profile = b.Profile;
+        profile?.Start();
         if (InputNorm != null)
             for (int t = 0; t < n; t++) Ops.RmsNorm(x.Slice(t * hidden, hidden), InputNorm, Eps, normed.Slice(t * hidden, hidden));
         else x.CopyTo(normed);
+        profile?.End(PassProfile.Phase.Norms);
 
         MatMul.Multiply(c, normed, n, QProj, b.Q, QBias);
         MatMul.Multiply(c, normed, n, KProj, b.K, KBias);
         MatMul.Multiply(c, normed, n, VProj, b.V, VBias);
+        profile?.End(PassProfile.Phase.QkvProjections);
     }
 
     /// <summary>Rotates row t's query and key (rope tables of row t) and stores its key and value in cache slot <paramref name="slot"/>.</summary>
     internal void RopeAndStore(ForwardBuffers b, int t, KvCache cache, int layer, int slot)
     {
         int q = NumHeads * HeadDim, kv = NumKvHeads * HeadDim, half = HeadDim / 2;
-        var keys = cache.Keys[layer];
-        var values = cache.Values[layer];
         var cos = b.Cos.AsSpan(t * half, half);
         var sin = b.Sin.AsSpan(t * half, half);
         for (int h = 0; h < NumHeads; h++) Rope.Apply(b.Q.AsSpan(t * q + h * HeadDim, HeadDim), cos, sin);
@@ -104,8 +108,7 @@ public sealed class DecoderLayer
         {
             var k = b.K.AsSpan(t * kv + g * HeadDim, HeadDim);
             Rope.Apply(k, cos, sin);
-            k.CopyTo(keys.AsSpan(cache.Offset(g, slot), HeadDim));
-            b.V.AsSpan(t * kv + g * HeadDim, HeadDim).CopyTo(values.AsSpan(cache.Offset(g, slot), HeadDim));
+            cache.Write(layer, g, slot, k, b.V.AsSpan(t * kv + g * HeadDim, HeadDim));
         }
     }
 
@@ -115,15 +118,23 @@ public sealed class DecoderLayer
         int hidden = DownProj.Rows, inter = GateProj.Rows;
         var x = b.X.AsSpan(0, n * hidden);
         var normed = b.Normed.AsSpan(0, n * hidden);
+        var profile = b.Profile;
         MatMul.Multiply(c, b.Attn, n, OProj, b.Tmp, OBias);
+        profile?.End(PassProfile.Phase.OutputProjection);
         var tmp = b.Tmp.AsSpan(0, n * hidden);
         System.Numerics.Tensors.TensorPrimitives.Add(x, tmp, x);
+        profile?.End(PassProfile.Phase.Residuals);
 
         for (int t = 0; t < n; t++) Ops.RmsNorm(x.Slice(t * hidden, hidden), PostAttentionNorm, Eps, normed.Slice(t * hidden, hidden));
+        profile?.End(PassProfile.Phase.Norms);
         MatMul.Multiply(c, normed, n, GateProj, b.Gate, GateBias);
         MatMul.Multiply(c, normed, n, UpProj, b.Up, UpBias);
+        profile?.End(PassProfile.Phase.GateUpProjections);
         Ops.SiluMul(b.Gate.AsSpan(0, n * inter), b.Up.AsSpan(0, n * inter));
+        profile?.End(PassProfile.Phase.Activation);
         MatMul.Multiply(c, b.Gate, n, DownProj, b.Tmp, DownBias);
+        profile?.End(PassProfile.Phase.DownProjection);
         System.Numerics.Tensors.TensorPrimitives.Add(x, tmp, x);
+        profile?.End(PassProfile.Phase.Residuals);
     }
 }

@@ -5,6 +5,8 @@ internal sealed class ForwardBuffers
 {
     public int MaxTokens { get; private set; }
     public float[] X = [], Normed = [], Q = [], K = [], V = [], Attn = [], Gate = [], Up = [], Tmp = [], Cos = [], Sin = [];
+    /// <summary>Phase timings of the passes using these buffers (benchmarks), or null.</summary>
+    public PassProfile? Profile;
     private readonly int _h, _q, _kv, _i, _half;
 
     public ForwardBuffers(int hidden, int qDim, int kvDim, int intermediate, int headDim)

@@ -35,8 +35,12 @@ public sealed class LmHead : IDisposable
         return new LmHead(_compute, Weight.GatherRows(vocabulary.IdArray), vocabulary.IdArray, ownsWeight: true);
     }
 
-    /// <summary>Logits [n, Size] for n hidden rows [n, hidden].</summary>
-    public void Compute(ReadOnlySpan<float> hidden, int n, Span<float> logits) => MatMul.Multiply(_compute, hidden, n, Weight, logits);
+    /// <summary>Logits [n, Size] for n hidden rows [n, hidden]; NaN or ∞ among them is an error naming the cause.</summary>
+    public void Compute(ReadOnlySpan<float> hidden, int n, Span<float> logits)
+    {
+        MatMul.Multiply(_compute, hidden, n, Weight, logits);
+        if (!NonFinite.AllFinite(logits[..(n * Size)])) throw NonFinite.Logits(this, hidden[..(n * Weight.Cols)]);
+    }
 
     /// <summary>Token id of logit index i.</summary>
     public int TokenId(int i) => _tokenIds == null ? i : _tokenIds[i];

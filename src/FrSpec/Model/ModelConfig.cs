@@ -70,10 +70,8 @@ public sealed record ModelConfig
     public static ModelConfig Parse(JsonElement root, string file, bool requireArchitecture = true)
     {
         if (root.ValueKind != JsonValueKind.Object) throw new FrSpecException($"{file}: expected a JSON object");
-        string arch = "";
-        if (root.TryGetProperty("architectures", out var archs) && archs.ValueKind == JsonValueKind.Array && archs.GetArrayLength() > 0)
-            arch = archs[0].GetString() ?? "";
-        string modelType = Str(root, "model_type") ?? "";
+        string arch = OptStrings(root, "architectures", file) is [var first, ..] ? first : "";
+        string modelType = Str(root, "model_type", file) ?? "";
         if (requireArchitecture)
         {
             if (arch == "" && modelType == "") throw new FrSpecException($"{file}: field 'architectures' (or 'model_type') is missing");
@@ -88,77 +86,132 @@ public sealed record ModelConfig
         }
         int hidden = Int(root, "hidden_size", file);
         int heads = Int(root, "num_attention_heads", file);
-        int kvHeads = OptInt(root, "num_key_value_heads") ?? heads;
-        int headDim = OptInt(root, "head_dim") ?? (heads > 0 ? hidden / heads : 0);
-        if (heads <= 0 || kvHeads <= 0 || heads % kvHeads != 0)
-            throw new FrSpecException($"{file}: num_attention_heads ({heads}) must be a positive multiple of num_key_value_heads ({kvHeads})");
-        if (headDim <= 0 || headDim % 2 != 0) throw new FrSpecException($"{file}: head_dim {headDim} must be positive and even");
+        int kvHeads = OptInt(root, "num_key_value_heads", file) ?? heads;
+        int? explicitHeadDim = OptInt(root, "head_dim", file);
+        if (explicitHeadDim is null && heads > 0 && hidden % heads != 0)
+            throw new FrSpecException($"{file}: hidden_size ({hidden}) is not a multiple of num_attention_heads ({heads}) and there is no head_dim");
+        int headDim = explicitHeadDim ?? (heads > 0 ? hidden / heads : 0);
 
         // rope: transformers >= 5 writes rope_parameters {rope_theta, rope_type, ...}
-        double theta = OptDouble(root, "rope_theta") ?? 10000.0;
-        JsonElement scalingEl = default;
-        bool hasScaling = root.TryGetProperty("rope_scaling", out scalingEl) && scalingEl.ValueKind == JsonValueKind.Object;
-        if (root.TryGetProperty("rope_parameters", out var rp) && rp.ValueKind == JsonValueKind.Object)
+        double theta = OptDouble(root, "rope_theta", file) ?? 10000.0;
+        JsonElement? scalingEl = OptObject(root, "rope_scaling", file);
+        string scalingName = "rope_scaling";
+        if (OptObject(root, "rope_parameters", file) is JsonElement rp)
         {
-            theta = OptDouble(rp, "rope_theta") ?? theta;
-            if (!hasScaling) { scalingEl = rp; hasScaling = true; }
+            theta = OptDouble(rp, "rope_theta", file, "rope_parameters") ?? theta;
+            if (scalingEl is null) (scalingEl, scalingName) = (rp, "rope_parameters");
         }
         RopeScaling? scaling = null;
-        if (hasScaling)
+        if (scalingEl is JsonElement sc)
         {
-            string type = Str(scalingEl, "rope_type") ?? Str(scalingEl, "type") ?? "default";
+            string type = Str(sc, "rope_type", file, scalingName) ?? Str(sc, "type", file, scalingName) ?? "default";
+            double Factor(string name, double? fallback) =>
+                OptDouble(sc, name, file, scalingName) ?? fallback ?? throw new FrSpecException($"{file}: {scalingName}.{name} missing");
             if (type == "llama3")
-            {
-                scaling = new RopeScaling(type,
-                    OptDouble(scalingEl, "factor") ?? throw new FrSpecException($"{file}: rope_scaling.factor missing"),
-                    OptDouble(scalingEl, "low_freq_factor") ?? 1.0,
-                    OptDouble(scalingEl, "high_freq_factor") ?? 4.0,
-                    OptInt(scalingEl, "original_max_position_embeddings") ?? 8192);
-            }
+                scaling = new RopeScaling(type, Factor("factor", null), Factor("low_freq_factor", 1.0), Factor("high_freq_factor", 4.0),
+                    OptInt(sc, "original_max_position_embeddings", file, scalingName) ?? 8192);
             else if (type == "linear")
-                scaling = new RopeScaling(type, OptDouble(scalingEl, "factor") ?? 1.0, 0, 0, 0);
+                scaling = new RopeScaling(type, Factor("factor", 1.0), 0, 0, 0);
             else if (type != "default")
                 throw new FrSpecException($"{file}: unsupported rope_scaling type '{type}' (supported: llama3, linear, default)");
         }
 
-        string act = Str(root, "hidden_act") ?? "silu";
+        string act = Str(root, "hidden_act", file) ?? "silu";
         if (act != "silu") throw new FrSpecException($"{file}: hidden_act '{act}' is not supported (Llama, Mistral and Qwen2 use silu)");
         bool qwen = modelType == "qwen2", llama = modelType == "llama";
         // transformers reads attention_bias and mlp_bias for Llama only; Mistral has no biases, Qwen2 q/k/v biases.
-        bool attentionBias = llama && (OptBool(root, "attention_bias") ?? false);
+        bool attentionBias = llama && (OptBool(root, "attention_bias", file) ?? false);
         int? window = modelType switch
         {
-            "mistral" => OptInt(root, "sliding_window"),
-            "qwen2" when OptBool(root, "use_sliding_window") == true => OptInt(root, "sliding_window"),
+            "mistral" => OptInt(root, "sliding_window", file),
+            "qwen2" when OptBool(root, "use_sliding_window", file) == true => OptInt(root, "sliding_window", file),
             _ => null,
         };
         if (window is <= 0) throw new FrSpecException($"{file}: field 'sliding_window' must be positive, got {window}");
-        int vocab = Positive(Int(root, "vocab_size", file), "vocab_size", file);
-        return new ModelConfig
+        int vocab = Int(root, "vocab_size", file);
+        if (vocab <= 0) throw new FrSpecException($"{file}: field 'vocab_size' must be positive, got {vocab}");
+        double eps = OptDouble(root, "rms_norm_eps", file) ?? DefaultRmsNormEps;
+        if (!(eps > 0 && eps <= 1) || (float)eps == 0) throw new FrSpecException($"{file}: field 'rms_norm_eps' must be in (0, 1] (and not round to 0 as a float), got {eps}");
+        var config = new ModelConfig
         {
             Architecture = arch,
             ModelType = modelType,
-            HiddenSize = Positive(hidden, "hidden_size", file),
-            IntermediateSize = Positive(Int(root, "intermediate_size", file), "intermediate_size", file),
-            NumLayers = Positive(Int(root, "num_hidden_layers", file), "num_hidden_layers", file),
+            HiddenSize = hidden,
+            IntermediateSize = Int(root, "intermediate_size", file),
+            NumLayers = Int(root, "num_hidden_layers", file),
             NumHeads = heads,
             NumKvHeads = kvHeads,
             HeadDim = headDim,
             VocabSize = vocab,
-            RmsNormEps = (float)(OptDouble(root, "rms_norm_eps") ?? DefaultRmsNormEps),
+            RmsNormEps = (float)eps,
             RopeTheta = theta,
             RopeScaling = scaling,
-            MaxPositions = OptInt(root, "max_position_embeddings") ?? 2048,
-            TieWordEmbeddings = OptBool(root, "tie_word_embeddings") ?? false,
+            MaxPositions = OptInt(root, "max_position_embeddings", file) ?? 2048,
+            TieWordEmbeddings = OptBool(root, "tie_word_embeddings", file) ?? false,
             AttentionBias = qwen || attentionBias,
             AttentionOutputBias = attentionBias,
-            MlpBias = llama && (OptBool(root, "mlp_bias") ?? false),
+            MlpBias = llama && (OptBool(root, "mlp_bias", file) ?? false),
             SlidingWindow = window,
             BosTokenId = TokenIds(root, "bos_token_id", file, vocab) is [int bos, ..] ? bos : null,
             EosTokenIds = TokenIds(root, "eos_token_id", file, vocab),
-            TorchDtype = Str(root, "torch_dtype") ?? Str(root, "dtype") ?? "bfloat16",
+            TorchDtype = Str(root, "torch_dtype", file) ?? Str(root, "dtype", file) ?? "bfloat16",
         };
+        config.Validate(file);
+        return config;
     }
 
-    private static int Positive(int v, string field, string file) => v > 0 ? v : throw new FrSpecException($"{file}: field '{field}' must be positive, got {v}");
+    /// <summary>
+    /// Checks every size and number against the engine's bounds (far above every real model, low enough that no product
+    /// of sizes overflows: heads × head_dim, rows × columns of every matrix) and the numerical fields (positive finite
+    /// eps, θ and rope factors). Errors name <paramref name="origin"/> and the config.json field.
+    /// </summary>
+    public void Validate(string origin)
+    {
+        Limits.Check(HiddenSize, 1, Limits.MaxHidden, "hidden_size", origin);
+        Limits.Check(IntermediateSize, 1, Limits.MaxIntermediate, "intermediate_size", origin);
+        Limits.Check(NumLayers, 1, Limits.MaxLayers, "num_hidden_layers", origin);
+        Limits.Check(NumHeads, 1, Limits.MaxHeads, "num_attention_heads", origin);
+        Limits.Check(NumKvHeads, 1, Limits.MaxHeads, "num_key_value_heads", origin);
+        Limits.Check(VocabSize, 1, Limits.MaxVocab, "vocab_size", origin);
+        Limits.Check(MaxPositions, 1, int.MaxValue, "max_position_embeddings", origin);
+        if (NumHeads % NumKvHeads != 0)
+            throw new FrSpecException($"{origin}: num_attention_heads ({NumHeads}) must be a multiple of num_key_value_heads ({NumKvHeads})");
+        if (HeadDim <= 0 || HeadDim % 2 != 0 || HeadDim > Limits.MaxHeadDim)
+            throw new FrSpecException($"{origin}: head_dim {HeadDim} must be positive, even and at most {Limits.MaxHeadDim}");
+        // Within these bounds every product fits: heads × head_dim ≤ 2^20, and matrix sizes are computed in 64 bits.
+        _ = checked(NumHeads * HeadDim * sizeof(float));
+        if (!(RmsNormEps > 0) || !float.IsFinite(RmsNormEps) || RmsNormEps > 1)
+            throw new FrSpecException($"{origin}: field 'rms_norm_eps' must be in (0, 1], got {RmsNormEps}");
+        Limits.Positive(RopeTheta, "rope_theta", origin);
+        if (SlidingWindow is <= 0) throw new FrSpecException($"{origin}: field 'sliding_window' must be positive, got {SlidingWindow}");
+        if (RopeScaling is { } r && r.Divisors is null)
+        {
+            Limits.Positive(r.Factor, "rope_scaling.factor", origin);
+            if (r.Type == "llama3")
+            {
+                Limits.Positive(r.LowFreqFactor, "rope_scaling.low_freq_factor", origin);
+                Limits.Positive(r.HighFreqFactor, "rope_scaling.high_freq_factor", origin);
+                Limits.Check(r.OriginalMaxPositions, 1, int.MaxValue, "rope_scaling.original_max_position_embeddings", origin);
+                // The llama3 rule blends between the wavelengths original/low and original/high: they must differ.
+                if (!(r.HighFreqFactor > r.LowFreqFactor))
+                    throw new FrSpecException($"{origin}: rope_scaling.high_freq_factor ({r.HighFreqFactor}) must be larger than low_freq_factor ({r.LowFreqFactor})");
+            }
+        }
+        if (BosTokenId is int bos && (uint)bos >= (uint)VocabSize) throw new FrSpecException($"{origin}: bos_token_id {bos} is outside the vocabulary of {VocabSize} ids");
+        foreach (int eos in EosTokenIds)
+            if ((uint)eos >= (uint)VocabSize) throw new FrSpecException($"{origin}: eos_token_id {eos} is outside the vocabulary of {VocabSize} ids");
+    }
+
+    /// <summary>Plausibility bounds of config fields: far above every real model, low enough that no product overflows.</summary>
+    internal static class Limits
+    {
+        public const int MaxHidden = 1 << 16, MaxIntermediate = 1 << 18, MaxHeads = 1024, MaxHeadDim = 1024, MaxLayers = 1024, MaxVocab = 1 << 22;
+
+        public static int Check(int v, int min, int max, string field, string file) =>
+            v >= min && v <= max ? v : throw new FrSpecException($"{file}: field '{field}' must be between {min} and {max}, got {v}");
+
+        public static double Positive(double v, string field, string file) =>
+            v > 0 && double.IsFinite(v) ? v : throw new FrSpecException($"{file}: field '{field}' must be a positive finite number, got {v}");
+    }
+
 }

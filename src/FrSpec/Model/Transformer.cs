@@ -34,7 +34,9 @@ public sealed class Transformer : IDisposable
     {
         Directory = dir; Config = config; _store = store; Compute = compute;
         var c = config;
-        var s = new TensorUsage(store);
+        var usage = new TensorUsage(store);
+        // the huge-page copy is writable: bf16 weights are repacked there for the generated kernels (still one copy)
+        var s = PanelPackingSource.For(usage, compute, store.UsesHugePages);
         Embedding = s.Matrix("model.embed_tokens.weight", c.VocabSize, c.HiddenSize);
         var layers = new DecoderLayer[c.NumLayers];
         for (int l = 0; l < c.NumLayers; l++)
@@ -46,7 +48,7 @@ public sealed class Transformer : IDisposable
         if (s.Contains("lm_head.weight")) head = s.Matrix("lm_head.weight", c.VocabSize, c.HiddenSize);
         else if (c.TieWordEmbeddings) head = Embedding;
         else throw new FrSpecException($"{dir}: tensor 'lm_head.weight' is missing and tie_word_embeddings is false");
-        s.RejectUnused(dir, IgnoredTensorSuffixes);
+        usage.RejectUnused(dir, IgnoredTensorSuffixes);
         Head = new LmHead(compute, head);
         Rope = new Rope(c.HeadDim, c.RopeTheta, c.RopeScaling);
     }
@@ -123,6 +125,7 @@ public sealed class Transformer : IDisposable
 
         var b = state.Buffers;
         b.Ensure(n);
+        b.Profile?.Start();
         for (int t = 0; t < n; t++)
         {
             int id = tokens[t];
@@ -130,10 +133,14 @@ public sealed class Transformer : IDisposable
             Embedding.ReadRow(id, b.X.AsSpan(t * hidden, hidden));
         }
         Rope.Tables(positions, b.Cos, b.Sin);
+        b.Profile?.End(PassProfile.Phase.Embedding);
         int first = cache.Append(n);
         for (int l = 0; l < Layers.Count; l++) Layers[l].Forward(Compute, b, n, cache, l, first, mask);
+        b.Profile?.Start();
         for (int t = 0; t < n; t++)
             Ops.RmsNorm(b.X.AsSpan(t * hidden, hidden), FinalNorm, Config.RmsNormEps, b.Normed.AsSpan(t * hidden, hidden));
+        b.Profile?.End(PassProfile.Phase.Norms);
+        if (!NonFinite.AllFinite(b.Normed.AsSpan(0, n * hidden))) throw NonFinite.Locate(this, b, cache, tokens, positions, first, mask);
         return b.Normed.AsSpan(0, n * hidden);
     }
 

@@ -49,6 +49,10 @@ public sealed class Compute
         return new Compute(options, PoolFor(options.ResolvedThreads), isa, generated, notice);
     }
 
+    /// <summary>Whether models loaded with this compute repack their bf16 weights into panels (<see cref="Bf16Panels"/>):
+    /// when the fast precision runs on generated vdpbf16ps kernels.</summary>
+    internal bool PacksBf16Weights => Precision == Precision.Fast && Generated?.Bf16Panels != null;
+
     /// <summary>The same options on another managed kernel path (tests compare paths on one model).</summary>
     public Compute WithIsa(Isa isa) => Create(Options with { Isa = isa });
 

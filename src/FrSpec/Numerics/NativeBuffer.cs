@@ -21,17 +21,29 @@ public sealed unsafe class NativeBuffer : IDisposable
     public NativeBuffer(long length, bool hugePages)
     {
         Length = length;
+        Pointer = (nint)Allocate((nuint)Math.Max(length, 1), hugePages, out bool advised);
+        HugePagesAdvised = advised;
+    }
+
+    /// <summary>Zeroed-or-not memory for NativeMemory.AlignedFree: page-aligned, or 2 MiB-aligned and advised into huge
+    /// pages (Linux) when <paramref name="hugePages"/>.</summary>
+    internal static void* Allocate(nuint length, bool hugePages, out bool advised)
+    {
+        advised = false;
         nuint align = hugePages ? HugePage : 4096;
-        nuint size = (nuint)((length + (long)align - 1) / (long)align * (long)align);
+        nuint size = (length + align - 1) / align * align;
         void* p = NativeMemory.AlignedAlloc(Math.Max(size, align), align);
-        Pointer = (nint)p;
         if (hugePages && OperatingSystem.IsLinux())
         {
-            try { HugePagesAdvised = madvise(p, size, MadvHugepage) == 0; }
+            try { advised = madvise(p, size, MadvHugepage) == 0; }
             catch (DllNotFoundException) { }
             catch (EntryPointNotFoundException) { }
         }
+        return p;
     }
+
+    /// <summary>Matrices from this size up are allocated in huge pages (a weight streamed once per token).</summary>
+    internal const long HugePageThreshold = 8 << 20;
 
     public void Dispose()
     {

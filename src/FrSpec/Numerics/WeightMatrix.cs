@@ -2,49 +2,128 @@ using System.Runtime.InteropServices;
 
 namespace FrSpec.Numerics;
 
+/// <summary>How a matrix's elements are ordered in memory.</summary>
+internal enum WeightLayout
+{
+    /// <summary>Row after row, as in safetensors and GGUF files.</summary>
+    RowMajor,
+    /// <summary>bf16 panels of up to 64 interleaved rows for the generated vdpbf16ps kernels (<see cref="Bf16Panels"/>).</summary>
+    Bf16Panels,
+}
+
 /// <summary>
-/// A row-major [Rows, Cols] weight matrix in f32, f16 or bf16, stored in unmanaged memory: usually a view into a
-/// memory-mapped safetensors file (weights used in place), or memory this object owns (gathered LM-head rows,
-/// synthesized or trained weights). A Linear layer's weight is [out, in], so y = x·Wᵀ.
+/// A [Rows, Cols] weight matrix in f32, f16, bf16 or a block-quantized type, stored in unmanaged memory: usually a
+/// view into a memory-mapped file (weights used in place), a copy in huge pages, or memory this object owns (gathered
+/// LM-head rows, synthesized or trained weights). A Linear layer's weight is [out, in], so y = x·Wᵀ. Row-major, except
+/// that a model loaded for the generated bf16 kernels repacks its bf16 copies into panels (in place, at load).
 /// </summary>
 public sealed unsafe class WeightMatrix : IDisposable
 {
     public DType Type { get; }
     public int Rows { get; }
     public int Cols { get; }
-    /// <summary>Address of element [0,0].</summary>
-    public nint Data { get; private set; }
+    internal WeightLayout Layout { get; private set; }
+    private nint _data;
     private readonly bool _owned;
 
+    /// <summary>Address of element [0,0] of the row-major matrix. A matrix repacked for the generated kernels has no
+    /// row-major address (read it with <see cref="ReadRow"/>, or load the model with <see cref="WeightMemory.Mapped"/>).</summary>
+    public nint Data => Layout == WeightLayout.RowMajor ? _data
+        : throw new InvalidOperationException("this bf16 matrix is packed into panels for the generated kernels: read it with ReadRow");
+
+    /// <summary>Start of the matrix's memory in its layout (kernels).</summary>
+    internal nint Address => _data;
+
     public WeightMatrix(DType type, int rows, int cols, nint data, bool owned = false)
+        : this(type, rows, cols, data, owned, WeightLayout.RowMajor) { }
+
+    private WeightMatrix(DType type, int rows, int cols, nint data, bool owned, WeightLayout layout)
     {
         DTypeInfo.RowBytes(type, cols); // a quantized row must hold whole blocks
-        Type = type; Rows = rows; Cols = cols; Data = data; _owned = owned;
+        Type = type; Rows = rows; Cols = cols; _data = data; _owned = owned; Layout = layout;
     }
 
-    public long ByteCount => Rows * DTypeInfo.RowBytes(Type, Cols);
+    /// <summary>Bytes of memory the matrix occupies (what one pass over it reads).</summary>
+    public long ByteCount => Layout == WeightLayout.Bf16Panels ? Bf16Panels.Bytes(Rows, Cols) : Rows * DTypeInfo.RowBytes(Type, Cols);
     public int RowBytes => checked((int)DTypeInfo.RowBytes(Type, Cols));
+
+    /// <summary>Whether <see cref="PackPanelsInPlace"/> can repack this matrix.</summary>
+    internal bool CanPackPanelsInPlace => Type == DType.BF16 && Layout == WeightLayout.RowMajor && Bf16Panels.FitsInPlace(Rows, Cols);
+
+    /// <summary>Repacks this bf16 matrix into panels in its own memory (which must be writable: an owned or huge-page
+    /// copy, never a file mapping). Load time only, before the model is shared; a no-op if already packed.</summary>
+    internal void PackPanelsInPlace()
+    {
+        if (Layout == WeightLayout.Bf16Panels) return;
+        if (!CanPackPanelsInPlace) throw new InvalidOperationException($"a [{Rows}, {Cols}] {Type} matrix cannot be packed in place");
+        Bf16Panels.PackInPlace((ushort*)_data, Rows, Cols);
+        Layout = WeightLayout.Bf16Panels;
+    }
+
+    /// <summary>An owned copy of this bf16 matrix in panels (any shape: the last panel and odd columns are padded).</summary>
+    internal WeightMatrix ToPanels()
+    {
+        if (Type != DType.BF16) throw new InvalidOperationException($"only bf16 matrices have a panel layout, not {Type}");
+        var m = AllocatePanels(Rows, Cols);
+        var row = new ushort[Cols];
+        fixed (ushort* r = row)
+            for (int i = 0; i < Rows; i++)
+            {
+                ReadRowBf16(i, r);
+                Bf16Panels.WriteRow((ushort*)m._data, Rows, Cols, i, r);
+            }
+        return m;
+    }
+
+    private static WeightMatrix AllocatePanels(int rows, int cols)
+    {
+        nuint bytes = (nuint)Bf16Panels.Bytes(rows, cols);
+        void* p = AllocateMemory(bytes);
+        NativeMemory.Clear(p, bytes); // padding rows and columns are zeros
+        return new WeightMatrix(DType.BF16, rows, cols, (nint)p, owned: true, WeightLayout.Bf16Panels);
+    }
+
+    /// <summary>Row r of a bf16 matrix, in either layout.</summary>
+    private void ReadRowBf16(int r, ushort* dst)
+    {
+        if (Layout == WeightLayout.Bf16Panels) Bf16Panels.ReadRow((ushort*)_data, Rows, Cols, r, dst);
+        else Buffer.MemoryCopy((byte*)_data + (long)r * RowBytes, dst, RowBytes, RowBytes);
+    }
 
     /// <summary>Allocates an owned, 64-byte aligned matrix (zeroed).</summary>
     public static WeightMatrix Allocate(DType type, int rows, int cols)
     {
         nuint bytes = (nuint)(rows * DTypeInfo.RowBytes(type, cols));
-        void* p = NativeMemory.AlignedAlloc(Math.Max(bytes, 64), 64);
+        void* p = AllocateMemory(bytes);
         NativeMemory.Clear(p, bytes);
         return new WeightMatrix(type, rows, cols, (nint)p, owned: true);
     }
 
-    /// <summary>An owned matrix made of the given rows of this one, in that order (FR-Spec's draft LM head).</summary>
+    // large matrices (an FR-Spec head, an EAGLE layer) go into huge pages like a model's weights
+    private static void* AllocateMemory(nuint bytes) =>
+        bytes >= NativeBuffer.HugePageThreshold ? NativeBuffer.Allocate(bytes, hugePages: true, out _) : NativeMemory.AlignedAlloc(Math.Max(bytes, 64), 64);
+
+    /// <summary>An owned matrix made of the given rows of this one, in that order and in this matrix's layout
+    /// (FR-Spec's draft LM head).</summary>
     public WeightMatrix GatherRows(ReadOnlySpan<int> rows)
     {
+        foreach (int r in rows)
+            if ((uint)r >= (uint)Rows) throw new FrSpecException($"row {r} is outside the matrix of {Rows} rows");
+        if (Layout == WeightLayout.Bf16Panels)
+        {
+            var packed = AllocatePanels(rows.Length, Cols);
+            var row = new ushort[Cols];
+            fixed (ushort* buffer = row)
+                for (int i = 0; i < rows.Length; i++)
+                {
+                    ReadRowBf16(rows[i], buffer);
+                    Bf16Panels.WriteRow((ushort*)packed._data, rows.Length, Cols, i, buffer);
+                }
+            return packed;
+        }
         var m = Allocate(Type, rows.Length, Cols);
         int rb = RowBytes;
-        for (int i = 0; i < rows.Length; i++)
-        {
-            int r = rows[i];
-            if ((uint)r >= (uint)Rows) throw new FrSpecException($"row {r} is outside the matrix of {Rows} rows");
-            Buffer.MemoryCopy((byte*)Data + (long)r * rb, (byte*)m.Data + (long)i * rb, rb, rb);
-        }
+        for (int i = 0; i < rows.Length; i++) Buffer.MemoryCopy((byte*)_data + (long)rows[i] * rb, (byte*)m._data + (long)i * rb, rb, rb);
         return m;
     }
 
@@ -52,7 +131,18 @@ public sealed unsafe class WeightMatrix : IDisposable
     public void ReadRow(int r, Span<float> dst)
     {
         if ((uint)r >= (uint)Rows) throw new ArgumentOutOfRangeException(nameof(r), $"row {r} of {Rows}");
-        Convert.ToFloat(Type, (byte*)Data + (long)r * RowBytes, dst[..Cols]);
+        ReadRowUnchecked(r, dst[..Cols]);
+    }
+
+    /// <summary>Row r (in range) converted to f32, in either layout.</summary>
+    internal void ReadRowUnchecked(int r, Span<float> dst)
+    {
+        if (Layout == WeightLayout.Bf16Panels)
+        {
+            Bf16Panels.ReadRow((ushort*)_data, Rows, Cols, r, dst);
+            return;
+        }
+        Convert.ToFloat(Type, (byte*)_data + (long)r * RowBytes, dst);
     }
 
     /// <summary>Copies the whole matrix to a new f32 array (tests and training only: allocates Rows·Cols floats).</summary>
@@ -68,12 +158,12 @@ public sealed unsafe class WeightMatrix : IDisposable
     {
         if (values.Length != (long)rows * cols) throw new ArgumentException("values length != rows*cols");
         var m = Allocate(type, rows, cols);
-        Convert.FromFloat(values, type, (byte*)m.Data);
+        Convert.FromFloat(values, type, (byte*)m._data);
         return m;
     }
 
     public void Dispose()
     {
-        if (_owned && Data != 0) { NativeMemory.AlignedFree((void*)Data); Data = 0; }
+        if (_owned && _data != 0) { NativeMemory.AlignedFree((void*)_data); _data = 0; }
     }
 }

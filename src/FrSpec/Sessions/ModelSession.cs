@@ -31,7 +31,8 @@ public sealed class ModelSession : IDecoder, IDisposable
     /// <summary>
     /// Generates from prompt ids. <paramref name="options"/> null means the model's generation_config.json defaults;
     /// stop ids null mean the model's <see cref="ModelVocabulary.StopTokens"/>. Cancellation is checked between decoding
-    /// steps and throws <see cref="OperationCanceledException"/>.
+    /// steps and throws <see cref="OperationCanceledException"/>. A prompt plus budget beyond the model's context, or
+    /// invalid sampling values, throw <see cref="FrSpecException"/> before any work (<see cref="ContextWindow"/>).
     /// </summary>
     public GenerationResult Generate(ReadOnlySpan<int> prompt, GenerationOptions? options = null, Action<int>? onToken = null, CancellationToken cancel = default)
     {
@@ -40,8 +41,11 @@ public sealed class ModelSession : IDecoder, IDisposable
         try
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
+            var resolved = Resolve(options);
+            resolved.Sampling.Validate();
+            ContextWindow.Check(Model.Target.Config, Model.Directory, prompt.Length, resolved.MaxNewTokens);
             Model.BeginGeneration();
-            try { return _decoder.Generate(prompt, Resolve(options), onToken, cancel); }
+            try { return _decoder.Generate(prompt, resolved, onToken, cancel); }
             finally { Model.EndGeneration(); }
         }
         finally { Volatile.Write(ref _busy, 0); }

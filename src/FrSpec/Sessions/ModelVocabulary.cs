@@ -65,12 +65,14 @@ public sealed class ModelVocabulary
         if (File.Exists(configFile))
         {
             using var doc = JsonFields.ReadObject(configFile);
-            vocabSize ??= JsonFields.OptInt(doc.RootElement, "vocab_size");
+            vocabSize ??= JsonFields.OptInt(doc.RootElement, "vocab_size", configFile);
             Add(stops, JsonFields.TokenIds(doc.RootElement, "eos_token_id", configFile, vocabSize), "config.json eos_token_id");
             bos.UnionWith(JsonFields.TokenIds(doc.RootElement, "bos_token_id", configFile, vocabSize));
         }
         int size = vocabSize ?? tokenizer?.VocabSize
             ?? throw new FrSpecException($"{directory}: no config.json vocab_size and no tokenizer.json: the vocabulary size is unknown");
+        if (size <= 0 || size > ModelConfig.Limits.MaxVocab)
+            throw new FrSpecException($"{configFile}: field 'vocab_size' must be between 1 and {ModelConfig.Limits.MaxVocab}, got {size}");
 
         var generation = GenerationConfig.Load(directory, size);
         Add(stops, generation.EosTokenIds, "generation_config.json eos_token_id");

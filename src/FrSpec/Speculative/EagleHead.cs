@@ -59,8 +59,8 @@ public sealed class EagleHead : IDisposable
         {
             var root = doc.RootElement;
             cfg = ModelConfig.Parse(root, cfgFile, requireArchitecture: false);
-            bias = JsonFields.OptBool(root, "bias");
-            qkvBias = JsonFields.OptBool(root, "qkv_bias");
+            bias = JsonFields.OptBool(root, "bias", cfgFile);
+            qkvBias = JsonFields.OptBool(root, "qkv_bias", cfgFile);
             if (root.TryGetProperty("draft_vocab_size", out _) || root.TryGetProperty("target_hidden_size", out _))
                 throw new FrSpecException($"{cfgFile}: this looks like an EAGLE-3 head (draft_vocab_size/target_hidden_size); only EAGLE-1/2 heads are supported");
         }
@@ -72,7 +72,8 @@ public sealed class EagleHead : IDisposable
         var tensors = EagleTensors.Open(dir);
         try
         {
-            var t = new TensorUsage(tensors);
+            var usage = new TensorUsage(tensors);
+            var t = PanelPackingSource.For(usage, compute ?? Compute.Default, tensors.CopiesMatrices);
             int h = cfg.HiddenSize, q = cfg.NumHeads * cfg.HeadDim, kv = cfg.NumKvHeads * cfg.HeadDim, inter = cfg.IntermediateSize;
             foreach (var n in t.Names)
                 if (n.StartsWith("layers.", StringComparison.Ordinal) && !n.StartsWith("layers.0.", StringComparison.Ordinal))
@@ -91,7 +92,7 @@ public sealed class EagleHead : IDisposable
             if (qkvBias == true && !hasQkvBias)
                 throw new FrSpecException($"{tensors.Source}: tensor 'layers.0.self_attn.q_proj.bias' is missing but config has qkv_bias true");
             var layer = DecoderLayer.Load(t, "layers.0.", h, inter, cfg.NumHeads, cfg.NumKvHeads, cfg.HeadDim, cfg.RmsNormEps, hasQkvBias, inputNorm: false);
-            t.RejectUnused(tensors.Source, IgnoredTensorSuffixes);
+            usage.RejectUnused(tensors.Source, IgnoredTensorSuffixes);
             return new EagleHead(tensors, fc, fcBias, layer, h, cfg.NumKvHeads, cfg.HeadDim, cfg.RopeTheta, compute ?? Compute.Default);
         }
         catch { tensors.Dispose(); throw; }

@@ -16,6 +16,8 @@ internal abstract class EagleTensors : Formats.ITensorSource, IDisposable
     public abstract bool Contains(string name);
     /// <summary>A [rows, cols] matrix (viewed in place when the container allows it).</summary>
     public abstract WeightMatrix Matrix(string name, int rows, int cols);
+    /// <summary>Whether <see cref="Matrix"/> returns writable copies (a loader may repack them in place).</summary>
+    public abstract bool CopiesMatrices { get; }
     /// <summary>A 1-D tensor converted to f32.</summary>
     public abstract float[] Vector(string name, int length);
     public abstract void Dispose();
@@ -55,6 +57,7 @@ internal sealed class SafetensorsEagleTensors : EagleTensors
     public override IEnumerable<string> Names => _stored.Keys;
     public override bool Contains(string name) => _stored.ContainsKey(name);
     public override WeightMatrix Matrix(string name, int rows, int cols) => _store.Matrix(Stored(name), rows, cols);
+    public override bool CopiesMatrices => _store.UsesHugePages;
     public override float[] Vector(string name, int length) => _store.Vector(Stored(name), length);
     private string Stored(string name) => _stored.TryGetValue(name, out var s) ? s : throw new FrSpecException($"{_path}: tensor '{name}' is missing");
     public override void Dispose() => _store.Dispose();

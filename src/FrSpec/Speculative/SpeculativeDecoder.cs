@@ -103,7 +103,7 @@ internal sealed class SpeculativeDecoder : IDecoder
         // Prefill: target features for every prompt position (when drafting), first token from the last one.
         var sw = Stopwatch.StartNew();
         var promptFeatures = speculate ? new float[prompt.Length * h] : null;
-        var last = VanillaDecoder.Prefill(_target, _state, cache, prompt, promptFeatures, cancel);
+        var last = VanillaDecoder.Prefill(_target, _state, cache, prompt, promptFeatures, cancel, options.PrefillProgress);
         _target.Head.Compute(last, 1, _logits);
 
         int root = sampler.Sample(_logits.AsSpan(0, v), _probs);

@@ -47,6 +47,8 @@ internal sealed class TorchBinEagleTensors : EagleTensors
         return m;
     }
 
+    public override bool CopiesMatrices => true;
+
     public override float[] Vector(string name, int length) => Get(name, length).ToFloat32Array();
 
     private TorchTensor Get(string name, params int[] shape)

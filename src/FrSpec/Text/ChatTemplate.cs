@@ -106,10 +106,7 @@ public sealed class ChatTemplate
     private static ChatTemplate Load(string path, string? templateFile)
     {
         if (!File.Exists(path)) throw new FrSpecException($"{path}: file not found");
-        JsonDocument doc;
-        try { doc = JsonDocument.Parse(File.ReadAllBytes(path)); }
-        catch (JsonException e) { throw new FrSpecException($"{path}: not valid JSON ({e.Message})", e); }
-        using (doc)
+        using (var doc = Formats.JsonInput.ReadFile(path, "tokenizer config"))
         {
             var root = doc.RootElement;
             string source = templateFile ?? $"{path}: chat_template";
@@ -140,10 +137,9 @@ public sealed class ChatTemplate
 
     private static string ReadTemplateFile(string file)
     {
-        long bytes = new FileInfo(file).Length;
-        if (bytes > 4L * JinjaLimits.Default.MaxTemplateChars)
-            throw new FrSpecException($"{file}: {bytes} bytes is too large for a chat template (limit MaxTemplateChars)");
-        return File.ReadAllText(file);
+        var bytes = Formats.InputFile.ReadAll(file, 4L * JinjaLimits.Default.MaxTemplateChars, "chat template");
+        try { return new System.Text.UTF8Encoding(false, true).GetString(bytes).TrimStart('\uFEFF'); }
+        catch (System.Text.DecoderFallbackException) { throw new FrSpecException($"{file}: the chat template is not UTF-8 text"); }
     }
 
     /// <summary>The same template with another clock for strftime_now (local time; transformers uses datetime.now()).</summary>

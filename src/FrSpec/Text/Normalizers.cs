@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.RegularExpressions;
 
 namespace FrSpec.Text;
 
@@ -26,7 +25,7 @@ internal abstract class TextNormalizer
                 var content = Json.Str(node, "content", file, "normalizer.Replace");
                 if (pattern.Length == 0) throw new FrSpecException($"{file}: normalizer.Replace.pattern is empty");
                 if (!isRegex) return new Lambda(s => s.Replace(pattern, content, StringComparison.Ordinal));
-                var regex = new Regex(pattern, RegexOptions.CultureInvariant);
+                var regex = new TokenizerRegex(pattern, $"{file}: normalizer.Replace");
                 return new Lambda(s => regex.Replace(s, content));
             case "Strip":
                 bool left = Json.Bool(node, "strip_left", true), right = Json.Bool(node, "strip_right", true);

@@ -19,17 +19,17 @@ internal abstract class PatternSplitter
         @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
     public const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
 
-    /// <summary>The splitter for a tokenizer.json regex.</summary>
-    public static PatternSplitter ForRegex(string pattern) => pattern switch
+    /// <summary>The splitter for a tokenizer.json regex; <paramref name="origin"/> names the file and field in errors.</summary>
+    public static PatternSplitter ForRegex(string pattern, string origin = "tokenizer") => pattern switch
     {
         Llama3Pattern => new Cl100kSplitter(3),
         Qwen2Pattern => new Cl100kSplitter(1),
         Gpt2Pattern => new Gpt2Splitter(),
-        _ => new RegexSplitter(pattern),
+        _ => new RegexSplitter(new TokenizerRegex(pattern, origin)),
     };
 
     /// <summary>Splitter for a literal string pattern.</summary>
-    public static PatternSplitter ForString(string literal) => new RegexSplitter(Regex.Escape(literal));
+    public static PatternSplitter ForString(string literal, string origin = "tokenizer") => new RegexSplitter(new TokenizerRegex(Regex.Escape(literal), origin));
 
     /// <summary>Length of the contraction ('s 't 're 've 'm 'll 'd) at i, or 0.</summary>
     protected static int Contraction(ReadOnlySpan<char> s, int i, bool ignoreCase)
@@ -160,14 +160,8 @@ internal sealed class Gpt2Splitter : ScannerSplitter
     }
 }
 
-/// <summary>Any other pattern, through .NET Regex (UTF-16 based: astral characters may be classified differently).</summary>
-internal sealed class RegexSplitter(string pattern) : PatternSplitter
+/// <summary>Any other pattern, through .NET Regex (UTF-16 based: astral characters may be classified differently), under a match timeout.</summary>
+internal sealed class RegexSplitter(TokenizerRegex regex) : PatternSplitter
 {
-    private readonly Regex _regex = new(pattern, RegexOptions.CultureInvariant, TimeSpan.FromSeconds(10));
-
-    public override void Matches(ReadOnlySpan<char> s, List<(int Start, int Length)> into)
-    {
-        foreach (var m in _regex.EnumerateMatches(s))
-            if (m.Length > 0) into.Add((m.Index, m.Length));
-    }
+    public override void Matches(ReadOnlySpan<char> s, List<(int Start, int Length)> into) => regex.Matches(s, into);
 }

@@ -37,7 +37,8 @@ internal abstract class PreTokenizerStep
             case "Split":
             {
                 var (pattern, isRegex) = Json.Pattern(node, file, "pre_tokenizer.Split");
-                var splitter = isRegex ? PatternSplitter.ForRegex(pattern) : PatternSplitter.ForString(pattern);
+                string origin = $"{file}: pre_tokenizer.Split";
+                var splitter = isRegex ? PatternSplitter.ForRegex(pattern, origin) : PatternSplitter.ForString(pattern, origin);
                 var behavior = Json.OptStr(node, "behavior") ?? "Isolated";
                 steps.Add(new SplitStep(splitter, ParseBehavior(behavior, file), Json.Bool(node, "invert", false)));
                 break;

@@ -25,21 +25,10 @@ public static class TokenizerLoader
             throw new FrSpecException(Directory.Exists(path)
                 ? $"{path}: no tokenizer.json in this directory (only Hugging Face tokenizer.json files are supported, not tokenizer.model)"
                 : $"{path}: tokenizer file not found");
-        var info = new FileInfo(file);
-        if (info.Length > MaxFileBytes) throw new FrSpecException($"{file}: {info.Length} bytes is too large for a tokenizer.json");
-        JsonDocument doc;
-        try { doc = JsonDocument.Parse(File.ReadAllBytes(file), new JsonDocumentOptions { MaxDepth = 256 }); }
-        catch (JsonException e) { throw new FrSpecException($"{file}: not valid JSON ({e.Message})", e); }
-        using (doc)
+        using (var doc = Formats.JsonInput.ReadFile(file, "tokenizer.json", MaxFileBytes))
         {
             var configPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(file))!, "tokenizer_config.json");
-            JsonDocument? config = null;
-            if (File.Exists(configPath))
-            {
-                try { config = JsonDocument.Parse(File.ReadAllBytes(configPath)); }
-                catch (JsonException e) { throw new FrSpecException($"{configPath}: not valid JSON ({e.Message})", e); }
-            }
-            using (config)
+            using (var config = File.Exists(configPath) ? Formats.JsonInput.ReadFile(configPath, "tokenizer config") : null)
             {
                 try { return Build(doc.RootElement, file, config?.RootElement); }
                 catch (Exception e) when (e is InvalidOperationException or FormatException or ArgumentException or KeyNotFoundException or IndexOutOfRangeException or OverflowException)

@@ -1,3 +1,4 @@
+using FrSpec.Fuzzing.Mutators;
 using System.Runtime.InteropServices;
 using FrSpec.Formats.Gguf;
 using FrSpec.Numerics;

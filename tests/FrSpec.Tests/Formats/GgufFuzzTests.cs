@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using FrSpec.Formats.Gguf;
+using FrSpec.Fuzzing.Mutators;
 using FrSpec.Model;
 using FrSpec.Numerics;
 using FrSpec.Text;
@@ -78,7 +79,7 @@ public class GgufFuzzTests(ITestOutputHelper output)
         {
             for (int i = 0; i < Cases; i++)
             {
-                var (bytes, what) = Mutate(valid, map, rng);
+                var (bytes, what) = GgufMutator.Mutate(valid, map, rng);
                 current = $"case {i}: {what}";
                 Volatile.Write(ref caseStartTicks, Stopwatch.GetTimestamp());
                 string path = Path.Combine(dir, $"case{i % 4}.gguf");
@@ -105,65 +106,5 @@ public class GgufFuzzTests(ITestOutputHelper output)
         output.WriteLine($"{Cases} cases: {rejected} rejected with FrSpecException, {loaded} loaded; most allocated by one case {maxAllocated >> 10} KiB (file {valid.Length >> 10} KiB)");
         Assert.True(failures.Count == 0, string.Join("\n", failures.Take(10)));
         Assert.True(rejected > Cases / 2, $"only {rejected} of {Cases} mutations were rejected: the mutations miss the header");
-    }
-
-    private static readonly ulong[] Boundary =
-    [
-        0, 1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 14, 15, 16, 24, 29, 30, 31, 32, 33, 63, 64, 255, 256, 4096, 65535, 65536,
-        int.MaxValue, 1UL << 31, uint.MaxValue, 1UL << 32, 1UL << 40, long.MaxValue, 1UL << 63, ulong.MaxValue,
-    ];
-
-    private static (byte[] Bytes, string What) Mutate(byte[] valid, GgufFieldMap map, Random rng)
-    {
-        int header = (int)map.HeaderEnd;
-        switch (rng.Next(10))
-        {
-            case 0:
-            {
-                int cut = rng.Next(2) == 0 ? rng.Next(header + 64) : rng.Next(valid.Length);
-                return (valid[..Math.Min(cut, valid.Length)], $"truncated to {cut} bytes");
-            }
-            case 1:
-            {
-                var b = (byte[])valid.Clone();
-                int flips = 1 + rng.Next(4);
-                for (int k = 0; k < flips; k++) b[rng.Next(header)] ^= (byte)(1 << rng.Next(8));
-                return (b, $"{flips} bit flips in the header");
-            }
-            case 2:
-            {
-                int at = rng.Next(header), n = 1 + rng.Next(8);
-                bool insert = rng.Next(2) == 0;
-                var b = insert
-                    ? valid[..at].Concat(Enumerable.Range(0, n).Select(_ => (byte)rng.Next(256))).Concat(valid[at..]).ToArray()
-                    : valid[..at].Concat(valid[Math.Min(valid.Length, at + n)..]).ToArray();
-                return (b, $"{(insert ? "inserted" : "deleted")} {n} bytes at {at}");
-            }
-            default:
-            {
-                var bytes = valid;
-                var what = new List<string>();
-                int fields = rng.Next(4) == 0 ? 2 : 1;
-                for (int k = 0; k < fields; k++)
-                {
-                    // A kind first, then a field of it: string lengths of the vocabulary would otherwise drown the rest.
-                    var kinds = map.Fields.Select(x => x.Kind).Distinct().ToArray();
-                    var kind = kinds[rng.Next(kinds.Length)];
-                    var ofKind = map.Fields.Where(x => x.Kind == kind).ToArray();
-                    var f = ofKind[rng.Next(ofKind.Length)];
-                    ulong v = rng.Next(4) switch
-                    {
-                        0 => f.Value + 1,
-                        1 => f.Value - 1,
-                        2 => (ulong)rng.NextInt64() * 2 + (ulong)rng.Next(2),
-                        _ => Boundary[rng.Next(Boundary.Length)],
-                    };
-                    if (f.Kind is GgufFieldMap.Kind.Offset && rng.Next(3) == 0) v = f.Value + 32UL * (ulong)rng.Next(-4, 5);
-                    bytes = GgufFieldMap.Patch(bytes, f, v);
-                    what.Add($"{f.Name} {f.Value} -> {v}");
-                }
-                return (bytes, string.Join(", ", what));
-            }
-        }
     }
 }

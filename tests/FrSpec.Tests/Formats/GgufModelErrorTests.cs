@@ -1,4 +1,5 @@
 using FrSpec.Formats.Gguf;
+using FrSpec.Fuzzing.Mutators;
 using FrSpec.Model;
 using FrSpec.Numerics;
 

@@ -45,7 +45,7 @@ public class ToolPackageTests
             Assert.True(code == 0, $"dotnet pack {project}: {stdout}{stderr}");
         }
 
-        // the library package: id, version, licence, readme, description (no invented repository address); symbols apart; engine dependencies only
+        // the library package: id, version, licence, readme, description, repository (type and commit: no invented address); symbols apart; engine dependencies only
         string library = Assert.Single(Directory.GetFiles(packages, "FrSpec.*.nupkg"), f => !Path.GetFileName(f).StartsWith("FrSpec.Cli."));
         Assert.Single(Directory.GetFiles(packages, "FrSpec.*.snupkg"));
         using (var zip = ZipFile.OpenRead(library))
@@ -58,6 +58,7 @@ public class ToolPackageTests
             Assert.Equal("README.md", meta.Element(ns + "readme")!.Value);
             Assert.NotNull(zip.GetEntry("README.md"));
             Assert.False(string.IsNullOrWhiteSpace(meta.Element(ns + "description")!.Value));
+            Assert.Equal("git", meta.Element(ns + "repository")!.Attribute("type")!.Value);
             Assert.NotNull(zip.GetEntry("lib/net10.0/FrSpec.dll"));
             var dependencies = meta.Descendants(ns + "dependency").Select(d => d.Attribute("id")!.Value).ToList();
             Assert.Contains("Microsoft.Extensions.AI.Abstractions", dependencies);

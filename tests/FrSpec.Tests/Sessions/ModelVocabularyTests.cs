@@ -54,7 +54,7 @@ public class ModelVocabularyTests
     [InlineData("generation_config.json", "{\"eos_token_id\": \"2\"}", "eos_token_id")]
     [InlineData("generation_config.json", "{\"do_sample\": true, \"temperature\": 0}", "temperature")]
     [InlineData("generation_config.json", "{\"do_sample\": true, \"top_p\": 1.5}", "top_p")]
-    [InlineData("generation_config.json", "{oops", "invalid JSON")]
+    [InlineData("generation_config.json", "{oops", "not valid JSON")]
     public void BadIdsAndValuesNameTheFileAndField(string file, string json, string field)
     {
         using var tmp = new TorchFixtures.TempDir();

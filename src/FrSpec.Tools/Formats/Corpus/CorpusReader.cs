@@ -32,10 +32,16 @@ public sealed class CorpusReader
         }
         Paths = paths;
         TextField = textField;
-        TotalBytes = paths.Sum(p => new FileInfo(p).Length);
+        TotalBytes = paths.Sum(InputFile.Length);
     }
 
     public IReadOnlyList<string> Paths { get; }
+
+    /// <summary>Longest document line read (16 Mi characters): a longer one is an error, not an unbounded allocation.</summary>
+    public const int MaxLineChars = 1 << 24;
+
+    /// <summary>Most rows one parquet row group may declare: its text column is read into memory at once.</summary>
+    public const long MaxRowsPerGroup = 1 << 22;
 
     /// <summary>JSON field / parquet column holding the text.</summary>
     public string TextField { get; }
@@ -70,7 +76,7 @@ public sealed class CorpusReader
             var docs = format == Format.Parquet ? ReadParquet(path) : ReadLines(path, format, compression);
             foreach (var d in docs) yield return d;
             // Parquet reads seek around; make the total exact at the end of every file.
-            Interlocked.Exchange(ref _bytesRead, before + new FileInfo(path).Length);
+            Interlocked.Exchange(ref _bytesRead, before + InputFile.Length(path));
         }
     }
 
@@ -83,12 +89,22 @@ public sealed class CorpusReader
             "gz" => new GZipStream(file, CompressionMode.Decompress),
             _ => file,
         };
-        using var reader = new StreamReader(data, new UTF8Encoding(false, false), detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 20);
+        // Strict UTF-8: binary data is an error, not text counted with replacement characters.
+        using var text = new StreamReader(data, new UTF8Encoding(false, throwOnInvalidBytes: true), detectEncodingFromByteOrderMarks: true, bufferSize: 1 << 20);
+        var reader = new BoundedLineReader(text, MaxLineChars);
         long lineNo = 0;
         while (true)
         {
             string? line;
             try { line = reader.ReadLine(); }
+            catch (LineTooLongException e)
+            {
+                throw new FrSpecException($"{path}: line {lineNo + 1} is longer than {e.Limit:N0} characters: not line-separated text (or a decompression bomb)");
+            }
+            catch (DecoderFallbackException)
+            {
+                throw new FrSpecException($"{path}: line {lineNo + 1} is not UTF-8 text (binary data?)");
+            }
             catch (Exception e) when (e is InvalidDataException or IOException or ZstdSharp.ZstdException)
             {
                 throw new FrSpecException($"{path}: cannot decompress/read after line {lineNo}: {e.Message}");
@@ -96,42 +112,53 @@ public sealed class CorpusReader
             if (line is null) yield break;
             lineNo++;
             if (line.Length == 0 || (format == Format.JsonLines && string.IsNullOrWhiteSpace(line))) continue;
-            if (format == Format.Text) { yield return line; continue; }
+            if (format == Format.Text)
+            {
+                if (line.Contains('\0')) throw new FrSpecException($"{path}:{lineNo}: holds NUL characters: binary data, not text");
+                yield return line;
+                continue;
+            }
             yield return TextOfJsonLine(path, lineNo, line);
         }
     }
 
     private string TextOfJsonLine(string path, long lineNo, string line)
     {
-        try
-        {
-            using var doc = JsonDocument.Parse(line);
-            if (doc.RootElement.ValueKind != JsonValueKind.Object)
-                throw new FrSpecException($"{path}:{lineNo}: line is not a JSON object");
-            if (!doc.RootElement.TryGetProperty(TextField, out var v))
-                throw new FrSpecException($"{path}:{lineNo}: no \"{TextField}\" field (choose one with --text-field)");
-            if (v.ValueKind != JsonValueKind.String)
-                throw new FrSpecException($"{path}:{lineNo}: field \"{TextField}\" is {v.ValueKind}, not a string");
-            return v.GetString()!;
-        }
-        catch (JsonException e)
-        {
-            throw new FrSpecException($"{path}:{lineNo}: invalid JSON: {e.Message}");
-        }
+        using var doc = JsonInput.ParseLine(line, $"{path}:{lineNo}");
+        if (doc.RootElement.ValueKind != JsonValueKind.Object)
+            throw new FrSpecException($"{path}:{lineNo}: line is not a JSON object");
+        if (!doc.RootElement.TryGetProperty(TextField, out var v))
+            throw new FrSpecException($"{path}:{lineNo}: no \"{TextField}\" field (choose one with --text-field)");
+        if (v.ValueKind != JsonValueKind.String)
+            throw new FrSpecException($"{path}:{lineNo}: field \"{TextField}\" is {v.ValueKind}, not a string");
+        return v.GetString()!;
     }
 
     private IEnumerable<string> ReadParquet(string path)
     {
         using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20);
         ParquetReader? reader;
-        try { reader = ParquetReader.CreateAsync(file).GetAwaiter().GetResult(); }
+        try
+        {
+            ParquetGuard.CheckFooter(file, path);
+            reader = ParquetReader.CreateAsync(file).GetAwaiter().GetResult();
+        }
         catch (Exception e) when (e is not FrSpecException)
         {
             throw new FrSpecException($"{path}: not a readable parquet file: {e.Message}");
         }
         try
         {
-            var fields = reader.Schema.GetDataFields();
+            Parquet.Schema.DataField[] fields;
+            try
+            {
+                fields = reader.Schema.GetDataFields();
+                ParquetGuard.CheckPages(file, reader.Metadata ?? throw new FrSpecException($"{path}: no file metadata"), path);
+            }
+            catch (Exception e) when (e is not FrSpecException)
+            {
+                throw new FrSpecException($"{path}: not a readable parquet file: {e.Message}");
+            }
             var field = fields.FirstOrDefault(f => f.Name == TextField)
                 ?? throw new FrSpecException($"{path}: no column \"{TextField}\" (columns: {string.Join(", ", fields.Select(f => f.Name))}; choose one with --text-field)");
             if (field.ClrType != typeof(string) && field.ClrType != typeof(ReadOnlyMemory<char>))
@@ -143,7 +170,8 @@ public sealed class CorpusReader
                 try
                 {
                     using var group = reader.OpenRowGroupReader(g);
-                    if (group.RowCount > int.MaxValue) throw new FrSpecException($"{path}: row group {g} has {group.RowCount} rows");
+                    if (group.RowCount < 0 || group.RowCount > MaxRowsPerGroup)
+                        throw new FrSpecException($"{path}: row group {g} declares {group.RowCount} rows (at most {MaxRowsPerGroup:N0} are read at once)");
                     data = new string?[group.RowCount];
                     group.ReadAsync(field, data.AsMemory(), null, default).GetAwaiter().GetResult();
                 }

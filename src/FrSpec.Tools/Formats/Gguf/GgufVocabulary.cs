@@ -32,20 +32,11 @@ public sealed class GgufVocabulary
     public static GgufVocabulary Load(string tokenizerJson, ModelConfig config)
     {
         if (!File.Exists(tokenizerJson)) throw new FrSpecException($"{tokenizerJson}: tokenizer.json not found (the GGUF needs the tokenizer; pass --tokenizer)");
-        if (new FileInfo(tokenizerJson).Length > MaxFileBytes) throw new FrSpecException($"{tokenizerJson}: larger than {MaxFileBytes >> 20} MiB");
-        JsonDocument doc;
-        try { doc = JsonDocument.Parse(File.ReadAllBytes(tokenizerJson)); }
-        catch (JsonException e) { throw new FrSpecException($"{tokenizerJson}: invalid JSON ({e.Message})"); }
-        using (doc)
+        using (var doc = JsonInput.ReadFile(tokenizerJson, "tokenizer.json", MaxFileBytes))
         {
-            string? cfgPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(tokenizerJson))!, "tokenizer_config.json");
-            JsonDocument? cfg = null;
-            if (File.Exists(cfgPath))
-            {
-                try { cfg = JsonDocument.Parse(File.ReadAllBytes(cfgPath)); }
-                catch (JsonException e) { throw new FrSpecException($"{cfgPath}: invalid JSON ({e.Message})"); }
-            }
-            using (cfg) return Parse(doc.RootElement, cfg?.RootElement, config, tokenizerJson);
+            string cfgPath = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(tokenizerJson))!, "tokenizer_config.json");
+            using var cfg = File.Exists(cfgPath) ? JsonInput.ReadFile(cfgPath, "tokenizer config") : null;
+            return Parse(doc.RootElement, cfg?.RootElement, config, tokenizerJson);
         }
     }
 

@@ -110,7 +110,7 @@ public sealed unsafe class GgufFile : IDisposable
     {
         if (!BitConverter.IsLittleEndian) throw new FrSpecException("reading GGUF needs a little-endian host");
         if (!File.Exists(path)) throw new FrSpecException($"{path}: file not found");
-        long length = new FileInfo(path).Length;
+        long length = InputFile.Length(path);   // of the file a link points to, not of the link
         if (length < HeaderBytes) throw new FrSpecException($"{path}: truncated GGUF file ({length} bytes, the header alone takes {HeaderBytes})");
         var mmf = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
         MemoryMappedViewAccessor? view = null;

@@ -66,7 +66,7 @@ public static class GgufModelConfig
         foreach (var key in new[] { "eos_token_id", "eot_token_id", "eom_token_id" })
             if (m.Int32($"tokenizer.ggml.{key}", 0, vocab - 1) is int id && !eos.Contains(id)) eos.Add(id);
         bool qwen = arch == "qwen2";
-        return new ModelConfig
+        var config = new ModelConfig
         {
             Architecture = hfArch,
             ModelType = arch,
@@ -88,6 +88,8 @@ public static class GgufModelConfig
             EosTokenIds = eos,
             TorchDtype = embedding.Type switch { GgmlType.F32 => "float32", GgmlType.F16 => "float16", _ => "bfloat16" },
         };
+        config.Validate(f.Path);   // the bounds config.json gets (sizes, eps, θ, rope factors)
+        return config;
     }
 
     private static double Positive(GgufFile f, string key, double v) =>

@@ -17,7 +17,12 @@ public static class TorchCheckpoint
     /// </summary>
     public static IReadOnlyDictionary<string, TorchTensor> ReadStateDict(string path)
     {
-        if (path.EndsWith(".index.json", StringComparison.OrdinalIgnoreCase)) return ReadSharded(path);
+        return path.EndsWith(".index.json", StringComparison.OrdinalIgnoreCase) ? ReadSharded(path) : ReadSingle(path);
+    }
+
+    /// <summary>One torch.save file (never an index: an index naming an index would recurse without end).</summary>
+    private static IReadOnlyDictionary<string, TorchTensor> ReadSingle(string path)
+    {
         var root = Load(path);
         var dict = root as PickleDict ?? throw new FrSpecException($"{path}: top-level object is {TypeName(root)}, not a state dict");
         var result = new Dictionary<string, TorchTensor>(StringComparer.Ordinal);
@@ -46,13 +51,9 @@ public static class TorchCheckpoint
 
     private static IReadOnlyDictionary<string, TorchTensor> ReadSharded(string indexPath)
     {
-        JsonDocument doc;
-        try { doc = JsonDocument.Parse(File.ReadAllBytes(indexPath)); }
-        catch (JsonException e) { throw new FrSpecException($"{indexPath}: invalid JSON: {e.Message}"); }
-        catch (FileNotFoundException) { throw new FrSpecException($"{indexPath}: file not found"); }
-        using (doc)
+        using (var doc = JsonInput.ReadFile(indexPath, "shard index"))
         {
-            if (!doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
+            if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("weight_map", out var map) || map.ValueKind != JsonValueKind.Object)
                 throw new FrSpecException($"{indexPath}: no 'weight_map' object");
             string dir = Path.GetDirectoryName(Path.GetFullPath(indexPath))!;
             var wanted = new Dictionary<string, List<string>>(StringComparer.Ordinal);
@@ -60,7 +61,7 @@ public static class TorchCheckpoint
             {
                 if (p.Value.ValueKind != JsonValueKind.String) throw new FrSpecException($"{indexPath}: weight_map['{p.Name}'] is not a file name");
                 string file = p.Value.GetString()!;
-                if (file.Contains('/') || file.Contains('\\') || file == "..")
+                if (!TensorStore.IsPlainFileName(file))
                     throw new FrSpecException($"{indexPath}: weight_map['{p.Name}'] names '{file}' outside the checkpoint folder");
                 if (!wanted.TryGetValue(file, out var names)) wanted[file] = names = new List<string>();
                 names.Add(p.Name);
@@ -69,7 +70,7 @@ public static class TorchCheckpoint
             foreach (var (file, names) in wanted)
             {
                 string shard = Path.Combine(dir, file);
-                var tensors = ReadStateDict(shard);
+                var tensors = ReadSingle(shard);
                 foreach (var name in names)
                 {
                     if (!tensors.TryGetValue(name, out var t))

@@ -9,10 +9,17 @@ internal sealed class GeneratedKernels
     public CpuFeatures Cpu { get; }
     /// <summary>bf16 × bf16 kernels, or null when the CPU lacks AVX512_BF16.</summary>
     public Bf16DotKernels? Bf16 { get; }
+    /// <summary>bf16 × bf16 kernels for weights packed into panels, or null when the CPU lacks AVX512_BF16.</summary>
+    public Bf16PanelKernels? Bf16Panels { get; }
+    /// <summary>Throughput probes of the instructions the kernels use (benchmarks).</summary>
+    public PeakProbeKernels Probes { get; }
     /// <summary>Q8_0 × int8 kernels, or null when the CPU lacks AVX512_VNNI.</summary>
     public Int8DotKernels? Int8 { get; }
 
-    private GeneratedKernels(CpuFeatures cpu, Bf16DotKernels? bf16, Int8DotKernels? int8) { Cpu = cpu; Bf16 = bf16; Int8 = int8; }
+    private GeneratedKernels(CpuFeatures cpu, Bf16DotKernels? bf16, Bf16PanelKernels? panels, Int8DotKernels? int8, PeakProbeKernels probes)
+    {
+        Cpu = cpu; Bf16 = bf16; Bf16Panels = panels; Int8 = int8; Probes = probes;
+    }
 
     private static readonly Lazy<(GeneratedKernels? Kernels, string? Notice)> s_machine = new(() =>
     {
@@ -40,7 +47,8 @@ internal sealed class GeneratedKernels
         try
         {
             return new GeneratedKernels(cpu, cpu.CanRunBf16Kernels ? Bf16DotKernels.Create(placer) : null,
-                cpu.CanRunInt8Kernels ? Int8DotKernels.Create(placer) : null);
+                cpu.CanRunBf16Kernels ? Bf16PanelKernels.Create(placer) : null, cpu.CanRunInt8Kernels ? Int8DotKernels.Create(placer) : null,
+                PeakProbeKernels.Create(cpu, placer));
         }
         catch (FrSpecException e)
         {

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace FrSpec.Tests.Formats;
+namespace FrSpec.Fuzzing.Mutators;
 
 /// <summary>
 /// Where every header field of a valid GGUF file lies, found by a walk written from the format description (separate
@@ -82,17 +82,5 @@ internal sealed class GgufFieldMap
     /// <summary>A copy of <paramref name="bytes"/> with field <paramref name="name"/> set to <paramref name="value"/>.</summary>
     public byte[] With(byte[] bytes, string name, ulong value) => Patch(bytes, this[name], value);
 
-    public static byte[] Patch(byte[] bytes, Field f, ulong value)
-    {
-        var copy = (byte[])bytes.Clone();
-        var span = copy.AsSpan((int)f.Offset, f.Width);
-        switch (f.Width)
-        {
-            case 1: span[0] = (byte)value; break;
-            case 2: BinaryPrimitives.WriteUInt16LittleEndian(span, (ushort)value); break;
-            case 4: BinaryPrimitives.WriteUInt32LittleEndian(span, (uint)value); break;
-            default: BinaryPrimitives.WriteUInt64LittleEndian(span, value); break;
-        }
-        return copy;
-    }
+    public static byte[] Patch(byte[] bytes, Field f, ulong value) => BinaryMutator.Patch(bytes, (int)f.Offset, f.Width, value);
 }

@@ -1,0 +1,159 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using FrSpec.Model;
+using FrSpec.Numerics;
+
+namespace FrSpec.Benchmarks;
+
+/// <summary>
+/// What `frspec bench components` measured in one run, with the figures derived from it: decode against the read
+/// bandwidth, verification against decode (all-logits and as the verifier runs it), the layers' matrix products
+/// against the peak of the instruction they use, draft steps against decode, and prefill throughput. Printed as text
+/// or as one JSON object (`--json`).
+/// </summary>
+public sealed class ComponentsReport
+{
+    public required Transformer Target { get; init; }
+    public required int Context { get; init; }
+    public required int Repeats { get; init; }
+    public required MachineLimits Machine { get; init; }
+    public required IReadOnlyList<VerifyTiming> Verify { get; init; }
+    public required IReadOnlyList<DraftStepTiming> DraftSteps { get; init; }
+    public required int DraftRows { get; init; }
+    public PrefillTiming? Prefill { get; init; }
+
+    private VerifyTiming Decode => Verify.First(v => v.TreeTokens == 1);
+    private long WeightBytes => Target.WeightBytesPerToken();
+
+    /// <summary>Weights the layers' matrix products multiply (all layers, no LM head).</summary>
+    private double LayerParameters => Target.Layers.Sum(l => (double)l.QProj.Rows * l.QProj.Cols + (double)l.KProj.Rows * l.KProj.Cols
+        + (double)l.VProj.Rows * l.VProj.Cols + (double)l.OProj.Rows * l.OProj.Cols + (double)l.GateProj.Rows * l.GateProj.Cols
+        + (double)l.UpProj.Rows * l.UpProj.Cols + (double)l.DownProj.Rows * l.DownProj.Cols);
+
+    /// <summary>The instruction the products run on, and its measured peak (GFLOP/s).</summary>
+    private (string Instruction, double? Peak) ProductPeak
+    {
+        get
+        {
+            var w = Target.Layers[0].QProj;
+            bool generatedBf16 = Target.Compute.Precision == Precision.Fast && w.Type == DType.BF16 && Target.Compute.Generated?.Bf16 != null;
+            return generatedBf16 ? ("vdpbf16ps", Machine.Bf16DotGflops) : ("fp32 FMA", Machine.Fp32FmaGflops ?? Machine.ManagedFp32FmaGflops);
+        }
+    }
+
+    private string Layout => Target.Layers[0].QProj.Layout == WeightLayout.Bf16Panels ? "bf16 panels" : "row-major";
+
+    public JsonObject ToJson()
+    {
+        var (instruction, peak) = ProductPeak;
+        double decodeMs = Decode.Ms, layerParams = LayerParameters;
+        double gbs = WeightBytes / (decodeMs / 1000) / 1e9;
+        var m = Machine;
+        var root = new JsonObject
+        {
+            ["model"] = Target.Directory,
+            ["weights"] = Target.Layers[0].QProj.Type.ToString(),
+            ["layout"] = Layout,
+            ["precision"] = Target.Compute.Precision.ToString().ToLowerInvariant(),
+            ["kernels"] = Target.Compute.KernelPath,
+            ["threads"] = Target.Compute.Pool.Threads,
+            ["context"] = Context,
+            ["repeats"] = Repeats,
+            ["machine"] = new JsonObject
+            {
+                ["threads"] = m.Threads,
+                ["bandwidthHugePagesMedianGBs"] = R(m.HugePagesMedianGBs), ["bandwidthHugePagesBestGBs"] = R(m.HugePagesBestGBs),
+                ["bandwidthSmallPagesMedianGBs"] = R(m.SmallPagesMedianGBs), ["bandwidthSmallPagesBestGBs"] = R(m.SmallPagesBestGBs),
+                ["fp32FmaManagedGflops"] = R(m.ManagedFp32FmaGflops), ["fp32FmaGeneratedGflops"] = R(m.Fp32FmaGflops),
+                ["vdpbf16psGflops"] = R(m.Bf16DotGflops), ["vpdpbusdGops"] = R(m.Int8DotGops),
+            },
+            ["decode"] = new JsonObject
+            {
+                ["ms"] = R(decodeMs), ["tokensPerSecond"] = R(1000 / decodeMs), ["weightBytes"] = WeightBytes, ["GBs"] = R(gbs),
+                ["shareOfBandwidthMedian"] = R(gbs / m.HugePagesMedianGBs), ["shareOfBandwidthBest"] = R(gbs / m.HugePagesBestGBs),
+            },
+            ["productInstruction"] = instruction,
+        };
+        var verify = new JsonArray();
+        foreach (var v in Verify)
+        {
+            double gflops = 2 * layerParams * v.TreeTokens / (v.ProjectionMs / 1000) / 1e9;
+            double headGflops = 2.0 * v.TreeTokens * Target.Head.Weight.Rows * Target.Head.Weight.Cols / (v.HeadMs / 1000) / 1e9;
+            verify.Add(new JsonObject
+            {
+                ["tokens"] = v.TreeTokens,
+                ["ms"] = R(v.Ms), ["ratioToDecode"] = R(v.Ms / decodeMs),
+                ["verifierMs"] = R(v.VerifierMs), ["verifierRatioToDecode"] = R(v.VerifierMs / Decode.VerifierMs), ["chainRows"] = v.ChainRows,
+                ["forwardMs"] = R(v.ForwardMs), ["headMs"] = R(v.HeadMs), ["chainHeadMs"] = R(v.ChainHeadMs),
+                ["projectionMs"] = R(v.ProjectionMs), ["projectionGflops"] = R(gflops), ["projectionShareOfPeak"] = R(gflops / peak),
+                ["headGflops"] = R(headGflops), ["headShareOfPeak"] = R(headGflops / peak),
+                ["phasesMs"] = Phases(v.Phases),
+            });
+        }
+        root["verify"] = verify;
+        var draft = new JsonArray();
+        foreach (var s in DraftSteps)
+            draft.Add(new JsonObject
+            {
+                ["label"] = s.Label, ["vocabRows"] = s.VocabRows, ["rows"] = DraftRows,
+                ["layerMs"] = R(s.LayerMs), ["headMs"] = R(s.HeadMs), ["totalMs"] = R(s.TotalMs), ["ratioToDecode"] = R(s.TotalMs / decodeMs),
+            });
+        root["draftSteps"] = draft;
+        if (Prefill is { } p)
+        {
+            double projMs = p.Phases.Where(x => x.Key.Contains("Projection", StringComparison.Ordinal)).Sum(x => x.Value);
+            double gflops = 2 * layerParams * p.Tokens / (projMs / 1000) / 1e9;
+            root["prefill"] = new JsonObject
+            {
+                ["tokens"] = p.Tokens, ["chunk"] = p.Chunk, ["seconds"] = R(p.Seconds), ["tokensPerSecond"] = R(p.TokensPerSecond),
+                ["projectionGflops"] = R(gflops), ["projectionShareOfPeak"] = R(gflops / peak), ["phasesMs"] = Phases(p.Phases),
+            };
+        }
+        return root;
+    }
+
+    public string ToJsonText() => ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+
+    public void Print(TextWriter o)
+    {
+        var (instruction, peak) = ProductPeak;
+        var m = Machine;
+        double decodeMs = Decode.Ms, gbs = WeightBytes / (decodeMs / 1000) / 1e9, layerParams = LayerParameters;
+        o.WriteLine($"target {Target.Directory}: {Target.Layers[0].QProj.Type} ({Layout}), {Target.Compute.KernelPath}, {Target.Compute.Pool.Threads} threads");
+        o.WriteLine($"context {Context}, {Repeats} repetitions (medians)");
+        o.WriteLine($"machine: read {m.HugePagesMedianGBs:F1} GB/s median ({m.HugePagesBestGBs:F1} best) with huge pages, {m.SmallPagesMedianGBs:F1} ({m.SmallPagesBestGBs:F1}) with 4 KiB; "
+            + $"peaks: fp32 FMA {m.Fp32FmaGflops ?? m.ManagedFp32FmaGflops:F0}, vdpbf16ps {m.Bf16DotGflops?.ToString("F0") ?? "-"} GFLOP/s, vpdpbusd {m.Int8DotGops?.ToString("F0") ?? "-"} GOP/s");
+        o.WriteLine($"decode: {decodeMs:F1} ms = {1000 / decodeMs:F2} tokens/s, {WeightBytes / 1e9:F3} GB per token = {gbs:F1} GB/s "
+            + $"({100 * gbs / m.HugePagesMedianGBs:F0}% of the median, {100 * gbs / m.HugePagesBestGBs:F0}% of the best bandwidth)");
+        o.WriteLine();
+        o.WriteLine($"Draft step ({DraftRows} rows)        V'   layer ms  head ms  total ms  head share  vs full  vs decode");
+        double full = DraftSteps[0].TotalMs;
+        foreach (var s in DraftSteps)
+            o.WriteLine($"{s.Label,-24} {s.VocabRows,7} {s.LayerMs,9:F2} {s.HeadMs,8:F2} {s.TotalMs,9:F2} {100 * s.HeadMs / s.TotalMs,10:F0}% {full / s.TotalMs,7:F2}x {s.TotalMs / decodeMs,9:F3}");
+        o.WriteLine();
+        o.WriteLine($"Verify T tokens   all logits (ms, vs decode)   as the verifier runs it (ms, vs decode)   layer products: GFLOP/s, share of {instruction} peak   attention ms");
+        foreach (var v in Verify)
+        {
+            double gflops = 2 * layerParams * v.TreeTokens / (v.ProjectionMs / 1000) / 1e9;
+            o.WriteLine($"T = {v.TreeTokens,-4} {v.Ms,14:F1} {v.Ms / decodeMs,8:F2}x {v.VerifierMs,22:F1} {v.VerifierMs / Decode.VerifierMs,8:F2}x ({v.ChainRows} head rows) "
+                + $"{gflops,12:F0} {(peak is double pk ? $"{100 * gflops / pk:F0}%" : "-"),8} {v.Phases["Attention"],12:F1}");
+        }
+        if (Prefill is { } p)
+        {
+            o.WriteLine();
+            double projMs = p.Phases.Where(x => x.Key.Contains("Projection", StringComparison.Ordinal)).Sum(x => x.Value);
+            double gflops = 2 * layerParams * p.Tokens / (projMs / 1000) / 1e9;
+            o.WriteLine($"prefill {p.Tokens} tokens (chunks of {p.Chunk}): {p.Seconds:F2} s = {p.TokensPerSecond:F0} tokens/s; layer products {gflops:F0} GFLOP/s"
+                + $" ({(peak is double pk ? $"{100 * gflops / pk:F0}%" : "-")} of peak), attention {p.Phases["Attention"] / 1000:F2} s");
+        }
+    }
+
+    private static JsonObject Phases(IReadOnlyDictionary<string, double> phases)
+    {
+        var o = new JsonObject();
+        foreach (var (k, v) in phases) o[char.ToLowerInvariant(k[0]) + k[1..]] = R(v);
+        return o;
+    }
+
+    private static double? R(double? v) => v is double d && double.IsFinite(d) ? Math.Round(d, 4) : null;
+}

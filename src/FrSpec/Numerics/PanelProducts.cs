@@ -1,0 +1,157 @@
+using FrSpec.Numerics.CodeGen;
+
+namespace FrSpec.Numerics;
+
+/// <summary>
+/// Drives the generated panel kernels for <see cref="MatMul"/> (fast precision, bf16 weights in
+/// <see cref="WeightLayout.Bf16Panels"/>): rounds the activations to bf16 and interleaves them by column pair once per
+/// call, then splits the panels over the worker pool. Each thread walks a contiguous run of panels, so it reads its
+/// share of the weights as one sequential stream.
+///
+/// Up to 12 activation rows go through one kernel call per panel over the whole K. More rows are split into blocks of
+/// at most 12, and K into chunks sized for L2: every block passes over a chunk while it is in L2, so the weights come from
+/// memory once whatever the number of rows, and partial sums wait in Y (exact fp32 stores). While the blocks compute,
+/// each call prefetches the same stretch of the next chunk, so memory keeps streaming during the passes that hit L2.
+/// </summary>
+internal static unsafe class PanelProducts
+{
+    /// <summary>Bytes of L2 a K chunk may fill with its panel slice and activations, and the longest chunk (tuning).</summary>
+    internal static int ChunkBudget = 256 << 10, MaxChunkSteps = 1024;
+
+    /// <summary>Bytes ahead of the weights that a single-block call prefetches (0: leave it to the hardware) (tuning).</summary>
+    internal static long PrefetchAhead = 4096;
+
+    /// <summary>Whether multi-block calls spread the prefetching of the next chunk over the blocks (tuning).</summary>
+    internal static bool PrefetchNextChunk = true;
+
+    [ThreadStatic] private static Job? t_job;
+    [ThreadStatic] private static ushort[]? t_x, t_row;
+
+    public static void Multiply(Compute compute, Bf16PanelKernels kernels, ReadOnlySpan<float> x, int n, WeightMatrix w, Span<float> y, ReadOnlySpan<float> bias)
+    {
+        int cols = w.Cols, steps = Bf16Panels.Steps(cols);
+        int need = steps * 2 * n + 32;
+        if (t_x == null || t_x.Length < need) t_x = GC.AllocateUninitializedArray<ushort>(Math.Max(need, 4096), pinned: true);
+        fixed (ushort* buffer = t_x)
+        fixed (float* py = y, pb = bias)
+        {
+            // packed activations start on a cache line
+            uint* xp = (uint*)(buffer + (int)((64 - ((nint)buffer & 63)) & 63) / 2);
+            PackActivations(x, n, cols, xp);
+            var job = t_job ??= new Job();
+            job.Kernels = kernels; job.W = w; job.X = xp; job.Y = py; job.Bias = bias.IsEmpty ? null : pb; job.N = n;
+            compute.Pool.For(Bf16Panels.Count(w.Rows), job, 1);
+            job.Kernels = null!; job.W = null!;
+        }
+    }
+
+    /// <summary>Blocks of at most 12 activation rows for n rows, of even size (16 = 8 + 8, not 12 + 4: a narrow block
+    /// uses the weights it loads less).</summary>
+    private static int Blocks(int n) => (n + Bf16PanelKernels.MaxActs - 1) / Bf16PanelKernels.MaxActs;
+
+    /// <summary>Rows of block b, given the rows i0 that the blocks before it took.</summary>
+    private static int BlockRows(int n, int blocks, int b, int i0) => (n - i0) / (blocks - b);
+
+    /// <summary>x rounded to bf16, as 32-bit column pairs ordered [block][step][row of the block] (an odd last column
+    /// pairs with zero): a kernel call reads its block's pairs as one sequential stream.</summary>
+    private static void PackActivations(ReadOnlySpan<float> x, int n, int cols, uint* xp)
+    {
+        int steps = Bf16Panels.Steps(cols);
+        if (n == 1)
+        {
+            Bf16.FromFloats(x[..cols], new Span<ushort>(xp, cols));
+            if (cols % 2 != 0) ((ushort*)xp)[cols] = 0;
+            return;
+        }
+        if (t_row == null || t_row.Length < steps * 2) t_row = GC.AllocateUninitializedArray<ushort>(Math.Max(steps * 2, 1024), pinned: true);
+        int blocks = Blocks(n);
+        fixed (ushort* row = t_row)
+            for (int b = 0, i0 = 0; b < blocks; b++)
+            {
+                int m = BlockRows(n, blocks, b, i0);
+                uint* block = xp + (long)i0 * steps;
+                for (int j = 0; j < m; j++)
+                {
+                    Bf16.FromFloats(x.Slice((i0 + j) * cols, cols), new Span<ushort>(row, cols));
+                    if (cols % 2 != 0) row[cols] = 0;
+                    uint* pairs = (uint*)row;
+                    for (int s = 0; s < steps; s++) block[(long)s * m + j] = pairs[s];
+                }
+                i0 += m;
+            }
+    }
+
+    private sealed class Job : IRangeJob
+    {
+        public Bf16PanelKernels Kernels = null!;
+        public WeightMatrix W = null!;
+        public uint* X;
+        public float* Y, Bias;
+        public int N;
+        [ThreadStatic] private static float[]? t_edge;
+
+        public void Execute(int start, int end)
+        {
+            int rows = W.Rows, cols = W.Cols, steps = Bf16Panels.Steps(cols), n = N;
+            var edge = t_edge;
+            if (edge == null || edge.Length < n * Bf16Panels.PanelRows) t_edge = edge = GC.AllocateUninitializedArray<float>(Math.Max(n * Bf16Panels.PanelRows, 1024), pinned: true);
+            DotArgs args = default;
+            int blocks = Blocks(n);
+            // K chunks small enough that a chunk of the panel, the next one (prefetched) and every block's activations
+            // for it stay in L2
+            int chunk = Math.Clamp(ChunkBudget / (4 * Bf16Panels.PanelRows + 4 * n), 64, MaxChunkSteps);
+            fixed (float* scratch = edge)
+                for (int p = start; p < end; p++)
+                {
+                    int r0 = p * Bf16Panels.PanelRows, h = Bf16Panels.Height(rows, p), vectors = h / 16;
+                    // a last panel padded past the matrix's rows computes into scratch, then copies the real rows
+                    bool direct = r0 + h <= rows;
+                    float* yp = direct ? Y + r0 : scratch;
+                    args.YStride = direct ? 4L * rows : 4L * h;
+                    byte* panel = (byte*)W.Address + Bf16Panels.Offset(cols, p);
+                    long stepBytes = 4L * h;
+                    if (blocks == 1)
+                    {
+                        // one pass: the panel streams once, prefetched a little ahead in the same stream
+                        args.W = (nint)panel; args.X = (nint)X; args.XStride = 4L * n; args.Y = (nint)yp; args.K = steps; args.Rows = 0;
+                        args.Prefetch = PrefetchAhead > 0 ? (nint)(panel + PrefetchAhead) : 0;
+                        Kernels.Kernel(vectors, n, vectors)(&args);
+                    }
+                    else
+                    {
+                        // each block prefetches its share of the next chunk (which follows this one in memory, also across
+                        // panels), so the whole next chunk is requested at an even pace over all the blocks' passes
+                        int lines = (vectors + blocks - 1) / blocks;
+                        for (int k0 = 0; k0 < steps; k0 += chunk)
+                        {
+                            args.K = Math.Min(chunk, steps - k0);
+                            args.Rows = k0 > 0 ? 1 : 0;
+                            byte* at = panel + k0 * stepBytes;
+                            long chunkBytes = args.K * stepBytes, share = args.K * lines * 64L;
+                            for (int b = 0, i0 = 0; b < blocks; b++)
+                            {
+                                int m = BlockRows(n, blocks, b, i0);
+                                args.W = (nint)at;
+                                args.X = (nint)(X + (long)i0 * steps + (long)k0 * m);
+                                args.XStride = 4L * m;
+                                args.Y = (nint)((byte*)yp + i0 * args.YStride);
+                                args.Prefetch = PrefetchNextChunk && b * share < chunkBytes ? (nint)(at + chunkBytes + b * share) : 0;
+                                Kernels.Kernel(vectors, m, lines)(&args);
+                                i0 += m;
+                            }
+                        }
+                    }
+                    int real = Math.Min(h, rows - r0);
+                    if (!direct)
+                        for (int i = 0; i < n; i++)
+                            new Span<float>(scratch + i * h, real).CopyTo(new Span<float>(Y + (long)i * rows + r0, real));
+                    if (Bias != null)
+                        for (int i = 0; i < n; i++)
+                        {
+                            float* yi = Y + (long)i * rows + r0;
+                            for (int r = 0; r < real; r++) yi[r] += Bias[r0 + r];
+                        }
+                }
+        }
+    }
+}

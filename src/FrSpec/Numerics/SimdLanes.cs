@@ -1,0 +1,73 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace FrSpec.Numerics;
+
+/// <summary>
+/// The float-vector operations the managed kernels use, over one vector width. Kernels are written once as generic
+/// methods <c>Kernel&lt;TLanes, TVec&gt;</c> and called with <see cref="Lanes256"/> (AVX2) or <see cref="Lanes512"/>
+/// (AVX-512); the JIT compiles a separate copy per width (struct type arguments are specialised) and inlines these
+/// static members, so the generic code compiles to the same instructions as hand-written Vector256/Vector512 code.
+/// (.NET's own ISimdVector, which TensorPrimitives uses this way, is not public in .NET 10.)
+/// </summary>
+internal unsafe interface ISimdLanes<TVec> where TVec : struct
+{
+    /// <summary>Floats per vector.</summary>
+    static abstract int Count { get; }
+    static abstract TVec Zero { get; }
+    static abstract TVec Load(float* p);
+    static abstract void Store(TVec v, float* p);
+    static abstract TVec Broadcast(float value);
+    /// <summary>a·b + c with one rounding.</summary>
+    static abstract TVec Fma(TVec a, TVec b, TVec c);
+    static abstract TVec Multiply(TVec a, TVec b);
+    /// <summary>Sum of the lanes (the width's fixed reduction order).</summary>
+    static abstract float Sum(TVec v);
+    /// <summary>Widens 2·Count bf16 values: lane j of <paramref name="even"/> is element 2j, of the result's odd half
+    /// element 2j + 1 (one 32-bit load: a shift and a mask, no shuffles).</summary>
+    static abstract TVec WidenBf16Pairs(ushort* p, out TVec even);
+}
+
+/// <summary>8 float lanes (AVX2 + FMA).</summary>
+internal readonly unsafe struct Lanes256 : ISimdLanes<Vector256<float>>
+{
+    public static int Count => Vector256<float>.Count;
+    public static Vector256<float> Zero => Vector256<float>.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Load(float* p) => Vector256.Load(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector256<float> v, float* p) => v.Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Broadcast(float value) => Vector256.Create(value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Fma(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Vector256.FusedMultiplyAdd(a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Multiply(Vector256<float> a, Vector256<float> b) => a * b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector256<float> v) => Vector256.Sum(v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> WidenBf16Pairs(ushort* p, out Vector256<float> even)
+    {
+        var v = Vector256.Load((uint*)p);
+        even = (v << 16).AsSingle();
+        return (v & Vector256.Create(0xFFFF0000u)).AsSingle();
+    }
+}
+
+/// <summary>16 float lanes (AVX-512F).</summary>
+internal readonly unsafe struct Lanes512 : ISimdLanes<Vector512<float>>
+{
+    public static int Count => Vector512<float>.Count;
+    public static Vector512<float> Zero => Vector512<float>.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Load(float* p) => Vector512.Load(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector512<float> v, float* p) => v.Store(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Broadcast(float value) => Vector512.Create(value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Fma(Vector512<float> a, Vector512<float> b, Vector512<float> c) => Vector512.FusedMultiplyAdd(a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Multiply(Vector512<float> a, Vector512<float> b) => a * b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static float Sum(Vector512<float> v) => Vector512.Sum(v);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> WidenBf16Pairs(ushort* p, out Vector512<float> even)
+    {
+        var v = Vector512.Load((uint*)p);
+        even = (v << 16).AsSingle();
+        return (v & Vector512.Create(0xFFFF0000u)).AsSingle();
+    }
+}
