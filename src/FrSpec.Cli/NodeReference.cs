@@ -23,8 +23,7 @@ internal static class NodeReference
             reason = $"{explicitModules} has no @lenml/tokenizers";
             return null;
         }
-        var env = Environment.GetEnvironmentVariable("FRSPEC_CACHE");
-        var cache = !string.IsNullOrWhiteSpace(env) ? env : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "frspec");
+        var cache = Support.CliCache.Root;
         var dir = Path.Combine(cache, "node", $"lenml-tokenizers-{Version}");
         var modules = Path.Combine(dir, "node_modules");
         if (File.Exists(Path.Combine(modules, "@lenml", "tokenizers", "package.json"))) return modules;

@@ -37,11 +37,19 @@ public sealed class BenchSpecCommand : ICliVerb
         public bool NoExec { get; init; }
         public bool Force { get; init; }
         public double ExecTimeout { get; init; } = 10;
-        public Speculative.TreeOptions Tree { get; init; } = Speculative.TreeOptions.Default;
+        /// <summary>A fixed tree for every tree drafter, or null: EAGLE-2's automatic tree (the other tree drafters use the default tree).</summary>
+        public Speculative.TreeOptions? Tree { get; init; }
         /// <summary>Drafters to run (eagle2, eagle3, draft, medusa, lookup); empty = every drafter whose input is given.</summary>
         public string[] Methods { get; init; } = Array.Empty<string>();
         /// <summary>The other drafters' inputs (draft model, Medusa, limits); <see cref="Eagle"/> and <see cref="Tree"/> override theirs.</summary>
         public DrafterInputs Drafters { get; init; } = new();
+        /// <summary>Adds "fr-auto": the automatic tree choosing V' among the --fr lists and the full head.</summary>
+        public bool FrAuto { get; init; }
+        /// <summary>Adds, for EAGLE-2 and each of its FR-Spec variants, one fixed-tree method per grid point (next to its automatic tree).</summary>
+        public bool Grid { get; init; }
+        public int[] GridDepth { get; init; } = [2, 3, 4, 5];
+        public int[] GridTopK { get; init; } = [4, 8];
+        public int[] GridTokens { get; init; } = [8, 16, 32];
 
         public DrafterInputs Inputs => Drafters with { Eagle = Eagle ?? Drafters.Eagle, Tree = Tree };
     }
@@ -66,9 +74,14 @@ public sealed class BenchSpecCommand : ICliVerb
         var noExec = new Option<bool>("--no-exec") { Description = "Do not execute HumanEval code (pass@1 is then not computed)" };
         var force = new Option<bool>("--force") { Description = "Write into --out even when it holds files that are not a bench spec run" };
         var execTimeout = new Option<double>("--exec-timeout") { Description = "Seconds allowed per HumanEval program", DefaultValueFactory = _ => 10.0 };
+        var frAuto = new Option<bool>("--fr-auto") { Description = "Add fr-auto: EAGLE-2's automatic tree also chooses V' among the --fr lists and the full head" };
+        var grid = new Option<bool>("--grid") { Description = "Also run EAGLE-2 and its FR-Spec variants with each fixed tree of the grid (--grid-depth × --grid-topk × --grid-tokens), to compare the automatic tree with the best one" };
+        var gridDepth = new Option<int[]>("--grid-depth") { Description = "Grid depths", DefaultValueFactory = _ => [2, 3, 4, 5], AllowMultipleArgumentsPerToken = true };
+        var gridTopK = new Option<int[]>("--grid-topk") { Description = "Grid top-k values", DefaultValueFactory = _ => [4, 8], AllowMultipleArgumentsPerToken = true };
+        var gridTokens = new Option<int[]>("--grid-tokens") { Description = "Grid tree sizes (root included)", DefaultValueFactory = _ => [8, 16, 32], AllowMultipleArgumentsPerToken = true };
 
         var cmd = new Command("spec", "Benchmark vanilla against EAGLE-2/3, draft models, Medusa and prompt lookup (each with FR-Spec subsets) on Spec-Bench, HumanEval, GSM8K or Alpaca: Spec-Bench answer files, report.md, charts");
-        foreach (var o in new Option[] { model, methodsOption, fr, data, output, limit, categories, maxTokens, temperature, topK, topP, seed, warmup, reportOnly, noExec, execTimeout, force })
+        foreach (var o in new Option[] { model, methodsOption, fr, data, output, limit, categories, maxTokens, temperature, topK, topP, seed, warmup, reportOnly, noExec, execTimeout, frAuto, grid, gridDepth, gridTopK, gridTokens, force })
             cmd.Options.Add(o);
         drafters.AddTo(cmd);
         cmd.SetAction(pr => Execute(new Args
@@ -91,7 +104,12 @@ public sealed class BenchSpecCommand : ICliVerb
             NoExec = pr.GetValue(noExec),
             Force = pr.GetValue(force),
             ExecTimeout = pr.GetValue(execTimeout),
-            Tree = new Speculative.TreeOptions { Depth = pr.GetValue(drafters.TreeDepth), TopK = pr.GetValue(drafters.TreeTopK), TotalTokens = pr.GetValue(drafters.TreeTokens) },
+            Tree = drafters.Tree.Resolve(pr),
+            FrAuto = pr.GetValue(frAuto),
+            Grid = pr.GetValue(grid),
+            GridDepth = pr.GetValue(gridDepth) ?? [],
+            GridTopK = pr.GetValue(gridTopK) ?? [],
+            GridTokens = pr.GetValue(gridTokens) ?? [],
         }, Console.Out));
         return cmd;
     }
@@ -136,11 +154,28 @@ public sealed class BenchSpecCommand : ICliVerb
         if (!(a.TopP > 0 && a.TopP <= 1)) throw new FrSpecException($"--top-p must be in (0, 1], got {a.TopP}");
         if (a.Warmup < 0) throw new FrSpecException($"--warmup must be 0 or more, got {a.Warmup}");
 
+        if (a.FrAuto && a.Fr.Length == 0) throw new FrSpecException("--fr-auto chooses among the --fr lists: give at least one");
+        if ((a.FrAuto || a.Grid) && a.Tree != null) throw new FrSpecException("--fr-auto and --grid compare against the automatic tree: leave out --tree-depth/--tree-topk/--tree-tokens");
         var specs = new List<MethodSpec> { MethodSpec.Vanilla };
+        var speculative = new List<MethodSpec>();
         foreach (var kind in kinds)
         {
-            specs.Add(new MethodSpec(kind));
-            if (MethodSpec.HasLmHead(kind)) specs.AddRange(a.Fr.Select(f => MethodSpec.WithFr(kind, f)));
+            speculative.Add(new MethodSpec(kind));
+            if (MethodSpec.HasLmHead(kind)) speculative.AddRange(a.Fr.Select(f => MethodSpec.WithFr(kind, f)));
+        }
+        specs.AddRange(speculative);
+        var tunable = speculative.Where(s => s.Kind is MethodKind.Eagle2 or MethodKind.FrSpec).ToList();
+        if (a.FrAuto)
+        {
+            if (tunable.Count == 0) throw new FrSpecException("--fr-auto needs an EAGLE-2 head (--eagle)");
+            specs.Add(MethodSpec.FrAuto(a.Fr));
+        }
+        if (a.Grid)
+        {
+            if (tunable.Count == 0) throw new FrSpecException("--grid needs an EAGLE-2 head (--eagle)");
+            foreach (var s in tunable)
+                foreach (var tree in GridTrees(a))
+                    specs.Add(s.WithTree(tree));
         }
 
         // One loaded model shared by all methods (its EAGLE head and FR-Spec heads loaded once), disposed with the run.
@@ -187,6 +222,20 @@ public sealed class BenchSpecCommand : ICliVerb
         var results = BenchmarkReport.Write(a.Out, questions, scoring);
         PrintSummary(results, a.Out, console);
         return 0;
+    }
+
+    /// <summary>The fixed trees of the grid: every depth × top-k × size, skipping sizes a tree of that depth and top-k cannot fill.</summary>
+    internal static IEnumerable<Speculative.TreeOptions> GridTrees(Args a)
+    {
+        if (a.GridDepth.Length == 0 || a.GridTopK.Length == 0 || a.GridTokens.Length == 0) throw new FrSpecException("--grid needs at least one value each of --grid-depth, --grid-topk and --grid-tokens");
+        foreach (int d in a.GridDepth.Distinct())
+            foreach (int k in a.GridTopK.Distinct())
+                foreach (int t in a.GridTokens.Distinct())
+                {
+                    var tree = new Speculative.TreeOptions { Depth = d, TopK = k, TotalTokens = t };
+                    tree.Validate();
+                    if (t - 1 <= k + d * k * k) yield return tree;
+                }
     }
 
     /// <summary>The question file of the run in OUT: the path it recorded, else the built-in set of that name.</summary>

@@ -1,16 +1,22 @@
 using System.CommandLine;
-using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using FrSpec.Benchmarks;
 using FrSpec.Cli.Support;
 using FrSpec.Generation;
+using FrSpec.Model;
 using FrSpec.Sessions;
 using FrSpec.Speculative;
+using FrSpec.Synthesis;
 
 namespace FrSpec.Cli.Commands;
 
 /// <summary>
-/// `frspec demo`: the main job on the embedded default — the trained demo pair in demo/ (target + EAGLE head).
-/// Runs vanilla, EAGLE-2 and FR-Spec at several V' on the same prompts, greedy, in interleaved order; prints one
-/// answer, then tokens/s, mean accepted length, speed-up and whether every method reproduced vanilla exactly.
+/// `frspec demo`: the main job. It expands the trained demo pair in demo/ (target + EAGLE head) to a real model's shape
+/// on first use (a cost model: real-size matrices, the small pair's tokens; cached), then runs vanilla, EAGLE-2 and
+/// FR-Spec with the automatic tree on the same prompts, greedy, in interleaved order, and prints one answer, tokens/s,
+/// mean accepted length, speed-ups and whether every method reproduced vanilla exactly. `--small` runs the small pair
+/// itself (every FR-Spec V' separately); `--json` prints one object instead.
 /// </summary>
 public sealed class DemoCommand : ICliVerb
 {
@@ -22,97 +28,181 @@ public sealed class DemoCommand : ICliVerb
         "The history of the printing press",
     ];
 
+    /// <summary>Parsed options of one invocation.</summary>
+    internal sealed record Args
+    {
+        public string? Model { get; init; }
+        public string? Eagle { get; init; }
+        public bool Small { get; init; }
+        public string Shape { get; init; } = "qwen2.5-0.5b";
+        public int[] FrSizes { get; init; } = [8192, 16384, 32768];
+        public int MaxTokens { get; init; } = 96;
+        public string[] Prompts { get; init; } = DefaultPrompts;
+        public int Rounds { get; init; } = 1;
+        public bool Json { get; init; }
+        public TreeOptions? Tree { get; init; }
+        /// <summary>Where expansions are cached (default ~/.cache/frspec/demo).</summary>
+        public string? CacheRoot { get; init; }
+        /// <summary>A shape that is not one of <see cref="ExpansionShape.Known"/> (tests expand tiny pairs to tiny shapes).</summary>
+        public ExpansionShape? CustomShape { get; init; }
+    }
+
     public Command Create()
     {
-        var model = new Option<string?>("--model") { Description = "Target model directory (default: the bundled demo/target)" };
-        var drafters = new DrafterCliOptions();
-        drafters.Eagle.Description = "EAGLE head directory (default: the bundled demo/eagle)";
-        var method = new Option<string[]>("--method") { Description = "Drafters to compare with vanilla: eagle2 (default), eagle3, draft, medusa, lookup (FR-Spec sizes apply to those with an LM head)", AllowMultipleArgumentsPerToken = true };
-        var sizes = new Option<int[]>("--fr-sizes") { Description = "FR-Spec subset sizes V' to compare", DefaultValueFactory = _ => [8192, 16384, 32768], AllowMultipleArgumentsPerToken = true };
+        var model = new Option<string?>("--model") { Description = "Small target model directory (default: the bundled demo/target)" };
+        var eagle = new Option<string?>("--eagle") { Description = "Its EAGLE head directory (default: the bundled demo/eagle)" };
+        var small = new Option<bool>("--small") { Description = "Run the small pair itself, not its real-shape expansion (its target is as cheap as its draft, so speculation cannot pay)" };
+        var shape = new Option<string>("--shape") { Description = $"Real shape the pair is expanded to: {string.Join(", ", ExpansionShape.Names)}", DefaultValueFactory = _ => "qwen2.5-0.5b" };
+        var sizes = new Option<int[]>("--fr-sizes") { Description = "FR-Spec subset sizes V' the automatic tree chooses among (with --small: one FR-Spec method each)", DefaultValueFactory = _ => [8192, 16384, 32768], AllowMultipleArgumentsPerToken = true };
         var maxTokens = new Option<int>("--max-tokens") { Description = "New tokens per prompt", DefaultValueFactory = _ => 96 };
         var prompt = new Option<string[]>("--prompt") { Description = "Prompt(s) to use instead of the built-in ones", AllowMultipleArgumentsPerToken = true };
-        var rounds = new Option<int>("--rounds") { Description = "Passes over the prompts (speed = median per method)", DefaultValueFactory = _ => 1 };
-        var cmd = new Command("demo", "Run vanilla, EAGLE-2 and FR-Spec on the bundled demo model pair and compare speed and output")
+        var rounds = new Option<int>("--rounds") { Description = "Passes over the prompts", DefaultValueFactory = _ => 1 };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object: {model, methods: [{name, tokens_per_second, mean_accept_length, speedup_vs_vanilla, identical_to_vanilla, tree}]}" };
+        var tree = new CliTreeOptions();
+        var cmd = new Command("demo", "Run vanilla, EAGLE-2 and FR-Spec on the bundled demo pair expanded to a real model's cost, and compare speed and output")
         {
-            model, method, sizes, maxTokens, prompt, rounds,
+            model, eagle, small, shape, sizes, maxTokens, prompt, rounds, json,
         };
-        drafters.AddTo(cmd);
-        cmd.SetAction(pr =>
+        foreach (var o in tree.All) cmd.Options.Add(o);
+        cmd.SetAction(pr => Execute(new Args
         {
-            var inputs = drafters.Read(pr);
-            string root = BenchmarkDataLocator.FindContentRoot() ?? Directory.GetCurrentDirectory();
-            string modelDir = pr.GetValue(model) ?? Path.Combine(root, "demo", "target");
-            string eagleDir = inputs.Eagle ?? Path.Combine(root, "demo", "eagle");
-            if (!Directory.Exists(modelDir) && !Formats.Gguf.GgufFile.IsGgufPath(modelDir)) throw new FrSpecException($"{modelDir}: demo model not found (train it with `frspec train lm`, see docs/training.md, or pass --model)");
-            if (!Directory.Exists(eagleDir)) throw new FrSpecException($"{eagleDir}: demo EAGLE head not found (see docs/training.md, or pass --eagle)");
-            var prompts = pr.GetValue(prompt) is { Length: > 0 } p ? p : DefaultPrompts;
-            var kinds = (pr.GetValue(method) is { Length: > 0 } m ? m : ["eagle2"])
-                .Select(x => DrafterCliOptions.Resolve(x, inputs)).Where(k => k != Benchmarks.MethodKind.Vanilla).Distinct().ToList();
-            Run(modelDir, inputs with { Eagle = eagleDir }, kinds, pr.GetValue(sizes)!, prompts, pr.GetValue(maxTokens), Math.Max(1, pr.GetValue(rounds)));
-            return 0;
-        });
+            Model = pr.GetValue(model), Eagle = pr.GetValue(eagle), Small = pr.GetValue(small), Shape = pr.GetValue(shape)!,
+            FrSizes = pr.GetValue(sizes) ?? [], MaxTokens = pr.GetValue(maxTokens),
+            Prompts = pr.GetValue(prompt) is { Length: > 0 } p ? p : DefaultPrompts,
+            Rounds = pr.GetValue(rounds), Json = pr.GetValue(json), Tree = tree.Resolve(pr),
+        }, Console.Out, Console.Error));
         return cmd;
     }
 
-    private static void Run(string modelDir, Benchmarks.DrafterInputs inputs, IReadOnlyList<Benchmarks.MethodKind> kinds, int[] sizes, string[] prompts, int maxTokens, int rounds)
+    internal static int Execute(Args a, TextWriter stdout, TextWriter stderr)
     {
-        using var model = LanguageModel.Load(modelDir, CliEngineOptions.FromEnvironment());
+        if (a.MaxTokens <= 0) throw new FrSpecException($"--max-tokens must be positive, got {a.MaxTokens}");
+        if (a.Rounds <= 0) throw new FrSpecException($"--rounds must be positive, got {a.Rounds}");
+        if (a.FrSizes.Any(v => v <= 0)) throw new FrSpecException("--fr-sizes must be positive");
+        string root = BenchmarkDataLocator.FindContentRoot() ?? Directory.GetCurrentDirectory();
+        string smallTarget = a.Model ?? Path.Combine(root, "demo", "target");
+        string smallEagle = a.Eagle ?? Path.Combine(root, "demo", "eagle");
+        bool gguf = Formats.Gguf.GgufFile.IsGgufPath(smallTarget);
+        if (gguf ? !File.Exists(smallTarget) : !Directory.Exists(smallTarget))
+            throw new FrSpecException($"{smallTarget}: demo model not found (train it with `frspec train lm`, see docs/training.md, or pass --model)");
+        if (!Directory.Exists(smallEagle)) throw new FrSpecException($"{smallEagle}: demo EAGLE head not found (see docs/training.md, or pass --eagle)");
+
+        // a .gguf target runs as it is: expansion reads safetensors directories
+        if (gguf && !a.Small && !a.Json) stderr.WriteLine($"{smallTarget}: a .gguf target runs as it is (no expansion to a real shape)");
+        ExpansionShape? shape = a.Small || gguf ? null : a.CustomShape ?? ExpansionShape.Find(a.Shape);
+        var (targetDir, eagleDir) = shape == null ? (smallTarget, smallEagle)
+            : ExpandedDemoPair.Ensure(smallTarget, smallEagle, shape, a.CacheRoot ?? CliCache.Folder("demo"), stderr);
+
+        using var model = LanguageModel.Load(targetDir, CliEngineOptions.FromEnvironment());
         var config = model.Target.Config;
+        var vocabulary = model.Vocabulary;
+        // FR-Spec subsets come from the small pair's folders (freq_N.pt beside it) or the bundled counts of its tokenizer
+        var subsets = a.FrSizes.Distinct().Where(v => v < config.VocabSize).Select(v => vocabulary.FindDraftVocabulary(v, smallEagle, smallTarget)).ToList();
+        var auto = CliTreeOptions.Auto;
         var methods = new List<DecodingMethod> { DecodingMethod.Vanilla };
-        foreach (var kind in kinds)
-        {
-            methods.Add(inputs.Method(kind, null));
-            if (Benchmarks.MethodSpec.HasLmHead(kind))
-                foreach (int v in sizes.Where(v => v < config.VocabSize))
-                    methods.Add(inputs.Method(kind, DrafterCliOptions.FrVocabulary(model, null, v, inputs)));
-        }
-        var decoders = methods.Select(m => model.CreateSession(m)).ToList();
-        var options = new GenerationOptions { MaxNewTokens = maxTokens };
-        var encoded = prompts.Select(p => model.Vocabulary.Encode(p)).ToArray();
-        Console.WriteLine($"model {modelDir} ({config.NumLayers} layers, hidden {config.HiddenSize}, vocab {config.VocabSize}); drafters: {string.Join(", ", methods.Skip(1).Select(m => m.Name))}");
-        Console.WriteLine($"tree depth {TreeOptions.Default.Depth}, top-k {TreeOptions.Default.TopK}, {TreeOptions.Default.TotalTokens} tokens; greedy; {maxTokens} new tokens per prompt");
-        Console.WriteLine();
+        DecodingMethod Eagle(DraftVocabulary? v) => a.Tree != null ? DecodingMethod.Eagle(eagleDir, v, a.Tree) : DecodingMethod.Eagle(eagleDir, [v], auto);
+        methods.Add(Eagle(null));
+        if (a.Small || a.Tree != null) methods.AddRange(subsets.Select(Eagle));
+        else if (subsets.Count > 0) methods.Add(DecodingMethod.Eagle(eagleDir, subsets.Cast<DraftVocabulary?>().ToList(), auto));
+        var sessions = methods.Select(m => model.CreateSession(m)).ToList();
+        var encoded = a.Prompts.Select(p => vocabulary.Encode(p)).ToArray();
+        var options = new GenerationOptions { MaxNewTokens = a.MaxTokens };
 
-        // warm-up (JIT, page faults) on a short run of each method
-        foreach (var d in decoders) d.Generate(encoded[0], options with { MaxNewTokens = 8 });
+        // warm-up (JIT, page faults; the automatic tree measures its costs on first use and caches them)
+        if (!a.Json) stderr.WriteLine("warming up (the first run on a machine also measures what speculation costs there, a few seconds per method)");
+        foreach (var s in sessions) s.Generate(encoded[0], options with { MaxNewTokens = Math.Min(8, a.MaxTokens) });
 
-        var tokens = decoders.ToDictionary(d => d.Name, _ => new List<double>());
-        var accept = decoders.ToDictionary(d => d.Name, _ => new List<int>());
-        var seconds = decoders.ToDictionary(d => d.Name, _ => new List<double>());
+        var runs = sessions.Select(s => new MethodRun(s.Name)).ToList();
         var vanillaIds = new int[encoded.Length][];
-        var mismatches = new List<string>();
-        for (int r = 0; r < rounds; r++)
+        string? sample = null;
+        for (int r = 0; r < a.Rounds; r++)
             for (int q = 0; q < encoded.Length; q++)
-                foreach (var d in decoders) // interleaved: noise hits every method alike
+                for (int m = 0; m < sessions.Count; m++) // interleaved: noise hits every method alike
                 {
-                    var res = d.Generate(encoded[q], options);
-                    tokens[d.Name].Add(res.Ids.Length);
-                    seconds[d.Name].Add(res.DecodeSeconds);
-                    accept[d.Name].AddRange(res.AcceptLengths);
-                    if (d.Name == "vanilla") vanillaIds[q] = res.Ids;
-                    else if (!res.Ids.SequenceEqual(vanillaIds[q])) mismatches.Add($"{d.Name} on prompt {q + 1}");
-                    if (r == 0 && q == 0 && d.Name == "vanilla")
-                    {
-                        Console.WriteLine($"> {prompts[0]}");
-                        Console.WriteLine(model.Vocabulary.Decode(res.Ids));
-                        Console.WriteLine();
-                    }
+                    var res = sessions[m].Generate(encoded[q], options);
+                    runs[m].Add(res);
+                    if (m == 0) vanillaIds[q] = res.Ids;
+                    else if (!res.Ids.AsSpan().SequenceEqual(vanillaIds[q])) runs[m].Mismatches.Add(q + 1);
+                    if (r == 0 && q == 0 && m == 0) sample = vocabulary.Decode(res.Ids);
                 }
 
-        double Speed(string name) => tokens[name].Sum() / seconds[name].Sum();
-        double baseline = Speed("vanilla");
-        double? eagle2 = tokens.ContainsKey("eagle2") ? Speed("eagle2") : null;
-        Console.WriteLine($"{"method",-14} {"tokens/s",9} {"accepted/step",14} {"vs vanilla",11} {"vs EAGLE-2",11}");
-        foreach (var d in decoders)
+        double baseline = runs[0].TokensPerSecond;
+        var modelInfo = new Dictionary<string, object?>
         {
-            double s = Speed(d.Name);
-            string acc = accept[d.Name].Count > 0 ? accept[d.Name].Average().ToString("F2") : "-";
-            string vsEagle = eagle2 is double e ? $"{s / e,10:F2}x" : $"{"-",11}";
-            Console.WriteLine($"{d.Name,-14} {s,9:F1} {acc,14} {s / baseline,10:F2}x {vsEagle}");
+            ["target"] = targetDir, ["eagle"] = eagleDir,
+            ["shape"] = shape?.Name, ["expanded_from"] = shape == null ? null : new Dictionary<string, string> { ["target"] = smallTarget, ["eagle"] = smallEagle },
+            ["cost_model"] = shape != null,
+            ["layers"] = config.NumLayers, ["hidden_size"] = config.HiddenSize, ["vocab_size"] = config.VocabSize,
+            ["threads"] = model.Target.Compute.Pool.Threads, ["precision"] = model.Options.Precision.ToString().ToLowerInvariant(),
+        };
+        if (a.Json)
+        {
+            var o = new Dictionary<string, object?>
+            {
+                ["model"] = modelInfo,
+                ["prompts"] = encoded.Length, ["rounds"] = a.Rounds, ["max_new_tokens"] = a.MaxTokens,
+                ["methods"] = runs.Select(run => new Dictionary<string, object?>
+                {
+                    ["name"] = run.DisplayName, ["tokens_per_second"] = run.TokensPerSecond, ["mean_accept_length"] = run.MeanAcceptLength,
+                    ["speedup_vs_vanilla"] = baseline > 0 ? run.TokensPerSecond / baseline : null,
+                    ["identical_to_vanilla"] = run.Mismatches.Count == 0,
+                    ["tree"] = run.LastTree == null ? null : TreePlanJson.ToObject(run.LastTree),
+                }).ToList(),
+                ["identical"] = runs.All(run => run.Mismatches.Count == 0),
+            };
+            stdout.WriteLine(JsonSerializer.Serialize(o));
+            return 0;
         }
-        Console.WriteLine();
-        Console.WriteLine(mismatches.Count == 0
-            ? $"All {decoders.Count - 1} speculative methods produced output identical to vanilla on all {encoded.Length} prompts."
-            : $"DIFFERENT from vanilla: {string.Join(", ", mismatches)}");
+
+        stdout.WriteLine(shape == null
+            ? $"model {targetDir} ({config.NumLayers} layers, hidden {config.HiddenSize}, vocab {config.VocabSize}), head {eagleDir}"
+            : $"demo pair {smallTarget} + {smallEagle} expanded to the {shape.Name} shape ({config.NumLayers} layers, hidden {config.HiddenSize}, vocab {config.VocabSize}): "
+              + "a cost model, every matrix the real model's size, the tokens the small pair's (docs/expansion.md)");
+        stdout.WriteLine($"tree: {(a.Tree == null ? "automatic (chosen from costs measured on this machine and the acceptance observed; docs/speculative.md)" : a.Tree.ToString())}; greedy; {a.MaxTokens} new tokens per prompt; {model.Target.Compute.Pool.Threads} threads");
+        stdout.WriteLine();
+        stdout.WriteLine($"> {a.Prompts[0]}");
+        stdout.WriteLine(sample);
+        stdout.WriteLine();
+        stdout.WriteLine($"{"method",-12} {"tokens/s",9} {"accepted/step",14} {"vs vanilla",11}  tree (at the end)");
+        foreach (var run in runs)
+            stdout.WriteLine(FormattableString.Invariant($"{run.DisplayName,-12} {run.TokensPerSecond,9:F1} {run.MeanAcceptLength,14:F2} {run.TokensPerSecond / baseline,10:F2}x  {run.LastTree?.ToString() ?? "-"}"));
+        stdout.WriteLine();
+        var mismatched = runs.Where(run => run.Mismatches.Count > 0).ToList();
+        stdout.WriteLine(mismatched.Count == 0
+            ? $"All {runs.Count - 1} speculative methods produced output identical to vanilla on all {encoded.Length} prompts."
+            : $"DIFFERENT from vanilla: {string.Join(", ", mismatched.Select(run => $"{run.DisplayName} on prompt(s) {string.Join(' ', run.Mismatches.Distinct())}"))}");
+        return 0;
+    }
+
+    /// <summary>What one method did over all prompts.</summary>
+    private sealed class MethodRun(string name)
+    {
+        private long _tokens;
+        private double _seconds;
+        private long _steps, _accepted;
+        private readonly Dictionary<int, int> _vocabularyUse = new();
+
+        public List<int> Mismatches { get; } = new();
+        public TreePlan? LastTree { get; private set; }
+
+        /// <summary>The method's name; "fr-auto" shows as fr-&lt;V'&gt; with the V' it ended most prompts with.</summary>
+        public string DisplayName => name == "fr-auto" && _vocabularyUse.Count > 0
+            ? "fr-" + _vocabularyUse.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key).First().Key.ToString(CultureInfo.InvariantCulture) : name;
+
+        public double TokensPerSecond => _seconds > 0 ? _tokens / _seconds : 0;
+        public double MeanAcceptLength => _steps > 0 ? (double)_accepted / _steps : 0;
+
+        public void Add(GenerationResult r)
+        {
+            _tokens += r.Ids.Length;
+            _seconds += r.DecodeSeconds;
+            _steps += r.AcceptLengths.Length;
+            foreach (int x in r.AcceptLengths) _accepted += x;
+            if (r.Tree is { } plan)
+            {
+                LastTree = plan;
+                _vocabularyUse[plan.DraftVocabularySize] = _vocabularyUse.GetValueOrDefault(plan.DraftVocabularySize) + 1;
+            }
+        }
     }
 }

@@ -57,6 +57,7 @@ public sealed class GenerateCommand : ICliVerb
                 try { r = session.Generate(ids, options); }
                 finally { progress?.Clear(); }
                 Console.WriteLine(ToJson(session.Name, ids.Length, r, vocabulary.Decode(r.Ids), draft));
+                ReportPlainDecoding(session.Name, r);
                 return 0;
             }
             var stream = new StreamingDecoder(vocabulary.Tokenizer!, skipSpecialTokens: true);
@@ -64,10 +65,19 @@ public sealed class GenerateCommand : ICliVerb
             try { result = session.Generate(ids, options, id => { progress?.Clear(); Console.Write(stream.Push(id)); Console.Out.Flush(); }); }
             finally { progress?.Clear(); }
             Console.WriteLine(stream.Flush());
-            Console.Error.WriteLine($"[{session.Name}: {result.Ids.Length} tokens, {result.TokensPerSecond:F2} tokens/s, mean accepted length {result.MeanAcceptLength:F2}, prefill {result.PrefillSeconds:F2} s]");
+            Console.Error.WriteLine($"[{session.Name}: {result.Ids.Length} tokens, {result.TokensPerSecond:F2} tokens/s, mean accepted length {result.MeanAcceptLength:F2}, prefill {result.PrefillSeconds:F2} s"
+                + (result.Tree is { } plan ? $"; tree: {plan}]" : "]"));
+            ReportPlainDecoding(session.Name, result);
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>Says on stderr when the automatic tree found that no tree beats plain decoding (so the output came plainly).</summary>
+    public static void ReportPlainDecoding(string method, GenerationResult r)
+    {
+        if (r.Tree is { Speculative: false } plan)
+            Console.Error.WriteLine($"{method}: {plan}; decoded plainly");
     }
 
     /// <summary>The prompt when none is given on the command line: all of standard input (not a terminal).</summary>
@@ -100,6 +110,7 @@ public sealed class GenerateCommand : ICliVerb
             {
                 ["draft_layers"] = r.Time.DraftLayers, ["draft_lm_head"] = r.Time.DraftLmHead, ["verify"] = r.Time.Verify, ["other"] = r.Time.Other,
             },
+            ["tree"] = r.Tree == null ? null : Benchmarks.TreePlanJson.ToObject(r.Tree, r.TreeChanges),
         };
         return JsonSerializer.Serialize(o);
     }

@@ -26,15 +26,14 @@ internal sealed class DrafterCliOptions
     public Option<int> LookupNgram { get; } = new("--lookup-ngram") { Description = "Prompt lookup: longest n-gram matched", DefaultValueFactory = _ => PromptLookupOptions.Default.MaxNgram };
     public Option<int> LookupMinNgram { get; } = new("--lookup-min-ngram") { Description = "Prompt lookup: shortest n-gram matched", DefaultValueFactory = _ => PromptLookupOptions.Default.MinNgram };
     public Option<int> LookupTokens { get; } = new("--lookup-tokens") { Description = "Prompt lookup: tokens drafted after a match", DefaultValueFactory = _ => PromptLookupOptions.Default.DraftTokens };
-    public Option<int> TreeDepth { get; } = new("--tree-depth") { Description = "EAGLE-2 tree: expansion steps after the root's children", DefaultValueFactory = _ => TreeOptions.Default.Depth };
-    public Option<int> TreeTopK { get; } = new("--tree-topk") { Description = "EAGLE-2 tree: children per node and frontier width", DefaultValueFactory = _ => TreeOptions.Default.TopK };
-    public Option<int> TreeTokens { get; } = new("--tree-tokens") { Description = "EAGLE-2 tree: tokens verified per step, root included", DefaultValueFactory = _ => TreeOptions.Default.TotalTokens };
+    /// <summary>--tree auto (the default) or a fixed tree from --tree-depth/--tree-topk/--tree-tokens.</summary>
+    public CliTreeOptions Tree { get; } = new();
 
     /// <summary>Every option, for adding to a command.</summary>
     public IEnumerable<Option> All =>
     [
         Eagle, DraftModel, DraftMax, DraftMin, DraftPMin, DraftTree, Medusa, MedusaChoices, MedusaNodes, Typical,
-        LookupNgram, LookupMinNgram, LookupTokens, TreeDepth, TreeTopK, TreeTokens,
+        LookupNgram, LookupMinNgram, LookupTokens, .. Tree.All,
     ];
 
     public void AddTo(Command command)
@@ -52,8 +51,7 @@ internal sealed class DrafterCliOptions
             if (gguf ? !File.Exists(path) : !Directory.Exists(path)) throw new FrSpecException($"{o.Name} {path}: no such {(gguf ? "file" : "directory")}");
             return path;
         }
-        var tree = new TreeOptions { Depth = pr.GetValue(TreeDepth), TopK = pr.GetValue(TreeTopK), TotalTokens = pr.GetValue(TreeTokens) };
-        tree.Validate();
+        var tree = Tree.Resolve(pr); // null: the automatic tree
         var limits = new DraftLimits { MinProbability = pr.GetValue(DraftPMin), MinDraftTokens = pr.GetValue(DraftMin) };
         limits.Validate();
         int max = pr.GetValue(DraftMax);
@@ -69,7 +67,7 @@ internal sealed class DrafterCliOptions
         return new DrafterInputs
         {
             Eagle = Dir(Eagle), DraftModel = Dir(DraftModel), Medusa = Dir(Medusa),
-            Tree = tree, DraftTree = pr.GetValue(DraftTree), DraftMax = max, DraftLimits = limits,
+            Tree = tree, Auto = CliTreeOptions.Auto, DraftTree = pr.GetValue(DraftTree), DraftMax = max, DraftLimits = limits,
             MedusaTree = medusa, Typical = pr.GetValue(Typical), Lookup = lookup,
         };
     }

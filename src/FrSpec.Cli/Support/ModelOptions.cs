@@ -21,7 +21,7 @@ internal sealed class ModelOptions(string? defaultModel = null)
     };
     public Option<string?> Method { get; } = new("--method") { Description = "vanilla, eagle2, eagle3, draft, medusa or lookup (default: the drafter whose flag is given, else vanilla)" };
     public Option<string?> Fr { get; } = new("--fr") { Description = "FR-Spec frequency list (freq_N.pt or SGLang token map) for the drafter's LM head" };
-    public Option<int?> FrSize { get; } = new("--fr-size") { Description = "FR-Spec subset size V' (uses freq_V'.pt beside the model/head, or the bundled subset)" };
+    public Option<string?> FrSize { get; } = new("--fr-size") { Description = "FR-Spec subset size V' (uses freq_V'.pt beside the model/head, or the bundled subset); auto: EAGLE-2's automatic tree also chooses V' among 8k, 16k, 32k and the full head" };
     public DrafterCliOptions Drafters { get; } = new();
 
     public void AddTo(Command command)
@@ -39,10 +39,20 @@ internal sealed class ModelOptions(string? defaultModel = null)
             throw new FrSpecException(kind == MethodKind.Vanilla
                 ? "--fr/--fr-size select the draft vocabulary of a drafter: give --eagle, --draft-model or --medusa too"
                 : $"--fr/--fr-size: {kind} drafting has no draft LM head to cut");
+        string? sizeText = parse.GetValue(FrSize);
+        bool autoSize = sizeText == "auto";
+        int? size = autoSize || sizeText == null ? null
+            : int.TryParse(sizeText, out int n) && n > 0 ? n : throw new FrSpecException($"--fr-size {sizeText}: expected a positive integer or auto");
+        if (autoSize && kind is not (MethodKind.Eagle2 or MethodKind.FrSpec))
+            throw new FrSpecException("--fr-size auto: only EAGLE-2's automatic tree chooses the draft vocabulary; give a size");
+        if (autoSize && parse.GetValue(Fr) != null) throw new FrSpecException("--fr-size auto chooses among the bundled subsets: leave out --fr");
+        if (autoSize && inputs.Tree != null) throw new FrSpecException("--fr-size auto needs the automatic tree: leave out --tree-depth/--tree-topk/--tree-tokens");
         var model = LanguageModel.Load(parse.GetValue(Model)!, CliEngineOptions.FromEnvironment());
         try
         {
-            var draft = DrafterCliOptions.FrVocabulary(model, parse.GetValue(Fr), parse.GetValue(FrSize), inputs);
+            if (autoSize)
+                return (model, DecodingMethod.Eagle(inputs.Eagle!, AutoVocabularies(model.Vocabulary, inputs.Eagle!), inputs.Auto), null);
+            var draft = DrafterCliOptions.FrVocabulary(model, parse.GetValue(Fr), size, inputs);
             return (model, inputs.Method(kind, draft), draft);
         }
         catch
@@ -50,5 +60,15 @@ internal sealed class ModelOptions(string? defaultModel = null)
             model.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The FR-Spec subsets `--fr-size auto` chooses among: the bundled 8k, 16k and 32k (those smaller than the vocabulary) and the full head.</summary>
+    public static IReadOnlyList<DraftVocabulary?> AutoVocabularies(ModelVocabulary vocabulary, string eagleDir)
+    {
+        var list = new List<DraftVocabulary?>();
+        foreach (int v in new[] { 8192, 16384, 32768 })
+            if (v < vocabulary.Size) list.Add(vocabulary.FindDraftVocabulary(v, eagleDir));
+        list.Add(null);
+        return list;
     }
 }

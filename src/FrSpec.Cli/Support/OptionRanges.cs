@@ -41,6 +41,9 @@ internal static class OptionRanges
         ["--tree-depth"] = AtLeast(0, 32),                 // the bounds of TreeOptions.Validate
         ["--tree-topk"] = AtLeast(1, 64),
         ["--tree-tokens"] = AtLeast(1, 1024),
+        ["--grid-depth"] = AtLeast(0, 32),                 // bench spec --grid: fixed trees, the same bounds
+        ["--grid-topk"] = AtLeast(1, 64),
+        ["--grid-tokens"] = AtLeast(1, 1024),
         ["--fr-size"] = AtLeast(1, 1 << 24),
         ["--fr-sizes"] = AtLeast(1, 1 << 24),
         ["--limit"] = AtLeast(1, int.MaxValue),

@@ -57,7 +57,12 @@ internal sealed class TargetTrainingOptions
             lm = LanguageModel.Load(targetDir, CliEngineOptions.FromEnvironment());
             var tokenizer = lm.Vocabulary.Tokenizer ?? throw new FrSpecException($"{targetDir}: train {verb} needs tokenizer.json");
             int validWindows = Math.Max(cfg.BatchSize, cfg.EvalWindows);
-            var train = EagleTrainer.BuildData(lm.Target, tokenizer, files, cfg, cfg.CorpusWindows, cfg.GeneratedWindows, log);
+            // chat_share: part of the generated windows answer corpus texts sent through the model's chat template
+            var vocabulary = lm.Vocabulary;
+            Func<string, int[]>? chat = vocabulary.ChatTemplate == null ? null
+                : text => vocabulary.EncodeChat([new Text.ChatMessage("user", text)]);
+            if (cfg.ChatShare > 0 && chat == null) throw new FrSpecException($"{targetDir}: chat_share needs a chat template in tokenizer_config.json");
+            var train = EagleTrainer.BuildData(lm.Target, tokenizer, files, cfg, cfg.CorpusWindows, cfg.GeneratedWindows, log, chat);
             var val = EagleTrainer.BuildData(lm.Target, tokenizer, validFiles, cfg with { Seed = cfg.Seed + 1 }, validWindows, 0, log);
             log.Line($"data ready: {train.Count} training windows, {val.Count} validation windows of {cfg.SeqLen + 1} tokens");
             return new Run(cfg, targetDir, outDir, pr.GetValue(Resume), lm, train, val, log);

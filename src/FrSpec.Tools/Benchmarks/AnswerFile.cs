@@ -138,6 +138,13 @@ public sealed class AnswerFile
             w.WriteStartArray("stopped");
             foreach (var t in a.Turns) w.WriteBooleanValue(t.StoppedByStopId);
             w.WriteEndArray();
+            if (a.Turns.Any(t => t.Tree != null))
+            {
+                w.WriteStartArray("tree");
+                foreach (var t in a.Turns)
+                    if (t.Tree is { } plan) TreePlanJson.Write(w, plan); else w.WriteNullValue();
+                w.WriteEndArray();
+            }
             w.WriteEndObject();
             w.WriteEndArray();
             w.WriteNumber("tstamp", a.Tstamp);
@@ -203,6 +210,9 @@ public sealed class AnswerFile
                 }
             if (c.TryGetProperty("stopped", out var st) && st.ValueKind == JsonValueKind.Array && st.GetArrayLength() == turns)
                 for (int i = 0; i < turns; i++) stopped[i] = st[i].ValueKind == JsonValueKind.True;
+            var trees = new FrSpec.Generation.TreePlan?[turns];
+            if (c.TryGetProperty("tree", out var tr) && tr.ValueKind == JsonValueKind.Array && tr.GetArrayLength() == turns)
+                for (int i = 0; i < turns; i++) trees[i] = TreePlanJson.Read(tr[i]);
 
             var results = new List<TurnResult>(turns);
             int flatPos = 0;
@@ -228,6 +238,7 @@ public sealed class AnswerFile
                     DecodeSeconds = decode?[i] ?? 0,
                     Time = splits[i],
                     StoppedByStopId = stopped[i],
+                    Tree = trees[i],
                 });
             }
             return new AnswerRecord

@@ -40,4 +40,6 @@ public sealed record TurnResult
     public double DecodeSeconds { get; init; }
     public TimeSplit Time { get; init; } = new();
     public bool StoppedByStopId { get; init; }
+    /// <summary>The tree the speculative method ended the turn with (the automatic tree's choice); null for vanilla.</summary>
+    public TreePlan? Tree { get; init; }
 }

@@ -103,6 +103,36 @@ public static class BenchmarkReport
         Table(sb, "Mean accepted length", "Tokens emitted per target forward pass after prefill, averaged over all steps: accepted draft tokens plus the bonus token (vanilla = 1).",
             r.Groups, names, (g, m) => F(r.Stats[m][g].MeanAcceptLength, "0.00"));
 
+        if (r.Trees.Count > 0)
+        {
+            sb.AppendLine("## Trees");
+            sb.AppendLine();
+            sb.AppendLine("The tree each speculative method ended its turns with: for the automatic tree (docs/speculative.md), what it chose on this machine from the measured costs and the acceptance it observed; plain decoding when it found that no tree pays.");
+            sb.AppendLine();
+            sb.AppendLine("| method | most turns ended with | turns | turns ended decoding plainly | predicted accepted length | measured |");
+            sb.AppendLine("|---|---|---:|---:|---:|---:|");
+            foreach (var (m, t) in r.Trees)
+                sb.AppendLine($"| {m} | {t.MostUsed} ({t.MostUsedTurns}) | {t.Turns} | {t.PlainTurns} | {(t.MeanPredictedAcceptLength > 0 ? F(t.MeanPredictedAcceptLength, "0.00") : "fixed")} | {F(r.Stats[m][BenchmarkResults.Overall].MeanAcceptLength, "0.00")} |");
+            sb.AppendLine();
+        }
+        foreach (var g in r.Grids)
+        {
+            sb.AppendLine($"## Tree grid: `{g.AutoMethod}`");
+            sb.AppendLine();
+            sb.AppendLine($"The automatic tree against each fixed tree, on the same questions in the same run: `{g.AutoMethod}` reaches **{F(g.AutoVsBest * 100, "0.0")}%** of the fastest fixed tree (`{g.BestGridMethod}`).");
+            sb.AppendLine();
+            sb.AppendLine("| method | tokens/s | mean accepted length | vs automatic |");
+            sb.AppendLine("|---|---:|---:|---:|");
+            double auto = r.Stats[g.AutoMethod][BenchmarkResults.Overall].TokensPerSecond;
+            foreach (var m in g.GridMethods.Prepend(g.AutoMethod).OrderByDescending(m => r.Stats[m][BenchmarkResults.Overall].TokensPerSecond))
+            {
+                var o = r.Stats[m][BenchmarkResults.Overall];
+                string label = m == g.AutoMethod ? $"**{m}** (automatic)" : m;
+                sb.AppendLine($"| {label} | {F(o.TokensPerSecond, "0.00")} | {F(o.MeanAcceptLength, "0.00")} | {(auto > 0 ? F(o.TokensPerSecond / auto, "0.00") + "×" : "n/a")} |");
+            }
+            sb.AppendLine();
+        }
+
         if (charts.Count > 0)
         {
             sb.AppendLine("## Charts");

@@ -1,3 +1,5 @@
+using FrSpec.Generation;
+
 namespace FrSpec.Benchmarks;
 
 /// <summary>Options for scoring answers while building a report.</summary>
@@ -49,6 +51,28 @@ public sealed class BenchmarkResults
     public IReadOnlyDictionary<string, IReadOnlyList<(string TaskId, string Detail)>>? HumanEvalFailures { get; init; }
     /// <summary>Why HumanEval was not scored (python3 missing, execution turned off), when it was not.</summary>
     public string? HumanEvalNote { get; init; }
+    /// <summary>Per speculative method, the trees its turns ended with (the automatic tree's choices).</summary>
+    public IReadOnlyDictionary<string, TreeUsage> Trees { get; init; } = new Dictionary<string, TreeUsage>();
+
+    /// <summary>
+    /// Each method with a fixed-tree grid (<c>bench spec --grid</c>): its automatic-tree method, the grid's methods and the
+    /// fastest of them by overall tokens/s.
+    /// </summary>
+    public IReadOnlyList<TreeGrid> Grids
+    {
+        get
+        {
+            var grids = new List<TreeGrid>();
+            foreach (var auto in Methods.Where(m => m.Spec.Kind != MethodKind.Vanilla && m.Spec.Tree == null))
+            {
+                var points = Methods.Where(m => m.Spec.Tree != null && m.Spec with { Tree = null } == auto.Spec).Select(m => m.Name).ToList();
+                if (points.Count == 0) continue;
+                string best = points.OrderByDescending(p => Stats[p][Overall].TokensPerSecond).First();
+                grids.Add(new TreeGrid(auto.Name, points, best, Stats[auto.Name][Overall].TokensPerSecond / Stats[best][Overall].TokensPerSecond));
+            }
+            return grids;
+        }
+    }
 
     /// <summary>Speedup of a method over a baseline in a group: ratio of Σ tokens / Σ wall time, or null.</summary>
     public double? Speedup(string method, string? baseline, string group)
@@ -113,7 +137,9 @@ public sealed class BenchmarkResults
         }
 
         string? vanilla = methods.FirstOrDefault(m => m.Spec.Kind == MethodKind.Vanilla)?.Name;
-        string? eagle2 = methods.FirstOrDefault(m => m.Spec.Kind == MethodKind.Eagle2)?.Name;
+        // with a tree grid, EAGLE-2's reference is its automatic-tree run
+        string? eagle2 = (methods.FirstOrDefault(m => m.Spec.Kind == MethodKind.Eagle2 && m.Spec.Tree == null)
+            ?? methods.FirstOrDefault(m => m.Spec.Kind == MethodKind.Eagle2))?.Name;
 
         // Output equivalence with vanilla under greedy decoding.
         Dictionary<string, IReadOnlyList<OutputDifference>>? diffs = null;
@@ -172,8 +198,16 @@ public sealed class BenchmarkResults
             }
         }
 
+        var trees = new Dictionary<string, TreeUsage>();
+        foreach (var m in methods)
+        {
+            var plans = order.SelectMany(id => answers[m.Name][id].Turns).Select(t => t.Tree).OfType<TreePlan>().ToList();
+            if (plans.Count > 0) trees[m.Name] = TreeUsage.Of(plans);
+        }
+
         return new BenchmarkResults
         {
+            Trees = trees,
             Settings = settings,
             Methods = methods,
             Groups = groups,
@@ -191,3 +225,19 @@ public sealed class BenchmarkResults
         };
     }
 }
+
+/// <summary>The trees a speculative method's turns ended with.</summary>
+public sealed record TreeUsage(int Turns, int PlainTurns, string MostUsed, int MostUsedTurns, double MeanPredictedAcceptLength)
+{
+    public static TreeUsage Of(IReadOnlyList<TreePlan> plans)
+    {
+        static string Shape(TreePlan p) => p.Speculative
+            ? $"depth {p.Depth}, top-k {p.TopK}, {p.TotalTokens} tokens, V' {p.DraftVocabularySize}" : "plain decoding";
+        var top = plans.GroupBy(Shape).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).First();
+        var predicted = plans.Where(p => p.Auto && p.Speculative).Select(p => p.PredictedAcceptLength).ToList();
+        return new TreeUsage(plans.Count, plans.Count(p => !p.Speculative), top.Key, top.Count(), predicted.Count > 0 ? predicted.Average() : 0);
+    }
+}
+
+/// <summary>An automatic-tree method next to the fixed trees of a grid: the fastest grid point and auto's speed relative to it.</summary>
+public sealed record TreeGrid(string AutoMethod, IReadOnlyList<string> GridMethods, string BestGridMethod, double AutoVsBest);

@@ -8,7 +8,8 @@ namespace FrSpec.Benchmarks;
 /// <summary>A decoder under test with the spec it was built from.</summary>
 public sealed record BenchmarkMethod(MethodSpec Spec, IDecoder Decoder)
 {
-    public string Name => Decoder.Name;
+    /// <summary>The answer file stem and report label: the decoder's name, with the tree for a fixed-tree grid point ("fr-8192-d4k8t16").</summary>
+    public string Name => Spec.Label(Decoder.Name);
 
     /// <summary>V' of an FR-Spec method: the number at the end of the decoder's name ("fr-32768", "draft-fr-8192"), else of the file name.</summary>
     public int? VocabSize => Spec.FrequencyFile == null ? null
@@ -147,6 +148,7 @@ public sealed class BenchmarkRunner
                 DecodeSeconds = r.DecodeSeconds,
                 Time = r.Time,
                 StoppedByStopId = r.StoppedByStopId,
+                Tree = r.Tree,
             });
             conversation.Add(new ChatMessage("assistant", text));
         }

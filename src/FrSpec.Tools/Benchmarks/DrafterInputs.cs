@@ -1,6 +1,7 @@
 using FrSpec.Model;
 using FrSpec.Sessions;
 using FrSpec.Speculative;
+using FrSpec.Speculative.AutoTree;
 
 namespace FrSpec.Benchmarks;
 
@@ -17,8 +18,13 @@ public sealed record DrafterInputs
     public string? DraftModel { get; init; }
     /// <summary>--medusa: a Medusa head directory.</summary>
     public string? Medusa { get; init; }
-    /// <summary>--tree-depth/--tree-topk/--tree-tokens: EAGLE-2's dynamic tree (EAGLE-2/3; a draft model with --draft-tree).</summary>
-    public TreeOptions Tree { get; init; } = TreeOptions.Default;
+    /// <summary>
+    /// --tree-depth/--tree-topk/--tree-tokens: a fixed EAGLE-2 dynamic tree (EAGLE-2/3; a draft model with --draft-tree).
+    /// Null (--tree auto, the default): EAGLE-2 uses the automatic tree, the other tree drafters <see cref="TreeOptions.Default"/>.
+    /// </summary>
+    public TreeOptions? Tree { get; init; }
+    /// <summary>The automatic tree's settings (EAGLE-2 without a fixed <see cref="Tree"/>).</summary>
+    public AutoTreeOptions Auto { get; init; } = AutoTreeOptions.Default;
     /// <summary>--draft-tree: the draft model grows <see cref="Tree"/> instead of a chain of <see cref="DraftMax"/>.</summary>
     public bool DraftTree { get; init; }
     /// <summary>--draft-max: the chain's length (llama.cpp's default 16).</summary>
@@ -54,12 +60,13 @@ public sealed record DrafterInputs
             MethodKind.Vanilla => DecodingMethod.Vanilla,
             MethodKind.Eagle2 or MethodKind.FrSpec => EagleKind == MethodKind.Eagle3
                 ? throw new FrSpecException($"--eagle {Eagle}: this is an EAGLE-3 head; use --method eagle3")
-                : DecodingMethod.Eagle(Need(Eagle, "eagle2", "--eagle DIR"), vocabulary, Tree),
+                : Tree != null ? DecodingMethod.Eagle(Need(Eagle, "eagle2", "--eagle DIR"), vocabulary, Tree)
+                : DecodingMethod.Eagle(Need(Eagle, "eagle2", "--eagle DIR"), [vocabulary], Auto),
             MethodKind.Eagle3 => EagleKind != MethodKind.Eagle3 && Eagle != null
                 ? throw new FrSpecException($"--eagle {Eagle}: not an EAGLE-3 head (its config.json has no draft_vocab_size); use --method eagle2")
-                : DecodingMethod.Eagle3(Need(Eagle, "eagle3", "--eagle DIR"), vocabulary, Tree),
+                : DecodingMethod.Eagle3(Need(Eagle, "eagle3", "--eagle DIR"), vocabulary, Tree ?? TreeOptions.Default),
             MethodKind.DraftModel => DecodingMethod.DraftModel(Need(DraftModel, "draft", "--draft-model DIR_OR_GGUF"), vocabulary,
-                DraftTree ? Tree : DraftModelMethod.Chain(DraftMax), DraftLimits),
+                DraftTree ? Tree ?? TreeOptions.Default : DraftModelMethod.Chain(DraftMax), DraftLimits),
             MethodKind.Medusa => DecodingMethod.Medusa(Need(Medusa, "medusa", "--medusa DIR"), vocabulary, MedusaTree, Typical),
             _ => DecodingMethod.PromptLookup(Lookup),
         };

@@ -27,8 +27,14 @@ public sealed class EagleTrainer
     /// <summary>Result of a run (also written to training/report.json).</summary>
     public sealed record Report(int Steps, long PositionsSeen, double TrainLoss, double ValidRegression, double ValidClassification, double ValidTop1, double TokensPerSecond, double Gflops);
 
-    /// <summary>Corpus windows (shuffled documents, seeded) run through the target, plus target-generated windows.</summary>
-    public static EagleData BuildData(Transformer target, ITokenizer tokenizer, IReadOnlyList<string> files, TrainConfig c, int corpusWindows, int generatedWindows, TrainingLog log)
+    /// <summary>
+    /// Corpus windows (shuffled documents, seeded) run through the target, plus windows the target writes itself, as EAGLE
+    /// regenerates its training data with the target: after a corpus prompt, or (a <c>chat_share</c> of them, when
+    /// <paramref name="chatPrompt"/> renders a user turn through the chat template) in answer to a corpus text sent as a
+    /// user turn, greedy or sampled in turn (<c>generation_temperatures</c>).
+    /// </summary>
+    public static EagleData BuildData(Transformer target, ITokenizer tokenizer, IReadOnlyList<string> files, TrainConfig c, int corpusWindows, int generatedWindows, TrainingLog log,
+        Func<string, int[]>? chatPrompt = null)
     {
         int len = c.SeqLen + 1;
         long need = (long)(corpusWindows + generatedWindows) * len;
@@ -50,10 +56,21 @@ public sealed class EagleTrainer
             if ((i + 1) % 100 == 0) log.Line($"target features: {i + 1}/{corpusWindows} corpus windows ({clock.Elapsed.TotalSeconds:F0} s)");
         }
         var rng = new Rng(c.Seed ^ 0x5EED);
+        float[] temperatures = c.GenerationTemperatures.Length > 0 ? c.GenerationTemperatures : [c.GenerationTemperature];
         for (int i = 0; i < generatedWindows; i++)
         {
             stream.Window(corpusWindows + i, len, w);
-            var gen = EagleData.Generate(target, w, Math.Min(c.GenerationPromptTokens, len - 1), len, c.GenerationTemperature, rng);
+            float temperature = temperatures[i % temperatures.Length];
+            // chat windows spread evenly: window i is one when the running share crosses a whole number
+            bool chat = chatPrompt != null && Math.Floor((i + 1) * (double)c.ChatShare) > Math.Floor(i * (double)c.ChatShare);
+            int[] prompt = w;
+            int promptLength = Math.Min(c.GenerationPromptTokens, len - 1);
+            if (chat)
+            {
+                var rendered = chatPrompt!(tokenizer.Decode(w.AsSpan(0, Math.Min(c.ChatPromptTokens, len - 1)), skipSpecialTokens: true));
+                if (rendered.Length < len) { prompt = rendered; promptLength = rendered.Length; }
+            }
+            var gen = EagleData.Generate(target, prompt, promptLength, len, temperature, rng);
             data.Add(target, gen);
             if ((i + 1) % 10 == 0) log.Line($"target features: {i + 1}/{generatedWindows} generated windows ({clock.Elapsed.TotalSeconds:F0} s)");
         }

@@ -50,7 +50,8 @@ public sealed class LmTrainer
     {
         var c = Config;
         Directory.CreateDirectory(StateDir);
-        var model = new TrainableTransformer(c.ToSpec(), c.BatchSize, c.SeqLen, ActiveTokens(train, c));
+        var active = ActiveTokens(train, c);
+        var model = new TrainableTransformer(c.ToSpec(), c.BatchSize, c.SeqLen, active);
         model.Initialize(c.Seed);
         var parameters = model.Parameters().ToList();
         var opt = new AdamW(parameters) { Beta1 = c.Beta1, Beta2 = c.Beta2, WeightDecay = c.WeightDecay };
@@ -67,7 +68,7 @@ public sealed class LmTrainer
         long paramCount = parameters.Sum(p => (long)p.Length);
         double flopsPerToken = model.FlopsPerToken();
         log.Line($"model: {paramCount:N0} parameters ({c.Layers} layers, hidden {c.HiddenSize}, vocab {c.VocabSize}); " +
-                 $"softmax over {model.ActiveRows:N0} active rows; {flopsPerToken / 1e6:F1} MFLOP/token to train; {c.BatchSize}×{c.SeqLen} tokens/step; {train.Tokens.Length:N0} training tokens");
+                 $"softmax over {model.ActiveRows:N0} active rows ({ActiveCoverage(train, active, c.VocabSize):P2} of the training tokens); {flopsPerToken / 1e6:F1} MFLOP/token to train; {c.BatchSize}×{c.SeqLen} tokens/step; {train.Tokens.Length:N0} training tokens");
 
         var windows = new int[c.BatchSize * (c.SeqLen + 1)];
         int tokensPerStep = c.BatchSize * c.SeqLen;
@@ -119,17 +120,38 @@ public sealed class LmTrainer
         return model;
     }
 
-    /// <summary>Every token id of the training stream plus the separator: the rows the LM head is trained on.</summary>
+    /// <summary>
+    /// The rows the LM head is trained on: every token id of the training stream plus the separator, or, with
+    /// <c>max_active_tokens</c>, only the most frequent ones (ties to the lower id). The other rows stay zero: those tokens
+    /// are read as zero vectors and predicted with the fixed logit 0, which is still an exact full-vocabulary loss of
+    /// the model that is saved (<see cref="VocabLoss"/>), at a fraction of the head's cost.
+    /// </summary>
     public static int[] ActiveTokens(TokenStream train, TrainConfig c)
     {
-        var seen = new bool[c.VocabSize];
+        var counts = new long[c.VocabSize];
         foreach (int t in train.Tokens)
         {
             if ((uint)t >= (uint)c.VocabSize) throw new FrSpecException($"token id {t} is outside vocab_size {c.VocabSize}");
-            seen[t] = true;
+            counts[t]++;
         }
-        seen[c.DocumentSeparatorId] = true;
-        return Enumerable.Range(0, c.VocabSize).Where(i => seen[i]).ToArray();
+        if (c.MaxActiveTokens <= 0)
+        {
+            counts[c.DocumentSeparatorId] = Math.Max(1, counts[c.DocumentSeparatorId]);
+            return Enumerable.Range(0, c.VocabSize).Where(i => counts[i] > 0).ToArray();
+        }
+        var ranked = Enumerable.Range(0, c.VocabSize).Where(i => counts[i] > 0 && i != c.DocumentSeparatorId)
+            .OrderByDescending(i => counts[i]).ThenBy(i => i).Take(c.MaxActiveTokens - 1);
+        return ranked.Append(c.DocumentSeparatorId).Order().ToArray();
+    }
+
+    /// <summary>Share of the training stream's tokens that are active rows (1 unless <c>max_active_tokens</c> cuts rare ones).</summary>
+    public static double ActiveCoverage(TokenStream train, int[] active, int vocabSize)
+    {
+        var isActive = new bool[vocabSize];
+        foreach (int a in active) isActive[a] = true;
+        long hit = 0;
+        foreach (int t in train.Tokens) if (isActive[t]) hit++;
+        return train.Tokens.Length == 0 ? 1 : hit / (double)train.Tokens.Length;
     }
 
     /// <summary>Mean loss over the first EvalWindows consecutive windows of the validation stream (rounded to whole batches).</summary>

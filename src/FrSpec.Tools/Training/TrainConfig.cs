@@ -28,6 +28,10 @@ public sealed record TrainConfig
     /// <summary>Training tokens to tokenize (whole blocks of 64 shuffled documents, at least this many); 0 = 1.25 × steps × batch × (seq_len + 1).</summary>
     [JsonPropertyName("train_tokens")] public long TrainTokens { get; init; }
 
+    /// <summary>At most this many LM-head rows are trained, the most frequent tokens of the training stream (0 = every token
+    /// that occurs); the other rows stay zero (see <c>LmTrainer.ActiveTokens</c>).</summary>
+    [JsonPropertyName("max_active_tokens")] public int MaxActiveTokens { get; init; }
+
     // optimisation
     [JsonPropertyName("steps")] public int Steps { get; init; } = 1000;
     [JsonPropertyName("batch_size")] public int BatchSize { get; init; } = 8;
@@ -61,6 +65,13 @@ public sealed record TrainConfig
     [JsonPropertyName("generated_windows")] public int GeneratedWindows { get; init; }
     [JsonPropertyName("generation_prompt_tokens")] public int GenerationPromptTokens { get; init; } = 16;
     [JsonPropertyName("generation_temperature")] public float GenerationTemperature { get; init; } = 0.8f;
+    /// <summary>Temperatures the generated windows cycle through (0 = greedy); empty = <see cref="GenerationTemperature"/> only.</summary>
+    [JsonPropertyName("generation_temperatures")] public float[] GenerationTemperatures { get; init; } = [];
+    /// <summary>Share of generated windows whose corpus prompt is sent as a user turn through the model's chat template (as
+    /// chat benchmarks prompt the target), the target then answering in the assistant turn.</summary>
+    [JsonPropertyName("chat_share")] public float ChatShare { get; init; }
+    /// <summary>Corpus tokens in the prompt of a chat-formatted generated window (the template's tokens come on top).</summary>
+    [JsonPropertyName("chat_prompt_tokens")] public int ChatPromptTokens { get; init; } = 48;
 
     // Medusa (train medusa)
     /// <summary>Medusa heads to train: head k predicts the token k + 2 places ahead (Medusa-1 ships 5; mc_sim_7b_63 uses 4).</summary>
@@ -93,9 +104,14 @@ public sealed record TrainConfig
         if (Heads % KvHeads != 0) throw new FrSpecException($"{file}: num_attention_heads must be a multiple of num_key_value_heads");
         if (HiddenSize % Heads != 0 || HiddenSize / Heads % 2 != 0) throw new FrSpecException($"{file}: hidden_size/num_attention_heads must be an even integer");
         if ((long)BatchSize * SeqLen > 1 << 16) throw new FrSpecException($"{file}: batch_size × seq_len must be at most 65536");
+        if (MaxActiveTokens < 0 || MaxActiveTokens > VocabSize) throw new FrSpecException($"{file}: field 'max_active_tokens' must be between 0 (all) and vocab_size, got {MaxActiveTokens}");
         if (Family is not ("qwen2" or "llama3")) throw new FrSpecException($"{file}: field 'family' must be qwen2 or llama3");
         if (!(Lr > 0)) throw new FrSpecException($"{file}: field 'lr' must be positive");
         if (MedusaHeads < 1 || MedusaHeads > Speculative.MedusaHeads.MaxHeads) throw new FrSpecException($"{file}: field 'medusa_heads' must be in [1, {Speculative.MedusaHeads.MaxHeads}]");
+        if (!(ChatShare >= 0 && ChatShare <= 1)) throw new FrSpecException($"{file}: field 'chat_share' must be in [0, 1], got {ChatShare}");
+        if (ChatPromptTokens < 1) throw new FrSpecException($"{file}: field 'chat_prompt_tokens' must be positive, got {ChatPromptTokens}");
+        foreach (float t in GenerationTemperatures)
+            if (!(t >= 0 && float.IsFinite(t))) throw new FrSpecException($"{file}: field 'generation_temperatures' must hold temperatures ≥ 0, got {t}");
     }
 
     public Synthesis.SynthSpec ToSpec() => new()

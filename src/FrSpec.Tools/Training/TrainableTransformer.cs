@@ -93,7 +93,6 @@ public sealed class TrainableTransformer
         {
             int id = _inputs[t];
             if ((uint)id >= (uint)Spec.VocabSize) throw new FrSpecException($"token id {id} is outside the vocabulary of {Spec.VocabSize}");
-            if (backward && _active != null && !_active.Contains(id)) throw new ArgumentException($"token id {id} is not in the active set");
             Array.Copy(Embedding.Value, (long)id * H, _x, (long)t * H, H);
         }
         foreach (var layer in Layers) layer.Forward(_x, _x, _cos, _sin);
@@ -105,9 +104,11 @@ public sealed class TrainableTransformer
         var dPre = _dPre;
         RmsNormOp.Backward(_x, _dx, T, H, FinalNorm.Value, _rf, FinalNorm.Grad, dPre, accumulate: false, _row);
         for (int l = Layers.Count - 1; l >= 0; l--) Layers[l].Backward(dPre, dPre, _cos, _sin);
-        // embedding rows (serial: a token can repeat)
+        // embedding rows (serial: a token can repeat); inactive rows stay zero (their gradient is dropped: the trained
+        // model is the one with those rows fixed at zero)
         for (int t = 0; t < T; t++)
         {
+            if (_active != null && !_active.Contains(_inputs[t])) continue;
             var g = Embedding.Grad.AsSpan((int)((long)_inputs[t] * H), H);
             System.Numerics.Tensors.TensorPrimitives.Add(g, dPre.AsSpan(t * H, H), g);
         }

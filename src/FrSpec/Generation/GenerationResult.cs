@@ -18,6 +18,13 @@ public sealed class GenerationResult
     /// <summary>Where decode time went (zero for parts a method does not have).</summary>
     public TimeSplit Time { get; init; } = new();
     public bool StoppedByStopId { get; init; }
+    /// <summary>
+    /// Speculative methods: the tree and draft vocabulary in force at the end (with the automatic tree, what it settled on,
+    /// possibly plain decoding); null for vanilla decoding.
+    /// </summary>
+    public TreePlan? Tree { get; init; }
+    /// <summary>How many times the automatic tree changed its plan during this generation.</summary>
+    public int TreeChanges { get; init; }
 
     public double MeanAcceptLength => AcceptLengths.Length == 0 ? 0 : AcceptLengths.Average();
     /// <summary>Generated tokens per second of decode time (prefill excluded, as Spec-Bench reports).</summary>

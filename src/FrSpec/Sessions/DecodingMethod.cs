@@ -1,6 +1,7 @@
 using FrSpec.Generation;
 using FrSpec.Model;
 using FrSpec.Speculative;
+using FrSpec.Speculative.AutoTree;
 
 namespace FrSpec.Sessions;
 
@@ -15,7 +16,7 @@ public abstract record DecodingMethod
 {
     private protected DecodingMethod() { }
 
-    /// <summary>Short name for reports and answer files: "vanilla", "eagle2", "fr-&lt;V'&gt;".</summary>
+    /// <summary>Short name for reports and answer files: "vanilla", "eagle2", "fr-&lt;V'&gt;", "fr-auto".</summary>
     public abstract string Name { get; }
 
     /// <summary>Plain autoregressive decoding: one target pass per token.</summary>
@@ -23,10 +24,21 @@ public abstract record DecodingMethod
 
     /// <summary>
     /// EAGLE-2 with the EAGLE-1/2 head in <paramref name="headDirectory"/>; with <paramref name="vocabulary"/>, FR-Spec
-    /// (the draft LM head keeps only those rows). <paramref name="tree"/> defaults to <see cref="TreeOptions.Default"/>.
+    /// (the draft LM head keeps only those rows). <paramref name="tree"/> fixes the tree; null (the default) lets the
+    /// automatic tree choose it on this machine (docs/speculative.md, "The automatic tree").
     /// </summary>
     public static DecodingMethod Eagle(string headDirectory, DraftVocabulary? vocabulary = null, TreeOptions? tree = null) =>
-        new EagleMethod(headDirectory, vocabulary, tree ?? TreeOptions.Default);
+        new EagleMethod(headDirectory, vocabulary, tree);
+
+    /// <summary>
+    /// EAGLE-2 with the automatic tree choosing, besides the tree, the draft vocabulary among <paramref name="vocabularies"/>
+    /// (FR-Spec subsets; a null entry is the full head, i.e. plain EAGLE-2).
+    /// </summary>
+    public static DecodingMethod Eagle(string headDirectory, IReadOnlyList<DraftVocabulary?> vocabularies, AutoTreeOptions? auto = null)
+    {
+        if (vocabularies.Count == 0) throw new FrSpecException("the automatic draft vocabulary needs at least one vocabulary to choose from");
+        return new EagleMethod(headDirectory, vocabularies[0], null) { Candidates = vocabularies, Auto = auto ?? AutoTreeOptions.Default };
+    }
 
     /// <summary>
     /// EAGLE-3 with the head in <paramref name="headDirectory"/> (its own draft vocabulary; with <paramref name="vocabulary"/>,
@@ -70,16 +82,36 @@ public sealed record VanillaMethod : DecodingMethod
     internal override IDecoder CreateDecoder(LanguageModel model, ISampledAcceptance? acceptance) => new VanillaDecoder(model.Target);
 }
 
-/// <summary>EAGLE-2 dynamic-tree speculation, FR-Spec when <see cref="Vocabulary"/> is set.</summary>
-public sealed record EagleMethod(string HeadDirectory, DraftVocabulary? Vocabulary, TreeOptions Tree) : DecodingMethod
+/// <summary>
+/// EAGLE-2 dynamic-tree speculation, FR-Spec when <see cref="Vocabulary"/> is set. <see cref="Tree"/> null: the automatic
+/// tree (<see cref="Auto"/>); with <see cref="Candidates"/> it also chooses the draft vocabulary among them.
+/// </summary>
+public sealed record EagleMethod(string HeadDirectory, DraftVocabulary? Vocabulary, TreeOptions? Tree) : DecodingMethod
 {
-    public override string Name => Vocabulary == null ? "eagle2" : $"fr-{Vocabulary.Count}";
+    /// <summary>Draft vocabularies the automatic tree chooses among (null entry = the full head); null = just <see cref="Vocabulary"/>.</summary>
+    public IReadOnlyList<DraftVocabulary?>? Candidates { get; init; }
+
+    /// <summary>Settings of the automatic tree (used when <see cref="Tree"/> is null).</summary>
+    public AutoTreeOptions Auto { get; init; } = AutoTreeOptions.Default;
+
+    public override string Name => Candidates is { Count: > 1 } ? "fr-auto" : Vocabulary == null ? "eagle2" : $"fr-{Vocabulary.Count}";
 
     internal override IDecoder CreateDecoder(LanguageModel model, ISampledAcceptance? acceptance)
     {
-        Tree.Validate();
         var head = model.EagleHead(HeadDirectory);
-        var draftHead = Vocabulary == null ? model.Target.Head : model.DraftHead(Vocabulary);
-        return SpeculativeDecoder.Eagle(model.Target, head, draftHead, Tree, Name, acceptance);
+        if (Tree != null)
+        {
+            if (Candidates is { Count: > 1 }) throw new FrSpecException("choosing among draft vocabularies needs the automatic tree (no fixed tree)");
+            Tree.Validate();
+            return SpeculativeDecoder.Eagle(model.Target, head, DraftHead(model, Vocabulary), Tree, Name, acceptance);
+        }
+        var vocabularies = Candidates ?? [Vocabulary];
+        var heads = vocabularies.Select(v => DraftHead(model, v)).ToArray();
+        string? cache = Auto.CostCacheDirectory;
+        return SpeculativeDecoder.AutoEagle(model.Target, head, heads, vocabularies, Auto,
+            drafter => model.TreeCosts(HeadDirectory, drafter, cache), Name, acceptance);
     }
+
+    private static LmHead DraftHead(LanguageModel model, DraftVocabulary? vocabulary) =>
+        vocabulary == null ? model.Target.Head : model.DraftHead(vocabulary);
 }

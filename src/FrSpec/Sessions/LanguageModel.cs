@@ -1,6 +1,7 @@
 using FrSpec.Model;
 using FrSpec.Speculative;
 using FrSpec.Text;
+using FrSpec.Speculative.AutoTree;
 
 namespace FrSpec.Sessions;
 
@@ -19,6 +20,7 @@ public sealed class LanguageModel : IDisposable
     private readonly Dictionary<DraftVocabulary, LmHead> _draftHeads = new();
     private readonly Dictionary<string, IDisposable> _parts = new(StringComparer.Ordinal); // other drafters' parts, by kind and path
     private readonly List<IDisposable> _partOrder = new(); // disposed last-made first (heads cut from a part go before it)
+    private readonly Dictionary<string, Lazy<object>> _treeCosts = new(StringComparer.Ordinal);
     private BatchScheduler? _scheduler;
     private bool _disposed;
     private int _running; // generations in progress: Dispose waits for them, so weights are never freed under a pass
@@ -180,6 +182,33 @@ public sealed class LanguageModel : IDisposable
             _partOrder.Add(made);
             return made;
         }
+    }
+
+    /// <summary>
+    /// What speculation costs for a head and its draft vocabularies on this machine (<see cref="CostProfile"/>): the target's
+    /// side is measured once per loaded model and bounds and shared by every drafter, the drafter's once per head and
+    /// vocabulary sizes; the first session that needs a part measures it (others wait), or reads it from
+    /// <paramref name="cacheDirectory"/> when an earlier run measured the same files on the same machine and options.
+    /// </summary>
+    internal CostProfile TreeCosts(string headDirectory, ITunableDrafter drafter, string? cacheDirectory)
+    {
+        var bounds = drafter.Bounds;
+        var target = Cached(CostProfileStore.TargetKey(Directory, bounds, Options), cacheDirectory, () => CostCalibration.MeasureTarget(Target, bounds));
+        var draft = Cached(CostProfileStore.DraftKey(Directory, headDirectory, drafter.VariantSizes, bounds, Options), cacheDirectory,
+            () => CostCalibration.MeasureDraft(drafter, Target.Config.VocabSize, Target.Config.HiddenSize));
+        return new CostProfile(target, draft);
+    }
+
+    private T Cached<T>(string key, string? cacheDirectory, Func<T> measure) where T : class, ICachedCosts
+    {
+        Lazy<object> lazy;
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            if (!_treeCosts.TryGetValue(key, out lazy!))
+                _treeCosts[key] = lazy = new Lazy<object>(() => CostProfileStore.GetOrMeasure(cacheDirectory, key, measure));
+        }
+        return (T)lazy.Value;
     }
 
     /// <summary>The continuous-batching scheduler that streamed vanilla generations share, started on first use.</summary>

@@ -11,72 +11,115 @@ namespace FrSpec.Speculative;
 /// reranked by cumulative log-probability. The network is an EAGLE-1/2 or EAGLE-3 head or a draft model
 /// (<see cref="IDraftNetwork"/>); a chain is the tree with k = 1.
 /// The draft LM head is the full head or a row subset of it (FR-Spec): log-softmax and top-k run in subset space and
-/// indices map back to token ids. <see cref="DraftLimits"/> add llama.cpp's cut-offs (a child below a probability is
-/// not drafted; a tree with too few drafted tokens is dropped). All buffers are allocated once.
+/// indices map back to token ids. A drafter may hold several variants of one network that differ only in their draft
+/// LM head, and switch between them, and between tree shapes within <see cref="Bounds"/>, from one round to the next:
+/// the stable cache depends only on the network's layers, never on the LM head. <see cref="DraftLimits"/> add
+/// llama.cpp's cut-offs (a child below a probability is not drafted; a tree with too few drafted tokens is dropped).
+/// All buffers are allocated once, for the bounds.
 /// </summary>
-internal sealed class EagleDrafter : IDrafter
+internal sealed class EagleDrafter : ITunableDrafter
 {
     private const int Chunk = 128; // pairs per stable-pass forward (bounds scratch memory)
 
-    private readonly IDraftNetwork _network;
+    private readonly IDraftNetwork[] _variants;
     private readonly ForwardState _state;
-    private readonly LmHead _draftHead;
-    private readonly TreeOptions _options;
     private readonly DraftLimits _limits;
     private readonly float _minLogProb;
-    private readonly int _k, _hidden, _featureWidth;
+    private readonly int[] _variantSizes;
+    private readonly int _hidden, _featureWidth, _maxK;
+    private IDraftNetwork _network;
     private KvCache _cache;
+    private TreeOptions _options;
+    private LmHead _draftHead;
+    private int _k;
 
     // candidates of the current round, in global order: group 0 (root's children), then one group of k² per step
     private readonly float[] _score;
-    private readonly int[] _token, _parent, _slot, _node;
+    private readonly int[] _token, _parent, _slot, _node, _expanded;
     // the frontier being expanded: candidate ids and their input features (the parents' draft outputs)
     private readonly int[] _frontier, _nextFrontier, _tokens, _positions;
     private float[] _frontierFeat, _nextFeat;
     private readonly float[] _rootFeature, _logits;
-    private readonly int[] _topIdx, _chosen;
-    private readonly float[] _topVal, _chosenVal;
+    private readonly int[] _topIdx, _chosen, _rankIdx;
+    private readonly float[] _topVal, _chosenVal, _rankVal;
+    // ranked child candidates of every node expanded this round (root, then each frontier row), for acceptance statistics
+    private readonly int[] _ranked, _rankedCount;
     private readonly AttentionMask _mask = new(0, 0, 0);
-    private readonly Stopwatch _clock = new();
     private long _layerTicks, _headTicks;
 
+    /// <summary>One fixed tree over one draft network.</summary>
     public EagleDrafter(IDraftNetwork network, TreeOptions options, int capacity, DraftLimits? limits = null)
+        : this([network], options, capacity, limits) { }
+
+    /// <summary>
+    /// A drafter that can switch between <paramref name="variants"/> (one network with different draft LM heads, so one
+    /// state and one cache serve them all) and any tree within <paramref name="bounds"/>; it starts with variant 0 and
+    /// the bounds themselves.
+    /// </summary>
+    public EagleDrafter(IReadOnlyList<IDraftNetwork> variants, TreeOptions bounds, int capacity, DraftLimits? limits = null)
     {
-        options.Validate();
+        bounds.Validate();
+        if (variants.Count == 0) throw new ArgumentException("at least one draft network is needed");
         _limits = limits ?? DraftLimits.None;
         _limits.Validate();
-        _network = network; _draftHead = network.DraftHead; _options = options;
         _minLogProb = _limits.MinProbability > 0 ? MathF.Log(_limits.MinProbability) : float.NegativeInfinity;
-        _state = network.CreateState();
-        _hidden = network.HiddenSize;
-        _featureWidth = network.Features.Width;
-        _k = Math.Min(options.TopK, _draftHead.Size);
-        _cache = network.CreateCache(capacity);
-        int candidates = _k + options.Depth * _k * _k;
+        _variants = [.. variants]; Bounds = bounds;
+        _network = _variants[0];
+        _variantSizes = [.. _variants.Select(d => d.DraftHead.Size)];
+        _state = _network.CreateState();
+        _hidden = _network.HiddenSize;
+        _featureWidth = _network.Features.Width;
+        _maxK = Math.Min(bounds.TopK, _variantSizes.Max());
+        _cache = _network.CreateCache(capacity);
+        int candidates = _maxK + bounds.Depth * _maxK * _maxK;
         _score = new float[candidates]; _token = new int[candidates]; _parent = new int[candidates];
-        _slot = new int[candidates]; _node = new int[candidates];
-        _frontier = new int[_k]; _nextFrontier = new int[_k]; _tokens = new int[_k]; _positions = new int[Math.Max(_k, Chunk)];
-        _frontierFeat = new float[_k * _hidden]; _nextFeat = new float[_k * _hidden];
+        _slot = new int[candidates]; _node = new int[candidates]; _expanded = new int[candidates];
+        _frontier = new int[_maxK]; _nextFrontier = new int[_maxK]; _tokens = new int[_maxK]; _positions = new int[Math.Max(_maxK, Chunk)];
+        _frontierFeat = new float[_maxK * _hidden]; _nextFeat = new float[_maxK * _hidden];
         _rootFeature = new float[_hidden];
-        _logits = new float[_k * _draftHead.Size];
-        int sel = Math.Max(_k * _k, 1);
+        _logits = new float[_maxK * _variantSizes.Max()];
+        int sel = Math.Max(_maxK * _maxK, 1);
         _topIdx = new int[sel]; _topVal = new float[sel];
-        _chosen = new int[Math.Max(options.TotalTokens, 1)]; _chosenVal = new float[Math.Max(options.TotalTokens, 1)];
+        _rankIdx = new int[Math.Max(_maxK, DraftTree.MaxCandidates)]; _rankVal = new float[_rankIdx.Length];
+        _chosen = new int[Math.Max(bounds.TotalTokens, 1)]; _chosenVal = new float[Math.Max(bounds.TotalTokens, 1)];
+        int expandable = 1 + bounds.Depth * _maxK;
+        _ranked = new int[expandable * DraftTree.MaxCandidates]; _rankedCount = new int[expandable];
+        _options = bounds;
+        _draftHead = _network.DraftHead;
+        _k = Math.Min(bounds.TopK, _draftHead.Size);
     }
 
     public DraftFeatures Features => _network.Features;
 
-    public int MaxTreeTokens => _options.TotalTokens;
+    public int MaxTreeTokens => Bounds.TotalTokens;
+
+    /// <inheritdoc/>
+    public TreeOptions Bounds { get; }
+
+    /// <inheritdoc/>
+    public IReadOnlyList<int> VariantSizes => _variantSizes;
 
     public (double Layers, double Head) Time => (_layerTicks / (double)Stopwatch.Frequency, _headTicks / (double)Stopwatch.Frequency);
 
     /// <summary>Stable draft positions so far (= target tokens whose successor the draft has consumed).</summary>
     public int StableLength => _cache.Count;
 
+    /// <inheritdoc/>
+    public void Configure(TreeOptions tree, int variant)
+    {
+        if (tree.Depth > Bounds.Depth || tree.TopK > Bounds.TopK || tree.TotalTokens > Bounds.TotalTokens || tree.Depth < 0 || tree.TopK < 1 || tree.TotalTokens < 1)
+            throw new ArgumentOutOfRangeException(nameof(tree), $"tree {tree} is outside the drafter's bounds {Bounds}");
+        if ((uint)variant >= (uint)_variants.Length) throw new ArgumentOutOfRangeException(nameof(variant));
+        _options = tree;
+        _network = _variants[variant];
+        _draftHead = _network.DraftHead;
+        _k = Math.Min(tree.TopK, _draftHead.Size);
+    }
+
     public void Begin(ReadOnlySpan<int> prompt, int maxSequenceLength)
     {
         // The stable cache follows the sequence; one round's frontier passes (depth × k slots) sit on top of it.
-        int need = Math.Max(maxSequenceLength, prompt.Length + 1) + _options.Depth * _k + 2;
+        int need = Math.Max(maxSequenceLength, prompt.Length + 1) + Bounds.Depth * _maxK + 2;
         if (_cache.Capacity < need) _cache = _network.CreateCache(need);
         _cache.Clear();
         _layerTicks = _headTicks = 0;
@@ -109,8 +152,8 @@ internal sealed class EagleDrafter : IDrafter
 
         // Group 0: the root's children, scored by the draft's log-probabilities after the last stable position.
         HeadLogits(_network.HeadInput(_state, _rootFeature, 1), 1);
-        TopChildren(0, -1, 0f, 0);
-        int groupEnd = k;
+        TopChildren(0, -1, 0f, 0, 0);
+        int groupEnd = k, expandedSlots = 1;
         for (int r = 0; r < k; r++) { _frontier[r] = r; _rootFeature.CopyTo(_frontierFeat.AsSpan(r * h, h)); }
         if (float.IsNegativeInfinity(_score[0])) depth = 0; // even the best child is below the probability cut-off
 
@@ -135,7 +178,11 @@ internal sealed class EagleDrafter : IDrafter
             // Children of every frontier node: group step+1, child c of frontier row r at offset r·k + c.
             int groupStart = groupEnd;
             HeadLogits(_network.HeadInput(_state, output, k), k);
-            for (int r = 0; r < k; r++) TopChildren(r, _frontier[r], _score[_frontier[r]], groupStart + r * k);
+            for (int r = 0; r < k; r++)
+            {
+                _expanded[_frontier[r]] = expandedSlots;
+                TopChildren(r, _frontier[r], _score[_frontier[r]], groupStart + r * k, expandedSlots++);
+            }
             groupEnd = groupStart + k * k;
             if (step == depth - 1) break; // the last group is never fed
 
@@ -159,14 +206,40 @@ internal sealed class EagleDrafter : IDrafter
         if (chosen < _limits.MinDraftTokens) chosen = 0; // too short a draft is not worth verifying (llama.cpp's --draft-min)
         _chosen.AsSpan(0, chosen).Sort();
         tree.Reset(rootToken);
+        tree.SetCandidates(0, _ranked.AsSpan(0, _rankedCount[0]));
         for (int i = 0; i < chosen; i++)
         {
             int g = _chosen[i], p = _parent[g];
             int parentNode = p < 0 ? 0 : _node[p];
             if (parentNode < 0)
                 throw new InvalidOperationException($"draft tree candidate {g} was chosen without its parent {p}");
-            _node[g] = tree.Add(_token[g], parentNode);
+            int node = _node[g] = tree.Add(_token[g], parentNode);
+            if (_expanded[g] > 0)
+                tree.SetCandidates(node, _ranked.AsSpan(_expanded[g] * DraftTree.MaxCandidates, _rankedCount[_expanded[g]]));
         }
+    }
+
+    /// <inheritdoc/>
+    public (double Layer, double Head) TimeStep(int variant, int rows)
+    {
+        if (_cache.Count == 0) throw new InvalidOperationException("TimeStep before Extend");
+        if (rows < 1 || rows > _maxK) throw new ArgumentOutOfRangeException(nameof(rows));
+        var (tree, previous) = (_options, Array.IndexOf(_variants, _network));
+        Configure(_options with { TopK = Math.Min(Bounds.TopK, Math.Max(rows, 1)) }, variant);
+        int stable = _cache.Count, h = _hidden;
+        for (int r = 0; r < rows; r++) { _tokens[r] = r; _positions[r] = stable; _rootFeature.CopyTo(_frontierFeat.AsSpan(r * h, h)); }
+        _mask.Reset(stable, rows, stable);
+        for (int r = 0; r < rows; r++) _mask.Allow(r, stable + r);
+        long t0 = Stopwatch.GetTimestamp();
+        var output = _network.Forward(_state, _cache, _tokens.AsSpan(0, rows), _frontierFeat.AsSpan(0, rows * h), _positions.AsSpan(0, rows), _mask, fromTarget: false);
+        long t1 = Stopwatch.GetTimestamp();
+        _draftHead.Compute(_network.HeadInput(_state, output, rows), rows, _logits);
+        int k = Math.Min(_k, rows);
+        for (int r = 0; r < rows; r++) TopChildren(r, -1, 0f, 0, 0, Math.Min(k, _score.Length));
+        long t2 = Stopwatch.GetTimestamp();
+        _cache.Rollback();
+        Configure(tree, previous);
+        return ((t1 - t0) / (double)Stopwatch.Frequency, (t2 - t1) / (double)Stopwatch.Frequency);
     }
 
     /// <summary>Draft logits for n hidden rows in one pass over the head (each weight row is read once).</summary>
@@ -179,18 +252,21 @@ internal sealed class EagleDrafter : IDrafter
 
     /// <summary>
     /// The k best tokens of logits row <paramref name="row"/> as candidates at <paramref name="dest"/>, scored by the
-    /// parent's score plus their log-softmax over the draft vocabulary (the subset for FR-Spec). Consumes the row.
+    /// parent's score plus their log-softmax over the draft vocabulary (the subset for FR-Spec); the row's ranked list
+    /// (k or more tokens) is kept as expanded slot <paramref name="expandedSlot"/>. Consumes the row.
     /// </summary>
-    private void TopChildren(int row, int parent, float parentScore, int dest)
+    private void TopChildren(int row, int parent, float parentScore, int dest, int expandedSlot, int count = -1)
     {
         long t0 = Stopwatch.GetTimestamp();
-        int v = _draftHead.Size, k = _k;
+        int v = _draftHead.Size, k = count < 0 ? _k : count;
         var logits = _logits.AsSpan(row * v, v);
-        var idx = _topIdx.AsSpan(row * k, k);
-        var val = _topVal.AsSpan(row * k, k);
-        int n = TopSelector.Select(logits, k, idx, val);
+        int n = TopSelector.Select(logits, Math.Max(k, DraftTree.MaxCandidates), _rankIdx, _rankVal);
+        int kept = Math.Min(n, DraftTree.MaxCandidates);
+        var ranked = _ranked.AsSpan(expandedSlot * DraftTree.MaxCandidates, kept);
+        for (int c = 0; c < kept; c++) ranked[c] = _draftHead.TokenId(_rankIdx[c]);
+        _rankedCount[expandedSlot] = kept;
         // logsumexp, computed in place: the row is not needed after its top-k
-        float max = val[0];
+        float max = _rankVal[0];
         TensorPrimitives.Subtract(logits, max, logits);
         TensorPrimitives.Exp(logits, logits);
         float lse = max + MathF.Log(TensorPrimitives.Sum(logits));
@@ -199,15 +275,16 @@ internal sealed class EagleDrafter : IDrafter
             int g = dest + c;
             if (c < n)
             {
-                _token[g] = _draftHead.TokenId(idx[c]);
+                _token[g] = c < kept ? ranked[c] : _draftHead.TokenId(_rankIdx[c]);
                 // lp ≤ 0 keeps scores non-increasing along a path, so the reranked set always holds each node's parent
-                float lp = Math.Min(0f, val[c] - lse);
+                float lp = Math.Min(0f, _rankVal[c] - lse);
                 _score[g] = lp < _minLogProb ? float.NegativeInfinity : parentScore + lp;
             }
             else { _token[g] = 0; _score[g] = float.NegativeInfinity; }
             _parent[g] = parent;
             _slot[g] = -1;
             _node[g] = -1;
+            _expanded[g] = 0;
         }
         _headTicks += Stopwatch.GetTimestamp() - t0;
     }

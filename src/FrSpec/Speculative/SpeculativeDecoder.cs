@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using FrSpec.Generation;
 using FrSpec.Model;
+using FrSpec.Speculative.AutoTree;
 
 namespace FrSpec.Speculative;
 
@@ -11,6 +12,8 @@ namespace FrSpec.Speculative;
 /// the target cache keeps only the accepted path and the drafter consumes the accepted (feature, next token) pairs,
 /// its features taken from that same pass. Greedy output equals the target's greedy output; sampled output has exactly
 /// the target's distribution (docs/exactness.md) unless a non-exact acceptor (Medusa's typical acceptance) is asked for.
+/// With a <see cref="TreeTuner"/> (the automatic tree) the tree shape and draft vocabulary change between rounds, and
+/// when no tree is expected to beat plain decoding the decoder decodes plainly; neither changes what is emitted.
 /// </summary>
 internal sealed class SpeculativeDecoder : IDecoder
 {
@@ -25,16 +28,25 @@ internal sealed class SpeculativeDecoder : IDecoder
     private readonly float[] _logits, _features, _probs, _drafterFeatures;
     private readonly NodeLogits _nodeLogits;
     private readonly int[] _positions, _path, _pairTokens;
+    private readonly int[] _one = new int[1], _onePosition = new int[1];
+    private readonly TreeTuner? _tuner;
+    private readonly TreePlan _fixedPlan;
+    private readonly TreePlan? _reportedPlan;
     private KvCache? _cache;
 
     public string Name { get; }
 
     /// <summary>A decoder over <paramref name="target"/> drafting with <paramref name="drafter"/>; <paramref name="acceptance"/> is the
     /// sampled-acceptance rule, null = <see cref="ExactAcceptance"/> (tests inject wrong ones); <paramref name="acceptor"/>
-    /// replaces the whole tree walk (Medusa's typical acceptance), null = <see cref="TreeVerifier"/>.</summary>
-    internal SpeculativeDecoder(Transformer target, IDrafter drafter, string name, ISampledAcceptance? acceptance = null, ITreeAcceptor? acceptor = null)
+    /// replaces the whole tree walk (Medusa's typical acceptance), null = <see cref="TreeVerifier"/>. With
+    /// <paramref name="tuner"/> (which steers this drafter) the drafter's tree is the largest the tuner may choose;
+    /// <paramref name="fixedPlan"/> is what results report without one.</summary>
+    internal SpeculativeDecoder(Transformer target, IDrafter drafter, string name, ISampledAcceptance? acceptance = null, ITreeAcceptor? acceptor = null,
+        TreeTuner? tuner = null, TreePlan? fixedPlan = null)
     {
-        _target = target; _drafter = drafter; Name = name;
+        _target = target; _drafter = drafter; Name = name; _tuner = tuner;
+        _reportedPlan = fixedPlan;
+        _fixedPlan = fixedPlan ?? new TreePlan { Depth = 0, TopK = 1, TotalTokens = drafter.MaxTreeTokens, DraftVocabularySize = target.Config.VocabSize };
         _state = target.CreateState();
         int t = drafter.MaxTreeTokens, v = target.Config.VocabSize, h = target.Config.HiddenSize;
         if (t < 1) throw new ArgumentException("a drafter's tree holds at least the root");
@@ -66,7 +78,22 @@ internal sealed class SpeculativeDecoder : IDecoder
     {
         tree.Validate();
         var drafter = new EagleDrafter(Eagle2Network.For(head, target.Embedding, draftHead), tree, 512);
-        return new SpeculativeDecoder(target, drafter, name, acceptance);
+        return new SpeculativeDecoder(target, drafter, name, acceptance,
+            fixedPlan: new TreePlan { Depth = tree.Depth, TopK = tree.TopK, TotalTokens = tree.TotalTokens, DraftVocabularySize = draftHead.Size });
+    }
+
+    /// <summary>
+    /// EAGLE-2 with the automatic tree: it chooses the tree shape and, among <paramref name="draftHeads"/> (the full head
+    /// and/or FR-Spec subsets, with their <paramref name="vocabularies"/>: null = full), the draft LM head.
+    /// </summary>
+    internal static SpeculativeDecoder AutoEagle(Transformer target, EagleHead head, IReadOnlyList<LmHead> draftHeads,
+        IReadOnlyList<DraftVocabulary?> vocabularies, AutoTreeOptions options, Func<ITunableDrafter, CostProfile> costs, string name,
+        ISampledAcceptance? acceptance = null)
+    {
+        options.Validate();
+        var drafter = new EagleDrafter([.. draftHeads.Select(d => Eagle2Network.For(head, target.Embedding, d))], options.Bounds, 512);
+        var tuner = new TreeTuner(drafter, costs, options, [.. vocabularies.Select(v => v?.Ids)], target.Config.VocabSize);
+        return new SpeculativeDecoder(target, drafter, name, acceptance, tuner: tuner);
     }
 
     public GenerationResult Generate(ReadOnlySpan<int> prompt, GenerationOptions options, Action<int>? onToken = null, CancellationToken cancel = default)
@@ -83,11 +110,16 @@ internal sealed class SpeculativeDecoder : IDecoder
         var accepts = new List<int>();
         bool stopped = false;
 
-        // Prefill: target features for every prompt position, first token from the last one.
+        // The automatic tree plans before prefill (its first use measures costs, running draft steps).
+        int changes0 = _tuner?.Changes ?? 0;
+        var plan = _tuner?.BeginGeneration(prompt) ?? _fixedPlan;
+        bool speculate = plan.Speculative;
+
+        // Prefill: target features for every prompt position (when drafting), first token from the last one.
         var sw = Stopwatch.StartNew();
-        var promptFeatures = new float[prompt.Length * fw];
-        var last = VanillaDecoder.Prefill(_target, _state, cache, prompt, _captured || fw == 0 ? null : promptFeatures, cancel,
-            options.PrefillProgress, _captured ? promptFeatures : null);
+        var promptFeatures = new float[speculate ? prompt.Length * fw : 0];
+        var last = VanillaDecoder.Prefill(_target, _state, cache, prompt, !speculate || _captured || fw == 0 ? null : promptFeatures, cancel,
+            options.PrefillProgress, speculate && _captured ? promptFeatures : null);
         _target.Head.Compute(last, 1, _logits);
 
         int root = sampler.Sample(_logits.AsSpan(0, v), _probs);
@@ -100,7 +132,7 @@ internal sealed class SpeculativeDecoder : IDecoder
         }
         bool more = options.MaxNewTokens > 0 && Emit(root);
 
-        if (more)
+        if (more && speculate)
         {
             // The drafter consumes pairs (f_t, x_{t+1}) for t = 0..L−1, the last one ending with the new root.
             _drafter.Begin(prompt, capacity);
@@ -115,6 +147,22 @@ internal sealed class SpeculativeDecoder : IDecoder
         sw.Restart();
         long verifyTicks = 0;
         bool canceled = false;
+
+        // Plain decoding (no tree pays): the last emitted token is not in the cache yet; one pass gives the next one.
+        bool PlainStep()
+        {
+            cancel.ThrowIfCancellationRequested();
+            long t0 = Stopwatch.GetTimestamp();
+            _one[0] = root; _onePosition[0] = cache.Count;
+            var hidden = _target.Forward(_state, cache, _one, _onePosition);
+            cache.CommitAll();
+            _target.Head.Compute(hidden, 1, _logits);
+            root = sampler.Sample(_logits.AsSpan(0, v), _probs);
+            verifyTicks += Stopwatch.GetTimestamp() - t0;
+            accepts.Add(1);
+            return Emit(root);
+        }
+        while (more && !speculate) more = PlainStep();
 
         while (more)
         {
@@ -139,7 +187,15 @@ internal sealed class SpeculativeDecoder : IDecoder
             for (int j = 1; j < length && more; j++) { more = Emit(_draft.Tokens[_path[j]]); emitted++; }
             if (more) { more = Emit(bonus); emitted++; }
             accepts.Add(emitted);
+            if (_tuner != null) plan = _tuner.AfterRound(_draft, _path.AsSpan(0, length), bonus);
             if (!more) break;
+            if (!plan.Speculative)
+            {
+                // No tree pays any more: the bonus is the last emitted token, not yet in the cache, as plain decoding expects.
+                root = bonus;
+                while (more) more = PlainStep();
+                break;
+            }
 
             // Pairs (f(a_j), a_{j+1}) along the path, the last one ending with the bonus.
             for (int j = 0; j < length; j++)
@@ -161,6 +217,8 @@ internal sealed class SpeculativeDecoder : IDecoder
             Ids = ids.ToArray(), AcceptLengths = accepts.ToArray(), PrefillSeconds = prefill, DecodeSeconds = decode,
             Time = new TimeSplit { DraftLayers = layers, DraftLmHead = head, Verify = verify, Other = Math.Max(0, decode - layers - head - verify) },
             StoppedByStopId = stopped,
+            Tree = _tuner?.Report() ?? _reportedPlan,
+            TreeChanges = (_tuner?.Changes ?? 0) - changes0,
         };
         return canceled ? throw new GenerationCanceledException(result, cancel) : result;
     }

@@ -21,6 +21,9 @@ public sealed record TreeOptions
     /// <summary>The FR-Spec paper's Llama-3.2-1B setting.</summary>
     public static TreeOptions Paper1B { get; } = new() { Depth = 2, TopK = 10, TotalTokens = 30 };
 
+    /// <summary>The tree shape of a plan.</summary>
+    public static TreeOptions Of(Generation.TreePlan plan) => new() { Depth = plan.Depth, TopK = plan.TopK, TotalTokens = plan.TotalTokens };
+
     /// <summary>Candidates the reranking chooses from: k for the root's children, then k² per expansion step.</summary>
     public int CandidateCount => TopK + Depth * TopK * TopK;
 

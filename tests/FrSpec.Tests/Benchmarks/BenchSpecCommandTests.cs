@@ -44,10 +44,17 @@ public class BenchSpecCommandTests
         var (dir, eagle, freq) = TinyPair(FrSpec.Numerics.DType.F32, "safetensors", 4096, 3);
         using var model = FrSpec.Sessions.LanguageModel.Load(dir);
         var tree = FrSpec.Speculative.TreeOptions.Default;
-        Assert.Equal("vanilla", model.CreateSession(MethodSpec.Vanilla.ToDecodingMethod(model, eagle, tree)).Name);
-        Assert.Equal("eagle2", model.CreateSession(MethodSpec.Eagle2.ToDecodingMethod(model, eagle, tree)).Name);
-        Assert.Equal("fr-4096", model.CreateSession(MethodSpec.Fr(freq).ToDecodingMethod(model, eagle, tree)).Name);
-        Assert.Throws<FrSpecException>(() => MethodSpec.Eagle2.ToDecodingMethod(model, null, tree));
+        Assert.Equal("vanilla", model.CreateSession(MethodSpec.Vanilla.ToDecodingMethod(model, eagle)).Name);
+        Assert.Equal("eagle2", model.CreateSession(MethodSpec.Eagle2.ToDecodingMethod(model, eagle)).Name);
+        Assert.Equal("fr-4096", model.CreateSession(MethodSpec.Fr(freq).ToDecodingMethod(model, eagle)).Name);
+        Assert.Equal("fr-auto", model.CreateSession(MethodSpec.FrAuto([freq]).ToDecodingMethod(model, eagle)).Name);
+        var fixedTree = MethodSpec.Fr(freq).WithTree(tree);
+        var method = (FrSpec.Sessions.EagleMethod)fixedTree.ToDecodingMethod(model, eagle);
+        Assert.Equal(tree, method.Tree);
+        Assert.Null(((FrSpec.Sessions.EagleMethod)MethodSpec.Fr(freq).ToDecodingMethod(model, eagle)).Tree); // automatic
+        Assert.Equal("fr-4096-d4k8t16", fixedTree.Label("fr-4096"));
+        Assert.Throws<FrSpecException>(() => MethodSpec.Eagle2.ToDecodingMethod(model, (string?)null));
+        Assert.Throws<FrSpecException>(() => MethodSpec.FrAuto([freq]).WithTree(tree).ToDecodingMethod(model, eagle));
         Assert.Same(model.EagleHead(eagle), model.EagleHead(eagle + "/")); // one head per directory, shared by the sessions
     }
 
@@ -65,6 +72,38 @@ public class BenchSpecCommandTests
         string report = File.ReadAllText(Path.Combine(outDir, "report.md"));
         Assert.Contains("**Identical:**", report);
         Assert.DoesNotContain("**Not identical:**", report);
+        Assert.Contains("## Trees", report); // what the automatic tree chose, per method
+    }
+
+    [Fact]
+    public void GridRun_ComparesTheAutomaticTreeWithEveryFixedTree()
+    {
+        var (model, eagle, freq) = TinyPair(FrSpec.Numerics.DType.BF16, "safetensors", 8192, 7);
+        string outDir = TestModels.NewTempDir();
+        var args = new BenchSpecCommand.Args
+        {
+            Model = model, Eagle = eagle, Fr = [freq], Data = "gsm8k", Out = outDir, Limit = 1, MaxTokens = 8, Warmup = 0, NoExec = true,
+            FrAuto = true, Grid = true, GridDepth = [1, 2], GridTopK = [2], GridTokens = [4, 8],
+        };
+        Assert.Equal(0, BenchSpecCommand.Execute(args, TextWriter.Null));
+        var expected = new[] { "vanilla", "eagle2", "fr-8192", "fr-auto", "eagle2-d1k2t4", "eagle2-d2k2t8", "fr-8192-d1k2t4", "fr-8192-d2k2t4", "fr-8192-d2k2t8" };
+        foreach (var m in expected) Assert.True(File.Exists(Path.Combine(outDir, m + ".jsonl")), m);
+        Assert.False(File.Exists(Path.Combine(outDir, "eagle2-d1k2t8.jsonl"))); // depth 1, top-k 2 holds at most 7 tokens
+        var results = BenchmarkResults.Compute(outDir, null);
+        Assert.Equal(2, results.Grids.Count);
+        Assert.All(results.Grids, g => Assert.True(g.AutoVsBest > 0));
+        Assert.Equal("eagle2", results.Eagle2Method);
+        Assert.All(results.Differences!.Values, d => Assert.Empty(d));
+        string report = File.ReadAllText(Path.Combine(outDir, "report.md"));
+        Assert.Contains("## Tree grid: `eagle2`", report);
+        Assert.Contains("## Tree grid: `fr-8192`", report);
+        // every turn records its tree: fixed ones as given, automatic ones as chosen
+        var grid = AnswerFile.ReadAll(Path.Combine(outDir, "fr-8192-d2k2t8.jsonl")).SelectMany(a => a.Turns).Select(t => t.Tree!).ToList();
+        Assert.All(grid, p => Assert.Equal((2, 2, 8), (p.Depth, p.TopK, p.TotalTokens)));
+        Assert.All(grid, p => Assert.False(p.Auto));
+        var auto = AnswerFile.ReadAll(Path.Combine(outDir, "fr-auto.jsonl")).SelectMany(a => a.Turns).Select(t => t.Tree!).ToList();
+        Assert.All(auto, p => Assert.True(p.Auto));
+        Assert.All(auto, p => Assert.Contains(p.DraftVocabularySize, new[] { 8192, 128256 }));
     }
 
     [Fact]

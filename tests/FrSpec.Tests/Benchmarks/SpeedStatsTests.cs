@@ -58,14 +58,32 @@ public class SpeedStatsTests
     [InlineData("EAGLE2", MethodKind.Eagle2, null)]
     [InlineData("fr:/models/freq_32768.pt", MethodKind.FrSpec, 32768)]
     [InlineData("fr:16384.bin", MethodKind.FrSpec, 16384)]
+    [InlineData("eagle2@d4k8t16", MethodKind.Eagle2, null)]
+    [InlineData("fr:/m/freq_8192.pt@d2k4t12", MethodKind.FrSpec, 8192)]
+    [InlineData("fr-auto:/m/freq_8192.pt;/m/freq_16384.pt", MethodKind.FrAuto, null)]
     public void MethodSpec_Parses(string text, MethodKind kind, int? vocab)
     {
         var m = MethodSpec.Parse(text);
         Assert.Equal(kind, m.Kind);
         Assert.Equal(vocab, m.VocabSizeFromFileName());
         Assert.Equal(m, MethodSpec.Parse(m.ToString()));
+        Assert.Equal(text.Contains('@'), m.Tree != null);
     }
 
     [Fact]
-    public void MethodSpec_RejectsUnknown() => Assert.Throws<FrSpecException>(() => MethodSpec.Parse("hydra"));
+    public void MethodSpec_ReadsTreesAndFileLists()
+    {
+        var m = MethodSpec.Parse("fr:a.pt@d2k4t12");
+        Assert.Equal(new FrSpec.Speculative.TreeOptions { Depth = 2, TopK = 4, TotalTokens = 12 }, m.Tree);
+        Assert.Equal("fr-16-d2k4t12", m.Label("fr-16"));
+        Assert.Equal(["a.pt", "b.pt"], MethodSpec.Parse("fr-auto:a.pt;b.pt").FrequencyFiles);
+        Assert.Equal("fr-auto", MethodSpec.Parse("fr-auto:a.pt;b.pt").Label("fr-auto"));
+    }
+
+    [Theory]
+    [InlineData("hydra")]
+    [InlineData("lookup@d2k4t8")]
+    [InlineData("vanilla@d1k1t2")]
+    [InlineData("fr-auto:")]
+    public void MethodSpec_RejectsUnknown(string text) => Assert.Throws<FrSpecException>(() => MethodSpec.Parse(text));
 }

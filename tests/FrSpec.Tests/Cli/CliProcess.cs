@@ -15,11 +15,15 @@ public sealed partial class CliProcess : IDisposable
     private readonly BlockingCollection<string> _stderrLines = new();
     private readonly StringBuilder _stderr = new();
 
-    public CliProcess(params string[] args)
+    public CliProcess(params string[] args) : this(null, args) { }
+
+    /// <summary>The CLI with extra <paramref name="environment"/> variables (e.g. FRSPEC_CACHE).</summary>
+    public CliProcess(IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         string exe = Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "FrSpec.Cli.exe" : "FrSpec.Cli");
         var psi = new ProcessStartInfo(exe) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) psi.Environment[name] = value;
         _process = Process.Start(psi)!;
         _process.OutputDataReceived += (_, e) => { if (e.Data != null) lock (_stdout) _stdout.Append(e.Data).Append('\n'); };
         _process.ErrorDataReceived += (_, e) =>
@@ -33,9 +37,12 @@ public sealed partial class CliProcess : IDisposable
     }
 
     /// <summary>Runs the CLI to its end with no input; returns its exit code and everything it wrote.</summary>
-    public static (int Code, string Stdout, string Stderr) Run(params string[] args)
+    public static (int Code, string Stdout, string Stderr) Run(params string[] args) => Run(null, args);
+
+    /// <summary>As <see cref="Run(string[])"/>, with extra environment variables.</summary>
+    public static (int Code, string Stdout, string Stderr) Run(IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
-        using var p = new CliProcess(args);
+        using var p = new CliProcess(environment, args);
         p.CloseInput();
         p.WaitForExit(Timeout.InfiniteTimeSpan);
         return (p.ExitCode, p.Stdout, p.Stderr);

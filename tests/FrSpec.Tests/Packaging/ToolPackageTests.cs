@@ -87,7 +87,7 @@ public class ToolPackageTests
         var expected = session.Generate("Once upon a time", new GenerationOptions { MaxNewTokens = 6 }).Ids;
         Assert.Equal(expected, json.GetProperty("ids").EnumerateArray().Select(e => e.GetInt32()));
 
-        var run = Run(frspec, outside, "demo", "--max-tokens", "4", "--fr-sizes", "8192", "--prompt", "Hello");
+        var run = Run(frspec, outside, "demo", "--small", "--max-tokens", "4", "--fr-sizes", "8192", "--prompt", "Hello");
         Assert.True(run.Code == 0, run.Stderr);
         Assert.Contains("identical to vanilla", run.Stdout);
         Assert.Contains(Path.Combine(demo, "target"), run.Stdout); // the demo pair packed with the tool

@@ -21,9 +21,12 @@ public class LibraryExampleTests
         return (model, eagle);
     }
 
+    /// <summary>The CLI's cache for this test: the library run below measures the automatic tree's costs into it, the CLI reads them.</summary>
+    private static readonly string Cache = TestModels.NewTempDir();
+
     private static JsonElement Cli(params string[] args)
     {
-        var (code, stdout, stderr) = CliProcess.Run(args);
+        var (code, stdout, stderr) = CliProcess.Run(new Dictionary<string, string> { ["FRSPEC_CACHE"] = Cache }, args);
         Assert.True(code == 0, $"frspec {string.Join(' ', args)} failed: {stderr}");
         return JsonDocument.Parse(stdout).RootElement.Clone();
     }
@@ -34,10 +37,12 @@ public class LibraryExampleTests
         var (modelDir, eagleDir) = TinyPair();
         string freq = Path.Combine(RepoRoot(), "data", "fr", "llama3", "freq_16384.pt");
 
-        // README, "Using the library" (paths replaced)
+        // README, "Using the library" (paths replaced), with the automatic tree's costs kept where the CLI keeps them: with
+        // the same costs both choose the same trees, so even sampled output is the same
         using var model = LanguageModel.Load(modelDir);
         var fr = model.Vocabulary.LoadDraftVocabulary(freq);
-        using var session = model.CreateSession(DecodingMethod.Eagle(eagleDir, fr));
+        var auto = new FrSpec.Speculative.AutoTree.AutoTreeOptions { CostCacheDirectory = Path.Combine(Cache, "tree-costs") };
+        using var session = model.CreateSession(DecodingMethod.Eagle(eagleDir, [fr], auto));
         var result = session.Generate("The capital of France is",
             new GenerationOptions { MaxNewTokens = 64, Sampling = new SamplingOptions(Temperature: 0.7f, TopP: 0.9f, Seed: 1) });
         string text = model.Vocabulary.Decode(result.Ids);
@@ -49,6 +54,13 @@ public class LibraryExampleTests
         Assert.Equal(fr.Count, cliVocabulary.GetProperty("size").GetInt32());
         Assert.Equal(fr.Fingerprint, cliVocabulary.GetProperty("sha256").GetString());
         Assert.Equal(result.Ids, cli.GetProperty("ids").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.Equal(result.Tree!.TotalTokens, cli.GetProperty("tree").GetProperty("tokens").GetInt32());
+        Assert.True(cli.GetProperty("tree").GetProperty("auto").GetBoolean());
+        // explicit --tree-* flags fix the tree, as DecodingMethod.Eagle(dir, fr, tree) does
+        var fixedCli = Cli("generate", "--model", modelDir, "--eagle", eagleDir, "--fr", freq, "--max-tokens", "8", "--tree-depth", "2", "--tree-tokens", "6", "--json", "Hello");
+        var fixedTree = fixedCli.GetProperty("tree");
+        Assert.False(fixedTree.GetProperty("auto").GetBoolean());
+        Assert.Equal((2, 8, 6), (fixedTree.GetProperty("depth").GetInt32(), fixedTree.GetProperty("topk").GetInt32(), fixedTree.GetProperty("tokens").GetInt32()));
         Assert.Equal(text, cli.GetProperty("text").GetString());
         Assert.True(result.Ids.Length > 0);
         Assert.All(model.Vocabulary.ControlIds, id => Assert.Contains(id, fr.Ids));

@@ -2,6 +2,7 @@ using FrSpec.Generation;
 using FrSpec.Model;
 using FrSpec.Numerics;
 using FrSpec.Sessions;
+using FrSpec.Speculative;
 using FrSpec.Synthesis;
 using FrSpec.Tests.Speculative;
 
@@ -99,8 +100,9 @@ public class ModelExpanderTests
         var options = new GenerationOptions { MaxNewTokens = 40 };
         foreach (int[]? fr in new[] { null, Enumerable.Range(0, 200).ToArray() })
         {
-            using var ds = s.CreateSession(DecodingMethod.Eagle(smallHead, fr == null ? null : s.Vocabulary.CreateDraftVocabulary(fr)));
-            using var db = b.CreateSession(DecodingMethod.Eagle(bigHead, fr == null ? null : b.Vocabulary.CreateDraftVocabulary(fr)));
+            // one fixed tree for both: the automatic tree would choose by each model's own cost
+            using var ds = s.CreateSession(DecodingMethod.Eagle(smallHead, fr == null ? null : s.Vocabulary.CreateDraftVocabulary(fr), TreeOptions.Default));
+            using var db = b.CreateSession(DecodingMethod.Eagle(bigHead, fr == null ? null : b.Vocabulary.CreateDraftVocabulary(fr), TreeOptions.Default));
             var rs = ds.Generate(Prompt, options);
             var rb = db.Generate(Prompt, options);
             Assert.Equal(rs.Ids, rb.Ids);

@@ -16,7 +16,7 @@ public class DemoPairTests
         var prompt = model.Vocabulary.Tokenizer!.Encode("It was the best of times, it was the worst of times, it was the age of");
         var opts = new GenerationOptions { MaxNewTokens = 24 };
         var expected = model.CreateSession().Generate(prompt, opts).Ids;
-        using var spec = model.CreateSession(DecodingMethod.Eagle(Demo("eagle")));
+        using var spec = model.CreateSession(DecodingMethod.Eagle(Demo("eagle"), null, FrSpec.Speculative.TreeOptions.Default));
         var r = spec.Generate(prompt, opts);
         Assert.Equal(expected, r.Ids);
         Assert.True(r.MeanAcceptLength > 1.0, $"mean accepted length {r.MeanAcceptLength}");

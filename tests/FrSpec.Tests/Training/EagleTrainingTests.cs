@@ -147,3 +147,45 @@ public class EagleTrainingTests
         Assert.Equal(File.ReadAllBytes(Path.Combine(dir, "model.safetensors")), File.ReadAllBytes(Path.Combine(dir2, "model.safetensors")));
     }
 }
+
+public class EagleDataTests
+{
+    [Fact]
+    public void Generated_windows_answer_chat_prompts_greedily_and_sampled_as_configured()
+    {
+        var spec = TestModels.TinyQwen(300);
+        using var target = Transformer.Load(TestModels.Dir(spec, DType.F32, seed: 9));
+        string corpus = Path.Combine(TestModels.NewTempDir(), "corpus.jsonl");
+        File.WriteAllLines(corpus, Enumerable.Range(0, 40).Select(i => $"{{\"text\": \"document {i}: the quick brown fox jumps over the lazy dog while the cat sleeps {i}\"}}"));
+        var tokenizer = new Benchmarks.FakeTokenizer();
+        var c = new TrainConfig
+        {
+            SeqLen = 40, Seed = 3, DocumentSeparatorId = 3, GenerationPromptTokens = 8,
+            GenerationTemperatures = [0f, 1f], ChatShare = 0.5f, ChatPromptTokens = 10,
+        };
+        int[] Chat(string text) => [1, 7, .. tokenizer.Encode(text), 2, 8];
+        using var log = new TrainingLog(null);
+        var data = EagleTrainer.BuildData(target, tokenizer, [corpus], c, corpusWindows: 2, generatedWindows: 4, log, Chat);
+        Assert.Equal(6, data.Count);
+        // generated window i: temperature [0, 1][i % 2]; chat every other one (windows 1 and 3)
+        for (int i = 0; i < 4; i++)
+        {
+            var w = data.Tokens[2 + i];
+            Assert.Equal(41, w.Length);
+            bool chat = i % 2 == 1;
+            Assert.Equal(chat, w[0] == 1 && w[1] == 7);
+            int promptLength = chat ? 14 : 8;
+            if (chat) Assert.Equal([2, 8], w[12..14]);
+            if (i % 2 == 0)
+            {
+                // greedy: the continuation is the target's greedy continuation of the prompt
+                var greedy = new FrSpec.Generation.VanillaDecoder(target).Generate(w[..promptLength], new FrSpec.Generation.GenerationOptions { MaxNewTokens = 41 - promptLength }).Ids;
+                Assert.Equal(greedy, w[promptLength..]);
+            }
+        }
+        // the features are the target's over each window
+        Assert.Equal(41 * spec.HiddenSize, data.Features[3].Length);
+        Assert.Throws<FrSpecException>(() => (c with { ChatShare = 1.5f }).Validate("cfg.json"));
+        Assert.Throws<FrSpecException>(() => (c with { GenerationTemperatures = [-1f] }).Validate("cfg.json"));
+    }
+}

@@ -79,3 +79,34 @@ public class LmTrainerTests
         Assert.Contains("num_attention_heads", e.Message);
     }
 }
+
+public class ActiveVocabularyCapTests
+{
+    [Fact]
+    public void Capped_active_set_keeps_the_most_frequent_tokens_and_rare_rows_stay_zero()
+    {
+        var c = TinyTraining.Config(steps: 8) with { MaxActiveTokens = 20 };
+        // a stream where ids 0..29 are common (id i occurs about (60 − i) times) and 30..60 rare
+        var r = new Random(4);
+        var tokens = new List<int>();
+        for (int i = 0; i < 30; i++) tokens.AddRange(Enumerable.Repeat(i, 60 - i));
+        for (int i = 30; i < 61; i++) tokens.Add(i);
+        var train = new TokenStream([.. tokens.OrderBy(_ => r.Next())]);
+        var active = LmTrainer.ActiveTokens(train, c);
+        Assert.Equal(20, active.Length);
+        Assert.Contains(c.DocumentSeparatorId, active);
+        // the separator (id 1) always, plus the 19 most frequent others: 0 and 2..19
+        Assert.Equal(Enumerable.Range(0, 20), active);
+        Assert.InRange(LmTrainer.ActiveCoverage(train, active, c.VocabSize), 0.5, 0.99);
+        Assert.Equal(Enumerable.Range(0, 61).Where(i => tokens.Contains(i)).Count(), LmTrainer.ActiveTokens(train, c with { MaxActiveTokens = 0 }).Length);
+
+        // rare tokens appear as inputs and targets: their rows get no update and stay exactly zero
+        using var log = new TrainingLog(null);
+        var model = new LmTrainer { Config = c, OutDir = TestModels.NewTempDir() }.Train(train, TinyTraining.Stream(400, c.VocabSize, 2), resume: false, log);
+        int h = c.HiddenSize;
+        foreach (int id in Enumerable.Range(0, c.VocabSize).Except(active))
+            Assert.All(model.Embedding.Value.AsSpan(id * h, h).ToArray(), x => Assert.Equal(0f, x));
+        Assert.Contains(model.Embedding.Value.AsSpan(active[3] * h, h).ToArray(), x => x != 0f);
+        Assert.Throws<FrSpecException>(() => (c with { MaxActiveTokens = -1 }).Validate("cfg.json"));
+    }
+}

@@ -1,0 +1,92 @@
+using FrSpec.Generation;
+using FrSpec.Model;
+
+namespace FrSpec.Speculative.AutoTree;
+
+/// <summary>
+/// The automatic tree of one session: it gets the measured costs (once per model and machine), keeps the session's
+/// acceptance statistics, and chooses a plan at the start of every generation and every
+/// <see cref="AutoTreeOptions.ReplanEvery"/> rounds, configuring the drafter accordingly. Re-planning changes only which
+/// tree is drafted, never how it is verified, so output stays exact whatever is chosen.
+/// </summary>
+internal sealed class TreeTuner
+{
+    private readonly ITunableDrafter _drafter;
+    private readonly Func<ITunableDrafter, CostProfile> _costSource;
+    private readonly AutoTreeOptions _options;
+    private TreePlanner? _planner;
+    private PlanChoice _choice;
+    private bool _hasChoice;
+    private int _roundsSincePlan;
+
+    /// <param name="drafter">The session's drafter, built for <see cref="AutoTreeOptions.Bounds"/>.</param>
+    /// <param name="costSource">Measures or recalls the cost profile for this drafter's model, head and variants.</param>
+    /// <param name="options">Bounds, re-planning interval and cost cache of the automatic tree.</param>
+    /// <param name="members">Token ids of each variant's draft vocabulary (null = full), in the drafter's variant order.</param>
+    /// <param name="vocabSize">The target's vocabulary size.</param>
+    public TreeTuner(ITunableDrafter drafter, Func<ITunableDrafter, CostProfile> costSource, AutoTreeOptions options,
+        IReadOnlyList<IReadOnlyList<int>?> members, int vocabSize)
+    {
+        options.Validate();
+        if (members.Count != drafter.VariantSizes.Count) throw new ArgumentException("one vocabulary per drafter variant");
+        _drafter = drafter; _costSource = costSource; _options = options;
+        var bounds = drafter.Bounds;
+        Statistics = new AcceptanceStatistics(members, vocabSize, bounds.Depth + 1, bounds.TopK, options.Decay);
+        Current = new TreePlan { Depth = bounds.Depth, TopK = bounds.TopK, TotalTokens = bounds.TotalTokens, DraftVocabularySize = drafter.VariantSizes[0], Auto = true };
+    }
+
+    public AcceptanceStatistics Statistics { get; }
+
+    /// <summary>The plan in force (its predictions are those of when it was chosen; see <see cref="Report"/>).</summary>
+    public TreePlan Current { get; private set; }
+
+    /// <summary>Plans made so far that differed from the one before (for reports).</summary>
+    public int Changes { get; private set; }
+
+    /// <summary>Variant index of <see cref="Current"/>.</summary>
+    public int CurrentVariant => _choice.Variant;
+
+    /// <summary>
+    /// Start of a generation: makes sure the costs are known (measured on first use; this runs draft steps, so call it
+    /// before the drafter's Begin), counts the prompt towards vocabulary coverage, and plans.
+    /// </summary>
+    public TreePlan BeginGeneration(ReadOnlySpan<int> prompt)
+    {
+        if (_planner == null)
+        {
+            var costs = _costSource(_drafter);
+            _planner = new TreePlanner(costs, _drafter.Bounds, _drafter.VariantSizes, Statistics.Depths, Statistics.Ranks);
+        }
+        Statistics.ObserveText(prompt);
+        _hasChoice = false;
+        return Replan();
+    }
+
+    /// <summary>After a verified round (drafted with the current plan): learns from it, and re-plans when due.</summary>
+    public TreePlan AfterRound(DraftTree tree, ReadOnlySpan<int> path, int bonus)
+    {
+        Statistics.ObserveRound(CurrentVariant, tree, path, bonus);
+        return ++_roundsSincePlan >= _options.ReplanEvery ? Replan() : Current;
+    }
+
+    /// <summary>The plan in force with the predictions of the latest statistics (for the generation's result).</summary>
+    public TreePlan Report() => _planner == null ? Current : _planner.Describe(_choice, Current.Speculative);
+
+    private TreePlan Replan()
+    {
+        _roundsSincePlan = 0;
+        var choice = _planner!.Plan(Statistics);
+        // until the session has measured acceptance, speculate with the best tree even if the priors say plain wins
+        bool speculate = choice.BeatsPlain || Statistics.Rounds < _options.ExplorationRounds;
+        if (!_hasChoice || !choice.SameTree(_choice) || speculate != Current.Speculative)
+        {
+            // allocation only when the plan changes: the decode loop stays allocation-free while it holds
+            if (_hasChoice) Changes++;
+            Current = _planner.Describe(choice, speculate);
+            _drafter.Configure(TreeOptions.Of(Current), choice.Variant);
+        }
+        _choice = choice;
+        _hasChoice = true;
+        return Current;
+    }
+}
