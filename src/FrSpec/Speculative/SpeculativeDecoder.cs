@@ -30,8 +30,7 @@ internal sealed class SpeculativeDecoder : IDecoder
     private readonly int[] _positions, _path, _pairTokens;
     private readonly int[] _one = new int[1], _onePosition = new int[1];
     private readonly TreeTuner? _tuner;
-    private readonly TreePlan _fixedPlan;
-    private readonly TreePlan? _reportedPlan;
+    private readonly TreePlan? _fixedPlan; // the tree the results report when there is no tuner (null: none given)
     private KvCache? _cache;
 
     public string Name { get; }
@@ -45,8 +44,7 @@ internal sealed class SpeculativeDecoder : IDecoder
         TreeTuner? tuner = null, TreePlan? fixedPlan = null)
     {
         _target = target; _drafter = drafter; Name = name; _tuner = tuner;
-        _reportedPlan = fixedPlan;
-        _fixedPlan = fixedPlan ?? new TreePlan { Depth = 0, TopK = 1, TotalTokens = drafter.MaxTreeTokens, DraftVocabularySize = target.Config.VocabSize };
+        _fixedPlan = fixedPlan;
         _state = target.CreateState();
         int t = drafter.MaxTreeTokens, v = target.Config.VocabSize, h = target.Config.HiddenSize;
         if (t < 1) throw new ArgumentException("a drafter's tree holds at least the root");
@@ -113,7 +111,7 @@ internal sealed class SpeculativeDecoder : IDecoder
         // The automatic tree plans before prefill (its first use measures costs, running draft steps).
         int changes0 = _tuner?.Changes ?? 0;
         var plan = _tuner?.BeginGeneration(prompt) ?? _fixedPlan;
-        bool speculate = plan.Speculative;
+        bool speculate = plan?.Speculative ?? true; // without a tuner every round drafts
 
         // Prefill: target features for every prompt position (when drafting), first token from the last one.
         var sw = Stopwatch.StartNew();
@@ -189,7 +187,7 @@ internal sealed class SpeculativeDecoder : IDecoder
             accepts.Add(emitted);
             if (_tuner != null) plan = _tuner.AfterRound(_draft, _path.AsSpan(0, length), bonus);
             if (!more) break;
-            if (!plan.Speculative)
+            if (plan is { Speculative: false })
             {
                 // No tree pays any more: the bonus is the last emitted token, not yet in the cache, as plain decoding expects.
                 root = bonus;
@@ -217,7 +215,7 @@ internal sealed class SpeculativeDecoder : IDecoder
             Ids = ids.ToArray(), AcceptLengths = accepts.ToArray(), PrefillSeconds = prefill, DecodeSeconds = decode,
             Time = new TimeSplit { DraftLayers = layers, DraftLmHead = head, Verify = verify, Other = Math.Max(0, decode - layers - head - verify) },
             StoppedByStopId = stopped,
-            Tree = _tuner?.Report() ?? _reportedPlan,
+            Tree = _tuner?.Report() ?? _fixedPlan,
             TreeChanges = (_tuner?.Changes ?? 0) - changes0,
         };
         return canceled ? throw new GenerationCanceledException(result, cancel) : result;
