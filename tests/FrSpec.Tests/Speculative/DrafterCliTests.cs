@@ -63,9 +63,17 @@ public class DrafterCliTests
             var r = Generate(args);
             Assert.Equal(name, r.GetProperty("method").GetString());
             Assert.Equal(Ids(vanilla), Ids(r));
+            // the tree drafters use the automatic tree by default (--tree auto) and report what it chose
+            if (!name.StartsWith("medusa", StringComparison.Ordinal) && name != "lookup")
+            {
+                var tree = r.GetProperty("tree");
+                Assert.True(tree.GetProperty("auto").GetBoolean(), name);
+                if (name == "draft")   // a chain of at most --draft-max 4
+                    Assert.True(tree.GetProperty("topk").GetInt32() == 1 && tree.GetProperty("tokens").GetInt32() <= 5, tree.ToString());
+            }
         }
-        // the draft is the target itself: with no probability cut-off every chain is accepted whole
-        var full = Generate("--draft-model", draft, "--draft-max", "3", "--draft-p-min", "0");
+        // the draft is the target itself: with no probability cut-off every chain of exactly --draft-max (--tree fixed) is accepted whole
+        var full = Generate("--draft-model", draft, "--draft-max", "3", "--draft-p-min", "0", "--tree", "fixed");
         Assert.All(full.GetProperty("accept_lengths").EnumerateArray().SkipLast(1), a => Assert.Equal(4, a.GetInt32()));
     }
 
