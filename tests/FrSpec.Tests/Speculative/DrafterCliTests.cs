@@ -53,6 +53,7 @@ public class DrafterCliTests
         {
             (["--eagle", eagle3], "eagle3"),
             (["--eagle", eagle3, "--fr", freq], "eagle3-fr-8192"),
+            (["--eagle", eagle3, "--fr-size", "auto"], "eagle3-fr-auto"),   // V' chosen among the bundled 8k/16k/32k and the head's own
             (["--draft-model", draft, "--draft-max", "4", "--draft-p-min", "0"], "draft"),
             (["--draft-model", draft, "--draft-tree", "--fr", freq], "draft-fr-8192"),
             (["--medusa", medusa, "--medusa-choices", Path.Combine(medusa, "choices.json")], "medusa"),
@@ -96,6 +97,10 @@ public class DrafterCliTests
         Assert.Equal(1, code); Assert.Contains("--draft-model /no/such/dir", err);
         (code, _, err) = Run("--method", "medusa", "--medusa", medusa, "--medusa-nodes", "0");
         Assert.Equal(1, code); Assert.Contains("--medusa-nodes", err);
+        (code, _, err) = Run("--medusa", medusa, "--fr-size", "auto");   // a static tree: nothing chooses V'
+        Assert.Equal(1, code); Assert.Contains("--fr-size auto: only the automatic tree of EAGLE-2, EAGLE-3 and draft models", err);
+        (code, _, err) = Run("--eagle", eagle3, "--fr-size", "auto", "--tree", "fixed");
+        Assert.Equal(1, code); Assert.Contains("--fr-size auto needs the automatic tree", err);
     }
 
     [Fact]
