@@ -183,6 +183,28 @@ public class AutoTreeTests
     }
 
     [Fact]
+    public void CostCacheKeepsOnlyTheMostRecentlyUsedRecords()
+    {
+        string dir = TinyModels.NewDir("tree-costs-prune");
+        var profile = Costs(0.01, 0.001, 0.001, 0.0001, [0.001], [1000]);
+        int measured = 0;
+        TargetCosts Measure() { measured++; return profile.Target; }
+        var start = DateTime.UtcNow.AddHours(-1);
+        for (int i = 0; i < CostProfileStore.MaxFiles; i++)
+        {
+            CostProfileStore.GetOrMeasure(dir, $"key {i}", Measure);
+            File.SetLastWriteTimeUtc(Path.Combine(dir, CostProfileStore.FileName($"key {i}")), start.AddSeconds(i));
+        }
+        CostProfileStore.GetOrMeasure(dir, "key 0", Measure); // a hit marks key 0 as used: key 1 is now the oldest
+        Assert.Equal(CostProfileStore.MaxFiles, measured);
+        CostProfileStore.GetOrMeasure(dir, "one more", Measure);
+        Assert.Equal(CostProfileStore.MaxFiles, Directory.GetFiles(dir, "*.json").Length);
+        Assert.False(File.Exists(Path.Combine(dir, CostProfileStore.FileName("key 1"))));
+        Assert.True(File.Exists(Path.Combine(dir, CostProfileStore.FileName("key 0"))));
+        Assert.True(File.Exists(Path.Combine(dir, CostProfileStore.FileName("one more"))));
+    }
+
+    [Fact]
     public void CostProfilesAreCachedByKeyAndRemeasuredWhenUnreadable()
     {
         string dir = TinyModels.NewDir("tree-costs");
