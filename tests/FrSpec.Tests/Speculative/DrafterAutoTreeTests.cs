@@ -15,27 +15,14 @@ namespace FrSpec.Tests.Speculative;
 /// </summary>
 public class DrafterAutoTreeTests
 {
-    private const int Vocab = 300, MaxTokens = 40;
-    private static readonly int[][] Prompts = [[1, 2, 3, 1, 2], [17, 200, 5, 42, 99, 7, 250, 17, 200], [90]];
+    private const int Vocab = DrafterGreedyTests.Vocab;
+    private static readonly int[][] Prompts = DrafterGreedyTests.Prompts;
 
-    private static string Target(string family, bool tied, ulong seed) => DrafterFixtures.Target(family, Vocab, layers: 8, hidden: 64, seed, tied);
+    private static string Target(string family, bool tied, ulong seed) => DrafterGreedyTests.Target(family, tied, seed);
 
-    /// <summary>Every prompt through <paramref name="method"/> equals vanilla; returns the last result (its tree is the one in force).</summary>
-    private static List<GenerationResult> AssertGreedyEqualsVanilla(LanguageModel model, DecodingMethod method, string expectedName)
-    {
-        using var spec = model.CreateSession(method);
-        using var vanilla = model.CreateSession();
-        Assert.Equal(expectedName, spec.Name);
-        var results = new List<GenerationResult>();
-        foreach (var prompt in Prompts)
-        {
-            var r = spec.Generate(prompt, new GenerationOptions { MaxNewTokens = MaxTokens });
-            Assert.Equal(vanilla.Generate(prompt, new GenerationOptions { MaxNewTokens = MaxTokens }).Ids, r.Ids);
-            Assert.Equal(r.Ids.Length - 1, r.AcceptLengths.Sum());
-            results.Add(r);
-        }
-        return results;
-    }
+    /// <summary>Every prompt through <paramref name="method"/> equals vanilla, and <paramref name="check"/> holds for each result.</summary>
+    private static void AssertGreedyEqualsVanilla(LanguageModel model, DecodingMethod method, string expectedName, Action<GenerationResult> check) =>
+        DrafterGreedyTests.AssertGreedyEqualsVanilla(model, method, expectedName, check);
 
     /// <summary>The plan is the automatic tree's and lies within <paramref name="bounds"/>, its V' one of <paramref name="sizes"/>.</summary>
     private static void AssertValidPlan(TreePlan? plan, TreeOptions bounds, params int[] sizes)
@@ -69,14 +56,12 @@ public class DrafterAutoTreeTests
 
         // the default method is the automatic tree over the head's own draft vocabulary
         Assert.Null(((Eagle3Method)DecodingMethod.Eagle3(head)).Tree);
-        foreach (var r in AssertGreedyEqualsVanilla(model, DecodingMethod.Eagle3(head, [null], auto), "eagle3"))
-            AssertValidPlan(r.Tree, auto.Bounds, own);
+        AssertGreedyEqualsVanilla(model, DecodingMethod.Eagle3(head, [null], auto), "eagle3", r => AssertValidPlan(r.Tree, auto.Bounds, own));
         // measured once (target and EAGLE-3 draft step over its 3-layer features), kept in the cache folder
         Assert.Equal(2, Directory.GetFiles(cache, "*.json").Length);
 
         // choosing between the head's own vocabulary and an FR-Spec cut of it
-        foreach (var r in AssertGreedyEqualsVanilla(model, DecodingMethod.Eagle3(head, [sub, null], auto), "eagle3-fr-auto"))
-            AssertValidPlan(r.Tree, auto.Bounds, cut, own);
+        AssertGreedyEqualsVanilla(model, DecodingMethod.Eagle3(head, [sub, null], auto), "eagle3-fr-auto", r => AssertValidPlan(r.Tree, auto.Bounds, cut, own));
         Assert.Equal(3, Directory.GetFiles(cache, "*.json").Length); // new variants: a new draft record, the target's reused
         Assert.Throws<FrSpecException>(() => model.CreateSession(new Eagle3Method(head, sub, TreeOptions.Default) { Candidates = [sub, null] }));
     }
@@ -95,20 +80,14 @@ public class DrafterAutoTreeTests
         Assert.Null(method.Tree);
         Assert.Equal((15, 1, 17), (method.Auto.Bounds.Depth, method.Auto.Bounds.TopK, method.Auto.Bounds.TotalTokens));
         var chain = DraftModelMethod.AutoChain(6, AutoTreeOptions.Default);
-        foreach (var r in AssertGreedyEqualsVanilla(model, DecodingMethod.DraftModel(draft, null, null, DraftLimits.None, chain), "draft"))
-        {
-            AssertValidPlan(r.Tree, chain.Bounds, Vocab);
-            Assert.Equal(1, r.Tree!.TopK);
-        }
-        foreach (var r in AssertGreedyEqualsVanilla(model, DecodingMethod.DraftModel(draft, [sub, null], chain, DraftLimits.None), "draft-fr-auto"))
-            AssertValidPlan(r.Tree, chain.Bounds, sub.Count, Vocab);
+        AssertGreedyEqualsVanilla(model, DecodingMethod.DraftModel(draft, null, null, DraftLimits.None, chain), "draft", r => AssertValidPlan(r.Tree, chain.Bounds, Vocab));
+        AssertGreedyEqualsVanilla(model, DecodingMethod.DraftModel(draft, [sub, null], chain, DraftLimits.None), "draft-fr-auto", r => AssertValidPlan(r.Tree, chain.Bounds, sub.Count, Vocab));
 
         // --draft-tree: EAGLE-2's dynamic tree, chosen automatically, with and without FR-Spec
         var tree = new AutoTreeOptions { MaxDepth = 3, MaxTopK = 4, MaxTotalTokens = 16 };
-        foreach (var r in AssertGreedyEqualsVanilla(model, DecodingMethod.DraftModel(draft, sub, null, DraftLimits.None, tree), $"draft-fr-{sub.Count}"))
-            AssertValidPlan(r.Tree, tree.Bounds, sub.Count);
-        foreach (var r in AssertGreedyEqualsVanilla(model, DecodingMethod.DraftModel(draft, [sub, null], tree, new DraftLimits { MinProbability = 0.3f }), "draft-fr-auto"))
-            AssertValidPlan(r.Tree, tree.Bounds, sub.Count, Vocab);
+        AssertGreedyEqualsVanilla(model, DecodingMethod.DraftModel(draft, sub, null, DraftLimits.None, tree), $"draft-fr-{sub.Count}", r => AssertValidPlan(r.Tree, tree.Bounds, sub.Count));
+        AssertGreedyEqualsVanilla(model, DecodingMethod.DraftModel(draft, [sub, null], tree, new DraftLimits { MinProbability = 0.3f }), "draft-fr-auto",
+            r => AssertValidPlan(r.Tree, tree.Bounds, sub.Count, Vocab));
     }
 
     /// <summary>Costs under which drafting is nearly free and verifying a tree costs about one decode step.</summary>
