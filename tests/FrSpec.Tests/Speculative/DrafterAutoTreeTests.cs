@@ -42,14 +42,7 @@ public class DrafterAutoTreeTests
     {
         string target = Target(family, tied, seed);
         using var model = LanguageModel.Load(target);
-        string head = DrafterFixtures.Eagle3(target, layout, seed);
-        string cache = Directory.CreateTempSubdirectory("frspec-tree-costs-").FullName;
-        try { Eagle3AutoTree(model, head, cache); }
-        finally { Directory.Delete(cache, true); }
-    }
-
-    private static void Eagle3AutoTree(LanguageModel model, string head, string cache)
-    {
+        string head = DrafterFixtures.Eagle3(target, layout, seed), cache = TestModels.NewTempDir();
         var auto = new AutoTreeOptions { MaxDepth = 4, MaxTopK = 4, MaxTotalTokens = 16, CostCacheDirectory = cache };
         var sub = model.Vocabulary.CreateDraftVocabulary(Enumerable.Range(0, 96));
         int own = model.Eagle3Head(head).TokenIds.Length, cut = model.Eagle3DraftHead(head, sub).Size;
