@@ -64,7 +64,7 @@ public abstract record DecodingMethod
         AutoTreeOptions? auto = null) =>
         new DraftModelMethod(modelPath, vocabulary, tree, limits ?? DraftModelMethod.DefaultLimits)
         {
-            Auto = auto ?? DraftModelMethod.AutoChain(DraftModelMethod.DefaultMaxDraft, AutoTreeOptions.Default),
+            Auto = auto ?? DraftModelMethod.DefaultAuto,
         };
 
     /// <summary>
@@ -74,7 +74,7 @@ public abstract record DecodingMethod
     public static DecodingMethod DraftModel(string modelPath, IReadOnlyList<DraftVocabulary?> vocabularies, AutoTreeOptions? auto = null, DraftLimits? limits = null) =>
         new DraftModelMethod(modelPath, First(vocabularies), null, limits ?? DraftModelMethod.DefaultLimits)
         {
-            Candidates = vocabularies, Auto = auto ?? DraftModelMethod.AutoChain(DraftModelMethod.DefaultMaxDraft, AutoTreeOptions.Default),
+            Candidates = vocabularies, Auto = auto ?? DraftModelMethod.DefaultAuto,
         };
 
     /// <summary>

@@ -20,8 +20,11 @@ public sealed record DraftModelMethod(string ModelPath, DraftVocabulary? Vocabul
     /// <summary>Draft vocabularies the automatic tree chooses among (null entry = the full head); null = just <see cref="Vocabulary"/>.</summary>
     public IReadOnlyList<DraftVocabulary?>? Candidates { get; init; }
 
-    /// <summary>Settings of the automatic tree (used when <see cref="Tree"/> is null): by default chains of up to 16 tokens.</summary>
-    public AutoTreeOptions Auto { get; init; } = AutoChain(DefaultMaxDraft, AutoTreeOptions.Default);
+    /// <summary>The automatic tree's default for a draft model: chains of up to llama.cpp's 16 tokens.</summary>
+    public static AutoTreeOptions DefaultAuto { get; } = AutoChain(DefaultMaxDraft, AutoTreeOptions.Default);
+
+    /// <summary>Settings of the automatic tree (used when <see cref="Tree"/> is null): by default <see cref="DefaultAuto"/>.</summary>
+    public AutoTreeOptions Auto { get; init; } = DefaultAuto;
 
     /// <summary>A chain of up to <paramref name="maxDraft"/> drafted tokens: the dynamic tree with one child per node.</summary>
     public static TreeOptions Chain(int maxDraft)
