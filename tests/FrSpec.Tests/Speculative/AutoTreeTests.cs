@@ -245,7 +245,7 @@ public class AutoTreeTests
         var drafter = new EagleDrafter([Eagle2Network.For(head, model.Target.Embedding, model.Target.Head),
             Eagle2Network.For(head, model.Target.Embedding, model.DraftHead(model.Vocabulary.CreateDraftVocabulary(Enumerable.Range(0, 64))))], bounds, 64);
         var t = CostCalibration.MeasureTarget(model.Target, bounds, repeats: 1);
-        var d = CostCalibration.MeasureDraft(drafter, 512, model.Target.Config.HiddenSize, repeats: 1);
+        var d = CostCalibration.MeasureDraft(drafter, 512, repeats: 1);
         Assert.Equal([1, 2, 3, 4, 6, 8, 12, 16, 20], t.TreeTokens);
         Assert.Equal([1, 2, 3, 4], d.DraftRows);
         Assert.Equal([512, 64], d.VariantSizes);
@@ -305,8 +305,9 @@ public class AutoTreeTests
 
     private static SpeculativeDecoder Auto(LanguageModel model, string headDir, DraftVocabulary?[] vocabularies, CostProfile costs, AutoTreeOptions options)
     {
-        var heads = vocabularies.Select(v => v == null ? model.Target.Head : model.DraftHead(v)).ToArray();
-        return SpeculativeDecoder.AutoEagle(model.Target, model.EagleHead(headDir), heads, vocabularies, options, _ => costs, "auto");
+        var head = model.EagleHead(headDir);
+        var networks = vocabularies.Select(v => Eagle2Network.For(head, model.Target.Embedding, v == null ? model.Target.Head : model.DraftHead(v))).ToArray();
+        return SpeculativeDecoder.Auto(model.Target, networks, options, _ => costs, "auto");
     }
 
     [Fact]
