@@ -76,7 +76,12 @@ internal sealed unsafe class Int8DotKernels
         private static AssemblerRegisterZMM Acc(int m) => Zmm(m);
         private static AssemblerRegisterZMM Sum(int k) => Zmm(16 + k);
         private static readonly AssemblerRegisterZMM W0 = Zmm(24), Sw = Zmm(25), Mw = Zmm(26), T0 = Zmm(27), LowNibble = Zmm(28), T2 = Zmm(29);
-        private static readonly AssemblerRegisterZMM Bits45 = Zmm(30), Dword15 = Zmm(30), Dword3 = Zmm(31);
+        private static readonly AssemblerRegisterZMM Bits45 = Zmm(30), Dword15 = Zmm(30), Dword3 = Zmm(31), HighNibble = Zmm(31);
+        // registers above the tile's accumulators, free when the tile is small (Q4_K pairs, Q6_K single row)
+        private static readonly AssemblerRegisterZMM Sixteenth = Zmm(11), D = Zmm(8), DMin = Zmm(9), D16 = Zmm(10);
+
+        /// <summary>Tiles up to this size run Q4_K a sub-block pair at a time (2 integer sums per activation row).</summary>
+        private const int PairActs = 4;
 
         /// <summary>The activation rows of each half of the tile: [first, end).</summary>
         private IEnumerable<(int First, int End)> Halves => acts <= Half ? [(0, acts)] : [(0, Half), (Half, acts)];
@@ -94,7 +99,13 @@ internal sealed unsafe class Int8DotKernels
             a.mov(r14, __qword_ptr[rdi + Int8DotArgs.Offsets.XC]);
             a.mov(r15, __qword_ptr[rdi + Int8DotArgs.Offsets.XM]);
             Broadcast(LowNibble, 0x0F0F0F0F);
-            if (type == DType.Q4_K) { Broadcast(Dword15, 15); Broadcast(Dword3, 3); }
+            if (type == DType.Q4_K && acts <= PairActs)
+            {
+                Broadcast(Bits45, 0x30303030);
+                Broadcast(HighNibble, unchecked((int)0xF0F0F0F0));
+                Broadcast(Sixteenth, BitConverter.SingleToInt32Bits(1f / 16));
+            }
+            else if (type == DType.Q4_K) { Broadcast(Dword15, 15); Broadcast(Dword3, 3); }
             if (type == DType.Q6_K) Broadcast(Bits45, 0x30303030);
 
             var groupLoop = a.CreateLabel(); var blockLoop = a.CreateLabel(); var done = a.CreateLabel();
@@ -109,7 +120,9 @@ internal sealed unsafe class Int8DotKernels
             {
                 case DType.Q8_0: Q8_0Block(); break;
                 case DType.Q4_0: Q4_0Block(); break;
+                case DType.Q4_K when acts <= PairActs: Q4_KPairBlock(); break;
                 case DType.Q4_K: Q4_KBlock(); break;
+                case DType.Q6_K when acts == 1: Q6_KStreamBlock(); break;
                 case DType.Q6_K: Q6_KBlock(); break;
             }
             a.dec(r9);
@@ -246,6 +259,117 @@ internal sealed unsafe class Int8DotKernels
                 }
             }
             Advance(2304, 256 * acts, 32 * acts, 0, 32 * acts);
+        }
+
+        /// <summary>
+        /// Q4_K for tiles of up to <see cref="PairActs"/> rows: sub-blocks 2c and 2c + 1 share their code vectors (low and
+        /// high nibbles), so each vector is read once and feeds both. The high nibbles are masked in place (16 × the code),
+        /// and sub-block 2c + 1's scale is d/16 · sc instead of d · sc: both are exact powers of two, so
+        /// (float)(16T) · (d/16 · sc) rounds exactly as (float)T · (d · sc) and the bits match the definition. The scales and
+        /// mins of a pair are decoded together from one load of their high bits.
+        /// </summary>
+        private void Q4_KPairBlock()
+        {
+            a.vcvtph2ps(D, __ymmword_ptr[rsi]);
+            a.vcvtph2ps(DMin, __ymmword_ptr[rsi + 32]);
+            a.vmulps(D16, D, Sixteenth);
+            AssemblerRegisterZMM le = Zmm(12), lo = Zmm(13), hi = Zmm(14), t = Zmm(15), swE = Zmm(4), swO = Zmm(5), mwE = Zmm(6), mwO = Zmm(7);
+            for (int c = 0; c < 4; c++)
+            {
+                // dwords: le/lo = sc & 15 | (m & 15) << 4 of sub-blocks 2c and 2c + 1; hi = their top bits (sc_e, m_e, sc_o, m_o at 0, 2, 4, 6)
+                a.vpmovzxbd(le, __xmmword_ptr[rsi + 64 + 32 * c]);
+                a.vpmovzxbd(lo, __xmmword_ptr[rsi + 64 + 32 * c + 16]);
+                a.vpmovzxbd(hi, __xmmword_ptr[rsi + 192 + 16 * c]);
+                a.vpslld(t, hi, 4);
+                a.vpandd(swE, le, LowNibble);
+                a.vpternlogd(swE, t, Bits45, 0xF8); // sc_e = (le & 15) | (hi << 4 & 0x30)
+                a.vpsrld(le, le, 4);
+                a.vpslld(t, hi, 2);
+                a.vpternlogd(le, t, Bits45, 0xF8); // m_e = le >> 4 | (hi << 2 & 0x30)
+                a.vpandd(swO, lo, LowNibble);
+                a.vpternlogd(swO, hi, Bits45, 0xF8); // sc_o = (lo & 15) | (hi & 0x30)
+                a.vpsrld(lo, lo, 4);
+                a.vpsrld(hi, hi, 2);
+                a.vpternlogd(lo, hi, Bits45, 0xF8); // m_o = lo >> 4 | (hi >> 2 & 0x30)
+                a.vcvtdq2ps(swE, swE); a.vmulps(swE, swE, D);
+                a.vcvtdq2ps(swO, swO); a.vmulps(swO, swO, D16);
+                a.vcvtdq2ps(le, le); a.vmulps(mwE, le, DMin);
+                a.vcvtdq2ps(lo, lo); a.vmulps(mwO, lo, DMin);
+                for (int m = 0; m < 2 * acts; m++) a.vpxord(Sum(m), Sum(m), Sum(m));
+                int je = 2 * c, jo = 2 * c + 1;
+                for (int s = 0; s < 8; s++)
+                {
+                    a.vmovdqu8(T0, __zmmword_ptr[rsi + 256 + 64 * (8 * c + s)]);
+                    a.vpandd(W0, T0, LowNibble);
+                    a.vpandd(T2, T0, HighNibble);
+                    for (int m = 0; m < acts; m++)
+                    {
+                        a.vpdpbusd(Sum(2 * m), W0, __dword_bcst[rax + 32 * (je * acts + m) + 4 * s]);
+                        a.vpdpbusd(Sum(2 * m + 1), T2, __dword_bcst[rax + 32 * (jo * acts + m) + 4 * s]);
+                    }
+                }
+                for (int m = 0; m < acts; m++)
+                    foreach (var (j, e) in new[] { (je, 0), (jo, 1) })
+                    {
+                        var sum = Sum(2 * m + e);
+                        a.vcvtdq2ps(sum, sum);
+                        a.vmulps(sum, sum, e == 0 ? swE : swO);
+                        a.vfmadd231ps(Acc(m), sum, __dword_bcst[rbx + 4 * (j * acts + m)]);
+                        a.vfnmadd231ps(Acc(m), e == 0 ? mwE : mwO, __dword_bcst[rdx + 4 * (j * acts + m)]);
+                    }
+            }
+            Advance(2304, 256 * acts, 32 * acts, 0, 32 * acts);
+        }
+
+        /// <summary>
+        /// Q6_K for one activation row (decode): each half of the block is read front to back once. One step u loads the
+        /// two low-bit vectors and the high-bit vector it shares with three other code vectors, builds the 4 codes
+        /// (quarters 0–3) and adds them into 8 integer sums (quarter × e), which are then scaled sub-block by sub-block
+        /// in ascending order, as the definition does.
+        /// </summary>
+        private void Q6_KStreamBlock()
+        {
+            AssemblerRegisterZMM d = Zmm(1), lowA = Zmm(2), lowB = Zmm(3), high = Zmm(4), sc = Zmm(12);
+            AssemblerRegisterZMM[] w = [Zmm(5), Zmm(7), Zmm(9), Zmm(10)];
+            AssemblerRegisterZMM[] t = [Zmm(6), Zmm(8), Zmm(11), Zmm(13)];
+            a.vcvtph2ps(d, __ymmword_ptr[rsi]);
+            for (int h = 0; h < 2; h++)
+            {
+                for (int s = 0; s < 8; s++) a.vpbroadcastd(Sum(s), __dword_ptr[rcx + 4 * (8 * h + s)]);
+                for (int u = 0; u < 8; u++)
+                {
+                    a.vmovdqu8(lowA, __zmmword_ptr[rsi + 288 + 64 * (16 * h + u)]);
+                    a.vmovdqu8(lowB, __zmmword_ptr[rsi + 288 + 64 * (16 * h + 8 + u)]);
+                    a.vmovdqu8(high, __zmmword_ptr[rsi + 2336 + 64 * (8 * h + u)]);
+                    // code = low or high nibble | bits 2qq..2qq+1 of the high byte, moved to bits 4–5
+                    a.vpandd(w[0], lowA, LowNibble);
+                    a.vpsllw(t[0], high, 4);
+                    a.vpandd(w[1], lowB, LowNibble);
+                    a.vpsllw(t[1], high, 2);
+                    a.vpsrlw(w[2], lowA, 4);
+                    a.vpandd(w[2], w[2], LowNibble);
+                    a.vpsrlw(w[3], lowB, 4);
+                    a.vpandd(w[3], w[3], LowNibble);
+                    a.vpsrlw(t[3], high, 2);
+                    a.vpternlogd(w[0], t[0], Bits45, 0xF8);
+                    a.vpternlogd(w[1], t[1], Bits45, 0xF8);
+                    a.vpternlogd(w[2], high, Bits45, 0xF8);
+                    a.vpternlogd(w[3], t[3], Bits45, 0xF8);
+                    int e = u / 4;
+                    for (int qq = 0; qq < 4; qq++)
+                        a.vpdpbusd(Sum(2 * qq + e), w[qq], __dword_bcst[rax + 32 * (4 * h + qq) + 16 * e + 4 * (u % 4)]);
+                }
+                for (int s = 0; s < 8; s++)
+                {
+                    a.vpmovsxbd(sc, __xmmword_ptr[rsi + 32 + 16 * (8 * h + s)]);
+                    a.vcvtdq2ps(sc, sc);
+                    a.vmulps(sc, sc, d);
+                    a.vcvtdq2ps(Sum(s), Sum(s));
+                    a.vmulps(Sum(s), Sum(s), sc);
+                    a.vfmadd231ps(Acc(0), Sum(s), __dword_bcst[rbx + 4 * (4 * h + s / 2)]);
+                }
+            }
+            Advance(3360, 256, 32, 64, 0);
         }
 
         private void Q6_KBlock()

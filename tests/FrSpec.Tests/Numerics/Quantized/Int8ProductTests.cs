@@ -125,7 +125,7 @@ public unsafe class Int8ProductTests
 
     private static IEnumerable<(int N, int Rows, int Cols)> Shapes(DType type) => DTypeInfo.BlockSize(type) == 32
         ? [(1, 1, 32), (1, 17, 64), (2, 15, 96), (3, 33, 32), (9, 16, 320), (1, 67, 2048), (16, 40, 256), (17, 5, 64)]
-        : [(1, 1, 256), (1, 17, 512), (2, 15, 256), (9, 33, 256), (1, 64, 2048), (16, 18, 512), (17, 3, 256)];
+        : [(1, 1, 256), (1, 17, 512), (2, 15, 256), (4, 19, 768), (5, 7, 256), (9, 33, 256), (1, 64, 2048), (16, 18, 512), (17, 3, 256)];
 
     [Theory, MemberData(nameof(PathsAndTypes))]
     public void BitIdenticalToTheScalarDefinitionOnAwkwardShapes(string path, DType type)
@@ -166,7 +166,7 @@ public unsafe class Int8ProductTests
         var x = Gaussian(r, 64 * cols);
         var single = new float[64 * rows];
         for (int i = 0; i < 64; i++) MatMul.Multiply(compute, x.AsSpan(i * cols, cols), 1, w, single.AsSpan(i * rows, rows));
-        foreach (int n in new[] { 2, 3, 8, 9, 16, 64 })
+        foreach (int n in new[] { 2, 3, 4, 5, 8, 9, 16, 64 })
         {
             var y = new float[n * rows];
             MatMul.Multiply(compute, x, n, w, y);
