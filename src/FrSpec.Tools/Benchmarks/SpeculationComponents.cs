@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Numerics.Tensors;
 using FrSpec.Generation;
 using FrSpec.Model;
 using FrSpec.Numerics;
@@ -175,13 +174,12 @@ public static class SpeculationComponents
         return Median(samples);
     }
 
-    /// <summary>The draft's per-row work after its LM head: top-k and the log-sum-exp for scores (consumes the row).</summary>
-    private static void LogSoftmaxTopK(Span<float> row, int k, int[] idx, float[] val)
+    /// <summary>The draft's per-row work after its LM head, as EagleDrafter does it: the ranked top candidates and the
+    /// log-sum-exp that turns their logits into log-probabilities.</summary>
+    private static float LogSoftmaxTopK(ReadOnlySpan<float> row, int k, int[] idx, float[] val)
     {
-        TopSelector.Select(row, k, idx, val);
-        TensorPrimitives.Subtract(row, val[0], row);
-        TensorPrimitives.Exp(row, row);
-        val[1] = MathF.Log(TensorPrimitives.Sum(row));
+        TopSelector.Select(row, Math.Max(k, DraftTree.MaxCandidates), idx, val);
+        return Ops.LogSumExp(row, val[0]);
     }
 
     public static IReadOnlyList<VerifyTiming> Verification(Transformer target, IReadOnlyList<int> treeSizes, int context, int repeats)

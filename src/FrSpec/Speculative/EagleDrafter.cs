@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Numerics.Tensors;
 using FrSpec.Model;
 using FrSpec.Numerics;
 
@@ -253,7 +252,7 @@ internal sealed class EagleDrafter : ITunableDrafter
     /// <summary>
     /// The k best tokens of logits row <paramref name="row"/> as candidates at <paramref name="dest"/>, scored by the
     /// parent's score plus their log-softmax over the draft vocabulary (the subset for FR-Spec); the row's ranked list
-    /// (k or more tokens) is kept as expanded slot <paramref name="expandedSlot"/>. Consumes the row.
+    /// (k or more tokens) is kept as expanded slot <paramref name="expandedSlot"/>.
     /// </summary>
     private void TopChildren(int row, int parent, float parentScore, int dest, int expandedSlot, int count = -1)
     {
@@ -265,11 +264,7 @@ internal sealed class EagleDrafter : ITunableDrafter
         var ranked = _ranked.AsSpan(expandedSlot * DraftTree.MaxCandidates, kept);
         for (int c = 0; c < kept; c++) ranked[c] = _draftHead.TokenId(_rankIdx[c]);
         _rankedCount[expandedSlot] = kept;
-        // logsumexp, computed in place: the row is not needed after its top-k
-        float max = _rankVal[0];
-        TensorPrimitives.Subtract(logits, max, logits);
-        TensorPrimitives.Exp(logits, logits);
-        float lse = max + MathF.Log(TensorPrimitives.Sum(logits));
+        float lse = Ops.LogSumExp(logits, _rankVal[0]);
         for (int c = 0; c < k; c++)
         {
             int g = dest + c;
