@@ -55,6 +55,9 @@ public sealed class LmHead : IDisposable
     }
 
     /// <summary>Token id of logit index i.</summary>
+    /// <summary>The worker pool the head's products run on (per-row work after the head shares it).</summary>
+    internal WorkerPool Pool => _compute.Pool;
+
     public int TokenId(int i) => _tokenIds == null ? i : _tokenIds[i];
 
     public void Dispose() { if (_ownsWeight) Weight.Dispose(); }
