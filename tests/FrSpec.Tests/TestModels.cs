@@ -8,7 +8,6 @@ namespace FrSpec.Tests;
 public static class TestModels
 {
     private static readonly ConcurrentDictionary<string, Lazy<string>> Cache = new();
-    private static readonly string Root = Path.Combine(Path.GetTempPath(), "frspec-tests-" + Environment.ProcessId);
 
     /// <summary>Llama-3.2 style: tied embeddings, llama3 rope scaling, GQA.</summary>
     public static SynthSpec TinyLlama(int vocab = 300) => new()
@@ -30,16 +29,11 @@ public static class TestModels
         string key = $"{spec.GetHashCode():X8}-{spec.Family}-{spec.VocabSize}-{spec.HiddenSize}-{spec.Layers}-{dtype}-{seed}";
         return Cache.GetOrAdd(key, k => new Lazy<string>(() =>
         {
-            string dir = Path.Combine(Root, k);
+            string dir = Path.Combine(TestTemp.Root, k);
             ModelSynthesizer.Write(spec, dir, dtype, seed);
             return dir;
         })).Value;
     }
 
-    public static string NewTempDir()
-    {
-        string d = Path.Combine(Root, "t" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(d);
-        return d;
-    }
+    public static string NewTempDir() => TestTemp.NewDir();
 }

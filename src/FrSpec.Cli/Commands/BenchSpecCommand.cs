@@ -37,7 +37,7 @@ public sealed class BenchSpecCommand : ICliVerb
         public bool NoExec { get; init; }
         public bool Force { get; init; }
         public double ExecTimeout { get; init; } = 10;
-        /// <summary>A fixed tree for every tree drafter, or null: EAGLE-2's automatic tree (the other tree drafters use the default tree).</summary>
+        /// <summary>A fixed tree for every tree drafter, or null: the automatic tree (EAGLE-2/3, draft models; a draft model's chain of automatic length).</summary>
         public Speculative.TreeOptions? Tree { get; init; }
         /// <summary>Drafters to run (eagle2, eagle3, draft, medusa, lookup); empty = every drafter whose input is given.</summary>
         public string[] Methods { get; init; } = Array.Empty<string>();

@@ -15,8 +15,10 @@ namespace FrSpec.Cli.Commands;
 /// `frspec demo`: the main job. It expands the trained demo pair in demo/ (target + EAGLE head) to a real model's shape
 /// on first use (a cost model: real-size matrices, the small pair's tokens; cached), then runs vanilla, EAGLE-2 and
 /// FR-Spec with the automatic tree on the same prompts, greedy, in interleaved order, and prints one answer, tokens/s,
-/// mean accepted length, speed-ups and whether every method reproduced vanilla exactly. `--small` runs the small pair
-/// itself (every FR-Spec V' separately); `--json` prints one object instead.
+/// mean accepted length, speed-ups and whether every method reproduced vanilla exactly. `--method` compares other
+/// drafters instead of or besides EAGLE-2: prompt lookup (no weights), a draft model, Medusa or EAGLE-3 heads (their
+/// weights given by options; heads must fit the target that runs, so the expanded one unless `--small`). `--small` runs
+/// the small pair itself (every FR-Spec V' separately); `--json` prints one object instead.
 /// </summary>
 public sealed class DemoCommand : ICliVerb
 {
@@ -41,6 +43,12 @@ public sealed class DemoCommand : ICliVerb
         public int Rounds { get; init; } = 1;
         public bool Json { get; init; }
         public TreeOptions? Tree { get; init; }
+        /// <summary>Drafters compared with vanilla (<see cref="DemoMethods"/>): eagle2 (EAGLE-2 and FR-Spec), lookup, draft, medusa, eagle3.</summary>
+        public string[] Methods { get; init; } = ["eagle2"];
+        /// <summary>--draft-model, --medusa, --eagle3: the weights of those drafters.</summary>
+        public string? DraftModel { get; init; }
+        public string? Medusa { get; init; }
+        public string? Eagle3 { get; init; }
         /// <summary>Where expansions are cached (default ~/.cache/frspec/demo).</summary>
         public string? CacheRoot { get; init; }
         /// <summary>A shape that is not one of <see cref="ExpansionShape.Known"/> (tests expand tiny pairs to tiny shapes).</summary>
@@ -58,10 +66,14 @@ public sealed class DemoCommand : ICliVerb
         var prompt = new Option<string[]>("--prompt") { Description = "Prompt(s) to use instead of the built-in ones", AllowMultipleArgumentsPerToken = true };
         var rounds = new Option<int>("--rounds") { Description = "Passes over the prompts", DefaultValueFactory = _ => 1 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object: {model, methods: [{name, tokens_per_second, mean_accept_length, speedup_vs_vanilla, identical_to_vanilla, tree}]}" };
+        var methods = new Option<string[]>("--method") { Description = $"Drafters compared with vanilla: {string.Join(", ", DemoMethods)} (default eagle2: EAGLE-2 and FR-Spec); several allowed; lookup needs no weights, draft/medusa/eagle3 need --draft-model/--medusa/--eagle3", DefaultValueFactory = _ => ["eagle2"], AllowMultipleArgumentsPerToken = true };
+        var draftModel = new Option<string?>("--draft-model") { Description = "Draft model directory or .gguf sharing the target's tokenizer (for --method draft)" };
+        var medusa = new Option<string?>("--medusa") { Description = "Medusa heads for the target that runs (for --method medusa; the expanded target unless --small)" };
+        var eagle3 = new Option<string?>("--eagle3") { Description = "EAGLE-3 head for the target that runs (for --method eagle3; the expanded target unless --small)" };
         var tree = new CliTreeOptions();
-        var cmd = new Command("demo", "Run vanilla, EAGLE-2 and FR-Spec on the bundled demo pair expanded to a real model's cost, and compare speed and output")
+        var cmd = new Command("demo", "Run vanilla, EAGLE-2 and FR-Spec (or other drafters, --method) on the bundled demo pair expanded to a real model's cost, and compare speed and output")
         {
-            model, eagle, small, shape, sizes, maxTokens, prompt, rounds, json,
+            model, eagle, small, shape, sizes, maxTokens, prompt, rounds, json, methods, draftModel, medusa, eagle3,
         };
         foreach (var o in tree.All) cmd.Options.Add(o);
         cmd.SetAction(pr => Execute(new Args
@@ -70,6 +82,8 @@ public sealed class DemoCommand : ICliVerb
             FrSizes = pr.GetValue(sizes) ?? [], MaxTokens = pr.GetValue(maxTokens),
             Prompts = pr.GetValue(prompt) is { Length: > 0 } p ? p : DefaultPrompts,
             Rounds = pr.GetValue(rounds), Json = pr.GetValue(json), Tree = tree.Resolve(pr),
+            Methods = pr.GetValue(methods) is { Length: > 0 } m ? m : ["eagle2"],
+            DraftModel = pr.GetValue(draftModel), Medusa = pr.GetValue(medusa), Eagle3 = pr.GetValue(eagle3),
         }, Console.Out, Console.Error));
         return cmd;
     }
@@ -79,6 +93,7 @@ public sealed class DemoCommand : ICliVerb
         if (a.MaxTokens <= 0) throw new FrSpecException($"--max-tokens must be positive, got {a.MaxTokens}");
         if (a.Rounds <= 0) throw new FrSpecException($"--rounds must be positive, got {a.Rounds}");
         if (a.FrSizes.Any(v => v <= 0)) throw new FrSpecException("--fr-sizes must be positive");
+        var kinds = Kinds(a);
         string root = BenchmarkDataLocator.FindContentRoot() ?? Directory.GetCurrentDirectory();
         string smallTarget = a.Model ?? Path.Combine(root, "demo", "target");
         string smallEagle = a.Eagle ?? Path.Combine(root, "demo", "eagle");
@@ -98,12 +113,17 @@ public sealed class DemoCommand : ICliVerb
         var vocabulary = model.Vocabulary;
         // FR-Spec subsets come from the small pair's folders (freq_N.pt beside it) or the bundled counts of its tokenizer
         var subsets = a.FrSizes.Distinct().Where(v => v < config.VocabSize).Select(v => vocabulary.FindDraftVocabulary(v, smallEagle, smallTarget)).ToList();
-        var auto = CliTreeOptions.Auto;
+        var inputs = new DrafterInputs { Eagle = eagleDir, Tree = a.Tree, Auto = CliTreeOptions.Auto, DraftModel = a.DraftModel, Medusa = a.Medusa };
         var methods = new List<DecodingMethod> { DecodingMethod.Vanilla };
-        DecodingMethod Eagle(DraftVocabulary? v) => a.Tree != null ? DecodingMethod.Eagle(eagleDir, v, a.Tree) : DecodingMethod.Eagle(eagleDir, [v], auto);
-        methods.Add(Eagle(null));
-        if (a.Small || a.Tree != null) methods.AddRange(subsets.Select(Eagle));
-        else if (subsets.Count > 0) methods.Add(DecodingMethod.Eagle(eagleDir, subsets.Cast<DraftVocabulary?>().ToList(), auto));
+        foreach (var kind in kinds)
+        {
+            var drafter = kind == MethodKind.Eagle3 ? inputs with { Eagle = a.Eagle3 } : inputs;
+            methods.Add(drafter.Method(kind, null));
+            if (!MethodSpec.HasLmHead(kind)) continue;
+            // FR-Spec: with the automatic tree one method choosing V' itself (Medusa's static tree cannot), else one per V'
+            if (a.Small || a.Tree != null || kind == MethodKind.Medusa) methods.AddRange(subsets.Select(v => drafter.Method(kind, v)));
+            else if (subsets.Count > 0) methods.Add(drafter.AutoVocabularyMethod(kind, subsets.Cast<DraftVocabulary?>().ToList()));
+        }
         var sessions = methods.Select(m => model.CreateSession(m)).ToList();
         var encoded = a.Prompts.Select(p => vocabulary.Encode(p)).ToArray();
         var options = new GenerationOptions { MaxNewTokens = a.MaxTokens };
@@ -129,7 +149,7 @@ public sealed class DemoCommand : ICliVerb
         double baseline = runs[0].TokensPerSecond;
         var modelInfo = new Dictionary<string, object?>
         {
-            ["target"] = targetDir, ["eagle"] = eagleDir,
+            ["target"] = targetDir, ["eagle"] = eagleDir, ["draft_model"] = a.DraftModel, ["medusa"] = a.Medusa, ["eagle3"] = a.Eagle3,
             ["shape"] = shape?.Name, ["expanded_from"] = shape == null ? null : new Dictionary<string, string> { ["target"] = smallTarget, ["eagle"] = smallEagle },
             ["cost_model"] = shape != null,
             ["layers"] = config.NumLayers, ["hidden_size"] = config.HiddenSize, ["vocab_size"] = config.VocabSize,
@@ -174,6 +194,32 @@ public sealed class DemoCommand : ICliVerb
         return 0;
     }
 
+    /// <summary>The names --method takes (vanilla always runs, as the baseline).</summary>
+    public static readonly string[] DemoMethods = ["eagle2", "lookup", "draft", "medusa", "eagle3"];
+
+    /// <summary>The drafters --method asks for, in the order given, each checked to have its weights.</summary>
+    private static List<MethodKind> Kinds(Args a)
+    {
+        var kinds = new List<MethodKind>();
+        foreach (var name in a.Methods)
+        {
+            if (name.Equals("vanilla", StringComparison.OrdinalIgnoreCase)) continue;
+            if (!DemoMethods.Contains(name, StringComparer.OrdinalIgnoreCase) || !MethodSpec.Drafters.TryGetValue(name, out var kind))
+                throw new FrSpecException($"--method {name}: expected {string.Join(", ", DemoMethods)}");
+            var (path, flag, file) = kind switch
+            {
+                MethodKind.DraftModel => (a.DraftModel, "--draft-model", a.DraftModel != null && Formats.Gguf.GgufFile.IsGgufPath(a.DraftModel)),
+                MethodKind.Medusa => (a.Medusa, "--medusa", false),
+                MethodKind.Eagle3 => (a.Eagle3, "--eagle3", false),
+                _ => ("", "", false),
+            };
+            if (path == null) throw new FrSpecException($"--method {name} needs {flag} (its weights)");
+            if (path.Length > 0 && (file ? !File.Exists(path) : !Directory.Exists(path))) throw new FrSpecException($"{flag} {path}: no such {(file ? "file" : "directory")}");
+            if (!kinds.Contains(kind)) kinds.Add(kind);
+        }
+        return kinds;
+    }
+
     /// <summary>What one method did over all prompts.</summary>
     private sealed class MethodRun(string name)
     {
@@ -185,9 +231,9 @@ public sealed class DemoCommand : ICliVerb
         public List<int> Mismatches { get; } = new();
         public TreePlan? LastTree { get; private set; }
 
-        /// <summary>The method's name; "fr-auto" shows as fr-&lt;V'&gt; with the V' it ended most prompts with.</summary>
-        public string DisplayName => name == "fr-auto" && _vocabularyUse.Count > 0
-            ? "fr-" + _vocabularyUse.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key).First().Key.ToString(CultureInfo.InvariantCulture) : name;
+        /// <summary>The method's name; "fr-auto" ("NAME-fr-auto") shows as fr-&lt;V'&gt; with the V' it ended most prompts with.</summary>
+        public string DisplayName => name.EndsWith("fr-auto", StringComparison.Ordinal) && _vocabularyUse.Count > 0
+            ? name[..^"auto".Length] + _vocabularyUse.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key).First().Key.ToString(CultureInfo.InvariantCulture) : name;
 
         public double TokensPerSecond => _seconds > 0 ? _tokens / _seconds : 0;
         public double MeanAcceptLength => _steps > 0 ? (double)_accepted / _steps : 0;

@@ -15,7 +15,7 @@ internal sealed class DrafterCliOptions
 {
     public Option<string?> Eagle { get; } = new("--eagle") { Description = "EAGLE-1/2 or EAGLE-3 head directory (told apart by its config.json)" };
     public Option<string?> DraftModel { get; } = new("--draft-model") { Description = "Draft model directory or .gguf sharing the target's tokenizer (llama.cpp's -md)" };
-    public Option<int> DraftMax { get; } = new("--draft-max") { Description = "Draft model: most tokens drafted per round (a chain, as llama.cpp's -md drafts; --draft-tree grows EAGLE-2's tree instead)", DefaultValueFactory = _ => DraftModelMethod.DefaultMaxDraft };
+    public Option<int> DraftMax { get; } = new("--draft-max") { Description = "Draft model: most tokens drafted per round (a chain, as llama.cpp's -md drafts: the automatic tree chooses its length up to this, --tree fixed drafts exactly this; --draft-tree grows EAGLE-2's tree instead)", DefaultValueFactory = _ => DraftModelMethod.DefaultMaxDraft };
     public Option<int> DraftMin { get; } = new("--draft-min") { Description = "Draft model: a shorter draft is not verified (the round decodes one token)", DefaultValueFactory = _ => 0 };
     public Option<float> DraftPMin { get; } = new("--draft-p-min") { Description = "Draft model: stop drafting at a token whose draft probability is below this", DefaultValueFactory = _ => DraftModelMethod.DefaultLimits.MinProbability };
     public Option<bool> DraftTree { get; } = new("--draft-tree") { Description = "Draft model: grow EAGLE-2's dynamic tree (--tree-*) instead of a chain" };

@@ -21,7 +21,7 @@ internal sealed class ModelOptions(string? defaultModel = null)
     };
     public Option<string?> Method { get; } = new("--method") { Description = "vanilla, eagle2, eagle3, draft, medusa or lookup (default: the drafter whose flag is given, else vanilla)" };
     public Option<string?> Fr { get; } = new("--fr") { Description = "FR-Spec frequency list (freq_N.pt or SGLang token map) for the drafter's LM head" };
-    public Option<string?> FrSize { get; } = new("--fr-size") { Description = "FR-Spec subset size V' (uses freq_V'.pt beside the model/head, or the bundled subset); auto: EAGLE-2's automatic tree also chooses V' among 8k, 16k, 32k and the full head" };
+    public Option<string?> FrSize { get; } = new("--fr-size") { Description = "FR-Spec subset size V' (uses freq_V'.pt beside the model/head, or the bundled subset); auto: the automatic tree (EAGLE-2/3, draft model) also chooses V' among 8k, 16k, 32k and the drafter's own head" };
     public DrafterCliOptions Drafters { get; } = new();
 
     public void AddTo(Command command)
@@ -43,15 +43,15 @@ internal sealed class ModelOptions(string? defaultModel = null)
         bool autoSize = sizeText == "auto";
         int? size = autoSize || sizeText == null ? null
             : int.TryParse(sizeText, out int n) && n > 0 ? n : throw new FrSpecException($"--fr-size {sizeText}: expected a positive integer or auto");
-        if (autoSize && kind is not (MethodKind.Eagle2 or MethodKind.FrSpec))
-            throw new FrSpecException("--fr-size auto: only EAGLE-2's automatic tree chooses the draft vocabulary; give a size");
+        if (autoSize && kind is not (MethodKind.Eagle2 or MethodKind.FrSpec or MethodKind.Eagle3 or MethodKind.DraftModel))
+            throw new FrSpecException("--fr-size auto: only the automatic tree of EAGLE-2, EAGLE-3 and draft models chooses the draft vocabulary; give a size");
         if (autoSize && parse.GetValue(Fr) != null) throw new FrSpecException("--fr-size auto chooses among the bundled subsets: leave out --fr");
-        if (autoSize && inputs.Tree != null) throw new FrSpecException("--fr-size auto needs the automatic tree: leave out --tree-depth/--tree-topk/--tree-tokens");
+        if (autoSize && inputs.Tree != null) throw new FrSpecException("--fr-size auto needs the automatic tree: leave out --tree fixed and --tree-depth/--tree-topk/--tree-tokens");
         var model = LanguageModel.Load(parse.GetValue(Model)!, CliEngineOptions.FromEnvironment());
         try
         {
             if (autoSize)
-                return (model, DecodingMethod.Eagle(inputs.Eagle!, AutoVocabularies(model.Vocabulary, inputs.Eagle!), inputs.Auto), null);
+                return (model, inputs.AutoVocabularyMethod(kind, AutoVocabularies(model, inputs)), null);
             var draft = DrafterCliOptions.FrVocabulary(model, parse.GetValue(Fr), size, inputs);
             return (model, inputs.Method(kind, draft), draft);
         }
@@ -62,12 +62,15 @@ internal sealed class ModelOptions(string? defaultModel = null)
         }
     }
 
-    /// <summary>The FR-Spec subsets `--fr-size auto` chooses among: the bundled 8k, 16k and 32k (those smaller than the vocabulary) and the full head.</summary>
-    public static IReadOnlyList<DraftVocabulary?> AutoVocabularies(ModelVocabulary vocabulary, string eagleDir)
+    /// <summary>
+    /// The FR-Spec subsets `--fr-size auto` chooses among: 8k, 16k and 32k (those smaller than the vocabulary; freq_N.pt
+    /// beside the model or the drafter's files, else the bundled counts) and the drafter's own head.
+    /// </summary>
+    public static IReadOnlyList<DraftVocabulary?> AutoVocabularies(LanguageModel model, DrafterInputs inputs)
     {
         var list = new List<DraftVocabulary?>();
         foreach (int v in new[] { 8192, 16384, 32768 })
-            if (v < vocabulary.Size) list.Add(vocabulary.FindDraftVocabulary(v, eagleDir));
+            if (v < model.Vocabulary.Size) list.Add(DrafterCliOptions.FrVocabulary(model, null, v, inputs));
         list.Add(null);
         return list;
     }

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace FrSpec.Cli.Support;
 
 /// <summary>
@@ -131,11 +129,5 @@ internal sealed class OutputFolder : IDisposable
         }
     }
 
-    private static bool IsRunning(int pid)
-    {
-        if (pid == Environment.ProcessId) return true;
-        try { using var p = Process.GetProcessById(pid); return !p.HasExited; }
-        catch (ArgumentException) { return false; }
-        catch (InvalidOperationException) { return false; }
-    }
+    private static bool IsRunning(int pid) => Formats.StaleTemporaries.IsRunning(pid);
 }

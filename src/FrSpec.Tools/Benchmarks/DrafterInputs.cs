@@ -19,11 +19,12 @@ public sealed record DrafterInputs
     /// <summary>--medusa: a Medusa head directory.</summary>
     public string? Medusa { get; init; }
     /// <summary>
-    /// --tree-depth/--tree-topk/--tree-tokens: a fixed EAGLE-2 dynamic tree (EAGLE-2/3; a draft model with --draft-tree).
-    /// Null (--tree auto, the default): EAGLE-2 uses the automatic tree, the other tree drafters <see cref="TreeOptions.Default"/>.
+    /// --tree-depth/--tree-topk/--tree-tokens: a fixed EAGLE-2 dynamic tree (EAGLE-2/3; a draft model with --draft-tree;
+    /// a draft model's chain is then exactly <see cref="DraftMax"/> long). Null (--tree auto, the default): every tree
+    /// drafter uses the automatic tree (a draft model's chain: its length chosen up to <see cref="DraftMax"/>).
     /// </summary>
     public TreeOptions? Tree { get; init; }
-    /// <summary>The automatic tree's settings (EAGLE-2 without a fixed <see cref="Tree"/>).</summary>
+    /// <summary>The automatic tree's settings (tree drafters without a fixed <see cref="Tree"/>).</summary>
     public AutoTreeOptions Auto { get; init; } = AutoTreeOptions.Default;
     /// <summary>--draft-tree: the draft model grows <see cref="Tree"/> instead of a chain of <see cref="DraftMax"/>.</summary>
     public bool DraftTree { get; init; }
@@ -58,19 +59,45 @@ public sealed record DrafterInputs
         return kind switch
         {
             MethodKind.Vanilla => DecodingMethod.Vanilla,
-            MethodKind.Eagle2 or MethodKind.FrSpec => EagleKind == MethodKind.Eagle3
-                ? throw new FrSpecException($"--eagle {Eagle}: this is an EAGLE-3 head; use --method eagle3")
-                : Tree != null ? DecodingMethod.Eagle(Need(Eagle, "eagle2", "--eagle DIR"), vocabulary, Tree)
-                : DecodingMethod.Eagle(Need(Eagle, "eagle2", "--eagle DIR"), [vocabulary], Auto),
-            MethodKind.Eagle3 => EagleKind != MethodKind.Eagle3 && Eagle != null
-                ? throw new FrSpecException($"--eagle {Eagle}: not an EAGLE-3 head (its config.json has no draft_vocab_size); use --method eagle2")
-                : DecodingMethod.Eagle3(Need(Eagle, "eagle3", "--eagle DIR"), vocabulary, Tree ?? TreeOptions.Default),
+            MethodKind.Eagle2 or MethodKind.FrSpec => Tree != null ? DecodingMethod.Eagle(EagleDir(MethodKind.Eagle2), vocabulary, Tree)
+                : DecodingMethod.Eagle(EagleDir(MethodKind.Eagle2), [vocabulary], Auto),
+            MethodKind.Eagle3 => Tree != null ? DecodingMethod.Eagle3(EagleDir(MethodKind.Eagle3), vocabulary, Tree)
+                : DecodingMethod.Eagle3(EagleDir(MethodKind.Eagle3), [vocabulary], Auto),
             MethodKind.DraftModel => DecodingMethod.DraftModel(Need(DraftModel, "draft", "--draft-model DIR_OR_GGUF"), vocabulary,
-                DraftTree ? Tree ?? TreeOptions.Default : DraftModelMethod.Chain(DraftMax), DraftLimits),
+                Tree == null ? null : DraftTree ? Tree : DraftModelMethod.Chain(DraftMax), DraftLimits, DraftAuto),
             MethodKind.Medusa => DecodingMethod.Medusa(Need(Medusa, "medusa", "--medusa DIR"), vocabulary, MedusaTree, Typical),
             _ => DecodingMethod.PromptLookup(Lookup),
         };
     }
+
+    /// <summary>
+    /// The automatic tree choosing the draft vocabulary among <paramref name="vocabularies"/> (null entry: the drafter's
+    /// own head) besides the tree: EAGLE-2 ("fr-auto"), EAGLE-3 and a draft model ("NAME-fr-auto"). Medusa's tree is
+    /// static and prompt lookup has no LM head, so neither chooses.
+    /// </summary>
+    public DecodingMethod AutoVocabularyMethod(MethodKind kind, IReadOnlyList<DraftVocabulary?> vocabularies)
+    {
+        if (Tree != null) throw new FrSpecException("choosing the draft vocabulary (--fr-size auto) needs the automatic tree: leave out --tree fixed and --tree-depth/--tree-topk/--tree-tokens");
+        return kind switch
+        {
+            MethodKind.Eagle2 or MethodKind.FrSpec or MethodKind.FrAuto => DecodingMethod.Eagle(EagleDir(MethodKind.Eagle2), vocabularies, Auto),
+            MethodKind.Eagle3 => DecodingMethod.Eagle3(EagleDir(MethodKind.Eagle3), vocabularies, Auto),
+            MethodKind.DraftModel => DecodingMethod.DraftModel(Need(DraftModel, "draft", "--draft-model DIR_OR_GGUF"), vocabularies, DraftAuto, DraftLimits),
+            _ => throw new FrSpecException($"--fr-size auto: {kind} drafting has no automatic tree to choose the draft vocabulary (EAGLE-2, EAGLE-3 and draft models have)"),
+        };
+    }
+
+    /// <summary>The draft model's automatic tree: EAGLE-2's bounds with --draft-tree, else chains of up to --draft-max.</summary>
+    private AutoTreeOptions DraftAuto => DraftTree ? Auto : DraftModelMethod.AutoChain(DraftMax, Auto);
+
+    /// <summary>--eagle, checked to hold the head kind <paramref name="kind"/> asks for.</summary>
+    private string EagleDir(MethodKind kind) => kind == MethodKind.Eagle3
+        ? EagleKind != MethodKind.Eagle3 && Eagle != null
+            ? throw new FrSpecException($"--eagle {Eagle}: not an EAGLE-3 head (its config.json has no draft_vocab_size); use --method eagle2")
+            : Need(Eagle, "eagle3", "--eagle DIR")
+        : EagleKind == MethodKind.Eagle3
+            ? throw new FrSpecException($"--eagle {Eagle}: this is an EAGLE-3 head; use --method eagle3")
+            : Need(Eagle, "eagle2", "--eagle DIR");
 
     private static string Need(string? value, string method, string flag) => value ?? throw new FrSpecException($"method {method} needs {flag}");
 }

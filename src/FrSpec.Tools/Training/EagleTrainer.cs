@@ -14,15 +14,10 @@ namespace FrSpec.Training;
 /// with the target's embedding and LM head frozen. OUT/ receives the head (config.json + model.safetensors);
 /// OUT/training/ the checkpoint, log and report.
 /// </summary>
-public sealed class EagleTrainer
+public sealed class EagleTrainer : TrainingRun
 {
-    public required TrainConfig Config { get; init; }
     public required string TargetDir { get; init; }
-    public required string OutDir { get; init; }
-    public int? StopAtStep { get; init; }
 
-    public string StateDir => Path.Combine(OutDir, "training");
-    public string CheckpointPath => Path.Combine(StateDir, Checkpoint.FileName);
 
     /// <summary>Result of a run (also written to training/report.json).</summary>
     public sealed record Report(int Steps, long PositionsSeen, double TrainLoss, double ValidRegression, double ValidClassification, double ValidTop1, double TokensPerSecond, double Gflops);
@@ -107,12 +102,7 @@ public sealed class EagleTrainer
         var opt = new AdamW(parameters) { Beta1 = c.Beta1, Beta2 = c.Beta2, WeightDecay = c.WeightDecay };
         var schedule = new LrSchedule(c.Lr, c.MinLr, c.WarmupSteps, c.Steps);
         int start = 0;
-        if (resume)
-        {
-            if (!File.Exists(CheckpointPath)) throw new FrSpecException($"{CheckpointPath}: no checkpoint to resume from");
-            (start, _) = Checkpoint.Load(CheckpointPath, opt);
-            log.Line($"resumed from {CheckpointPath} at step {start}");
-        }
+        if (resume) (start, _) = Resume(opt, log);
         double flops = model.FlopsPerToken(loss.ActiveRows);
         log.Line($"EAGLE head: {parameters.Sum(p => (long)p.Length):N0} parameters; {train.Count} training windows, {valid.Count} validation windows; " +
                  $"head softmax over {loss.ActiveRows:N0} rows; {flops / 1e6:F1} MFLOP/position; {c.BatchSize}×{S} positions/step");
@@ -139,7 +129,7 @@ public sealed class EagleTrainer
             seen += T; seenThisRun += T;
             if ((step + 1) % c.LogEvery == 0 || step == start)
                 log.Line(TrainingLog.Progress(step + 1, c.Steps, lastLoss, lr, norm, T / sw.Elapsed.TotalSeconds, flops) + $" (reg {reg:F4}, cls {cls:F4})");
-            bool last = step + 1 == c.Steps || step + 1 == StopAtStep || (c.MaxSeconds > 0 && clock.Elapsed.TotalSeconds >= c.MaxSeconds);
+            bool last = IsLastStep(step, clock);
             if ((step + 1) % c.EvalEvery == 0 || last)
             {
                 lastValid = Evaluate(model, loss, head, embedding, valid, buf);

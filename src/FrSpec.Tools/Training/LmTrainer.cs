@@ -10,17 +10,11 @@ namespace FrSpec.Training;
 /// Layout of the output: DIR/ is a Hugging Face model directory (rewritten at every checkpoint, so a run that is cut
 /// off still leaves a usable model); DIR/training/ holds the resumable checkpoint, the token caches and train.log.
 /// </summary>
-public sealed class LmTrainer
+public sealed class LmTrainer : TrainingRun
 {
-    public required TrainConfig Config { get; init; }
-    public required string OutDir { get; init; }
     /// <summary>Directory with tokenizer.json (+ tokenizer_config.json), copied into the model.</summary>
     public string? TokenizerDir { get; init; }
-    /// <summary>Stop (with a checkpoint) once this many steps are done, as if the run had been cut off there; tests use it.</summary>
-    public int? StopAtStep { get; init; }
 
-    public string StateDir => Path.Combine(OutDir, "training");
-    public string CheckpointPath => Path.Combine(StateDir, Checkpoint.FileName);
 
     /// <summary>Tokenizes the corpus (or reuses the cache in training/) into train and validation streams.</summary>
     public (TokenStream Train, TokenStream Valid) PrepareData(IReadOnlyList<string> trainFiles, IReadOnlyList<string> validFiles, ITokenizer tokenizer, TrainingLog log)
@@ -60,10 +54,8 @@ public sealed class LmTrainer
         long tokensSeen = 0;
         if (resume)
         {
-            if (!File.Exists(CheckpointPath)) throw new FrSpecException($"{CheckpointPath}: no checkpoint to resume from");
-            (start, var meta) = Checkpoint.Load(CheckpointPath, opt);
+            (start, var meta) = Resume(opt, log);
             tokensSeen = meta.TryGetValue("tokens_seen", out var ts) && long.TryParse(ts, out long t) ? t : 0;
-            log.Line($"resumed from {CheckpointPath} at step {start}");
         }
         long paramCount = parameters.Sum(p => (long)p.Length);
         double flopsPerToken = model.FlopsPerToken();
@@ -90,7 +82,7 @@ public sealed class LmTrainer
             tokensSeen += tokensPerStep; tokensThisRun += tokensPerStep;
             if ((step + 1) % c.LogEvery == 0 || step == start)
                 log.Line(TrainingLog.Progress(step + 1, c.Steps, lastLoss, lr, norm, tokensPerStep / sw.Elapsed.TotalSeconds, flopsPerToken));
-            bool last = step + 1 == c.Steps || step + 1 == StopAtStep || (c.MaxSeconds > 0 && clock.Elapsed.TotalSeconds >= c.MaxSeconds);
+            bool last = IsLastStep(step, clock);
             if ((step + 1) % c.EvalEvery == 0 || last)
             {
                 lastValid = Evaluate(model, valid);

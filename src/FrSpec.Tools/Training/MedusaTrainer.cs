@@ -14,15 +14,10 @@ namespace FrSpec.Training;
 /// The LM heads train over the active rows only (<see cref="VocabLoss"/>), so rows the corpus never uses stay zero.
 /// OUT/ receives the heads (config.json + medusa_lm_head.safetensors); OUT/training/ the checkpoint, log and report.
 /// </summary>
-public sealed class MedusaTrainer
+public sealed class MedusaTrainer : TrainingRun
 {
-    public required TrainConfig Config { get; init; }
     public required string TargetDir { get; init; }
-    public required string OutDir { get; init; }
-    public int? StopAtStep { get; init; }
 
-    public string StateDir => Path.Combine(OutDir, "training");
-    public string CheckpointPath => Path.Combine(StateDir, Checkpoint.FileName);
 
     /// <summary>Result of a run (also written to training/report.json): validation loss and top-1 accuracy per head.</summary>
     public sealed record Report(int Steps, long PositionsSeen, double TrainLoss, double[] ValidLoss, double[] ValidTop1, double PositionsPerSecond);
@@ -45,12 +40,7 @@ public sealed class MedusaTrainer
         var opt = new AdamW(parameters) { Beta1 = c.Beta1, Beta2 = c.Beta2, WeightDecay = c.WeightDecay };
         var schedule = new LrSchedule(c.Lr, c.MinLr, c.WarmupSteps, c.Steps);
         int start = 0;
-        if (resume)
-        {
-            if (!File.Exists(CheckpointPath)) throw new FrSpecException($"{CheckpointPath}: no checkpoint to resume from");
-            (start, _) = Checkpoint.Load(CheckpointPath, opt);
-            log.Line($"resumed from {CheckpointPath} at step {start}");
-        }
+        if (resume) (start, _) = Resume(opt, log);
         // per position and head: ResBlock fwd+bwd 6·H², LM head over the active rows fwd, dHidden and dW 6·V'·H
         double flops = K * (6.0 * H * H + 6.0 * loss.ActiveRows * H);
         log.Line($"Medusa: {K} heads, {parameters.Sum(p => (long)p.Length):N0} parameters; {train.Count} training windows, {valid.Count} validation windows; " +
@@ -77,7 +67,7 @@ public sealed class MedusaTrainer
             seen += maxRows; seenThisRun += maxRows;
             if ((step + 1) % c.LogEvery == 0 || step == start)
                 log.Line(TrainingLog.Progress(step + 1, c.Steps, lastLoss, lr, norm, maxRows / sw.Elapsed.TotalSeconds, flops));
-            bool last = step + 1 == c.Steps || step + 1 == StopAtStep || (c.MaxSeconds > 0 && clock.Elapsed.TotalSeconds >= c.MaxSeconds);
+            bool last = IsLastStep(step, clock);
             if ((step + 1) % c.EvalEvery == 0 || last)
             {
                 lastValid = Evaluate(model, loss, valid, buf, active);

@@ -185,9 +185,9 @@ public sealed class LanguageModel : IDisposable
     }
 
     /// <summary>
-    /// What speculation costs for a head and its draft vocabularies on this machine (<see cref="CostProfile"/>): the target's
-    /// side is measured once per loaded model and bounds and shared by every drafter, the drafter's once per head and
-    /// vocabulary sizes; the first session that needs a part measures it (others wait), or reads it from
+    /// What speculation costs for a drafter (the EAGLE-2/3 head or draft model at <paramref name="headDirectory"/>) and
+    /// its draft vocabularies on this machine (<see cref="CostProfile"/>): the target's side is measured once per loaded
+    /// model and bounds and shared by every drafter, the drafter's once per head, bounds and vocabulary sizes; the first session that needs a part measures it (others wait), or reads it from
     /// <paramref name="cacheDirectory"/> when an earlier run measured the same files on the same machine and options.
     /// </summary>
     internal CostProfile TreeCosts(string headDirectory, ITunableDrafter drafter, string? cacheDirectory)
@@ -195,7 +195,7 @@ public sealed class LanguageModel : IDisposable
         var bounds = drafter.Bounds;
         var target = Cached(CostProfileStore.TargetKey(Directory, bounds, Options), cacheDirectory, () => CostCalibration.MeasureTarget(Target, bounds));
         var draft = Cached(CostProfileStore.DraftKey(Directory, headDirectory, drafter.VariantSizes, bounds, Options), cacheDirectory,
-            () => CostCalibration.MeasureDraft(drafter, Target.Config.VocabSize, Target.Config.HiddenSize));
+            () => CostCalibration.MeasureDraft(drafter, Target.Config.VocabSize));
         return new CostProfile(target, draft);
     }
 

@@ -81,16 +81,20 @@ internal sealed class SpeculativeDecoder : IDecoder
     }
 
     /// <summary>
-    /// EAGLE-2 with the automatic tree: it chooses the tree shape and, among <paramref name="draftHeads"/> (the full head
-    /// and/or FR-Spec subsets, with their <paramref name="vocabularies"/>: null = full), the draft LM head.
+    /// Any dynamic-tree drafter (EAGLE-2/3 head, draft model) with the automatic tree: it chooses the tree shape within
+    /// <paramref name="options"/>' bounds (top-k 1 bounds: chains of a chosen length) and, among <paramref name="variants"/>
+    /// (one network with different draft LM heads: its own and FR-Spec cuts), the draft LM head.
     /// </summary>
-    internal static SpeculativeDecoder AutoEagle(Transformer target, EagleHead head, IReadOnlyList<LmHead> draftHeads,
-        IReadOnlyList<DraftVocabulary?> vocabularies, AutoTreeOptions options, Func<ITunableDrafter, CostProfile> costs, string name,
-        ISampledAcceptance? acceptance = null)
+    internal static SpeculativeDecoder Auto(Transformer target, IReadOnlyList<IDraftNetwork> variants, AutoTreeOptions options,
+        Func<ITunableDrafter, CostProfile> costs, string name, ISampledAcceptance? acceptance = null, DraftLimits? limits = null)
     {
         options.Validate();
-        var drafter = new EagleDrafter([.. draftHeads.Select(d => Eagle2Network.For(head, target.Embedding, d))], options.Bounds, 512);
-        var tuner = new TreeTuner(drafter, costs, options, [.. vocabularies.Select(v => v?.Ids)], target.Config.VocabSize);
+        var drafter = new EagleDrafter(variants, options.Bounds, 512, limits);
+        int vocab = target.Config.VocabSize;
+        // each variant's draft vocabulary, for coverage: null = every target id
+        var members = variants.Select(n => n.DraftHead is { TokenIds: { } ids } ? ids
+            : n.DraftHead.Size >= vocab ? null : (IReadOnlyList<int>)Enumerable.Range(0, n.DraftHead.Size).ToArray()).ToArray();
+        var tuner = new TreeTuner(drafter, costs, options, members, vocab);
         return new SpeculativeDecoder(target, drafter, name, acceptance, tuner: tuner);
     }
 

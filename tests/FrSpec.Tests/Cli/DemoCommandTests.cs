@@ -90,4 +90,46 @@ public class DemoCommandTests
         Assert.Contains("building", third);
         Assert.NotEqual(built, Assert.Single(Directory.GetDirectories(cache)));
     }
+
+    [Fact]
+    public void Method_compares_other_drafters_with_vanilla()
+    {
+        var (model, eagle) = TinyPair(37);
+        // the small target drafting for itself (a draft model with its tokenizer), and random Medusa heads for it
+        string medusa = FrSpec.Tests.Speculative.DrafterFixtures.Medusa(model, heads: 4, layers: 1, "safetensors", 38);
+        var args = new DemoCommand.Args
+        {
+            Model = model, Eagle = eagle, Small = true, MaxTokens = 6, Prompts = ["Hello world"], FrSizes = [8192],
+            Methods = ["lookup", "draft", "medusa"], DraftModel = model, Medusa = medusa,
+        };
+        var json = Run(args, out _);
+        var methods = json.GetProperty("methods").EnumerateArray().ToList();
+        Assert.Equal(["vanilla", "lookup", "draft", "draft-fr-8192", "medusa", "medusa-fr-8192"], methods.Select(m => m.GetProperty("name").GetString()));
+        Assert.True(json.GetProperty("identical").GetBoolean());
+        foreach (var m in methods)
+        {
+            Assert.True(m.GetProperty("identical_to_vanilla").GetBoolean());
+            Assert.True(m.GetProperty("tokens_per_second").GetDouble() > 0);
+            Assert.True(m.GetProperty("speedup_vs_vanilla").GetDouble() > 0);
+            string name = m.GetProperty("name").GetString()!;
+            var tree = m.GetProperty("tree");
+            // the draft model's chain is chosen by the automatic tree; lookup and Medusa's static tree report none
+            if (name.StartsWith("draft", StringComparison.Ordinal))
+            {
+                Assert.True(tree.GetProperty("auto").GetBoolean());
+                Assert.Equal(1, tree.GetProperty("topk").GetInt32());
+            }
+            else Assert.Equal(JsonValueKind.Null, tree.ValueKind);
+        }
+        Assert.Equal(model, json.GetProperty("model").GetProperty("draft_model").GetString());
+
+        // the default still compares EAGLE-2 and FR-Spec; bad names and missing weights are one-line errors
+        Assert.Equal(["vanilla", "eagle2"], Run(args with { Methods = ["eagle2"], FrSizes = [] }, out _).GetProperty("methods").EnumerateArray().Select(m => m.GetProperty("name").GetString()));
+        var e = Assert.Throws<FrSpecException>(() => DemoCommand.Execute(args with { Methods = ["nope"] }, TextWriter.Null, TextWriter.Null));
+        Assert.Contains("--method nope: expected eagle2, lookup, draft, medusa, eagle3", e.Message);
+        e = Assert.Throws<FrSpecException>(() => DemoCommand.Execute(args with { Methods = ["eagle3"] }, TextWriter.Null, TextWriter.Null));
+        Assert.Contains("--method eagle3 needs --eagle3", e.Message);
+        e = Assert.Throws<FrSpecException>(() => DemoCommand.Execute(args with { Methods = ["draft"], DraftModel = "/no/such/model" }, TextWriter.Null, TextWriter.Null));
+        Assert.Contains("--draft-model /no/such/model", e.Message);
+    }
 }

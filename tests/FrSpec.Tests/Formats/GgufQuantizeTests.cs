@@ -138,6 +138,25 @@ public class GgufQuantizeTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void ThePartialFileOfAKilledRunIsRemovedByTheNextWrite()
+    {
+        string root = TestModels.NewTempDir();
+        string tok = GgufWriterTests.WriteTokenizer(Path.Combine(root, "tok"));
+        ModelSynthesizer.Write(TestModels.TinyLlama(), Path.Combine(root, "m"), DType.BF16, 1, tokenizerJson: tok);
+        string target = Path.Combine(root, "out.gguf");
+        // what SIGKILL leaves: a temporary of a process that is gone (PID far above any live one), and one of a live process
+        string dead = $"{target}.{int.MaxValue - 7}-0123456789abcdef0123456789abcdef.partial";
+        string live = $"{target}.{Environment.ProcessId}-fedcba9876543210fedcba9876543210.partial";
+        string unrelated = Path.Combine(root, "other.gguf.1-x.partial");
+        foreach (var f in new[] { dead, live, unrelated }) File.WriteAllText(f, "partial");
+        GgufModelExporter.Write(Path.Combine(root, "m"), target, null, QuantizedFileType.Q8_0, overwrite: false, null);
+        Assert.False(File.Exists(dead));
+        Assert.True(File.Exists(live));
+        Assert.True(File.Exists(unrelated));
+        Assert.True(new FileInfo(target).Length > 0);
+    }
+
+    [Fact]
     public void ProgressCountsEveryWeight()
     {
         string root = TestModels.NewTempDir();

@@ -183,6 +183,28 @@ public class AutoTreeTests
     }
 
     [Fact]
+    public void CostCacheKeepsOnlyTheMostRecentlyUsedRecords()
+    {
+        string dir = TinyModels.NewDir("tree-costs-prune");
+        var profile = Costs(0.01, 0.001, 0.001, 0.0001, [0.001], [1000]);
+        int measured = 0;
+        TargetCosts Measure() { measured++; return profile.Target; }
+        var start = DateTime.UtcNow.AddHours(-1);
+        for (int i = 0; i < CostProfileStore.MaxFiles; i++)
+        {
+            CostProfileStore.GetOrMeasure(dir, $"key {i}", Measure);
+            File.SetLastWriteTimeUtc(Path.Combine(dir, CostProfileStore.FileName($"key {i}")), start.AddSeconds(i));
+        }
+        CostProfileStore.GetOrMeasure(dir, "key 0", Measure); // a hit marks key 0 as used: key 1 is now the oldest
+        Assert.Equal(CostProfileStore.MaxFiles, measured);
+        CostProfileStore.GetOrMeasure(dir, "one more", Measure);
+        Assert.Equal(CostProfileStore.MaxFiles, Directory.GetFiles(dir, "*.json").Length);
+        Assert.False(File.Exists(Path.Combine(dir, CostProfileStore.FileName("key 1"))));
+        Assert.True(File.Exists(Path.Combine(dir, CostProfileStore.FileName("key 0"))));
+        Assert.True(File.Exists(Path.Combine(dir, CostProfileStore.FileName("one more"))));
+    }
+
+    [Fact]
     public void CostProfilesAreCachedByKeyAndRemeasuredWhenUnreadable()
     {
         string dir = TinyModels.NewDir("tree-costs");
@@ -223,7 +245,7 @@ public class AutoTreeTests
         var drafter = new EagleDrafter([Eagle2Network.For(head, model.Target.Embedding, model.Target.Head),
             Eagle2Network.For(head, model.Target.Embedding, model.DraftHead(model.Vocabulary.CreateDraftVocabulary(Enumerable.Range(0, 64))))], bounds, 64);
         var t = CostCalibration.MeasureTarget(model.Target, bounds, repeats: 1);
-        var d = CostCalibration.MeasureDraft(drafter, 512, model.Target.Config.HiddenSize, repeats: 1);
+        var d = CostCalibration.MeasureDraft(drafter, 512, repeats: 1);
         Assert.Equal([1, 2, 3, 4, 6, 8, 12, 16, 20], t.TreeTokens);
         Assert.Equal([1, 2, 3, 4], d.DraftRows);
         Assert.Equal([512, 64], d.VariantSizes);
@@ -283,8 +305,9 @@ public class AutoTreeTests
 
     private static SpeculativeDecoder Auto(LanguageModel model, string headDir, DraftVocabulary?[] vocabularies, CostProfile costs, AutoTreeOptions options)
     {
-        var heads = vocabularies.Select(v => v == null ? model.Target.Head : model.DraftHead(v)).ToArray();
-        return SpeculativeDecoder.AutoEagle(model.Target, model.EagleHead(headDir), heads, vocabularies, options, _ => costs, "auto");
+        var head = model.EagleHead(headDir);
+        var networks = vocabularies.Select(v => Eagle2Network.For(head, model.Target.Embedding, v == null ? model.Target.Head : model.DraftHead(v))).ToArray();
+        return SpeculativeDecoder.Auto(model.Target, networks, options, _ => costs, "auto");
     }
 
     [Fact]

@@ -53,6 +53,7 @@ public class DrafterCliTests
         {
             (["--eagle", eagle3], "eagle3"),
             (["--eagle", eagle3, "--fr", freq], "eagle3-fr-8192"),
+            (["--eagle", eagle3, "--fr-size", "auto"], "eagle3-fr-auto"),   // V' chosen among the bundled 8k/16k/32k and the head's own
             (["--draft-model", draft, "--draft-max", "4", "--draft-p-min", "0"], "draft"),
             (["--draft-model", draft, "--draft-tree", "--fr", freq], "draft-fr-8192"),
             (["--medusa", medusa, "--medusa-choices", Path.Combine(medusa, "choices.json")], "medusa"),
@@ -63,9 +64,17 @@ public class DrafterCliTests
             var r = Generate(args);
             Assert.Equal(name, r.GetProperty("method").GetString());
             Assert.Equal(Ids(vanilla), Ids(r));
+            // the tree drafters use the automatic tree by default (--tree auto) and report what it chose
+            if (!name.StartsWith("medusa", StringComparison.Ordinal) && name != "lookup")
+            {
+                var tree = r.GetProperty("tree");
+                Assert.True(tree.GetProperty("auto").GetBoolean(), name);
+                if (name == "draft")   // a chain of at most --draft-max 4
+                    Assert.True(tree.GetProperty("topk").GetInt32() == 1 && tree.GetProperty("tokens").GetInt32() <= 5, tree.ToString());
+            }
         }
-        // the draft is the target itself: with no probability cut-off every chain is accepted whole
-        var full = Generate("--draft-model", draft, "--draft-max", "3", "--draft-p-min", "0");
+        // the draft is the target itself: with no probability cut-off every chain of exactly --draft-max (--tree fixed) is accepted whole
+        var full = Generate("--draft-model", draft, "--draft-max", "3", "--draft-p-min", "0", "--tree", "fixed");
         Assert.All(full.GetProperty("accept_lengths").EnumerateArray().SkipLast(1), a => Assert.Equal(4, a.GetInt32()));
     }
 
@@ -88,6 +97,10 @@ public class DrafterCliTests
         Assert.Equal(1, code); Assert.Contains("--draft-model /no/such/dir", err);
         (code, _, err) = Run("--method", "medusa", "--medusa", medusa, "--medusa-nodes", "0");
         Assert.Equal(1, code); Assert.Contains("--medusa-nodes", err);
+        (code, _, err) = Run("--medusa", medusa, "--fr-size", "auto");   // a static tree: nothing chooses V'
+        Assert.Equal(1, code); Assert.Contains("--fr-size auto: only the automatic tree of EAGLE-2, EAGLE-3 and draft models", err);
+        (code, _, err) = Run("--eagle", eagle3, "--fr-size", "auto", "--tree", "fixed");
+        Assert.Equal(1, code); Assert.Contains("--fr-size auto needs the automatic tree", err);
     }
 
     [Fact]

@@ -13,13 +13,17 @@ namespace FrSpec.Tests.Speculative;
 /// </summary>
 public class DrafterGreedyTests
 {
-    private const int Vocab = 300, MaxTokens = 40;
-    private static readonly int[][] Prompts = [[1, 2, 3, 1, 2], [17, 200, 5, 42, 99, 7, 250, 17, 200], [90]];
+    internal const int Vocab = 300, MaxTokens = 40;
+    internal static readonly int[][] Prompts = [[1, 2, 3, 1, 2], [17, 200, 5, 42, 99, 7, 250, 17, 200], [90]];
 
-    private static string Target(string family, bool tied, ulong seed) => DrafterFixtures.Target(family, Vocab, layers: 8, hidden: 64, seed, tied);
+    internal static string Target(string family, bool tied, ulong seed) => DrafterFixtures.Target(family, Vocab, layers: 8, hidden: 64, seed, tied);
 
-    /// <summary>Generates every prompt with the method; returns (drafted tokens accepted, rounds) over all prompts.</summary>
-    private static (int Accepted, int Rounds) AssertGreedyEqualsVanilla(LanguageModel model, DecodingMethod method, string expectedName)
+    /// <summary>
+    /// Generates every prompt with the method (each result also goes to <paramref name="check"/>); returns (drafted tokens
+    /// accepted, rounds) over all prompts.
+    /// </summary>
+    internal static (int Accepted, int Rounds) AssertGreedyEqualsVanilla(LanguageModel model, DecodingMethod method, string expectedName,
+        Action<GenerationResult>? check = null)
     {
         using var spec = model.CreateSession(method);
         Assert.Equal(expectedName, spec.Name);
@@ -30,6 +34,7 @@ public class DrafterGreedyTests
             var r = spec.Generate(prompt, new GenerationOptions { MaxNewTokens = MaxTokens });
             Assert.Equal(expected, r.Ids);
             Assert.Equal(r.Ids.Length - 1, r.AcceptLengths.Sum());
+            check?.Invoke(r);
             accepted += r.AcceptLengths.Sum(a => a - 1);
             rounds += r.AcceptLengths.Length;
         }

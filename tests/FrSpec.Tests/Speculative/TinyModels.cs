@@ -6,7 +6,7 @@ namespace FrSpec.Tests.Speculative;
 /// <summary>Tiny seeded target models and EAGLE heads written once per test run into a temp folder.</summary>
 internal static class TinyModels
 {
-    private static readonly string Root = Path.Combine(Path.GetTempPath(), $"frspec-spec-tests-{Environment.ProcessId}");
+    private static readonly string Root = Path.Combine(TestTemp.Root, "spec");
     private static readonly object Gate = new();
     private static readonly Dictionary<string, string> Made = new();
 

@@ -12,8 +12,7 @@ public class ChatTemplateTests
 
     private static string TempModelDir(string? sourcePackage = null)
     {
-        var dir = Path.Combine(Path.GetTempPath(), "frspec-chat-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
+        var dir = TestTemp.NewDir("chat");
         if (sourcePackage is not null)
             File.Copy(Path.Combine(TestAssets.TokenizerDir(sourcePackage), "tokenizer_config.json"), Path.Combine(dir, "tokenizer_config.json"));
         return dir;

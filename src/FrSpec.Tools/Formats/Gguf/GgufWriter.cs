@@ -80,6 +80,7 @@ public sealed class GgufWriter
     public void Write(string path, bool overwrite = true)
     {
         if (!overwrite && File.Exists(path)) throw new FrSpecException($"{path}: the file exists; choose a new name (nothing is overwritten)");
+        RemoveStalePartials(path);
         // unique per writer, so two runs aimed at the same name never write into one temporary file
         string tmp = $"{path}.{Environment.ProcessId}-{Guid.NewGuid():N}.partial";
         try
@@ -96,6 +97,18 @@ public sealed class GgufWriter
         {
             try { File.Delete(tmp); } catch (IOException) { }
             throw;
+        }
+    }
+
+    /// <summary>Removes the temporary files of <paramref name="path"/> that killed runs left (their process is gone).</summary>
+    private static void RemoveStalePartials(string path)
+    {
+        string dir = Path.GetDirectoryName(Path.GetFullPath(path))!, name = Path.GetFileName(path);
+        if (!Directory.Exists(dir)) return;
+        foreach (var file in Directory.EnumerateFiles(dir, name + ".*.partial"))
+        {
+            string tag = Path.GetFileName(file)[(name.Length + 1)..^".partial".Length];
+            if (int.TryParse(tag.Split('-')[0], out int pid) && !StaleTemporaries.IsRunning(pid)) StaleTemporaries.TryDeleteFile(file);
         }
     }
 

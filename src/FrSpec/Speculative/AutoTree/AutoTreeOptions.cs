@@ -41,7 +41,7 @@ public sealed record AutoTreeOptions
 
     public void Validate()
     {
-        if (MaxDepth < 0 || MaxDepth > 16) throw new FrSpecException($"auto tree: max depth must be in [0, 16], got {MaxDepth}");
+        if (MaxDepth < 0 || MaxDepth > 32) throw new FrSpecException($"auto tree: max depth must be in [0, 32], got {MaxDepth}");
         if (MaxTopK < 1 || MaxTopK > DraftTree.MaxCandidates) throw new FrSpecException($"auto tree: max top-k must be in [1, {DraftTree.MaxCandidates}], got {MaxTopK}");
         if (MaxTotalTokens < 2 || MaxTotalTokens > 256) throw new FrSpecException($"auto tree: max tree tokens must be in [2, 256], got {MaxTotalTokens}");
         if (ReplanEvery < 1) throw new FrSpecException($"auto tree: replan interval must be at least 1 round, got {ReplanEvery}");

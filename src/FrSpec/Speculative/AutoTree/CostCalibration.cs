@@ -89,9 +89,10 @@ internal static class CostCalibration
 
     /// <summary>
     /// The drafter's costs for trees within its bounds: one step over r rows with each variant's LM head, after a stable
-    /// context of random pairs. The drafter is left in no particular sequence state (call Begin before drafting).
+    /// context of random pairs (random features as wide as the drafter reads: none, the final hidden state or EAGLE-3's
+    /// fused layers). The drafter is left in no particular sequence state (call Begin before drafting).
     /// </summary>
-    public static DraftCosts MeasureDraft(ITunableDrafter drafter, int vocab, int hidden, int repeats = 3)
+    public static DraftCosts MeasureDraft(ITunableDrafter drafter, int vocab, int repeats = 3)
     {
         var total = Stopwatch.StartNew();
         var rng = new Rng(20_250_602);
@@ -99,7 +100,7 @@ internal static class CostCalibration
         int[] draftRows = Grid(RowGrid, Math.Max(1, Math.Min(drafter.Bounds.TopK, drafter.VariantSizes.Min())));
         var prompt = new int[Context];
         for (int i = 0; i < Context; i++) prompt[i] = Token();
-        var features = new float[Context * hidden];
+        var features = new float[Context * drafter.Features.Width];
         for (int i = 0; i < features.Length; i++) features[i] = (float)(rng.NextDouble() * 2 - 1);
         var next = new int[Context];
         for (int i = 0; i < Context; i++) next[i] = Token();

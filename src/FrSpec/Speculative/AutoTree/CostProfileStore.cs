@@ -10,9 +10,13 @@ namespace FrSpec.Speculative.AutoTree;
 /// folder, the key naming everything the costs depend on — the target's (and the head's) files (name, size, time
 /// written), the draft vocabulary sizes, the tree bounds, the machine (processor, core count, OS), the engine options
 /// and the engine build (kernels change between builds). A file that cannot be read is measured again; a folder that cannot be written only costs the cache.
+/// Every engine build makes new keys, so the folder keeps only the <see cref="MaxFiles"/> most recently used records.
 /// </summary>
 internal static class CostProfileStore
 {
+    /// <summary>How many cost records the cache folder keeps (each is a few kilobytes).</summary>
+    public const int MaxFiles = 64;
+
     /// <summary>The key of a target's costs (human-readable; hashed for the file name).</summary>
     public static string TargetKey(string targetPath, TreeOptions bounds, EngineOptions options) =>
         $"target costs\ntarget: {Files(targetPath)}\nbounds: {bounds.Depth}/{bounds.TopK}/{bounds.TotalTokens}\n{Environment(options)}";
@@ -33,7 +37,11 @@ internal static class CostProfileStore
         {
             try
             {
-                if (Read<T>(File.ReadAllText(file)) is { } cached && cached.Key == key) return cached;
+                if (Read<T>(File.ReadAllText(file)) is { } cached && cached.Key == key)
+                {
+                    File.SetLastWriteTimeUtc(file, DateTime.UtcNow); // marks it used, so pruning keeps it
+                    return cached;
+                }
             }
             catch (IOException) { }
             catch (UnauthorizedAccessException) { }
@@ -53,11 +61,26 @@ internal static class CostProfileStore
                 string tmp = file + $".{System.Environment.ProcessId}.tmp";
                 File.WriteAllText(tmp, JsonSerializer.Serialize(keyed, CostProfile.Json));
                 File.Move(tmp, file, overwrite: true);
+                Prune(directory!, MaxFiles);
             }
             catch (IOException) { }
             catch (UnauthorizedAccessException) { }
         }
         return keyed;
+    }
+
+    /// <summary>Deletes all but the <paramref name="keep"/> most recently used records in <paramref name="directory"/>.</summary>
+    public static void Prune(string directory, int keep)
+    {
+        var records = new DirectoryInfo(directory).GetFiles("*.json");
+        if (records.Length <= keep) return;
+        Array.Sort(records, (a, b) => b.LastWriteTimeUtc.CompareTo(a.LastWriteTimeUtc));
+        for (int i = keep; i < records.Length; i++)
+        {
+            try { records[i].Delete(); }
+            catch (IOException) { }
+            catch (UnauthorizedAccessException) { }
+        }
     }
 
     /// <summary>A cached record, or null when the text is not a complete, consistent one (it is then measured again).</summary>
