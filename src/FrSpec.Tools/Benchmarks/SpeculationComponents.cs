@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Numerics.Tensors;
 using FrSpec.Generation;
 using FrSpec.Model;
 using FrSpec.Numerics;
@@ -88,9 +87,8 @@ public static class SpeculationComponents
         for (int r = 0; r < rows; r++) mask.Allow(r, stable + r);
         var input = new float[rows * h];
         var logits = new float[rows * variants.Max(x => x.Network.DraftHead.Size)];
-        var idx = new int[64];
-        var val = new float[64];
-        int k = Math.Min(10, variants.Min(x => x.Network.DraftHead.Size));
+        // the drafter's own per-row work: each row's ranked candidates (at least the tree's top-k) and log-sum-exp
+        var rowScores = new DraftRowScores(rows, Math.Max(rows, DraftTree.MaxCandidates));
 
         var layer = variants.Select(_ => new List<double>()).ToArray();
         var lm = variants.Select(_ => new List<double>()).ToArray();
@@ -108,7 +106,7 @@ public static class SpeculationComponents
                 int size = lmHead.Size;
                 lmHead.Compute(input, rows, logits);
                 long tp = Stopwatch.GetTimestamp();
-                for (int r = 0; r < rows; r++) LogSoftmaxTopK(logits.AsSpan(r * size, size), k, idx, val);
+                rowScores.Score(lmHead.Pool, logits, size, rows);
                 long t2 = Stopwatch.GetTimestamp();
                 if (rep < 0) continue;
                 layer[v].Add(Ms(t1 - t0));
@@ -173,15 +171,6 @@ public static class SpeculationComponents
             if (rep >= 0) samples.Add(Ms(Stopwatch.GetTimestamp() - t0));
         }
         return Median(samples);
-    }
-
-    /// <summary>The draft's per-row work after its LM head: top-k and the log-sum-exp for scores (consumes the row).</summary>
-    private static void LogSoftmaxTopK(Span<float> row, int k, int[] idx, float[] val)
-    {
-        TopSelector.Select(row, k, idx, val);
-        TensorPrimitives.Subtract(row, val[0], row);
-        TensorPrimitives.Exp(row, row);
-        val[1] = MathF.Log(TensorPrimitives.Sum(row));
     }
 
     public static IReadOnlyList<VerifyTiming> Verification(Transformer target, IReadOnlyList<int> treeSizes, int context, int repeats)

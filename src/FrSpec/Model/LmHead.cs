@@ -54,6 +54,9 @@ public sealed class LmHead : IDisposable
         if (!NonFinite.AllFinite(logits[..(n * Size)])) throw NonFinite.Logits(this, hidden[..(n * Weight.Cols)]);
     }
 
+    /// <summary>The worker pool the head's products run on (per-row work after the head shares it).</summary>
+    internal WorkerPool Pool => _compute.Pool;
+
     /// <summary>Token id of logit index i.</summary>
     public int TokenId(int i) => _tokenIds == null ? i : _tokenIds[i];
 

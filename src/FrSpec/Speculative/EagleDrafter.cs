@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Numerics.Tensors;
 using FrSpec.Model;
 using FrSpec.Numerics;
 
@@ -40,8 +39,9 @@ internal sealed class EagleDrafter : ITunableDrafter
     private readonly int[] _frontier, _nextFrontier, _tokens, _positions;
     private float[] _frontierFeat, _nextFeat;
     private readonly float[] _rootFeature, _logits;
-    private readonly int[] _topIdx, _chosen, _rankIdx;
-    private readonly float[] _topVal, _chosenVal, _rankVal;
+    private readonly int[] _topIdx, _chosen;
+    private readonly float[] _topVal, _chosenVal;
+    private readonly DraftRowScores _rowScores;
     // ranked child candidates of every node expanded this round (root, then each frontier row), for acceptance statistics
     private readonly int[] _ranked, _rankedCount;
     private readonly AttentionMask _mask = new(0, 0, 0);
@@ -80,7 +80,7 @@ internal sealed class EagleDrafter : ITunableDrafter
         _logits = new float[_maxK * _variantSizes.Max()];
         int sel = Math.Max(_maxK * _maxK, 1);
         _topIdx = new int[sel]; _topVal = new float[sel];
-        _rankIdx = new int[Math.Max(_maxK, DraftTree.MaxCandidates)]; _rankVal = new float[_rankIdx.Length];
+        _rowScores = new DraftRowScores(_maxK, Math.Max(_maxK, DraftTree.MaxCandidates));
         _chosen = new int[Math.Max(bounds.TotalTokens, 1)]; _chosenVal = new float[Math.Max(bounds.TotalTokens, 1)];
         int expandable = 1 + bounds.Depth * _maxK;
         _ranked = new int[expandable * DraftTree.MaxCandidates]; _rankedCount = new int[expandable];
@@ -234,6 +234,7 @@ internal sealed class EagleDrafter : ITunableDrafter
         var output = _network.Forward(_state, _cache, _tokens.AsSpan(0, rows), _frontierFeat.AsSpan(0, rows * h), _positions.AsSpan(0, rows), _mask, fromTarget: false);
         long t1 = Stopwatch.GetTimestamp();
         _draftHead.Compute(_network.HeadInput(_state, output, rows), rows, _logits);
+        _rowScores.Score(_draftHead.Pool, _logits, _draftHead.Size, rows);
         int k = Math.Min(_k, rows);
         for (int r = 0; r < rows; r++) TopChildren(r, -1, 0f, 0, 0, Math.Min(k, _score.Length));
         long t2 = Stopwatch.GetTimestamp();
@@ -242,42 +243,40 @@ internal sealed class EagleDrafter : ITunableDrafter
         return ((t1 - t0) / (double)Stopwatch.Frequency, (t2 - t1) / (double)Stopwatch.Frequency);
     }
 
-    /// <summary>Draft logits for n hidden rows in one pass over the head (each weight row is read once).</summary>
+    /// <summary>Draft logits for n hidden rows in one pass over the head (each weight row is read once), then each
+    /// row's top candidates and log-sum-exp.</summary>
     private void HeadLogits(ReadOnlySpan<float> hidden, int n)
     {
         long t0 = Stopwatch.GetTimestamp();
         _draftHead.Compute(hidden, n, _logits);
+        _rowScores.Score(_draftHead.Pool, _logits, _draftHead.Size, n);
         _headTicks += Stopwatch.GetTimestamp() - t0;
     }
 
     /// <summary>
-    /// The k best tokens of logits row <paramref name="row"/> as candidates at <paramref name="dest"/>, scored by the
+    /// The k best tokens of scored row <paramref name="row"/> (<see cref="HeadLogits"/>) as candidates at <paramref name="dest"/>, scored by the
     /// parent's score plus their log-softmax over the draft vocabulary (the subset for FR-Spec); the row's ranked list
-    /// (k or more tokens) is kept as expanded slot <paramref name="expandedSlot"/>. Consumes the row.
+    /// (k or more tokens) is kept as expanded slot <paramref name="expandedSlot"/>.
     /// </summary>
     private void TopChildren(int row, int parent, float parentScore, int dest, int expandedSlot, int count = -1)
     {
         long t0 = Stopwatch.GetTimestamp();
-        int v = _draftHead.Size, k = count < 0 ? _k : count;
-        var logits = _logits.AsSpan(row * v, v);
-        int n = TopSelector.Select(logits, Math.Max(k, DraftTree.MaxCandidates), _rankIdx, _rankVal);
+        int k = count < 0 ? _k : count;
+        var scores = _rowScores;
+        int n = scores.Count(row);
         int kept = Math.Min(n, DraftTree.MaxCandidates);
         var ranked = _ranked.AsSpan(expandedSlot * DraftTree.MaxCandidates, kept);
-        for (int c = 0; c < kept; c++) ranked[c] = _draftHead.TokenId(_rankIdx[c]);
+        for (int c = 0; c < kept; c++) ranked[c] = _draftHead.TokenId(scores.Index(row, c));
         _rankedCount[expandedSlot] = kept;
-        // logsumexp, computed in place: the row is not needed after its top-k
-        float max = _rankVal[0];
-        TensorPrimitives.Subtract(logits, max, logits);
-        TensorPrimitives.Exp(logits, logits);
-        float lse = max + MathF.Log(TensorPrimitives.Sum(logits));
+        float lse = scores.LogSumExp(row);
         for (int c = 0; c < k; c++)
         {
             int g = dest + c;
             if (c < n)
             {
-                _token[g] = c < kept ? ranked[c] : _draftHead.TokenId(_rankIdx[c]);
+                _token[g] = c < kept ? ranked[c] : _draftHead.TokenId(scores.Index(row, c));
                 // lp ≤ 0 keeps scores non-increasing along a path, so the reranked set always holds each node's parent
-                float lp = Math.Min(0f, _rankVal[c] - lse);
+                float lp = Math.Min(0f, scores.Logit(row, c) - lse);
                 _score[g] = lp < _minLogProb ? float.NegativeInfinity : parentScore + lp;
             }
             else { _token[g] = 0; _score[g] = float.NegativeInfinity; }
