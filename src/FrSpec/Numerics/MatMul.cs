@@ -18,9 +18,10 @@ public enum Isa
 /// y = x·Wᵀ (+ bias) for n activation rows against a [rows, cols] weight matrix, multithreaded over weight rows.
 /// Decode (n = 1) is bound by reading W once; verification (n = tree size) by the dot-product throughput. The fast
 /// precision runs bf16 weights on generated vdpbf16ps kernels (<see cref="PanelProducts"/> for weights packed into
-/// panels at load, <see cref="GeneratedProducts"/> for row-major ones) and Q8_0 on <see cref="Int8Products"/>. The
-/// managed kernels widen row-major bf16 in registers (<see cref="ManagedBf16Kernels"/>) and convert f16, f32 and
-/// packed bf16 rows to f32 a tile of 4 at a time (<see cref="ManagedF32Kernels"/>).
+/// panels at load, <see cref="GeneratedProducts"/> for row-major ones) and the GGUF block types (Q8_0, Q4_0, Q4_K,
+/// Q6_K) on int8 dot products (<see cref="QuantizedProducts"/>). The managed kernels widen row-major bf16 in registers
+/// (<see cref="ManagedBf16Kernels"/>) and convert f16, f32 and packed bf16 rows to f32 a tile of 4 at a time
+/// (<see cref="ManagedF32Kernels"/>).
 /// </summary>
 public static unsafe class MatMul
 {
