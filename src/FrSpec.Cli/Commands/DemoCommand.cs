@@ -37,7 +37,7 @@ public sealed class DemoCommand : ICliVerb
         public string? Eagle { get; init; }
         public bool Small { get; init; }
         public string Shape { get; init; } = "qwen2.5-0.5b";
-        public int[] FrSizes { get; init; } = [8192, 16384, 32768];
+        public int[] FrSizes { get; init; } = [.. ModelVocabulary.StandardDraftSizes];
         public int MaxTokens { get; init; } = 96;
         public string[] Prompts { get; init; } = DefaultPrompts;
         public int Rounds { get; init; } = 1;
@@ -61,7 +61,7 @@ public sealed class DemoCommand : ICliVerb
         var eagle = new Option<string?>("--eagle") { Description = "Its EAGLE head directory (default: the bundled demo/eagle)" };
         var small = new Option<bool>("--small") { Description = "Run the small pair itself, not its real-shape expansion (its target is as cheap as its draft, so speculation cannot pay)" };
         var shape = new Option<string>("--shape") { Description = $"Real shape the pair is expanded to: {string.Join(", ", ExpansionShape.Names)}", DefaultValueFactory = _ => "qwen2.5-0.5b" };
-        var sizes = new Option<int[]>("--fr-sizes") { Description = "FR-Spec subset sizes V' the automatic tree chooses among (with --small: one FR-Spec method each)", DefaultValueFactory = _ => [8192, 16384, 32768], AllowMultipleArgumentsPerToken = true };
+        var sizes = new Option<int[]>("--fr-sizes") { Description = "FR-Spec subset sizes V' the automatic tree chooses among (with --small: one FR-Spec method each)", DefaultValueFactory = _ => [.. ModelVocabulary.StandardDraftSizes], AllowMultipleArgumentsPerToken = true };
         var maxTokens = new Option<int>("--max-tokens") { Description = "New tokens per prompt", DefaultValueFactory = _ => 96 };
         var prompt = new Option<string[]>("--prompt") { Description = "Prompt(s) to use instead of the built-in ones", AllowMultipleArgumentsPerToken = true };
         var rounds = new Option<int>("--rounds") { Description = "Passes over the prompts", DefaultValueFactory = _ => 1 };

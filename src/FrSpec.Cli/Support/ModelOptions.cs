@@ -69,7 +69,7 @@ internal sealed class ModelOptions(string? defaultModel = null)
     public static IReadOnlyList<DraftVocabulary?> AutoVocabularies(LanguageModel model, DrafterInputs inputs)
     {
         var list = new List<DraftVocabulary?>();
-        foreach (int v in new[] { 8192, 16384, 32768 })
+        foreach (int v in ModelVocabulary.StandardDraftSizes)
             if (v < model.Vocabulary.Size) list.Add(DrafterCliOptions.FrVocabulary(model, null, v, inputs));
         list.Add(null);
         return list;

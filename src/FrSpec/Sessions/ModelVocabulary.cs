@@ -185,6 +185,9 @@ public sealed class ModelVocabulary
         return new DraftVocabulary(FrequencySubset.Load(file, Size, ControlIds, size).Ids, Size, file);
     }
 
+    /// <summary>The subset sizes V' FR-Spec publishes and FrSpec bundles counts for, smallest first (choices of `--fr-size auto`).</summary>
+    public static IReadOnlyList<int> StandardDraftSizes { get; } = [8192, 16384, 32768];
+
     /// <summary>
     /// The FR-Spec draft vocabulary of size <paramref name="size"/>: freq_&lt;size&gt;.pt in the model directory or one of
     /// <paramref name="searchDirectories"/> (FR-Spec's published heads ship them), else the counts bundled with FrSpec
