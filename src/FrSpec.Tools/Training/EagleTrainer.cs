@@ -123,9 +123,7 @@ public sealed class EagleTrainer : TrainingRun
             var sw = Stopwatch.StartNew();
             var (reg, cls, _) = ForwardBackward(model, loss, head, buf, T, H, backward: true);
             lastLoss = c.RegressionWeight * reg + c.ClassificationWeight * cls;
-            if (!double.IsFinite(lastLoss)) throw new FrSpecException($"EAGLE training diverged at step {step}; lower 'lr'");
-            double norm = GradClip.Clip(parameters, c.GradClip);
-            opt.Step((float)lr);
+            double norm = Update(parameters, opt, lastLoss, lr, step, "EAGLE");
             seen += T; seenThisRun += T;
             if ((step + 1) % c.LogEvery == 0 || step == start)
                 log.Line(TrainingLog.Progress(step + 1, c.Steps, lastLoss, lr, norm, T / sw.Elapsed.TotalSeconds, flops) + $" (reg {reg:F4}, cls {cls:F4})");

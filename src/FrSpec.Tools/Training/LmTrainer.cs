@@ -76,9 +76,7 @@ public sealed class LmTrainer : TrainingRun
             foreach (var p in parameters) p.ZeroGrad();
             var sw = Stopwatch.StartNew();
             lastLoss = model.Step(windows, backward: true);
-            if (!double.IsFinite(lastLoss)) throw new FrSpecException($"training diverged at step {step} (loss {lastLoss}); lower 'lr'");
-            double norm = GradClip.Clip(parameters, c.GradClip);
-            opt.Step((float)lr);
+            double norm = Update(parameters, opt, lastLoss, lr, step, "LM");
             tokensSeen += tokensPerStep; tokensThisRun += tokensPerStep;
             if ((step + 1) % c.LogEvery == 0 || step == start)
                 log.Line(TrainingLog.Progress(step + 1, c.Steps, lastLoss, lr, norm, tokensPerStep / sw.Elapsed.TotalSeconds, flopsPerToken));

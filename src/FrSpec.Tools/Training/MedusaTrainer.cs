@@ -61,9 +61,7 @@ public sealed class MedusaTrainer : TrainingRun
             var sw = Stopwatch.StartNew();
             var (total, _, _) = Run(model, loss, train, windows, buf, backward: true);
             lastLoss = total;
-            if (!double.IsFinite(lastLoss)) throw new FrSpecException($"Medusa training diverged at step {step}; lower 'lr'");
-            double norm = GradClip.Clip(parameters, c.GradClip);
-            opt.Step((float)lr);
+            double norm = Update(parameters, opt, lastLoss, lr, step, "Medusa");
             seen += maxRows; seenThisRun += maxRows;
             if ((step + 1) % c.LogEvery == 0 || step == start)
                 log.Line(TrainingLog.Progress(step + 1, c.Steps, lastLoss, lr, norm, maxRows / sw.Elapsed.TotalSeconds, flops));

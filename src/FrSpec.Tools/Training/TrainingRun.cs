@@ -26,6 +26,18 @@ public abstract class TrainingRun
         return loaded;
     }
 
+    /// <summary>
+    /// The update after a backward pass: refuses a loss that is not finite (naming the step), clips the gradients to the
+    /// configured norm, steps the optimizer at <paramref name="lr"/>. Returns the gradient norm before clipping.
+    /// </summary>
+    protected double Update(IReadOnlyList<Parameter> parameters, AdamW optimizer, double loss, double lr, int step, string model)
+    {
+        if (!double.IsFinite(loss)) throw new FrSpecException($"{model} training diverged at step {step} (loss {loss}); lower 'lr'");
+        double norm = GradClip.Clip(parameters, Config.GradClip);
+        optimizer.Step((float)lr);
+        return norm;
+    }
+
     /// <summary>Whether <paramref name="step"/> is the run's last: the configured steps, <see cref="StopAtStep"/>, or the time budget.</summary>
     protected bool IsLastStep(int step, Stopwatch clock) =>
         step + 1 == Config.Steps || step + 1 == StopAtStep || (Config.MaxSeconds > 0 && clock.Elapsed.TotalSeconds >= Config.MaxSeconds);
