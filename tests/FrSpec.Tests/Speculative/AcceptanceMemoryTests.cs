@@ -17,16 +17,19 @@ public class AcceptanceMemoryTests
     private const string Key = "acceptance\ntest\n";
 
     /// <summary>Statistics over the full vocabulary of 100 ids where the target always takes the draft's rank-r candidate at the root.</summary>
-    private static AcceptanceStatistics Observed(int rank, int rounds, int depths = 3, int ranks = 4)
+    private static AcceptanceStatistics Observed(int rank, int rounds, int depths = 3, int ranks = 4) =>
+        ObserveRoot(new AcceptanceStatistics([null], 100, depths, ranks, decay: 1), 10 * (rank + 1), rounds);
+
+    /// <summary><paramref name="rounds"/> rounds in which the root's candidates were 10, 20, 30, 40 and the target emitted <paramref name="bonus"/> after it.</summary>
+    private static AcceptanceStatistics ObserveRoot(AcceptanceStatistics stats, int bonus, int rounds)
     {
-        var stats = new AcceptanceStatistics([null], 100, depths, ranks, decay: 1);
         for (int i = 0; i < rounds; i++)
         {
             var tree = new DraftTree(4);
             tree.Reset(1);
             tree.SetCandidates(0, [10, 20, 30, 40]);
             tree.Add(10, 0);
-            stats.ObserveRound(0, tree, [0], bonus: 10 * (rank + 1));
+            stats.ObserveRound(0, tree, [0], bonus);
         }
         return stats;
     }
@@ -55,14 +58,7 @@ public class AcceptanceMemoryTests
         // and the session's own text takes over: 30 rounds at rank 0 outweigh the seed
         var fresh = new AcceptanceStatistics([null], 100, 3, 4, decay: 0.9);
         fresh.Seed(snapshot, 8);
-        for (int i = 0; i < 30; i++)
-        {
-            var tree = new DraftTree(4);
-            tree.Reset(1);
-            tree.SetCandidates(0, [10, 20, 30, 40]);
-            tree.Add(10, 0);
-            fresh.ObserveRound(0, tree, [0], bonus: 10);
-        }
+        ObserveRoot(fresh, bonus: 10, rounds: 30);
         fresh.Estimate(0, warm);
         Assert.True(warm[0] > 0.9, $"{warm[0]}");
         // only before the first observation, and only with the same dimensions
@@ -200,15 +196,7 @@ public class AcceptanceMemoryTests
         var (depths, ranks) = TreeTuner.StatisticsShape(options.Bounds);
         var memory = new AcceptanceMemory(Key, null, 1, depths, ranks);
         // what an earlier session learned: the target never takes the draft's token
-        var failing = new AcceptanceStatistics([null], 256, depths, ranks, 1);
-        for (int i = 0; i < 50; i++)
-        {
-            var tree = new DraftTree(4);
-            tree.Reset(1);
-            tree.SetCandidates(0, [10, 20, 30, 40]);
-            tree.Add(10, 0);
-            failing.ObserveRound(0, tree, [0], bonus: 99);
-        }
+        var failing = ObserveRoot(new AcceptanceStatistics([null], 256, depths, ranks, 1), bonus: 99, rounds: 50);
         memory.Remember(failing.Snapshot(Key));
         SpeculativeDecoder Session(AcceptanceMemory? m) =>
             SpeculativeDecoder.Auto(model.Target, [Eagle2Network.For(head, model.Target.Embedding, model.Target.Head)], options with { ReplanEvery = 1000 },
