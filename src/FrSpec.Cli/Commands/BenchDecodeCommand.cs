@@ -8,7 +8,8 @@ namespace FrSpec.Cli.Commands;
 
 /// <summary>
 /// `frspec bench decode`: decode tokens/s, weight bytes read per token and the implied bandwidth, beside the
-/// machine's measured read bandwidth from the same run. With --weights both, mapped and huge-page weights alternate.
+/// machine's measured read bandwidth from the same run, and each weight type's products alone (<see cref="WeightTypeStreams"/>)
+/// against that bandwidth (the first weight mode's model). With --weights both, mapped and huge-page weights alternate.
 /// </summary>
 public sealed class BenchDecodeCommand : ICliVerb
 {
@@ -44,6 +45,7 @@ public sealed class BenchDecodeCommand : ICliVerb
                         double s = Round(models[k], steps);
                         if (r > 0) samples[k].Add(s);
                     }
+                var streams = WeightTypeStreams.Measure(models[0], 2 * repeat + 1);
                 var bw = MachineProbe.ReadBandwidth(1L << 30, hugePages: true, repeats: 5);
                 var bw4k = MachineProbe.ReadBandwidth(1L << 30, hugePages: false, repeats: 5);
                 Console.WriteLine($"model        {dir}");
@@ -58,6 +60,9 @@ public sealed class BenchDecodeCommand : ICliVerb
                     Console.WriteLine($"decode       {label,-10}  {1 / median:F2} tokens/s median, {1 / best:F2} best  = {bytes / median / 1e9:F1} GB/s median, {bytes / best / 1e9:F1} best"
                         + $"  ({100 * bytes / median / 1e9 / bw.best:F0}% of best measured bandwidth)");
                 }
+                foreach (var st in streams)
+                    Console.WriteLine($"by type      {st.Type,-5} {st.Matrices,3} matrices, {st.Bytes / 1e9:F3} GB: {1e3 * st.MedianSeconds:F2} ms median = {st.GBps:F1} GB/s"
+                        + $"  ({100 * st.GBps / bw.median:F0}% of the median, {100 * st.GBps / bw.best:F0}% of the best bandwidth)");
             }
             finally { foreach (var m in loaded) m.Dispose(); }
             return 0;
