@@ -87,7 +87,7 @@ public sealed class BenchSpecCommand : ICliVerb
         var gridTokens = new Option<int[]>("--grid-tokens") { Description = "Grid tree sizes (root included)", DefaultValueFactory = _ => [8, 16, 32], AllowMultipleArgumentsPerToken = true };
 
         var cmd = new Command("spec", "Benchmark vanilla against EAGLE-2/3, draft models, Medusa and prompt lookup (each with FR-Spec subsets) on Spec-Bench, HumanEval, GSM8K or Alpaca: Spec-Bench answer files, report.md, charts");
-        var coldStart = new Option<bool>("--cold-start") { Description = "Automatic trees start from the generic prior instead of the acceptance learned in earlier runs (~/.cache/frspec/acceptance), and leave nothing there" };
+        var coldStart = new Option<bool>("--cold-start") { Description = "Automatic trees start from the generic prior instead of the acceptance learned earlier in the run (or in earlier runs with FRSPEC_KEEP_ACCEPTANCE=1), and share nothing" };
         foreach (var o in new Option[] { model, methodsOption, fr, data, output, limit, categories, maxTokens, temperature, topK, topP, seed, warmup, reportOnly, noExec, execTimeout, frAuto, grid, gridDepth, gridTopK, gridTokens, coldStart, force })
             cmd.Options.Add(o);
         drafters.AddTo(cmd);

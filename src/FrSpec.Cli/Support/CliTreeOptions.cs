@@ -33,6 +33,22 @@ internal sealed class CliTreeOptions
         return fixedTree;
     }
 
-    /// <summary>The automatic tree's settings for the CLI: its costs and learned acceptance kept under the user cache folder.</summary>
-    public static AutoTreeOptions Auto => new() { CostCacheDirectory = CliCache.Folder("tree-costs"), AcceptanceCacheDirectory = CliCache.Folder("acceptance") };
+    /// <summary>
+    /// The automatic tree's settings for the CLI: measured costs kept under the user cache folder. Learned acceptance is
+    /// kept between runs only with FRSPEC_KEEP_ACCEPTANCE=1: a run that starts warm chooses other trees than a cold one,
+    /// so a seeded sampling run would no longer repeat its output, and the warm start gained nothing measurable
+    /// (docs/speculative.md, "Warm start"). Sessions of one process share it either way.
+    /// </summary>
+    public static AutoTreeOptions Auto => new()
+    {
+        CostCacheDirectory = CliCache.Folder("tree-costs"),
+        AcceptanceCacheDirectory = KeepAcceptance(Environment.GetEnvironmentVariable("FRSPEC_KEEP_ACCEPTANCE")) ? CliCache.Folder("acceptance") : null,
+    };
+
+    internal static bool KeepAcceptance(string? value) => value switch
+    {
+        null or "" or "0" => false,
+        "1" => true,
+        _ => throw new FrSpecException($"FRSPEC_KEEP_ACCEPTANCE: expected 0 or 1, got '{value}'"),
+    };
 }

@@ -32,4 +32,14 @@ public class CliEngineOptionsTests
         var e = Assert.Throws<FrSpecException>(() => Parse((key, value)));
         Assert.StartsWith(key, e.Message);
     }
+
+    [Fact]
+    public void Learned_acceptance_is_kept_between_runs_only_when_asked()
+    {
+        Assert.False(CliTreeOptions.KeepAcceptance(null));
+        Assert.False(CliTreeOptions.KeepAcceptance("0"));
+        Assert.True(CliTreeOptions.KeepAcceptance("1"));
+        var e = Assert.Throws<FrSpecException>(() => CliTreeOptions.KeepAcceptance("yes"));
+        Assert.StartsWith("FRSPEC_KEEP_ACCEPTANCE", e.Message);
+    }
 }
