@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using FrSpec.Numerics;
 
 namespace FrSpec.Model;
@@ -86,7 +87,7 @@ public sealed class DecoderLayer
 
     private void AttendAndFinish(Compute c, ForwardBuffers b, int n, KvCache cache, int layer, int firstSlot, AttentionMask mask)
     {
-        for (int t = 0; t < n; t++) RopeAndStore(b, t, cache, layer, firstSlot + t);
+        b.RowWork.RopeAndStore(c, this, b, n, cache, layer, firstSlot);
         b.Profile?.End(PassProfile.Phase.RopeAndCache);
         Attention.Compute(c.Pool, b.Q, b.Attn, n, NumHeads, NumKvHeads, HeadDim, cache, layer, mask);
         b.Profile?.End(PassProfile.Phase.Attention);
@@ -99,16 +100,11 @@ public sealed class DecoderLayer
     /// <summary>Input norm and the q/k/v projections of n rows of buffers.X into buffers.Q/K/V.</summary>
     internal void ProjectQkv(Compute c, ForwardBuffers b, int n)
     {
-        int hidden = DownProj.Rows;
-        var x = b.X.AsSpan(0, n * hidden);
-        var normed = b.Normed.AsSpan(0, n * hidden);
         var profile = b.Profile;
         profile?.Start();
-        if (InputNorm != null)
-            for (int t = 0; t < n; t++) Ops.RmsNorm(x.Slice(t * hidden, hidden), InputNorm, Eps, normed.Slice(t * hidden, hidden));
-        else x.CopyTo(normed);
+        b.RowWork.Norm(c, b, n, InputNorm, Eps);
         profile?.End(PassProfile.Phase.Norms);
-        Project(c, b, normed, n);
+        Project(c, b, b.Normed.AsSpan(0, n * DownProj.Rows), n);
     }
 
     /// <summary>The q/k/v projections of n attention input rows [n, QProj.Cols] into buffers.Q/K/V (one pass over the
@@ -120,6 +116,7 @@ public sealed class DecoderLayer
     }
 
     /// <summary>Rotates row t's query and key (rope tables of row t) and stores its key and value in cache slot <paramref name="slot"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void RopeAndStore(ForwardBuffers b, int t, KvCache cache, int layer, int slot)
     {
         int q = NumHeads * HeadDim, kv = NumKvHeads * HeadDim, half = HeadDim / 2;
@@ -147,11 +144,11 @@ public sealed class DecoderLayer
         System.Numerics.Tensors.TensorPrimitives.Add(x, tmp, x);
         profile?.End(PassProfile.Phase.Residuals);
 
-        for (int t = 0; t < n; t++) Ops.RmsNorm(x.Slice(t * hidden, hidden), PostAttentionNorm, Eps, normed.Slice(t * hidden, hidden));
+        b.RowWork.Norm(c, b, n, PostAttentionNorm, Eps);
         profile?.End(PassProfile.Phase.Norms);
         MatMul.MultiplyShared(c, normed, n, GateProj, b.Gate, GateBias, UpProj, b.Up, UpBias);
         profile?.End(PassProfile.Phase.GateUpProjections);
-        Ops.SiluMul(b.Gate.AsSpan(0, n * inter), b.Up.AsSpan(0, n * inter));
+        b.RowWork.SiluMul(c, b, n);
         profile?.End(PassProfile.Phase.Activation);
         MatMul.Multiply(c, b.Gate, n, DownProj, b.Tmp, DownBias);
         profile?.End(PassProfile.Phase.DownProjection);

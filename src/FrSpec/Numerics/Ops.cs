@@ -9,6 +9,7 @@ namespace FrSpec.Numerics;
 public static class Ops
 {
     /// <summary>RMSNorm of one row: out = x / sqrt(mean(x²) + eps) ⊙ weight (weight may be empty = ones).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RmsNorm(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, float eps, Span<float> output)
     {
         float ss = TensorPrimitives.Dot(x, x);
@@ -22,6 +23,7 @@ public static class Ops
     }
 
     /// <summary>gate ← silu(gate) ⊙ up, the SwiGLU activation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SiluMul(Span<float> gate, ReadOnlySpan<float> up)
     {
         // silu(g) = g * sigmoid(g), 8 lanes at a time; the tail goes through the same vector code (padded), so each
