@@ -87,7 +87,10 @@ public sealed class DecoderLayer
 
     private void AttendAndFinish(Compute c, ForwardBuffers b, int n, KvCache cache, int layer, int firstSlot, AttentionMask mask)
     {
-        b.RowWork.RopeAndStore(c, this, b, n, cache, layer, firstSlot);
+        b.RowWork.Rotate(c, this, b, n);
+        // the stores stay on one thread: keys are stored transposed, 16 slots to a cache line, so rows written by two
+        // threads would share lines
+        for (int t = 0; t < n; t++) Store(b, t, cache, layer, firstSlot + t);
         b.Profile?.End(PassProfile.Phase.RopeAndCache);
         Attention.Compute(c.Pool, b.Q, b.Attn, n, NumHeads, NumKvHeads, HeadDim, cache, layer, mask);
         b.Profile?.End(PassProfile.Phase.Attention);
@@ -116,19 +119,29 @@ public sealed class DecoderLayer
     }
 
     /// <summary>Rotates row t's query and key (rope tables of row t) and stores its key and value in cache slot <paramref name="slot"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void RopeAndStore(ForwardBuffers b, int t, KvCache cache, int layer, int slot)
+    {
+        Rotate(b, t);
+        Store(b, t, cache, layer, slot);
+    }
+
+    /// <summary>Rotates row t's query and key heads with the rope tables of row t.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal void Rotate(ForwardBuffers b, int t)
     {
         int q = NumHeads * HeadDim, kv = NumKvHeads * HeadDim, half = HeadDim / 2;
         var cos = b.Cos.AsSpan(t * half, half);
         var sin = b.Sin.AsSpan(t * half, half);
         for (int h = 0; h < NumHeads; h++) Rope.Apply(b.Q.AsSpan(t * q + h * HeadDim, HeadDim), cos, sin);
+        for (int g = 0; g < NumKvHeads; g++) Rope.Apply(b.K.AsSpan(t * kv + g * HeadDim, HeadDim), cos, sin);
+    }
+
+    /// <summary>Stores row t's (rotated) key and value heads in cache slot <paramref name="slot"/>.</summary>
+    internal void Store(ForwardBuffers b, int t, KvCache cache, int layer, int slot)
+    {
+        int kv = NumKvHeads * HeadDim;
         for (int g = 0; g < NumKvHeads; g++)
-        {
-            var k = b.K.AsSpan(t * kv + g * HeadDim, HeadDim);
-            Rope.Apply(k, cos, sin);
-            cache.Write(layer, g, slot, k, b.V.AsSpan(t * kv + g * HeadDim, HeadDim));
-        }
+            cache.Write(layer, g, slot, b.K.AsSpan(t * kv + g * HeadDim, HeadDim), b.V.AsSpan(t * kv + g * HeadDim, HeadDim));
     }
 
     /// <summary>Output projection of buffers.Attn and the residual add, then the MLP block and its residual add.</summary>

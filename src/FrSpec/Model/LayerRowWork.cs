@@ -4,7 +4,7 @@ using FrSpec.Numerics;
 namespace FrSpec.Model;
 
 /// <summary>
-/// The per-row parts of a layer pass (RMSNorm, RoPE with the cache stores, the SwiGLU activation), split over the worker
+/// The per-row parts of a layer pass (RMSNorm, RoPE, the SwiGLU activation), split over the worker
 /// pool by rows once a pass has <see cref="MinRows"/> rows. They are element-wise or row-local, single-threaded they
 /// took ~3% of a 32-token verification and of prefill, and each row gets the same bits whichever thread computes it,
 /// so batch invariance holds. One per <see cref="ForwardBuffers"/> (one caller): a call allocates nothing.
@@ -14,15 +14,13 @@ internal sealed class LayerRowWork : IRangeJob
     /// <summary>Fewer rows run on the calling thread: a decode step's single row is not worth a pool region.</summary>
     public const int MinRows = 2;
 
-    private enum Kind { Norm, RopeAndStore, SiluMul }
+    private enum Kind { Norm, Rotate, SiluMul }
 
     private Kind _kind;
     private ForwardBuffers _b = null!;
     private DecoderLayer _layer = null!;
-    private KvCache _cache = null!;
     private float[]? _weight;
     private float _eps;
-    private int _layerIndex, _firstSlot;
 
     /// <summary>buffers.Normed ← RMSNorm(buffers.X) row by row (weight null: a plain copy, EAGLE's layer without input norm).</summary>
     public void Norm(Compute c, ForwardBuffers b, int n, float[]? weight, float eps)
@@ -31,10 +29,10 @@ internal sealed class LayerRowWork : IRangeJob
         Run(c, n);
     }
 
-    /// <summary>Rotates rows [0, n) of buffers.Q/K and stores their keys and values in cache slots firstSlot + row.</summary>
-    public void RopeAndStore(Compute c, DecoderLayer layer, ForwardBuffers b, int n, KvCache cache, int layerIndex, int firstSlot)
+    /// <summary>Rotates the query and key heads of rows [0, n) of buffers.Q/K (RoPE).</summary>
+    public void Rotate(Compute c, DecoderLayer layer, ForwardBuffers b, int n)
     {
-        _kind = Kind.RopeAndStore; _layer = layer; _b = b; _cache = cache; _layerIndex = layerIndex; _firstSlot = firstSlot;
+        _kind = Kind.Rotate; _layer = layer; _b = b;
         Run(c, n);
     }
 
@@ -52,7 +50,7 @@ internal sealed class LayerRowWork : IRangeJob
             if (n < MinRows) Execute(0, n);
             else c.Pool.For(n, this, 1);
         }
-        finally { _b = null!; _layer = null!; _cache = null!; _weight = null; }
+        finally { _b = null!; _layer = null!; _weight = null; }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -70,8 +68,8 @@ internal sealed class LayerRowWork : IRangeJob
                     else x.CopyTo(b.Normed.AsSpan(t * h, h));
                     break;
                 }
-                case Kind.RopeAndStore:
-                    _layer.RopeAndStore(b, t, _cache, _layerIndex, _firstSlot + t);
+                case Kind.Rotate:
+                    _layer.Rotate(b, t);
                     break;
                 default:
                 {
