@@ -147,7 +147,7 @@ public sealed class DecoderLayer
     /// <summary>Output projection of buffers.Attn and the residual add, then the MLP block and its residual add.</summary>
     internal void OutputAndMlp(Compute c, ForwardBuffers b, int n)
     {
-        int hidden = DownProj.Rows, inter = GateProj.Rows;
+        int hidden = DownProj.Rows;
         var x = b.X.AsSpan(0, n * hidden);
         var normed = b.Normed.AsSpan(0, n * hidden);
         var profile = b.Profile;
