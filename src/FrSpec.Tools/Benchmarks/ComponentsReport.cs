@@ -98,11 +98,15 @@ public sealed class ComponentsReport
         {
             var steps = new JsonArray();
             foreach (var s in d.Steps)
-                steps.Add(new JsonObject
+            {
+                var step = new JsonObject
                 {
                     ["label"] = s.Label, ["vocabRows"] = s.VocabRows, ["rows"] = d.Rows,
                     ["layerMs"] = R(s.LayerMs), ["headMs"] = R(s.HeadMs), ["headProductMs"] = R(s.HeadProductMs), ["totalMs"] = R(s.TotalMs), ["ratioToDecode"] = R(s.TotalMs / decodeMs),
-                });
+                };
+                if (s.LayerPhases != null) step["layerPhasesMs"] = Phases(s.LayerPhases);
+                steps.Add(step);
+            }
             drafters.Add(new JsonObject { ["drafter"] = d.Title, ["rows"] = d.Rows, ["steps"] = steps });
         }
         root["drafters"] = drafters;

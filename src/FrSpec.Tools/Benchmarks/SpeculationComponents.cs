@@ -7,8 +7,10 @@ using FrSpec.Speculative;
 namespace FrSpec.Benchmarks;
 
 /// <summary>Median time of one draft step: the draft network over k rows (Medusa: its ResBlocks), then the (subset) LM head with
-/// log-softmax and top-k (<see cref="HeadProductMs"/>: the head's matrix product alone).</summary>
-public sealed record DraftStepTiming(string Label, int VocabRows, double LayerMs, double HeadMs, double HeadProductMs)
+/// log-softmax and top-k (<see cref="HeadProductMs"/>: the head's matrix product alone). <see cref="LayerPhases"/> splits the
+/// layer part by phase (mean ms per step; null where the network's passes are not profiled, e.g. Medusa).</summary>
+public sealed record DraftStepTiming(string Label, int VocabRows, double LayerMs, double HeadMs, double HeadProductMs,
+    IReadOnlyDictionary<string, double>? LayerPhases = null)
 {
     public double TotalMs => LayerMs + HeadMs;
 }
@@ -93,15 +95,18 @@ public static class SpeculationComponents
         var layer = variants.Select(_ => new List<double>()).ToArray();
         var lm = variants.Select(_ => new List<double>()).ToArray();
         var product = variants.Select(_ => new List<double>()).ToArray();
+        var profiles = variants.Select(_ => new PassProfile()).ToArray();
         for (int rep = -2; rep < repeats; rep++) // two warm-up rounds
             for (int v = 0; v < variants.Count; v++)
             {
                 var network = variants[v].Network;
+                state.Buffers.Profile = rep >= 0 ? profiles[v] : null;
                 long t0 = Stopwatch.GetTimestamp();
                 var output = network.Forward(state, cache, tokens, features, positions, mask, fromTarget: false);
                 network.HeadInput(state, output, rows).CopyTo(input);
                 cache.Rollback();
                 long t1 = Stopwatch.GetTimestamp();
+                state.Buffers.Profile = null;
                 var lmHead = network.DraftHead;
                 int size = lmHead.Size;
                 lmHead.Compute(input, rows, logits);
@@ -113,7 +118,8 @@ public static class SpeculationComponents
                 lm[v].Add(Ms(t2 - t1));
                 product[v].Add(Ms(tp - t1));
             }
-        return variants.Select((v, i) => new DraftStepTiming(v.Label, v.Network.DraftHead.Size, Median(layer[i]), Median(lm[i]), Median(product[i]))).ToList();
+        return variants.Select((v, i) => new DraftStepTiming(v.Label, v.Network.DraftHead.Size, Median(layer[i]), Median(lm[i]), Median(product[i]),
+            PhasesOf(profiles[i], repeats))).ToList();
     }
 
     /// <summary>

@@ -44,10 +44,7 @@ public sealed class Sampler
         float inverse = 1f / Options.Temperature;
         if (float.IsFinite(inverse))
         {
-            TensorPrimitives.Multiply(logits, inverse, probs);
-            float max = TensorPrimitives.Max(probs);
-            TensorPrimitives.Subtract(probs, max, probs);
-            TensorPrimitives.Exp(probs, probs);
+            Numerics.Ops.ScaledExp(logits, inverse, probs);
         }
         else
         {

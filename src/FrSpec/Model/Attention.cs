@@ -52,6 +52,7 @@ internal static class Attention
             else Run<Lanes256, Vector256<float>>(start, end);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Run<TL, TV>(int start, int end) where TL : ISimdLanes<TV> where TV : struct
         {
             int slots = Mask.TotalSlots, prefix = Mask.PrefixLength, group = Group, hd = HeadDim;
@@ -129,6 +130,7 @@ internal static class Attention
         /// <summary>Each head's scores over [0, slots) → probabilities, hidden slots exactly 0 (all 0 when nothing is
         /// visible). The denominators are summed in slot order, four heads at a time so that four dependency chains
         /// overlap.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void Softmax(float* p, int stride, int group, int slots, int prefix, bool* visible)
         {
             Span<float> sums = stackalloc float[MaxGroup];
@@ -140,8 +142,7 @@ internal static class Attention
                 var span = new Span<float>(row, slots);
                 float max = TensorPrimitives.Max(span);
                 if (float.IsNegativeInfinity(max)) { span.Clear(); continue; } // nothing visible: zero output
-                TensorPrimitives.Subtract(span, max, span);
-                VectorExp.Exp(span);
+                VectorExp.Exp(span, max); // e^(s − max), the subtraction as its own rounding step
             }
             int h0 = 0;
             for (; h0 + 4 <= group; h0 += 4)
@@ -200,6 +201,7 @@ internal static class Attention
         /// fused multiply-adds in slot order as the wide loop, so the bits do not depend on the path. (One dimension at a
         /// time over all slots made the O(n²) prefill of a long prompt on a small-group model minutes long.)
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void WeightedValuesScalar(float* p, int slots, int prefix, bool* visible, float* values, int hd, int d0, int d1, float* o)
         {
             for (; d0 + 8 <= d1; d0 += 8)

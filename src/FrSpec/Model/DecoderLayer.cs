@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using FrSpec.Numerics;
 
 namespace FrSpec.Model;
@@ -86,7 +87,10 @@ public sealed class DecoderLayer
 
     private void AttendAndFinish(Compute c, ForwardBuffers b, int n, KvCache cache, int layer, int firstSlot, AttentionMask mask)
     {
-        for (int t = 0; t < n; t++) RopeAndStore(b, t, cache, layer, firstSlot + t);
+        b.RowWork.Rotate(c, this, b, n);
+        // the stores stay on one thread: keys are stored transposed, 16 slots to a cache line, so rows written by two
+        // threads would share lines
+        for (int t = 0; t < n; t++) Store(b, t, cache, layer, firstSlot + t);
         b.Profile?.End(PassProfile.Phase.RopeAndCache);
         Attention.Compute(c.Pool, b.Q, b.Attn, n, NumHeads, NumKvHeads, HeadDim, cache, layer, mask);
         b.Profile?.End(PassProfile.Phase.Attention);
@@ -99,16 +103,11 @@ public sealed class DecoderLayer
     /// <summary>Input norm and the q/k/v projections of n rows of buffers.X into buffers.Q/K/V.</summary>
     internal void ProjectQkv(Compute c, ForwardBuffers b, int n)
     {
-        int hidden = DownProj.Rows;
-        var x = b.X.AsSpan(0, n * hidden);
-        var normed = b.Normed.AsSpan(0, n * hidden);
         var profile = b.Profile;
         profile?.Start();
-        if (InputNorm != null)
-            for (int t = 0; t < n; t++) Ops.RmsNorm(x.Slice(t * hidden, hidden), InputNorm, Eps, normed.Slice(t * hidden, hidden));
-        else x.CopyTo(normed);
+        b.RowWork.Norm(c, b, n, InputNorm, Eps);
         profile?.End(PassProfile.Phase.Norms);
-        Project(c, b, normed, n);
+        Project(c, b, b.Normed.AsSpan(0, n * DownProj.Rows), n);
     }
 
     /// <summary>The q/k/v projections of n attention input rows [n, QProj.Cols] into buffers.Q/K/V (one pass over the
@@ -122,22 +121,33 @@ public sealed class DecoderLayer
     /// <summary>Rotates row t's query and key (rope tables of row t) and stores its key and value in cache slot <paramref name="slot"/>.</summary>
     internal void RopeAndStore(ForwardBuffers b, int t, KvCache cache, int layer, int slot)
     {
+        Rotate(b, t);
+        Store(b, t, cache, layer, slot);
+    }
+
+    /// <summary>Rotates row t's query and key heads with the rope tables of row t.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal void Rotate(ForwardBuffers b, int t)
+    {
         int q = NumHeads * HeadDim, kv = NumKvHeads * HeadDim, half = HeadDim / 2;
         var cos = b.Cos.AsSpan(t * half, half);
         var sin = b.Sin.AsSpan(t * half, half);
         for (int h = 0; h < NumHeads; h++) Rope.Apply(b.Q.AsSpan(t * q + h * HeadDim, HeadDim), cos, sin);
+        for (int g = 0; g < NumKvHeads; g++) Rope.Apply(b.K.AsSpan(t * kv + g * HeadDim, HeadDim), cos, sin);
+    }
+
+    /// <summary>Stores row t's (rotated) key and value heads in cache slot <paramref name="slot"/>.</summary>
+    internal void Store(ForwardBuffers b, int t, KvCache cache, int layer, int slot)
+    {
+        int kv = NumKvHeads * HeadDim;
         for (int g = 0; g < NumKvHeads; g++)
-        {
-            var k = b.K.AsSpan(t * kv + g * HeadDim, HeadDim);
-            Rope.Apply(k, cos, sin);
-            cache.Write(layer, g, slot, k, b.V.AsSpan(t * kv + g * HeadDim, HeadDim));
-        }
+            cache.Write(layer, g, slot, b.K.AsSpan(t * kv + g * HeadDim, HeadDim), b.V.AsSpan(t * kv + g * HeadDim, HeadDim));
     }
 
     /// <summary>Output projection of buffers.Attn and the residual add, then the MLP block and its residual add.</summary>
     internal void OutputAndMlp(Compute c, ForwardBuffers b, int n)
     {
-        int hidden = DownProj.Rows, inter = GateProj.Rows;
+        int hidden = DownProj.Rows;
         var x = b.X.AsSpan(0, n * hidden);
         var normed = b.Normed.AsSpan(0, n * hidden);
         var profile = b.Profile;
@@ -147,11 +157,11 @@ public sealed class DecoderLayer
         System.Numerics.Tensors.TensorPrimitives.Add(x, tmp, x);
         profile?.End(PassProfile.Phase.Residuals);
 
-        for (int t = 0; t < n; t++) Ops.RmsNorm(x.Slice(t * hidden, hidden), PostAttentionNorm, Eps, normed.Slice(t * hidden, hidden));
+        b.RowWork.Norm(c, b, n, PostAttentionNorm, Eps);
         profile?.End(PassProfile.Phase.Norms);
         MatMul.MultiplyShared(c, normed, n, GateProj, b.Gate, GateBias, UpProj, b.Up, UpBias);
         profile?.End(PassProfile.Phase.GateUpProjections);
-        Ops.SiluMul(b.Gate.AsSpan(0, n * inter), b.Up.AsSpan(0, n * inter));
+        b.RowWork.SiluMul(c, b, n);
         profile?.End(PassProfile.Phase.Activation);
         MatMul.Multiply(c, b.Gate, n, DownProj, b.Tmp, DownBias);
         profile?.End(PassProfile.Phase.DownProjection);

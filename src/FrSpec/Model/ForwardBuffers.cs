@@ -7,7 +7,13 @@ internal sealed class ForwardBuffers
     public float[] X = [], Normed = [], Q = [], K = [], V = [], Attn = [], Gate = [], Up = [], Tmp = [], Cos = [], Sin = [];
     /// <summary>Phase timings of the passes using these buffers (benchmarks), or null.</summary>
     public PassProfile? Profile;
+    /// <summary>The per-row work of a layer pass on the worker pool (this caller's job object).</summary>
+    public readonly LayerRowWork RowWork = new();
     private readonly int _h, _q, _kv, _i, _half;
+
+    /// <summary>Row widths of X/Normed and of Gate/Up.</summary>
+    public int Hidden => _h;
+    public int Intermediate => _i;
 
     public ForwardBuffers(int hidden, int qDim, int kvDim, int intermediate, int headDim)
     {

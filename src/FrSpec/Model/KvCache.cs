@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 namespace FrSpec.Model;
 
 /// <summary>
@@ -53,6 +54,7 @@ public sealed class KvCache
     private int KeyOffset(int head, int slot) => KeyBase(head) + slot / SlotBlock * SlotBlock * HeadDim + slot % SlotBlock;
 
     /// <summary>Stores a key and a value at a slot of a layer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void Write(int layer, int head, int slot, ReadOnlySpan<float> key, ReadOnlySpan<float> value)
     {
         var k = Keys[layer];

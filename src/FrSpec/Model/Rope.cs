@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace FrSpec.Model;
 
 /// <summary>
@@ -57,6 +59,7 @@ public sealed class Rope
     internal ReadOnlySpan<float> InverseFrequencies => _invFreq;
 
     /// <summary>Fills cos/sin tables [n, headDim/2] for the given positions.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Tables(ReadOnlySpan<int> positions, Span<float> cos, Span<float> sin)
     {
         int half = HeadDim / 2;
@@ -71,6 +74,7 @@ public sealed class Rope
     }
 
     /// <summary>Rotates one head vector in place with the table row of its token.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Apply(Span<float> v, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin)
     {
         int half = v.Length / 2;

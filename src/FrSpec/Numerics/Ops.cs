@@ -9,6 +9,7 @@ namespace FrSpec.Numerics;
 public static class Ops
 {
     /// <summary>RMSNorm of one row: out = x / sqrt(mean(x²) + eps) ⊙ weight (weight may be empty = ones).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void RmsNorm(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, float eps, Span<float> output)
     {
         float ss = TensorPrimitives.Dot(x, x);
@@ -22,6 +23,7 @@ public static class Ops
     }
 
     /// <summary>gate ← silu(gate) ⊙ up, the SwiGLU activation.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SiluMul(Span<float> gate, ReadOnlySpan<float> up)
     {
         // silu(g) = g * sigmoid(g), 8 lanes at a time; the tail goes through the same vector code (padded), so each
@@ -96,6 +98,34 @@ public static class Ops
             s1 += VectorExp.Exp8(Vector256.Create((ReadOnlySpan<float>)tail) - m);
         }
         return max + MathF.Log(Vector256.Sum((s0 + s1) + (s2 + s3)));
+    }
+
+    /// <summary>
+    /// output = e^(scale·x − m), m the maximum of scale·x: softmax numerators at temperature 1/scale (the largest is exactly
+    /// 1). Two reads of the row through the project's vector exp, fully optimized from the first call (a sampler scores a
+    /// whole vocabulary per token; tier-0 TensorPrimitives.Exp was ten times slower in short runs). scale·x and the
+    /// subtraction are single IEEE operations, as TensorPrimitives.Multiply and Subtract compute them.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void ScaledExp(ReadOnlySpan<float> x, float scale, Span<float> output)
+    {
+        if (output.Length < x.Length) throw new ArgumentException("output shorter than x");
+        int n = x.Length, w = Vector256<float>.Count, i = 0;
+        if (n == 0) return;
+        ref float src = ref MemoryMarshal.GetReference(x);
+        ref float dst = ref MemoryMarshal.GetReference(output);
+        var s = Vector256.Create(scale);
+        var m = Vector256.Create(float.NegativeInfinity);
+        for (; i + w <= n; i += w)
+        {
+            var y = Vector256.LoadUnsafe(ref src, (nuint)i) * s;
+            y.StoreUnsafe(ref dst, (nuint)i);
+            m = Vector256.Max(m, y);
+        }
+        float max = float.NegativeInfinity;
+        for (int l = 0; l < w; l++) max = MathF.Max(max, m.GetElement(l));
+        for (; i < n; i++) { output[i] = x[i] * scale; max = MathF.Max(max, output[i]); }
+        VectorExp.Exp(output[..n], max);
     }
 
     public static int ArgMax(ReadOnlySpan<float> x) => TensorPrimitives.IndexOfMax(x);

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using FrSpec.Numerics.CodeGen;
 
 namespace FrSpec.Numerics;
@@ -85,6 +86,7 @@ internal static unsafe class PanelProducts
 
     /// <summary>x rounded to bf16, as 32-bit column pairs ordered [block][step][row of the block] (an odd last column
     /// pairs with zero): a kernel call reads its block's pairs as one sequential stream.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackActivations(ReadOnlySpan<float> x, int n, int cols, uint* xp)
     {
         int steps = Bf16Panels.Steps(cols);
@@ -122,6 +124,7 @@ internal static unsafe class PanelProducts
         public int N;
         [ThreadStatic] private static float[]? t_edge;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int start, int end)
         {
             int cols = Outputs[0].W.Cols, steps = Bf16Panels.Steps(cols), n = N;

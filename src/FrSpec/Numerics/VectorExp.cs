@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace FrSpec.Numerics;
@@ -12,16 +13,22 @@ namespace FrSpec.Numerics;
 /// </summary>
 internal static class VectorExp
 {
-    public static void Exp(Span<float> x)
+    public static void Exp(Span<float> x) => Exp(x, 0f);
+
+    /// <summary>x ← e^(x − shift), the subtraction one IEEE operation per element (a softmax's max subtraction, fused).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Exp(Span<float> x, float shift)
     {
         int i = 0;
-        for (; i + 8 <= x.Length; i += 8) Exp8(Vector256.Create(x.Slice(i, 8))).CopyTo(x.Slice(i, 8));
+        var m = Vector256.Create(shift);
+        ref float first = ref MemoryMarshal.GetReference(x);
+        for (; i + 8 <= x.Length; i += 8) Exp8(Vector256.LoadUnsafe(ref first, (nuint)i) - m).StoreUnsafe(ref first, (nuint)i);
         if (i < x.Length)
         {
             Span<float> tail = stackalloc float[8];
             tail.Clear();
             x[i..].CopyTo(tail);
-            Exp8(Vector256.Create(tail)).CopyTo(tail);
+            Exp8(Vector256.Create(tail) - m).CopyTo(tail);
             tail[..(x.Length - i)].CopyTo(x[i..]);
         }
     }

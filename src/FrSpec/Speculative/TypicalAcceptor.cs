@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using FrSpec.Generation;
+using FrSpec.Numerics;
 
 namespace FrSpec.Speculative;
 
@@ -64,10 +65,7 @@ internal sealed class TypicalAcceptor : ITreeAcceptor
     private float Distribution(ReadOnlySpan<float> logits, float temperature)
     {
         var p = _probs.AsSpan(0, logits.Length);
-        TensorPrimitives.Multiply(logits, 1f / temperature, p);
-        float max = TensorPrimitives.Max(p);
-        TensorPrimitives.Subtract(p, max, p);
-        TensorPrimitives.Exp(p, p);
+        Ops.ScaledExp(logits, 1f / temperature, p);
         TensorPrimitives.Multiply(p, 1f / TensorPrimitives.Sum(p), p);
         double entropy = 0;
         foreach (float x in p) if (x > 0) entropy -= x * Math.Log(x + 1e-5); // Medusa's entropy, with its 1e-5
