@@ -19,7 +19,7 @@ public static class WeightTypeStreams
         public double GBps => Bytes / MedianSeconds / 1e9;
     }
 
-    /// <summary>Each type's products and the interleaved read bandwidth (GB/s), medians over <paramref name="repeats"/>
+    /// <summary>Each type's products and the interleaved read bandwidth (GB/s), medians over the measured
     /// rounds after one warm-up round.</summary>
     public sealed record Result(IReadOnlyList<Stream> Streams, double BandwidthGBps);
 
