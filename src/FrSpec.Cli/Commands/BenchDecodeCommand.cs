@@ -8,7 +8,8 @@ namespace FrSpec.Cli.Commands;
 
 /// <summary>
 /// `frspec bench decode`: decode tokens/s, weight bytes read per token and the implied bandwidth, beside the
-/// machine's measured read bandwidth from the same run. With --weights both, mapped and huge-page weights alternate.
+/// machine's measured read bandwidth from the same run, and each weight type's products alone (<see cref="WeightTypeStreams"/>)
+/// against that bandwidth (the first weight mode's model). With --weights both, mapped and huge-page weights alternate.
 /// </summary>
 public sealed class BenchDecodeCommand : ICliVerb
 {
@@ -44,6 +45,7 @@ public sealed class BenchDecodeCommand : ICliVerb
                         double s = Round(models[k], steps);
                         if (r > 0) samples[k].Add(s);
                     }
+                var streams = WeightTypeStreams.Measure(models[0], 2 * repeat + 1);
                 var bw = MachineProbe.ReadBandwidth(1L << 30, hugePages: true, repeats: 5);
                 var bw4k = MachineProbe.ReadBandwidth(1L << 30, hugePages: false, repeats: 5);
                 Console.WriteLine($"model        {dir}");
@@ -58,6 +60,10 @@ public sealed class BenchDecodeCommand : ICliVerb
                     Console.WriteLine($"decode       {label,-10}  {1 / median:F2} tokens/s median, {1 / best:F2} best  = {bytes / median / 1e9:F1} GB/s median, {bytes / best / 1e9:F1} best"
                         + $"  ({100 * bytes / median / 1e9 / bw.best:F0}% of best measured bandwidth)");
                 }
+                Console.WriteLine($"by type      products of one weight type alone, 1 row, medians of {2 * repeat + 1} rounds, each after a read pass over 1 GiB: {streams.BandwidthGBps:F1} GB/s median");
+                foreach (var st in streams.Streams)
+                    Console.WriteLine($"by type      {st.Type,-5} {st.Matrices,3} matrices, {st.Bytes / 1e9:F3} GB: {1e3 * st.MedianSeconds:F2} ms = {st.GBps:F1} GB/s"
+                        + $"  ({100 * st.GBps / streams.BandwidthGBps:F0}% of the interleaved read bandwidth)");
             }
             finally { foreach (var m in loaded) m.Dispose(); }
             return 0;

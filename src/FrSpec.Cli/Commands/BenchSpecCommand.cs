@@ -50,8 +50,14 @@ public sealed class BenchSpecCommand : ICliVerb
         public int[] GridDepth { get; init; } = [2, 3, 4, 5];
         public int[] GridTopK { get; init; } = [4, 8];
         public int[] GridTokens { get; init; } = [8, 16, 32];
+        /// <summary>Automatic trees start from the generic prior: acceptance learned before (earlier runs) is neither read nor left for later ones.</summary>
+        public bool ColdStart { get; init; }
 
-        public DrafterInputs Inputs => Drafters with { Eagle = Eagle ?? Drafters.Eagle, Tree = Tree };
+        public DrafterInputs Inputs => Drafters with
+        {
+            Eagle = Eagle ?? Drafters.Eagle, Tree = Tree,
+            Auto = ColdStart ? Drafters.Auto with { WarmStart = false } : Drafters.Auto,
+        };
     }
 
     public Command Create()
@@ -81,7 +87,8 @@ public sealed class BenchSpecCommand : ICliVerb
         var gridTokens = new Option<int[]>("--grid-tokens") { Description = "Grid tree sizes (root included)", DefaultValueFactory = _ => [8, 16, 32], AllowMultipleArgumentsPerToken = true };
 
         var cmd = new Command("spec", "Benchmark vanilla against EAGLE-2/3, draft models, Medusa and prompt lookup (each with FR-Spec subsets) on Spec-Bench, HumanEval, GSM8K or Alpaca: Spec-Bench answer files, report.md, charts");
-        foreach (var o in new Option[] { model, methodsOption, fr, data, output, limit, categories, maxTokens, temperature, topK, topP, seed, warmup, reportOnly, noExec, execTimeout, frAuto, grid, gridDepth, gridTopK, gridTokens, force })
+        var coldStart = new Option<bool>("--cold-start") { Description = "Automatic trees start from the generic prior instead of the acceptance learned in earlier runs (~/.cache/frspec/acceptance), and leave nothing there" };
+        foreach (var o in new Option[] { model, methodsOption, fr, data, output, limit, categories, maxTokens, temperature, topK, topP, seed, warmup, reportOnly, noExec, execTimeout, frAuto, grid, gridDepth, gridTopK, gridTokens, coldStart, force })
             cmd.Options.Add(o);
         drafters.AddTo(cmd);
         cmd.SetAction(pr => Execute(new Args
@@ -110,6 +117,7 @@ public sealed class BenchSpecCommand : ICliVerb
             GridDepth = pr.GetValue(gridDepth) ?? [],
             GridTopK = pr.GetValue(gridTopK) ?? [],
             GridTokens = pr.GetValue(gridTokens) ?? [],
+            ColdStart = pr.GetValue(coldStart),
         }, Console.Out));
         return cmd;
     }

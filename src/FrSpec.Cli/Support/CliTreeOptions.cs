@@ -33,6 +33,6 @@ internal sealed class CliTreeOptions
         return fixedTree;
     }
 
-    /// <summary>The automatic tree's settings for the CLI: its costs cached under the user cache folder.</summary>
-    public static AutoTreeOptions Auto => new() { CostCacheDirectory = CliCache.Folder("tree-costs") };
+    /// <summary>The automatic tree's settings for the CLI: its costs and learned acceptance kept under the user cache folder.</summary>
+    public static AutoTreeOptions Auto => new() { CostCacheDirectory = CliCache.Folder("tree-costs"), AcceptanceCacheDirectory = CliCache.Folder("acceptance") };
 }

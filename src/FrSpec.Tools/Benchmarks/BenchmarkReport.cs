@@ -107,12 +107,12 @@ public static class BenchmarkReport
         {
             sb.AppendLine("## Trees");
             sb.AppendLine();
-            sb.AppendLine("The tree each speculative method ended its turns with: for the automatic tree (docs/speculative.md), what it chose on this machine from the measured costs and the acceptance it observed; plain decoding when it found that no tree pays.");
+            sb.AppendLine("The tree each speculative method ended its turns with: for the automatic tree (docs/speculative.md), what it chose on this machine from the measured costs and the acceptance it observed; plain decoding when it found that no tree pays. Start: whether the automatic tree's acceptance statistics started from those learned in earlier runs with the same model and drafter (warm) or from the generic prior (cold, `--cold-start` or a first run).");
             sb.AppendLine();
-            sb.AppendLine("| method | most turns ended with | turns | turns ended decoding plainly | predicted accepted length | measured |");
-            sb.AppendLine("|---|---|---:|---:|---:|---:|");
+            sb.AppendLine("| method | most turns ended with | turns | turns ended decoding plainly | predicted accepted length | measured | start |");
+            sb.AppendLine("|---|---|---:|---:|---:|---:|---|");
             foreach (var (m, t) in r.Trees)
-                sb.AppendLine($"| {m} | {t.MostUsed} ({t.MostUsedTurns}) | {t.Turns} | {t.PlainTurns} | {(t.MeanPredictedAcceptLength > 0 ? F(t.MeanPredictedAcceptLength, "0.00") : "fixed")} | {F(r.Stats[m][BenchmarkResults.Overall].MeanAcceptLength, "0.00")} |");
+                sb.AppendLine($"| {m} | {t.MostUsed} ({t.MostUsedTurns}) | {t.Turns} | {t.PlainTurns} | {(t.MeanPredictedAcceptLength > 0 ? F(t.MeanPredictedAcceptLength, "0.00") : "fixed")} | {F(r.Stats[m][BenchmarkResults.Overall].MeanAcceptLength, "0.00")} | {t.Start ?? "fixed"} |");
             sb.AppendLine();
         }
         foreach (var g in r.Grids)

@@ -226,8 +226,11 @@ public sealed class BenchmarkResults
     }
 }
 
-/// <summary>The trees a speculative method's turns ended with.</summary>
-public sealed record TreeUsage(int Turns, int PlainTurns, string MostUsed, int MostUsedTurns, double MeanPredictedAcceptLength)
+/// <summary>
+/// The trees a speculative method's turns ended with; <see cref="Start"/>: for the automatic tree, whether its acceptance
+/// statistics started from those learned before ("warm") or from the generic prior ("cold"); null for a fixed tree.
+/// </summary>
+public sealed record TreeUsage(int Turns, int PlainTurns, string MostUsed, int MostUsedTurns, double MeanPredictedAcceptLength, string? Start = null)
 {
     public static TreeUsage Of(IReadOnlyList<TreePlan> plans)
     {
@@ -235,7 +238,8 @@ public sealed record TreeUsage(int Turns, int PlainTurns, string MostUsed, int M
             ? $"depth {p.Depth}, top-k {p.TopK}, {p.TotalTokens} tokens, V' {p.DraftVocabularySize}" : "plain decoding";
         var top = plans.GroupBy(Shape).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).First();
         var predicted = plans.Where(p => p.Auto && p.Speculative).Select(p => p.PredictedAcceptLength).ToList();
-        return new TreeUsage(plans.Count, plans.Count(p => !p.Speculative), top.Key, top.Count(), predicted.Count > 0 ? predicted.Average() : 0);
+        string? start = plans[0].Auto ? (plans[0].WarmStart ? "warm" : "cold") : null;
+        return new TreeUsage(plans.Count, plans.Count(p => !p.Speculative), top.Key, top.Count(), predicted.Count > 0 ? predicted.Average() : 0, start);
     }
 }
 

@@ -15,20 +15,44 @@ public static unsafe class MachineProbe
     /// <summary>Best-of-<paramref name="repeats"/> read bandwidth in GB/s streaming a buffer of the given size on all pool threads.</summary>
     public static (double median, double best) ReadBandwidth(long bytes, bool hugePages, int repeats = 7)
     {
-        using var buf = new NativeBuffer(bytes, hugePages);
-        new Span<byte>((void*)buf.Pointer, (int)Math.Min(bytes, int.MaxValue)).Fill(1); // fault pages in
-        if (bytes > int.MaxValue) new Span<byte>((byte*)buf.Pointer + int.MaxValue, (int)(bytes - int.MaxValue)).Fill(1);
-        var job = new ReadJob { Base = (float*)buf.Pointer, Floats = bytes / 4 };
-        int blocks = 256;
+        using var pass = new ReadPass(bytes, hugePages);
         var times = new List<double>();
         for (int r = 0; r <= repeats; r++)
         {
-            var sw = Stopwatch.StartNew();
-            WorkerPool.Shared.For(blocks, job, 1);
-            if (r > 0) times.Add(sw.Elapsed.TotalSeconds);
+            double s = pass.Seconds();
+            if (r > 0) times.Add(s);
         }
         times.Sort();
         return (bytes / times[times.Count / 2] / 1e9, bytes / times[0] / 1e9);
+    }
+
+    /// <summary>A buffer (faulted in) that can be read once more at any moment, so that a benchmark can interleave its
+    /// bandwidth probes with what it measures.</summary>
+    public sealed class ReadPass : IDisposable
+    {
+        private readonly NativeBuffer _buffer;
+        private readonly ReadJob _job;
+
+        public ReadPass(long bytes, bool hugePages)
+        {
+            _buffer = new NativeBuffer(bytes, hugePages);
+            Bytes = bytes;
+            for (long at = 0; at < bytes; at += int.MaxValue) // fault pages in
+                new Span<byte>((byte*)_buffer.Pointer + at, (int)Math.Min(bytes - at, int.MaxValue)).Fill(1);
+            _job = new ReadJob { Base = (float*)_buffer.Pointer, Floats = bytes / 4 };
+        }
+
+        public long Bytes { get; }
+
+        /// <summary>Seconds of one pass of all pool threads over the buffer.</summary>
+        public double Seconds()
+        {
+            var sw = Stopwatch.StartNew();
+            WorkerPool.Shared.For(256, _job, 1);
+            return sw.Elapsed.TotalSeconds;
+        }
+
+        public void Dispose() => _buffer.Dispose();
     }
 
     private sealed class ReadJob : IRangeJob

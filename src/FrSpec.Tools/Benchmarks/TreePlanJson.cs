@@ -6,7 +6,8 @@ namespace FrSpec.Benchmarks;
 /// <summary>
 /// The JSON form of a <see cref="TreePlan"/> in `--json` outputs and answer files:
 /// {"auto", "speculative", "depth", "topk", "tokens", "draft_vocabulary_size", "predicted_accept_length",
-/// "predicted_tokens_per_second", "predicted_plain_tokens_per_second"} (predictions only for the automatic tree).
+/// "predicted_tokens_per_second", "predicted_plain_tokens_per_second", "warm_start"} (predictions and warm start only for the
+/// automatic tree).
 /// </summary>
 public static class TreePlanJson
 {
@@ -26,6 +27,7 @@ public static class TreePlanJson
             o["predicted_accept_length"] = Math.Round(plan.PredictedAcceptLength, 3);
             o["predicted_tokens_per_second"] = Math.Round(plan.PredictedTokensPerSecond, 3);
             o["predicted_plain_tokens_per_second"] = Math.Round(plan.PredictedPlainTokensPerSecond, 3);
+            o["warm_start"] = plan.WarmStart;
         }
         if (changes is int c) o["changes"] = c;
         return o;
@@ -58,7 +60,7 @@ public static class TreePlanJson
         if (depth < 0 || topK < 1 || tokens < 1 || size < 1) return null;
         return new TreePlan
         {
-            Auto = Bool("auto"), Speculative = Bool("speculative"),
+            Auto = Bool("auto"), Speculative = Bool("speculative"), WarmStart = Bool("warm_start"),
             Depth = depth, TopK = topK, TotalTokens = tokens,
             DraftVocabularySize = size,
             PredictedAcceptLength = Num("predicted_accept_length"),

@@ -25,6 +25,12 @@ public sealed record TreePlan
     /// <summary>Whether the automatic tree chose this plan.</summary>
     public bool Auto { get; init; }
 
+    /// <summary>
+    /// Whether the automatic tree's acceptance statistics started from those learned earlier with the same model and
+    /// drafter (by another session, or a run before, docs/speculative.md) rather than from the generic prior.
+    /// </summary>
+    public bool WarmStart { get; init; }
+
     /// <summary>Tokens per target pass the cost model expects from the tree (bonus included); 0 when not predicted.</summary>
     public double PredictedAcceptLength { get; init; }
 

@@ -105,7 +105,8 @@ public abstract record DecodingMethod
         string name, ISampledAcceptance? acceptance, DraftLimits? limits = null)
     {
         string? cache = auto.CostCacheDirectory;
-        return SpeculativeDecoder.Auto(model.Target, variants, auto, drafter => model.TreeCosts(draftPath, drafter, cache), name, acceptance, limits);
+        return SpeculativeDecoder.Auto(model.Target, variants, auto, drafter => model.TreeCosts(draftPath, drafter, cache), name, acceptance, limits,
+            (names, depths, ranks) => model.Acceptance(draftPath, names, depths, ranks, auto.AcceptanceCacheDirectory));
     }
 
     /// <summary>A fixed tree drafts with one vocabulary: several to choose among need the automatic tree.</summary>

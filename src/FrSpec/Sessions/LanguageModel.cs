@@ -21,6 +21,7 @@ public sealed class LanguageModel : IDisposable
     private readonly Dictionary<string, IDisposable> _parts = new(StringComparer.Ordinal); // other drafters' parts, by kind and path
     private readonly List<IDisposable> _partOrder = new(); // disposed last-made first (heads cut from a part go before it)
     private readonly Dictionary<string, Lazy<object>> _treeCosts = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, AcceptanceMemory> _acceptance = new(StringComparer.Ordinal);
     private BatchScheduler? _scheduler;
     private bool _disposed;
     private int _running; // generations in progress: Dispose waits for them, so weights are never freed under a pass
@@ -211,6 +212,24 @@ public sealed class LanguageModel : IDisposable
         return (T)lazy.Value;
     }
 
+    /// <summary>
+    /// The acceptance the automatic tree learned with the drafter at <paramref name="draftPath"/> and the draft vocabularies
+    /// <paramref name="variants"/> (<see cref="AcceptanceMemory"/>): one per key for the model's lifetime, shared by its
+    /// sessions, read from and written to <paramref name="cacheDirectory"/> when given.
+    /// </summary>
+    internal AcceptanceMemory Acceptance(string draftPath, IReadOnlyList<string> variants, int depths, int ranks, string? cacheDirectory)
+    {
+        string key = AcceptanceMemory.KeyOf(Directory, draftPath, variants, depths, ranks);
+        lock (_gate)
+        {
+            ThrowIfDisposed();
+            string slot = $"{key}folder: {cacheDirectory}\n";
+            if (!_acceptance.TryGetValue(slot, out var memory))
+                _acceptance[slot] = memory = new AcceptanceMemory(key, cacheDirectory, variants.Count, depths, ranks);
+            return memory;
+        }
+    }
+
     /// <summary>The continuous-batching scheduler that streamed vanilla generations share, started on first use.</summary>
     internal BatchScheduler Scheduler
     {
@@ -256,6 +275,7 @@ public sealed class LanguageModel : IDisposable
             Volatile.Write(ref _disposed, true);
             while (_running > 0) Monitor.Wait(_gate);
             _scheduler?.Dispose();
+            foreach (var memory in _acceptance.Values) memory.Flush(); // the next run starts where this one ended
             for (int i = _partOrder.Count - 1; i >= 0; i--) _partOrder[i].Dispose();
             _partOrder.Clear();
             _parts.Clear();

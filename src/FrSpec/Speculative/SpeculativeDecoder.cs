@@ -86,7 +86,8 @@ internal sealed class SpeculativeDecoder : IDecoder
     /// (one network with different draft LM heads: its own and FR-Spec cuts), the draft LM head.
     /// </summary>
     internal static SpeculativeDecoder Auto(Transformer target, IReadOnlyList<IDraftNetwork> variants, AutoTreeOptions options,
-        Func<ITunableDrafter, CostProfile> costs, string name, ISampledAcceptance? acceptance = null, DraftLimits? limits = null)
+        Func<ITunableDrafter, CostProfile> costs, string name, ISampledAcceptance? acceptance = null, DraftLimits? limits = null,
+        Func<IReadOnlyList<string>, int, int, AcceptanceMemory>? memory = null)
     {
         options.Validate();
         var drafter = new EagleDrafter(variants, options.Bounds, 512, limits);
@@ -94,9 +95,15 @@ internal sealed class SpeculativeDecoder : IDecoder
         // each variant's draft vocabulary, for coverage: null = every target id
         var members = variants.Select(n => n.DraftHead is { TokenIds: { } ids } ? ids
             : n.DraftHead.Size >= vocab ? null : (IReadOnlyList<int>)Enumerable.Range(0, n.DraftHead.Size).ToArray()).ToArray();
-        var tuner = new TreeTuner(drafter, costs, options, members, vocab);
+        // the warm start's memory is the model's, per drafter and draft vocabularies: each variant named by its ids
+        var (depths, ranks) = TreeTuner.StatisticsShape(options.Bounds);
+        var shared = options.WarmStart && memory != null ? memory(members.Select(VariantName).ToArray(), depths, ranks) : null;
+        var tuner = new TreeTuner(drafter, costs, options, members, vocab, shared);
         return new SpeculativeDecoder(target, drafter, name, acceptance, tuner: tuner);
     }
+
+    private static string VariantName(IReadOnlyList<int>? ids) => ids == null ? "full"
+        : Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(ids.ToArray().AsSpan())))[..16];
 
     public GenerationResult Generate(ReadOnlySpan<int> prompt, GenerationOptions options, Action<int>? onToken = null, CancellationToken cancel = default)
     {
@@ -148,6 +155,7 @@ internal sealed class SpeculativeDecoder : IDecoder
         var (layers0, head0) = _drafter.Time;
         sw.Restart();
         long verifyTicks = 0;
+        int plainSteps = 0;
         bool canceled = false;
 
         // Plain decoding (no tree pays): the last emitted token is not in the cache yet; one pass gives the next one.
@@ -162,6 +170,7 @@ internal sealed class SpeculativeDecoder : IDecoder
             root = sampler.Sample(_logits.AsSpan(0, v), _probs);
             verifyTicks += Stopwatch.GetTimestamp() - t0;
             accepts.Add(1);
+            plainSteps++;
             return Emit(root);
         }
         while (more && !speculate) more = PlainStep();
@@ -214,6 +223,7 @@ internal sealed class SpeculativeDecoder : IDecoder
         var (layers, head) = _drafter.Time;
         layers -= layers0; head -= head0;
         double verify = verifyTicks / (double)Stopwatch.Frequency;
+        _tuner?.EndGeneration(plainSteps); // after the clock stops: sharing what was learned is not decoding
         var result = new GenerationResult
         {
             Ids = ids.ToArray(), AcceptLengths = accepts.ToArray(), PrefillSeconds = prefill, DecodeSeconds = decode,

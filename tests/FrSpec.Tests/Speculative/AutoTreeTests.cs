@@ -364,6 +364,25 @@ public class AutoTreeTests
     }
 
     [Fact]
+    public void AfterPlainDecodingALaterGenerationTriesATreeAgain()
+    {
+        using var model = LanguageModel.Load(TinyModels.Target("qwen2", true, 83));
+        string head = TinyModels.Head(model.Directory, 84);
+        // a tree pays if the draft is often right (as the prior expects), not with this random head
+        var costs = Costs(0.01, 0.002, 0.0005, 0.0001, [0.0001], [512]);
+        var auto = Auto(model, head, [null], costs, new AutoTreeOptions { ExplorationRounds = 3, ReplanEvery = 1 });
+        using var vanilla = model.CreateSession();
+        var o = new GenerationOptions { MaxNewTokens = 60, StopIds = [] };
+        var first = auto.Generate(Prompts[1], o);
+        Assert.Equal(vanilla.Generate(Prompts[1], o).Ids, first.Ids);
+        Assert.False(first.Tree!.Speculative, first.Tree.ToString());
+        // the plain tokens aged what the first generation learned: the next one plans from the prior and drafts again
+        var second = auto.Generate(Prompts[0], o);
+        Assert.Equal(vanilla.Generate(Prompts[0], o).Ids, second.Ids);
+        Assert.True(second.Time.DraftLayers > 0);
+    }
+
+    [Fact]
     public void AutoTreeDecodeRoundsDoNotAllocate()
     {
         using var model = LanguageModel.Load(TinyModels.Target("llama3", false, 81));

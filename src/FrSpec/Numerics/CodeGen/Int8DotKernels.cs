@@ -87,7 +87,8 @@ internal sealed unsafe class Int8DotKernels
         private IEnumerable<(int First, int End)> Halves => acts <= Half ? [(0, acts)] : [(0, Half), (Half, acts)];
 
         // GPRs: rdi args; rsi weight cursor; r8 groups left; r9 group blocks left; rax/rbx/rcx/rdx cursors into the
-        // activation tile's Q/D/C/M and r12–r15 their starts; r10 the group's results; r11 YStride; rbp scratch.
+        // activation tile's Q/D/C/M and r12–r15 their starts; r10 the group's results; r11 YStride; rbp scratch (Q6_K: the
+        // cursor over the group's d values while its blocks run).
         public Assembler Emit()
         {
             a.mov(rsi, __qword_ptr[rdi + Int8DotArgs.Offsets.W]);
@@ -115,6 +116,14 @@ internal sealed unsafe class Int8DotKernels
             for (int m = 0; m < acts; m++) a.vpxord(Acc(m), Acc(m), Acc(m));
             a.mov(rax, r12); a.mov(rbx, r13); a.mov(rcx, r14); a.mov(rdx, r15);
             a.mov(r9, __qword_ptr[rdi + Int8DotArgs.Offsets.Blocks]);
+            if (type == DType.Q6_K)
+            {
+                // the group's d values come first (32 bytes per block), the block bodies after them: rbp walks the d values
+                a.mov(rbp, r9);
+                a.shl(rbp, 5);
+                a.add(rbp, rsi);
+                a.xchg(rbp, rsi);
+            }
             a.Label(ref blockLoop);
             switch (type)
             {
@@ -322,25 +331,33 @@ internal sealed unsafe class Int8DotKernels
         }
 
         /// <summary>
-        /// Q6_K for one activation row (decode): each half of the block is read front to back once. One step u loads the
-        /// two low-bit vectors and the high-bit vector it shares with three other code vectors, builds the 4 codes
-        /// (quarters 0–3) and adds them into 8 integer sums (quarter × e), which are then scaled sub-block by sub-block
-        /// in ascending order, as the definition does.
+        /// Q6_K for one activation row (decode): the block body is read front to back once (<see cref="Quantized.InterleavedLayout.Q6_KBody"/>).
+        /// A half starts with its 8 sub-blocks' scales, turned into d·sc at once; then one step u loads the two low-bit
+        /// vectors and the high-bit vector it shares with three other code vectors, builds the 4 codes (quarters 0–3) and
+        /// adds them into 8 integer sums (quarter × e), which are then scaled sub-block by sub-block in ascending order, as
+        /// the definition does.
         /// </summary>
         private void Q6_KStreamBlock()
         {
-            AssemblerRegisterZMM d = Zmm(1), lowA = Zmm(2), lowB = Zmm(3), high = Zmm(4), sc = Zmm(12);
+            AssemblerRegisterZMM d = Zmm(1), lowA = Zmm(2), lowB = Zmm(3), high = Zmm(4);
             AssemblerRegisterZMM[] w = [Zmm(5), Zmm(7), Zmm(9), Zmm(10)];
             AssemblerRegisterZMM[] t = [Zmm(6), Zmm(8), Zmm(11), Zmm(13)];
-            a.vcvtph2ps(d, __ymmword_ptr[rsi]);
+            AssemblerRegisterZMM[] sw = [Zmm(12), Zmm(14), Zmm(15), Zmm(24), Zmm(25), Zmm(26), Zmm(27), Zmm(29)];
+            a.vcvtph2ps(d, __ymmword_ptr[rbp]);
             for (int h = 0; h < 2; h++)
             {
+                for (int s = 0; s < 8; s++)
+                {
+                    a.vpmovsxbd(sw[s], __xmmword_ptr[rsi + Quantized.InterleavedLayout.Q6_KScales(8 * h + s)]);
+                    a.vcvtdq2ps(sw[s], sw[s]);
+                    a.vmulps(sw[s], sw[s], d);
+                }
                 for (int s = 0; s < 8; s++) a.vpbroadcastd(Sum(s), __dword_ptr[rcx + 4 * (8 * h + s)]);
                 for (int u = 0; u < 8; u++)
                 {
-                    a.vmovdqu8(lowA, __zmmword_ptr[rsi + 288 + 64 * (16 * h + u)]);
-                    a.vmovdqu8(lowB, __zmmword_ptr[rsi + 288 + 64 * (16 * h + 8 + u)]);
-                    a.vmovdqu8(high, __zmmword_ptr[rsi + 2336 + 64 * (8 * h + u)]);
+                    a.vmovdqu8(lowA, __zmmword_ptr[rsi + Quantized.InterleavedLayout.Q6_KLow(h, u)]);
+                    a.vmovdqu8(lowB, __zmmword_ptr[rsi + Quantized.InterleavedLayout.Q6_KLow(h, 8 + u)]);
+                    a.vmovdqu8(high, __zmmword_ptr[rsi + Quantized.InterleavedLayout.Q6_KHigh(h, u)]);
                     // code = low or high nibble | bits 2qq..2qq+1 of the high byte, moved to bits 4–5
                     a.vpandd(w[0], lowA, LowNibble);
                     a.vpsllw(t[0], high, 4);
@@ -361,15 +378,13 @@ internal sealed unsafe class Int8DotKernels
                 }
                 for (int s = 0; s < 8; s++)
                 {
-                    a.vpmovsxbd(sc, __xmmword_ptr[rsi + 32 + 16 * (8 * h + s)]);
-                    a.vcvtdq2ps(sc, sc);
-                    a.vmulps(sc, sc, d);
                     a.vcvtdq2ps(Sum(s), Sum(s));
-                    a.vmulps(Sum(s), Sum(s), sc);
+                    a.vmulps(Sum(s), Sum(s), sw[s]);
                     a.vfmadd231ps(Acc(0), Sum(s), __dword_bcst[rbx + 4 * (4 * h + s / 2)]);
                 }
             }
-            Advance(3360, 256, 32, 64, 0);
+            a.add(rbp, 32);
+            Advance(Quantized.InterleavedLayout.Q6_KBody, 256, 32, 64, 0);
         }
 
         private void Q6_KBlock()
@@ -380,9 +395,9 @@ internal sealed unsafe class Int8DotKernels
                     {
                         int s = 8 * h + 2 * qq + e, blk = 4 * h + qq;
                         AssemblerRegisterZMM sc = Sum(0), d = Sum(1);
-                        a.vpmovsxbd(sc, __xmmword_ptr[rsi + 32 + 16 * s]);
+                        a.vpmovsxbd(sc, __xmmword_ptr[rsi + Quantized.InterleavedLayout.Q6_KScales(s)]);
                         a.vcvtdq2ps(sc, sc);
-                        a.vcvtph2ps(d, __ymmword_ptr[rsi]);
+                        a.vcvtph2ps(d, __ymmword_ptr[rbp]);
                         a.vmulps(Sw, d, sc);
                         foreach (var (first, end) in Halves)
                         {
@@ -390,10 +405,10 @@ internal sealed unsafe class Int8DotKernels
                             for (int u = 4 * e; u < 4 * e + 4; u++)
                             {
                                 // 6-bit code = low or high nibble of the ql vector | bits 2qq..2qq+1 of the qh vector, at bits 4–5
-                                a.vmovdqu8(T0, __zmmword_ptr[rsi + 288 + 64 * (16 * h + 8 * (qq & 1) + u)]);
+                                a.vmovdqu8(T0, __zmmword_ptr[rsi + Quantized.InterleavedLayout.Q6_KLow(h, 8 * (qq & 1) + u)]);
                                 if (qq >= 2) a.vpsrlw(T0, T0, 4);
                                 a.vpandd(W0, T0, LowNibble);
-                                var high = __zmmword_ptr[rsi + 2336 + 64 * (8 * h + u)];
+                                var high = __zmmword_ptr[rsi + Quantized.InterleavedLayout.Q6_KHigh(h, u)];
                                 switch (qq)
                                 {
                                     case 0: a.vpsllw(T2, high, 4); break;
@@ -408,7 +423,8 @@ internal sealed unsafe class Int8DotKernels
                             Update(first, end, m => 4 * (blk * acts + m));
                         }
                     }
-            Advance(3360, 256 * acts, 32 * acts, 64 * acts, 0);
+            a.add(rbp, 32);
+            Advance(Quantized.InterleavedLayout.Q6_KBody, 256 * acts, 32 * acts, 64 * acts, 0);
         }
 
         private void Advance(int weights, int q, int d, int c, int mins)

@@ -19,8 +19,12 @@ namespace FrSpec.Numerics.Quantized;
 /// (m_j &amp; 15) &lt;&lt; 4), 64 bytes of high bits (byte 16c + r: the top two bits of sc_2c, m_2c, sc_2c+1, m_2c+1 at
 /// bits 0, 2, 4, 6), then 32 vectors; vector 8c + t holds code bytes 32c + 4t … + 3 (low nibbles: sub-block 2c,
 /// high: 2c + 1).</item>
-/// <item>Q6_K (3360 bytes): 16 f16 d, 256 scale bytes (byte 16s + r: sub-block scale s), 32 vectors of low bits (vector
-/// 16h + t: ql bytes 64h + 4t … + 3), 16 vectors of high bits (vector 8h + u: qh bytes 32h + 4u … + 3).</item>
+/// <item>Q6_K (3360 bytes per block; laid out so that a row of groups is read strictly front to back in 64-byte lines,
+/// see <see cref="Q6_KBody"/>): the group starts with the 16 f16 d of every block (32 bytes per block), then one
+/// 3,328-byte body per block, two halves of 1,664 bytes each. A half h holds its 8 sub-blocks' scales (128 bytes: byte
+/// 16s + r is scale 8h + s of row r), then 8 steps u of 3 vectors each, in the order the kernels use them: the low bits of
+/// quarters 0 and 2 (ql bytes 64h + 4u … + 3), those of quarters 1 and 3 (ql bytes 64h + 32 + 4u … + 3), and the high
+/// bits of all four (qh bytes 32h + 4u … + 3).</item>
 /// </list>
 /// </summary>
 public static unsafe class InterleavedLayout
@@ -36,6 +40,29 @@ public static unsafe class InterleavedLayout
     /// <summary>Bytes of the whole matrix (the last group padded to 16 rows).</summary>
     public static long MatrixBytes(DType type, int rows, int cols) => Groups(rows) * GroupBytes(type, cols);
 
+    /// <summary>
+    /// Q6_K's group layout. Why not 16 file blocks side by side, as the other types: a 3,360-byte group block is 52.5 cache
+    /// lines with three regions (low bits, high bits, scales) read side by side, and the hardware prefetchers lose track of
+    /// it; streamed at decode it reached about half the bandwidth Q4_K and Q8_0 reach. With the d values of all blocks in
+    /// front, a block body is 52 whole lines (64-byte aligned when the group is, i.e. for an even number of blocks per
+    /// row), and a kernel reads its bytes in address order.
+    /// </summary>
+    internal const int Q6_KDBytes = 2 * GroupRows, Q6_KBody = 3328, Q6_KHalf = Q6_KBody / 2;
+
+    /// <summary>Q6_K, within a block body: the 16 scale bytes of sub-block <paramref name="s"/> (0..15).</summary>
+    internal static int Q6_KScales(int s) => Q6_KHalf * (s >> 3) + 16 * (s & 7);
+
+    /// <summary>Q6_K, within a block body: low-bit vector <paramref name="t"/> (0..15: ql bytes 64h + 4t … + 3) of half <paramref name="h"/>.</summary>
+    internal static int Q6_KLow(int h, int t) => Q6_KHalf * h + 128 + 192 * (t & 7) + 64 * (t >> 3);
+
+    /// <summary>Q6_K, within a block body: high-bit vector <paramref name="u"/> (0..7: qh bytes 32h + 4u … + 3) of half <paramref name="h"/>.</summary>
+    internal static int Q6_KHigh(int h, int u) => Q6_KHalf * h + 128 + 192 * u + 128;
+
+    /// <summary>Where the 16 rows' data of file block <paramref name="b"/> (of <paramref name="blocks"/> per row) starts in
+    /// a group: the group block, or for Q6_K the block body (its d values are at 32·b).</summary>
+    internal static long BlockOffset(DType type, int blocks, int b) =>
+        type == DType.Q6_K ? (long)Q6_KDBytes * blocks + (long)Q6_KBody * b : (long)b * GroupRows * DTypeInfo.BlockBytes(type);
+
     /// <summary>Writes file-layout row <paramref name="fileRow"/> (DTypeInfo.RowBytes bytes) as row <paramref name="row"/>
     /// of the interleaved matrix at <paramref name="matrix"/>.</summary>
     public static void PackRow(DType type, int cols, byte* fileRow, byte* matrix, int row)
@@ -43,7 +70,11 @@ public static unsafe class InterleavedLayout
         int blockBytes = DTypeInfo.BlockBytes(type), lane = row % GroupRows;
         byte* group = matrix + row / GroupRows * GroupBytes(type, cols);
         for (int b = 0, blocks = cols / DTypeInfo.BlockSize(type); b < blocks; b++)
-            PackBlock(type, fileRow + (long)b * blockBytes, lane, group + (long)b * GroupRows * blockBytes);
+        {
+            byte* f = fileRow + (long)b * blockBytes;
+            if (type == DType.Q6_K) ((ushort*)(group + Q6_KDBytes * b))[lane] = *(ushort*)(f + 208);
+            PackBlock(type, f, lane, group + BlockOffset(type, blocks, b));
+        }
     }
 
     /// <summary>Reads row <paramref name="row"/> of an interleaved matrix back into file layout.</summary>
@@ -52,7 +83,11 @@ public static unsafe class InterleavedLayout
         int blockBytes = DTypeInfo.BlockBytes(type), lane = row % GroupRows;
         byte* group = matrix + row / GroupRows * GroupBytes(type, cols);
         for (int b = 0, blocks = cols / DTypeInfo.BlockSize(type); b < blocks; b++)
-            UnpackBlock(type, group + (long)b * GroupRows * blockBytes, lane, fileRow + (long)b * blockBytes);
+        {
+            byte* f = fileRow + (long)b * blockBytes;
+            if (type == DType.Q6_K) *(ushort*)(f + 208) = ((ushort*)(group + Q6_KDBytes * b))[lane];
+            UnpackBlock(type, group + BlockOffset(type, blocks, b), lane, f);
+        }
     }
 
     private static void PackBlock(DType type, byte* f, int r, byte* g)
@@ -80,13 +115,12 @@ public static unsafe class InterleavedLayout
                 for (int v = 0; v < 32; v++)
                     for (int i = 0; i < 4; i++) g[256 + 64 * v + 4 * r + i] = f[16 + 4 * v + i];
                 break;
-            case DType.Q6_K:
-                ((ushort*)g)[r] = *(ushort*)(f + 208);
-                for (int s = 0; s < 16; s++) g[32 + 16 * s + r] = f[192 + s];
+            case DType.Q6_K: // g: the block body (d is written by PackRow)
+                for (int s = 0; s < 16; s++) g[Q6_KScales(s) + r] = f[192 + s];
                 for (int v = 0; v < 32; v++)
-                    for (int i = 0; i < 4; i++) g[288 + 64 * v + 4 * r + i] = f[4 * v + i];
+                    for (int i = 0; i < 4; i++) g[Q6_KLow(v >> 4, v & 15) + 4 * r + i] = f[4 * v + i];
                 for (int v = 0; v < 16; v++)
-                    for (int i = 0; i < 4; i++) g[2336 + 64 * v + 4 * r + i] = f[128 + 4 * v + i];
+                    for (int i = 0; i < 4; i++) g[Q6_KHigh(v >> 3, v & 7) + 4 * r + i] = f[128 + 4 * v + i];
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(type), $"{type} is not block-quantized");
@@ -126,13 +160,12 @@ public static unsafe class InterleavedLayout
                 for (int v = 0; v < 32; v++)
                     for (int i = 0; i < 4; i++) f[16 + 4 * v + i] = g[256 + 64 * v + 4 * r + i];
                 break;
-            case DType.Q6_K:
-                *(ushort*)(f + 208) = ((ushort*)g)[r];
-                for (int k = 0; k < 16; k++) f[192 + k] = g[32 + 16 * k + r];
+            case DType.Q6_K: // g: the block body (d is read by UnpackRow)
+                for (int s = 0; s < 16; s++) f[192 + s] = g[Q6_KScales(s) + r];
                 for (int v = 0; v < 32; v++)
-                    for (int i = 0; i < 4; i++) f[4 * v + i] = g[288 + 64 * v + 4 * r + i];
+                    for (int i = 0; i < 4; i++) f[4 * v + i] = g[Q6_KLow(v >> 4, v & 15) + 4 * r + i];
                 for (int v = 0; v < 16; v++)
-                    for (int i = 0; i < 4; i++) f[128 + 4 * v + i] = g[2336 + 64 * v + 4 * r + i];
+                    for (int i = 0; i < 4; i++) f[128 + 4 * v + i] = g[Q6_KHigh(v >> 3, v & 7) + 4 * r + i];
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(type), $"{type} is not block-quantized");

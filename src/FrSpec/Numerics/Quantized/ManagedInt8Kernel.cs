@@ -36,9 +36,10 @@ internal static unsafe class ManagedInt8Kernel
         int* xc = (int*)tile.C;
         // vpmaddubsw saturates: Q8_0's q + 128 bytes go in as |q| against x carrying q's sign, with no correction
         bool signedQ8 = type == DType.Q8_0 && isa is Isa.Avx2 or Isa.Avx512;
-        int gbBytes = Lanes * DTypeInfo.BlockBytes(type);
-        for (int b = 0; b < blocks; b++, group += gbBytes)
+        byte* start = group;
+        for (int b = 0; b < blocks; b++)
         {
+            group = start + InterleavedLayout.BlockOffset(type, blocks, b);
             switch (type)
             {
                 case DType.Q8_0:
@@ -79,13 +80,13 @@ internal static unsafe class ManagedInt8Kernel
                     xq += 8 * m * 32; xd += 8 * m; xm += 8 * m;
                     break;
                 case DType.Q6_K:
-                    for (int r = 0; r < Lanes; r++) d[r] = (float)((Half*)group)[r];
+                    for (int r = 0; r < Lanes; r++) d[r] = (float)((Half*)(start + InterleavedLayout.Q6_KDBytes * b))[r];
                     for (int h = 0; h < 2; h++)
                         for (int qq = 0; qq < 4; qq++)
                             for (int e = 0; e < 2; e++)
                             {
                                 int s = 8 * h + 2 * qq + e, blk = 4 * h + qq;
-                                for (int r = 0; r < Lanes; r++) sw[r] = d[r] * ((sbyte*)group)[32 + 16 * s + r];
+                                for (int r = 0; r < Lanes; r++) sw[r] = d[r] * ((sbyte*)group)[InterleavedLayout.Q6_KScales(s) + r];
                                 for (int a = 0; a < m; a++) Fill(sum + a * Lanes, xc[s * m + a]);
                                 for (int u = 4 * e; u < 4 * e + 4; u++)
                                 {
@@ -112,11 +113,12 @@ internal static unsafe class ManagedInt8Kernel
         return dst;
     }
 
-    /// <summary>Q6_K: the 6-bit codes of quarter <paramref name="qq"/>, step <paramref name="u"/> of half <paramref name="h"/>.</summary>
+    /// <summary>Q6_K: the 6-bit codes of quarter <paramref name="qq"/>, step <paramref name="u"/> of half <paramref name="h"/>
+    /// of the block body at <paramref name="group"/>.</summary>
     private static byte* SixBit(byte* group, int h, int qq, int u, byte* dst)
     {
-        byte* low = group + 288 + 64 * (16 * h + (qq & 1) * 8 + u);
-        byte* high = group + 2336 + 64 * (8 * h + u);
+        byte* low = group + InterleavedLayout.Q6_KLow(h, (qq & 1) * 8 + u);
+        byte* high = group + InterleavedLayout.Q6_KHigh(h, u);
         for (int i = 0; i < 64; i++)
             dst[i] = (byte)((qq < 2 ? low[i] & 15 : low[i] >> 4) | (high[i] >> 2 * qq & 3) << 4);
         return dst;

@@ -14,12 +14,19 @@ namespace FrSpec.Speculative.AutoTree;
 /// </summary>
 internal sealed class AcceptanceStatistics : IAcceptanceModel
 {
-    /// <summary>Pseudo-observations that tie the estimate at depth d to depth d − 1 (and depth 1 to the prior).</summary>
-    private const double DepthPrior = 4;
+    /// <summary>
+    /// Pseudo-observations that tie the estimate at depth d to depth d − 1 (and depth 1 to the prior): few, so that a
+    /// handful of rounds outweighs the prior and the tree follows the text within one re-planning interval or two.
+    /// </summary>
+    private const double DepthPrior = 2;
     /// <summary>Observations of its own at which a rarely observed variant's estimate counts half, the rest coming from the best-observed variant.</summary>
     private const double VariantPrior = 8;
-    /// <summary>Before any observation: chance that the target's token is the draft's rank-r candidate.</summary>
-    private static readonly double[] GenericPrior = [0.6, 0.1, 0.05, 0.03, 0.02, 0.015, 0.01, 0.008, 0.006, 0.005, 0.004, 0.003, 0.003, 0.002, 0.002, 0.002];
+    /// <summary>
+    /// Before any observation: chance that the target's token is the draft's rank-r candidate. Optimistic on purpose
+    /// (EAGLE's heads find the target's token first about three times in four): a deep tree that proves too deep is seen
+    /// failing within a few rounds, while a shallow one never observes the depths it leaves out.
+    /// </summary>
+    private static readonly double[] GenericPrior = [0.75, 0.08, 0.04, 0.025, 0.015, 0.012, 0.01, 0.008, 0.006, 0.005, 0.004, 0.003, 0.003, 0.002, 0.002, 0.002];
 
     private readonly bool[]?[] _member;   // per variant: which token ids it holds (null = every id)
     private readonly bool[] _subset;      // [s, c]: variant s ⊆ variant c
@@ -118,13 +125,53 @@ internal sealed class AcceptanceStatistics : IAcceptanceModel
         }
     }
 
-    private void Fade()
+    private void Fade() => Scale(_decay);
+
+    /// <summary>Fades the observations as <paramref name="rounds"/> rounds would, without observing anything (plain decoding).</summary>
+    public void Age(int rounds)
     {
-        if (_decay >= 1) return;
-        for (int i = 0; i < _trials.Length; i++) _trials[i] *= _decay;
-        for (int i = 0; i < _hits.Length; i++) _hits[i] *= _decay;
-        for (int i = 0; i < _inVocab.Length; i++) _inVocab[i] *= _decay;
-        _emitted *= _decay;
+        if (rounds > 0) Scale(Math.Pow(_decay, rounds));
+    }
+
+    private void Scale(double factor)
+    {
+        if (factor >= 1) return;
+        for (int i = 0; i < _trials.Length; i++) _trials[i] *= factor;
+        for (int i = 0; i < _hits.Length; i++) _hits[i] *= factor;
+        for (int i = 0; i < _inVocab.Length; i++) _inVocab[i] *= factor;
+        _emitted *= factor;
+    }
+
+    /// <summary>Whether the statistics started from an earlier session's (<see cref="Seed"/>) rather than the generic prior.</summary>
+    public bool WarmStart { get; private set; }
+
+    /// <summary>The counts as they stand, for <see cref="AcceptanceMemory"/>: <paramref name="key"/> names what they belong to.</summary>
+    public AcceptanceSnapshot Snapshot(string key) => new()
+    {
+        Key = key, Variants = Variants, Depths = Depths, Ranks = Ranks, Rounds = Rounds, Emitted = _emitted,
+        InVocab = (double[])_inVocab.Clone(), Trials = (double[])_trials.Clone(), Hits = (double[])_hits.Clone(),
+    };
+
+    /// <summary>
+    /// Starts from an earlier session's counts instead of the generic prior, scaled down so that they weigh at most
+    /// <paramref name="maxRounds"/> rounds (of depth-1 observations): enough to start with the right tree, little enough
+    /// that the text this session writes takes over within a few dozen rounds. Only before the first observation.
+    /// </summary>
+    public void Seed(AcceptanceSnapshot snapshot, double maxRounds)
+    {
+        if (snapshot.Variants != Variants || snapshot.Depths != Depths || snapshot.Ranks != Ranks)
+            throw new ArgumentException("the snapshot has other dimensions");
+        if (Rounds > 0 || _emitted > 0) throw new InvalidOperationException("seed the statistics before observing");
+        double weight = 0;
+        for (int v = 0; v < Variants; v++) weight = Math.Max(weight, snapshot.Trials[v * Depths]);
+        if (weight <= 0) return; // nothing was learned
+        double scale = Math.Min(1, maxRounds / weight);
+        for (int i = 0; i < _trials.Length; i++) _trials[i] = snapshot.Trials[i] * scale;
+        for (int i = 0; i < _hits.Length; i++) _hits[i] = snapshot.Hits[i] * scale;
+        // coverage is a share of tokens, not of rounds: kept at the same relative weight
+        for (int i = 0; i < _inVocab.Length; i++) _inVocab[i] = snapshot.InVocab[i] * scale;
+        _emitted = snapshot.Emitted * scale;
+        WarmStart = true;
     }
 
     /// <summary>Share of emitted tokens inside the variant's vocabulary (smoothed towards 1 before any token is seen).</summary>

@@ -17,10 +17,14 @@ public sealed record AutoTreeOptions
     public int MaxTotalTokens { get; init; } = 48;
 
     /// <summary>Rounds between two choices (a choice is also made at the start of every generation).</summary>
-    public int ReplanEvery { get; init; } = 8;
+    public int ReplanEvery { get; init; } = 2;
 
-    /// <summary>Weight kept by past acceptance observations after each round (0.995: about the last 200 rounds count).</summary>
-    public double Decay { get; init; } = 0.995;
+    /// <summary>
+    /// Weight kept by past acceptance observations after each round (0.9: about the last 10 rounds count). Text changes
+    /// character within an answer (a list after a paragraph, digits after prose) and acceptance with it; a short memory
+    /// follows within a few rounds, at the price of noisier estimates, which cost little near the fastest tree.
+    /// </summary>
+    public double Decay { get; init; } = 0.9;
 
     /// <summary>
     /// Rounds a session speculates, with the best tree the priors suggest, before it may settle on plain decoding: plain
@@ -34,6 +38,22 @@ public sealed record AutoTreeOptions
     /// </summary>
     public string? CostCacheDirectory { get; init; }
 
+    /// <summary>
+    /// Whether a session starts from the acceptance learned before with the same model and drafter (by earlier sessions
+    /// of the loaded model and, with <see cref="AcceptanceCacheDirectory"/>, earlier runs) instead of the generic prior,
+    /// and leaves its own for later ones. False: every session starts cold and keeps what it learns to itself.
+    /// </summary>
+    public bool WarmStart { get; init; } = true;
+
+    /// <summary>
+    /// Folder where learned acceptance statistics are kept between runs, one small file per model, drafter and draft
+    /// vocabularies (the CLI uses ~/.cache/frspec/acceptance); null keeps them only while the model is loaded.
+    /// </summary>
+    public string? AcceptanceCacheDirectory { get; init; }
+
+    /// <summary>Most rounds of observations a warm start carries over: the text a session writes outweighs them within a few dozen rounds.</summary>
+    public double WarmStartRounds { get; init; } = 8;
+
     public static AutoTreeOptions Default { get; } = new();
 
     /// <summary>The largest tree any choice can make: drafters size their buffers for it.</summary>
@@ -46,6 +66,7 @@ public sealed record AutoTreeOptions
         if (MaxTotalTokens < 2 || MaxTotalTokens > 256) throw new FrSpecException($"auto tree: max tree tokens must be in [2, 256], got {MaxTotalTokens}");
         if (ReplanEvery < 1) throw new FrSpecException($"auto tree: replan interval must be at least 1 round, got {ReplanEvery}");
         if (!(Decay > 0 && Decay <= 1)) throw new FrSpecException($"auto tree: decay must be in (0, 1], got {Decay}");
+        if (!(WarmStartRounds >= 0 && double.IsFinite(WarmStartRounds))) throw new FrSpecException($"auto tree: warm-start rounds must be 0 or more, got {WarmStartRounds}");
         if (ExplorationRounds < 0) throw new FrSpecException($"auto tree: exploration rounds must be 0 or more, got {ExplorationRounds}");
     }
 }

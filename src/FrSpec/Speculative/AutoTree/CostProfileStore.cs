@@ -70,9 +70,9 @@ internal static class CostProfileStore
     }
 
     /// <summary>Deletes all but the <paramref name="keep"/> most recently used records in <paramref name="directory"/>.</summary>
-    public static void Prune(string directory, int keep)
+    public static void Prune(string directory, int keep, string pattern = "*.json")
     {
-        var records = new DirectoryInfo(directory).GetFiles("*.json");
+        var records = new DirectoryInfo(directory).GetFiles(pattern);
         if (records.Length <= keep) return;
         Array.Sort(records, (a, b) => b.LastWriteTimeUtc.CompareTo(a.LastWriteTimeUtc));
         for (int i = keep; i < records.Length; i++)
@@ -92,7 +92,7 @@ internal static class CostProfileStore
 
     public static string FileName(string key) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..32] + ".json";
 
-    private static string Files(string path)
+    internal static string Files(string path)
     {
         var sb = new StringBuilder(Path.GetFullPath(path));
         IEnumerable<string> files = File.Exists(path) ? [path]

@@ -14,7 +14,10 @@ internal sealed class TreeTuner
     private readonly ITunableDrafter _drafter;
     private readonly Func<ITunableDrafter, CostProfile> _costSource;
     private readonly AutoTreeOptions _options;
+    private readonly AcceptanceMemory? _memory;
     private TreePlanner? _planner;
+    private bool _recalled;
+    private int _roundsRemembered;
     private PlanChoice _choice;
     private bool _hasChoice;
     private int _roundsSincePlan;
@@ -24,18 +27,25 @@ internal sealed class TreeTuner
     /// <param name="options">Bounds, re-planning interval and cost cache of the automatic tree.</param>
     /// <param name="members">Token ids of each variant's draft vocabulary (null = full), in the drafter's variant order.</param>
     /// <param name="vocabSize">The target's vocabulary size.</param>
+    /// <param name="memory">Where the acceptance of earlier sessions of this model and drafter is kept (null: start cold, keep nothing); its dimensions must be <see cref="StatisticsShape"/>'s.</param>
     public TreeTuner(ITunableDrafter drafter, Func<ITunableDrafter, CostProfile> costSource, AutoTreeOptions options,
-        IReadOnlyList<IReadOnlyList<int>?> members, int vocabSize)
+        IReadOnlyList<IReadOnlyList<int>?> members, int vocabSize, AcceptanceMemory? memory = null)
     {
         options.Validate();
         if (members.Count != drafter.VariantSizes.Count) throw new ArgumentException("one vocabulary per drafter variant");
-        _drafter = drafter; _costSource = costSource; _options = options;
+        _drafter = drafter; _costSource = costSource; _options = options; _memory = memory;
         var bounds = drafter.Bounds;
-        Statistics = new AcceptanceStatistics(members, vocabSize, bounds.Depth + 1, bounds.TopK, options.Decay);
+        var (depths, ranks) = StatisticsShape(bounds);
+        Statistics = new AcceptanceStatistics(members, vocabSize, depths, ranks, options.Decay);
+        if (memory != null && (memory.Variants != members.Count || memory.Depths != depths || memory.Ranks != Statistics.Ranks))
+            throw new ArgumentException("the acceptance memory has other dimensions than this tuner's statistics");
         Current = new TreePlan { Depth = bounds.Depth, TopK = bounds.TopK, TotalTokens = bounds.TotalTokens, DraftVocabularySize = drafter.VariantSizes[0], Auto = true };
     }
 
     public AcceptanceStatistics Statistics { get; }
+
+    /// <summary>Depth levels and ranks of the acceptance statistics kept for trees within <paramref name="bounds"/>.</summary>
+    public static (int Depths, int Ranks) StatisticsShape(TreeOptions bounds) => (bounds.Depth + 1, Math.Min(bounds.TopK, DraftTree.MaxCandidates));
 
     /// <summary>The plan in force (its predictions are those of when it was chosen; see <see cref="Report"/>).</summary>
     public TreePlan Current { get; private set; }
@@ -57,9 +67,29 @@ internal sealed class TreeTuner
             var costs = _costSource(_drafter);
             _planner = new TreePlanner(costs, _drafter.Bounds, _drafter.VariantSizes, Statistics.Depths, Statistics.Ranks);
         }
+        if (!_recalled)
+        {
+            // the first generation starts from what earlier sessions of this model and drafter learned, if any
+            _recalled = true;
+            if (_memory?.Recall() is { } learned) Statistics.Seed(learned, _options.WarmStartRounds);
+        }
         Statistics.ObserveText(prompt);
         _hasChoice = false;
         return Replan();
+    }
+
+    /// <summary>
+    /// End of a generation that decoded <paramref name="plainSteps"/> tokens plainly: those age the statistics as rounds
+    /// would, since plain decoding teaches nothing about acceptance and the text may have changed meanwhile (after a few
+    /// dozen plain tokens the next generation plans from the prior again, and tries a tree). Then leaves what this session
+    /// has learned for the sessions that start later.
+    /// </summary>
+    public void EndGeneration(int plainSteps)
+    {
+        Statistics.Age(plainSteps);
+        if (_memory == null || Statistics.Rounds == _roundsRemembered) return;
+        _roundsRemembered = Statistics.Rounds;
+        _memory.Remember(Statistics.Snapshot(_memory.Key));
     }
 
     /// <summary>After a verified round (drafted with the current plan): learns from it, and re-plans when due.</summary>
@@ -70,7 +100,7 @@ internal sealed class TreeTuner
     }
 
     /// <summary>The plan in force with the predictions of the latest statistics (for the generation's result).</summary>
-    public TreePlan Report() => _planner == null ? Current : _planner.Describe(_choice, Current.Speculative);
+    public TreePlan Report() => (_planner == null ? Current : _planner.Describe(_choice, Current.Speculative)) with { WarmStart = Statistics.WarmStart };
 
     private TreePlan Replan()
     {

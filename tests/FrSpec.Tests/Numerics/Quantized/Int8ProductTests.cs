@@ -174,6 +174,65 @@ public unsafe class Int8ProductTests
         }
     }
 
+    public static TheoryData<string> Paths() => new(KernelPaths.Names.Append("avxvnni"));
+
+    /// <summary>
+    /// Q6_K's group layout (d values in front, then block bodies read front to back) on every row count 1–67 (full groups,
+    /// one short group, 1–15 padding rows), activation counts 1, 2, 8, 16 and 17 (decode, the batched tiles, a 1-row tail
+    /// tile), an even and an odd number of blocks per row (64-byte-aligned groups and groups straddling lines), and
+    /// gathered row subsets as FR-Spec's draft heads use them (rows in the subset's order, repeated rows): every result
+    /// bit-identical to the scalar definition on the file's bytes.
+    /// </summary>
+    [Theory, MemberData(nameof(Paths))]
+    public void Q6_KIsBitIdenticalOnEveryRowCountTailAndSubset(string path)
+    {
+        var compute = PathCompute(path);
+        if (compute == null || (path == "generated" && compute.Generated?.Int8 == null)) return; // not on this CPU
+        const DType type = DType.Q6_K;
+        var r = new Random(67);
+        foreach (int cols in new[] { 512, 768 })
+        {
+            const int maxRows = 67;
+            int rb = (int)DTypeInfo.RowBytes(type, cols);
+            var values = Gaussian(r, maxRows * cols, 0.05);
+            var file = new byte[maxRows * rb];
+            var x = Gaussian(r, 17 * cols, 2);
+            fixed (byte* f = file)
+            {
+                for (int i = 0; i < maxRows; i++) FrSpec.Numerics.Convert.FromFloat(values.AsSpan(i * cols, cols), type, f + i * rb);
+                for (int rows = 1; rows <= maxRows; rows++)
+                {
+                    using var w = WeightMatrix.Allocate(type, rows, cols);
+                    WeightMatrix.FromFileRows(type, rows, cols, f, null, (byte*)w.Data);
+                    foreach (int n in new[] { 1, 2, 8, 16, 17 })
+                        CheckAgainstReference(compute, w, f, rb, Enumerable.Range(0, rows).ToArray(), x, n, $"{path} rows={rows} cols={cols} n={n}");
+                }
+                using var all = WeightMatrix.Allocate(type, maxRows, cols);
+                WeightMatrix.FromFileRows(type, maxRows, cols, f, null, (byte*)all.Data);
+                foreach (int size in new[] { 1, 16, 17, 40 })
+                {
+                    var subset = Enumerable.Range(0, size).Select(_ => r.Next(maxRows)).ToArray();
+                    using var head = all.GatherRows(subset);
+                    foreach (int n in new[] { 1, 4, 16 })
+                        CheckAgainstReference(compute, head, f, rb, subset, x, n, $"{path} subset of {size} cols={cols} n={n}");
+                }
+            }
+        }
+    }
+
+    /// <summary>y = x·Wᵀ for n rows of x, against the definition on file row <paramref name="fileRows"/>[o] for output o.</summary>
+    private static void CheckAgainstReference(Compute compute, WeightMatrix w, byte* file, int rowBytes, int[] fileRows, float[] x, int n, string what)
+    {
+        var y = new float[n * w.Rows];
+        MatMul.Multiply(compute, x, n, w, y);
+        for (int i = 0; i < n; i++)
+            for (int o = 0; o < w.Rows; o++)
+            {
+                float want = Reference(w.Type, file + (long)fileRows[o] * rowBytes, x, i * w.Cols, w.Cols);
+                Assert.True(BitConverter.SingleToInt32Bits(want) == BitConverter.SingleToInt32Bits(y[i * w.Rows + o]), $"{what} [{i},{o}]: {y[i * w.Rows + o]} vs {want}");
+            }
+    }
+
     [Theory, MemberData(nameof(Types))]
     public void InterleavedLayoutKeepsEveryFileByte(DType type)
     {
