@@ -14,10 +14,12 @@ public sealed class TrainEagleCommand : ICliVerb
         var options = new TargetTrainingOptions("steps, batch_size, seq_len, lr, corpus_windows, generated_windows, ...", "EAGLE head");
         var cmd = new Command("eagle", "Train an EAGLE-1/2 draft head (fc + one decoder layer) on the target's features; writes the published head layout");
         options.AddTo(cmd);
+        var init = new Option<string?>("--init") { Description = "Start from the weights of this saved EAGLE head (e.g. to train a published head further), with a fresh optimizer and schedule" };
+        cmd.Options.Add(init);
         cmd.SetAction(pr =>
         {
             using var run = options.Prepare(pr, new TrainConfig { Steps = 200, Lr = 3e-3, MinLr = 3e-4, WarmupSteps = 20 }, "eagle");
-            new EagleTrainer { Config = run.Config, TargetDir = run.TargetDir, OutDir = run.OutDir }.Train(run.Model.Target, run.Train, run.Valid, run.Resume, run.Log);
+            new EagleTrainer { Config = run.Config, TargetDir = run.TargetDir, OutDir = run.OutDir, InitDir = pr.GetValue(init) }.Train(run.Model.Target, run.Train, run.Valid, run.Resume, run.Log);
             return 0;
         });
         return cmd;

@@ -18,6 +18,9 @@ public sealed class EagleTrainer : TrainingRun
 {
     public required string TargetDir { get; init; }
 
+    /// <summary>A saved head to start from instead of random weights (fresh optimizer, step 0); ignored on resume, whose checkpoint holds the weights.</summary>
+    public string? InitDir { get; init; }
+
 
     /// <summary>Result of a run (also written to training/report.json).</summary>
     public sealed record Report(int Steps, long PositionsSeen, double TrainLoss, double ValidRegression, double ValidClassification, double ValidTop1, double TokensPerSecond, double Gflops);
@@ -103,6 +106,12 @@ public sealed class EagleTrainer : TrainingRun
         var schedule = new LrSchedule(c.Lr, c.MinLr, c.WarmupSteps, c.Steps);
         int start = 0;
         if (resume) (start, _) = Resume(opt, log);
+        else if (InitDir != null)
+        {
+            model.LoadWeights(InitDir);
+            var (reg0, cls0, top0) = Evaluate(model, loss, head, embedding, valid, new Buffers(T, H));
+            log.Line($"initialized from the head in {InitDir}: valid regression {reg0:F4}, classification {cls0:F4}, draft top-1 = target top-1 on {100 * top0:F1}% of positions");
+        }
         double flops = model.FlopsPerToken(loss.ActiveRows);
         log.Line($"EAGLE head: {parameters.Sum(p => (long)p.Length):N0} parameters; {train.Count} training windows, {valid.Count} validation windows; " +
                  $"head softmax over {loss.ActiveRows:N0} rows; {flops / 1e6:F1} MFLOP/position; {c.BatchSize}×{S} positions/step");

@@ -54,6 +54,22 @@ public sealed class TrainableEagleHead
     }
 
     /// <summary>
+    /// Replaces every parameter with the tensor of the same name in the head saved in <paramref name="dir"/> (any dtype the
+    /// engine reads, converted to f32), so training can continue from a published head. Each tensor must exist with this
+    /// head's shape.
+    /// </summary>
+    public void LoadWeights(string dir)
+    {
+        using var store = TensorStore.Open(dir);
+        foreach (var p in Parameters())
+        {
+            float[] v = p.Shape.Length == 1 ? store.Vector(p.Name, (int)p.Shape[0])
+                : store.Matrix(p.Name, (int)p.Shape[0], (int)p.Shape[1]).ToFloatArray();
+            v.CopyTo(p.Value, 0);
+        }
+    }
+
+    /// <summary>
     /// Draft outputs [T, H] for token embeddings <paramref name="embeddings"/> [T, H] (of x_{t+1}) and target
     /// features <paramref name="features"/> [T, H] (f_t), T = Batch·SeqLen, each sequence at draft positions 0..S−1.
     /// </summary>

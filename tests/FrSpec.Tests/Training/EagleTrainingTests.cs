@@ -117,6 +117,35 @@ public class EagleTrainingTests
     }
 
     [Fact]
+    public void LoadWeights_reads_a_saved_head_exactly_in_f32_and_to_bf16_precision_and_names_a_mismatched_tensor()
+    {
+        var tc = Target();
+        var saved = new TrainableEagleHead(tc, 1, 4);
+        TinyTraining.Randomize(saved.Parameters(), 7);
+        string f32 = TestModels.NewTempDir(), bf16 = TestModels.NewTempDir();
+        saved.Save(f32, DType.F32);
+        saved.Save(bf16, DType.BF16);
+
+        var exact = new TrainableEagleHead(tc, 2, 8);
+        exact.Initialize(99);
+        exact.LoadWeights(f32);
+        var rounded = new TrainableEagleHead(tc, 1, 4);
+        rounded.Initialize(99);
+        rounded.LoadWeights(bf16);
+        foreach (var (a, (b, c)) in saved.Parameters().Zip(exact.Parameters().Zip(rounded.Parameters())))
+        {
+            Assert.Equal(a.Value, b.Value);
+            for (int i = 0; i < a.Length; i++)
+                Assert.True(MathF.Abs(c.Value[i] - a.Value[i]) <= MathF.Abs(a.Value[i]) / 256, $"{a.Name}[{i}]: {a.Value[i]} read back as {c.Value[i]}");
+        }
+
+        var wider = ModelConfig.Parse(JsonDocument.Parse(FrSpec.Synthesis.ModelSynthesizer.ConfigJson(TestModels.TinyQwen(61) with
+            { HiddenSize = 32, IntermediateSize = 24, Heads = 4, KvHeads = 2 }, DType.F32)).RootElement, "config.json");
+        var e = Assert.Throws<FrSpecException>(() => new TrainableEagleHead(wider, 1, 4).LoadWeights(f32));
+        Assert.Contains("'fc.weight'", e.Message);
+    }
+
+    [Fact]
     public void Training_on_a_target_reduces_the_validation_losses_and_resumes_identically()
     {
         var spec = TestModels.TinyQwen(61);
@@ -145,6 +174,14 @@ public class EagleTrainingTests
         new EagleTrainer { Config = c, TargetDir = "", OutDir = dir2, StopAtStep = 17 }.Train(target, train, valid, false, log);
         new EagleTrainer { Config = c, TargetDir = "", OutDir = dir2 }.Train(target, train, valid, true, log);
         Assert.Equal(File.ReadAllBytes(Path.Combine(dir, "model.safetensors")), File.ReadAllBytes(Path.Combine(dir2, "model.safetensors")));
+
+        // --init: a run starts from the saved head; at learning rate 0 it saves that head unchanged, and training on lowers its losses
+        string still = TestModels.NewTempDir();
+        var frozen = new EagleTrainer { Config = c with { Steps = 2, Lr = 0, MinLr = 0 }, TargetDir = "", OutDir = still, InitDir = dir }.Train(target, train, valid, false, log);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(dir, "model.safetensors")), File.ReadAllBytes(Path.Combine(still, "model.safetensors")));
+        Assert.Equal(full.ValidRegression, frozen.ValidRegression, 6);
+        var further = new EagleTrainer { Config = c, TargetDir = "", OutDir = TestModels.NewTempDir(), InitDir = dir }.Train(target, train, valid, false, log);
+        Assert.True(further.ValidRegression < full.ValidRegression, $"regression {full.ValidRegression} -> {further.ValidRegression}");
     }
 }
 
