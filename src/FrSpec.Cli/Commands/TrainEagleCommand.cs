@@ -18,6 +18,8 @@ public sealed class TrainEagleCommand : ICliVerb
         cmd.Options.Add(init);
         cmd.SetAction(pr =>
         {
+            // the data takes minutes to build: a missing or unreadable head is reported before that
+            if (pr.GetValue(init) is { } initDir) EagleTrainer.CheckInit(initDir);
             using var run = options.Prepare(pr, new TrainConfig { Steps = 200, Lr = 3e-3, MinLr = 3e-4, WarmupSteps = 20 }, "eagle");
             new EagleTrainer { Config = run.Config, TargetDir = run.TargetDir, OutDir = run.OutDir, InitDir = pr.GetValue(init) }.Train(run.Model.Target, run.Train, run.Valid, run.Resume, run.Log);
             return 0;

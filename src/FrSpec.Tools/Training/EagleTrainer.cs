@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using FrSpec.Formats;
 using FrSpec.Generation;
 using FrSpec.Model;
 using FrSpec.Numerics;
@@ -85,6 +86,12 @@ public sealed class EagleTrainer : TrainingRun
             if (r.ContainsAnyExcept(0f)) rows.Add(v);
         }
         return rows.ToArray();
+    }
+
+    /// <summary>Fails with a one-line error when <paramref name="dir"/> holds no readable tensor file (shapes are checked at load).</summary>
+    public static void CheckInit(string dir)
+    {
+        using var store = TensorStore.Open(dir);
     }
 
     public Report Train(Transformer target, EagleData train, EagleData valid, bool resume, TrainingLog log)

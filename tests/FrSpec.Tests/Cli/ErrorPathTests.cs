@@ -74,6 +74,7 @@ public class ErrorPathTests
     [InlineData("demo --fr-sizes 8192 0", "--fr-sizes")]
     [InlineData("generate --model m --max-tokens abc hi", "--max-tokens")]
     [InlineData("no-such-verb", "no-such-verb")]
+    [InlineData("train eagle --model m --out o --corpus c.jsonl --init /nonexistent/head", "/nonexistent/head")]
     public void Out_of_range_and_malformed_arguments_are_one_line_errors(string commandLine, string mention)
     {
         var (code, error) = Run(commandLine.Split(' '));
