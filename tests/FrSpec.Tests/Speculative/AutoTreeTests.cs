@@ -386,19 +386,32 @@ public class AutoTreeTests
     public void AutoTreeDecodeRoundsDoNotAllocate()
     {
         using var model = LanguageModel.Load(TinyModels.Target("llama3", false, 81));
-        using var spec = model.CreateSession(DecodingMethod.Eagle(TinyModels.Head(model.Directory, 82),
-            [model.Vocabulary.CreateDraftVocabulary(Enumerable.Range(0, 200)), null], new AutoTreeOptions { MaxDepth = 3, MaxTopK = 4, MaxTotalTokens = 12, ExplorationRounds = 1000 }));
+        string head = TinyModels.Head(model.Directory, 82);
         var prompt = new[] { 1, 2, 3, 4 };
-        long Measure(int tokens)
+        (long Bytes, int Changes) Measure(ModelSession spec, int tokens)
         {
             var options = new GenerationOptions { MaxNewTokens = tokens, StopIds = [] };
             spec.Generate(prompt, options); // warm up (JIT, calibration, buffers)
             long before = GC.GetAllocatedBytesForCurrentThread();
-            spec.Generate(prompt, options);
-            return GC.GetAllocatedBytesForCurrentThread() - before;
+            var result = spec.Generate(prompt, options);
+            return (GC.GetAllocatedBytesForCurrentThread() - before, result.TreeChanges);
         }
-        long small = Measure(8), large = Measure(200);
-        // the result lists grow with the output, and a plan that changes allocates its description; nothing per round
-        Assert.True(large - small < 8 * 1024, $"{large - small} bytes more for 192 more tokens");
+        ModelSession Session(int replanEvery) => model.CreateSession(DecodingMethod.Eagle(head,
+            [model.Vocabulary.CreateDraftVocabulary(Enumerable.Range(0, 200)), null],
+            new AutoTreeOptions { MaxDepth = 3, MaxTopK = 4, MaxTotalTokens = 12, ExplorationRounds = 1000, ReplanEvery = replanEvery }));
+
+        // rounds that learn but keep their plan: only the result lists grow with the output, nothing per round
+        using (var steady = Session(replanEvery: 1000))
+        {
+            var (small, large) = (Measure(steady, 8), Measure(steady, 200));
+            Assert.True(large.Bytes - small.Bytes < 8 * 1024, $"{large.Bytes - small.Bytes} bytes more for 192 more tokens");
+        }
+        // re-planning every round: a plan that changes allocates its description (a few hundred bytes), nothing more
+        using (var replanning = Session(replanEvery: 1))
+        {
+            var (small, large) = (Measure(replanning, 8), Measure(replanning, 200));
+            long allowed = 8 * 1024 + 1024L * Math.Max(0, large.Changes - small.Changes);
+            Assert.True(large.Bytes - small.Bytes < allowed, $"{large.Bytes - small.Bytes} bytes more for 192 more tokens and {large.Changes - small.Changes} more plan changes");
+        }
     }
 }
