@@ -94,7 +94,8 @@ public static partial class HumanEvalScorer
             }
             if (p.ExitCode == 0) return new HumanEvalOutcome(true, "passed");
             // Let the error output drain for the failure detail, but boundedly: a leftover child could hold the pipe open.
-            errClosed.Wait(TimeSpan.FromSeconds(2));
+            // 2 s was too short on a loaded 2-core machine (a CI run saw the traceback arrive later).
+            errClosed.Wait(TimeSpan.FromSeconds(15));
             string tail;
             lock (err) tail = LastLine(err.ToString());
             return new HumanEvalOutcome(false, $"exit {p.ExitCode}: {tail}");
