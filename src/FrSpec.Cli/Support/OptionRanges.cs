@@ -57,6 +57,9 @@ internal static class OptionRanges
         ["--decode-tokens"] = Count,
         ["--prompt-tokens"] = AtLeast(1, 1 << 20),
         ["--rows"] = AtLeast(1, 1024),
+        ["--acts"] = AtLeast(1, 16),                      // bench int8-tile: activation rows per tile
+        ["--matrix-rows"] = AtLeast(16, 1 << 16),
+        ["--matrix-cols"] = AtLeast(256, 1 << 16),
         ["--context"] = AtLeast(1, 1 << 22),
         ["--mib"] = AtLeast(1, 1 << 20),
         ["--m"] = AtLeast(1, 1 << 16),
