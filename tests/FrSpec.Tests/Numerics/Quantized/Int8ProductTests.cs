@@ -233,6 +233,72 @@ public unsafe class Int8ProductTests
             }
     }
 
+    /// <summary>
+    /// q/k/v and gate/up share one quantized input and one pool pass over every matrix's groups in batches: each matrix's
+    /// results (with bias, padded last groups, one tile or several) are the bits of its own product.
+    /// </summary>
+    [Theory, MemberData(nameof(PathsAndTypes))]
+    public void SharedProductsAreBitIdenticalToOneProductPerMatrix(string path, DType type)
+    {
+        var compute = PathCompute(path);
+        if (compute == null) return;
+        var r = new Random(20 + (int)type + path.Length);
+        int cols = DTypeInfo.BlockSize(type) == 32 ? 96 : 512;
+        var shapes = new[] { new[] { 37, 5, 16 }, new[] { 64, 33 } };
+        foreach (var rowsOf in shapes)
+            foreach (int n in new[] { 1, 2, 16, 17, 40 })
+            {
+                var ws = rowsOf.Select(rows => Matrix(type, rows, cols, r).W).ToArray();
+                try
+                {
+                    var x = Gaussian(r, n * cols);
+                    var biases = rowsOf.Select(rows => Gaussian(r, rows)).ToArray();
+                    var got = rowsOf.Select(rows => new float[n * rows]).ToArray();
+                    if (ws.Length == 3) MatMul.MultiplyShared(compute, x, n, ws[0], got[0], biases[0], ws[1], got[1], biases[1], ws[2], got[2], biases[2]);
+                    else MatMul.MultiplyShared(compute, x, n, ws[0], got[0], biases[0], ws[1], got[1], default);
+                    for (int j = 0; j < ws.Length; j++)
+                    {
+                        var want = new float[n * rowsOf[j]];
+                        MatMul.Multiply(compute, x, n, ws[j], want, ws.Length == 2 && j == 1 ? default : biases[j]);
+                        Assert.True(System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(want.AsSpan()).SequenceEqual(System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(got[j].AsSpan())), $"{path} {type} n={n} matrix {j} of {ws.Length}");
+                    }
+                }
+                finally { foreach (var w in ws) w.Dispose(); }
+            }
+    }
+
+    private static readonly int[] Batches = [1, 2, 16, 17];
+
+    /// <summary>Products on one thread (small enough that the pool runs them inline), one tile and several, full and padded
+    /// groups, one matrix and shared: nothing allocated once warm.</summary>
+    [Fact]
+    public void QuantizedProductsAllocateNothingOnceWarm()
+    {
+        var compute = KernelPaths.Get("generated", Precision.Fast) ?? Compute.Create(EngineOptions.Default with { Precision = Precision.Fast });
+        var r = new Random(5);
+        var (_, w0) = Matrix(DType.Q8_0, 64, 256, r);
+        var (_, w1) = Matrix(DType.Q8_0, 40, 256, r);
+        using var _0 = w0; using var _1 = w1;
+        var x = Gaussian(r, 17 * 256);
+        var y0 = new float[17 * 64]; var y1 = new float[17 * 40];
+        var outputs = new PanelProducts.Output[2];
+        void Run()
+        {
+            fixed (float* p0 = y0, p1 = y1)
+                foreach (int n in Batches)
+                {
+                    MatMul.Multiply(compute, x, n, w0, y0);
+                    outputs[0] = new() { W = w0, Y = p0 };
+                    outputs[1] = new() { W = w1, Y = p1 };
+                    QuantizedProducts.Multiply(compute, x, n, outputs);
+                }
+        }
+        for (int i = 0; i < 3; i++) Run();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Run();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     [Theory, MemberData(nameof(Types))]
     public void InterleavedLayoutKeepsEveryFileByte(DType type)
     {
