@@ -139,9 +139,7 @@ public sealed class TrainableEagleHead
         Directory.CreateDirectory(dir);
         File.WriteAllText(Path.Combine(dir, "config.json"), ConfigJson(Target, dtype));
         var blobs = Parameters().Select(p => TensorBlob.FromFloats(p.Name, p.Shape, p.Value, dtype)).ToList();
-        string tmp = Path.Combine(dir, "model.safetensors.tmp");
-        SafetensorsWriter.Write(tmp, blobs, new Dictionary<string, string> { ["format"] = "pt" });
-        File.Move(tmp, Path.Combine(dir, "model.safetensors"), overwrite: true);
+        SafetensorsWriter.Write(Path.Combine(dir, "model.safetensors"), blobs, new Dictionary<string, string> { ["format"] = "pt" });
     }
 
     /// <summary>The head's config.json: the keys EAGLE's reference code reads, dims and θ from the target.</summary>
