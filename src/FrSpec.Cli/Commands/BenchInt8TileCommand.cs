@@ -4,7 +4,7 @@ using FrSpec.Numerics;
 
 namespace FrSpec.Cli.Commands;
 
-/// <summary>`frspec bench int8-tile`: one generated int8 kernel on one thread, in cache, against the vpdpbusd peak.</summary>
+/// <summary>`frspec bench int8-tile`: one generated int8 kernel on one thread, and the same product on the pool, against the vpdpbusd peak.</summary>
 public sealed class BenchInt8TileCommand : ICliVerb
 {
     public string Parent => "bench";
@@ -16,7 +16,7 @@ public sealed class BenchInt8TileCommand : ICliVerb
         var rows = new Option<int>("--matrix-rows") { Description = "Weight rows (a multiple of 16)", DefaultValueFactory = _ => 128 };
         var cols = new Option<int>("--matrix-cols") { Description = "Columns (a multiple of 256)", DefaultValueFactory = _ => 2048 };
         var seconds = new Option<double>("--seconds") { Description = "Seconds per measurement", DefaultValueFactory = _ => 1.0 };
-        var cmd = new Command("int8-tile", "Time one generated int8 kernel on one thread with its weights in cache, against the same thread's vpdpbusd peak") { type, acts, rows, cols, seconds };
+        var cmd = new Command("int8-tile", "Time one generated int8 kernel on one thread (weights in cache for small matrices, streamed for large ones) against the same thread's vpdpbusd peak, then the same product on the pool") { type, acts, rows, cols, seconds };
         cmd.SetAction(pr =>
         {
             var t = pr.GetValue(type)!.ToLowerInvariant() switch

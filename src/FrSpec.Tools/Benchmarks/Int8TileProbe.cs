@@ -8,8 +8,9 @@ namespace FrSpec.Benchmarks;
 
 /// <summary>
 /// One generated int8 kernel on one thread, against the same thread's vpdpbusd peak (the generated probe): a matrix of
-/// random block-quantized rows small enough to stay in L2 meets one tile of activation rows, over and over. It isolates
-/// the kernel's instruction mix from memory, the worker pool and the rest of a forward pass (`frspec bench int8-tile`).
+/// random block-quantized rows meets one tile of activation rows, over and over, then the same product runs through
+/// MatMul on the whole pool (`frspec bench int8-tile`). A matrix that fits L2 isolates the kernel's instruction mix; one
+/// beyond the caches adds the weights' stream from memory, without the rest of a forward pass.
 /// </summary>
 public static unsafe class Int8TileProbe
 {
@@ -31,6 +32,7 @@ public static unsafe class Int8TileProbe
         if (acts < 1 || acts > Int8Activations.MaxTileActs) throw new FrSpecException($"--acts must be 1..{Int8Activations.MaxTileActs}, got {acts}");
         if (rows < 16 || rows % 16 != 0) throw new FrSpecException($"--matrix-rows must be a positive multiple of 16, got {rows}");
         if (cols < 256 || cols % 256 != 0) throw new FrSpecException($"--matrix-cols must be a positive multiple of 256, got {cols}");
+        if ((long)rows * cols > 1L << 27) throw new FrSpecException($"--matrix-rows × --matrix-cols must be at most 2^27 weights, got {(long)rows * cols}");
         var r = new Random(1);
         var values = new float[(long)rows * cols];
         for (long i = 0; i < values.Length; i++) values[i] = (float)(r.NextDouble() - 0.5) * 0.1f;
