@@ -32,7 +32,9 @@ internal static class Attention
         job.Q = q; job.Output = output; job.Heads = heads; job.KvHeads = kvHeads; job.Group = heads / kvHeads; job.HeadDim = headDim;
         job.Cache = cache; job.Layer = layer; job.Mask = mask;
         job.Scale = 1f / MathF.Sqrt(headDim);
-        pool.For(n * kvHeads, job, 1);
+        // one (token, KV head) pair per chunk: each costs the same, a few µs, and a coarse chunk is what a region can
+        // leave one thread waiting for
+        pool.For(n * kvHeads, job, 1, n * kvHeads);
         job.Cache = null!; job.Mask = null!; job.Q = null!; job.Output = null!;
     }
 

@@ -44,12 +44,19 @@ public sealed class WorkerPool
         }
     }
 
-    /// <summary>Runs job over [0,total) in chunks of at least minChunk indices; returns when all are done.</summary>
-    public void For(int total, IRangeJob job, int minChunk = 1)
+    /// <summary>Chunks per thread of a region unless the caller asks for more: few enough that a bandwidth-bound job
+    /// reads long sequential runs, enough that a thread which starts late still gets a fair share.</summary>
+    public const int DefaultChunksPerThread = 4;
+
+    /// <summary>Runs job over [0,total) in chunks of at least minChunk indices, at most
+    /// <paramref name="chunksPerThread"/> per thread, taken in order by whichever thread is free; returns when all are
+    /// done. Compute-bound jobs pass more chunks per thread: at the end of a region a thread waits for the other's last
+    /// chunk, so a chunk is what a late start or a slower core can cost.</summary>
+    public void For(int total, IRangeJob job, int minChunk = 1, int chunksPerThread = DefaultChunksPerThread)
     {
         if (total <= 0) return;
         int workers = _threads.Length;
-        int chunks = Math.Min(Math.Max(1, total / Math.Max(1, minChunk)), Threads * 4);
+        int chunks = (int)Math.Min(Math.Max(1, total / Math.Max(1, minChunk)), (long)Threads * Math.Max(1, chunksPerThread));
         if (workers == 0 || chunks <= 1 || t_inRegion)
         {
             job.Execute(0, total);

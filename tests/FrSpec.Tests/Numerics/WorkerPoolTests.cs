@@ -53,4 +53,24 @@ public class WorkerPoolTests
         });
         Assert.All(results, r => Assert.Equal(50, r));
     }
+
+    [Theory]
+    [InlineData(100, 1, WorkerPool.DefaultChunksPerThread, 13)] // the default: 8 chunks for 2 threads, of 13 indices (the last 9)
+    [InlineData(100, 1, 100, 1)] // compute-bound callers: one index per chunk
+    [InlineData(100, 10, 100, 10)] // the minimum chunk still holds
+    [InlineData(7, 1, 3, 2)] // 6 chunks at most: 2 indices each (the last 1)
+    public void ChunksPerThreadBoundsTheChunksAndEveryIndexRunsOnce(int total, int minChunk, int chunksPerThread, int largest)
+    {
+        var pool = new WorkerPool(2);
+        var hits = new int[total];
+        int widest = 0;
+        pool.For(total, new Job((s, e) =>
+        {
+            for (int i = s; i < e; i++) Interlocked.Increment(ref hits[i]);
+            int w = e - s, seen;
+            while ((seen = Volatile.Read(ref widest)) < w && Interlocked.CompareExchange(ref widest, w, seen) != seen) { }
+        }), minChunk, chunksPerThread);
+        Assert.All(hits, h => Assert.Equal(1, h));
+        Assert.Equal(largest, widest);
+    }
 }
