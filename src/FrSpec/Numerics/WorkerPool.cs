@@ -22,7 +22,7 @@ public sealed class WorkerPool
 
     private readonly Thread[] _threads;
     private readonly SemaphoreSlim _wake;
-    private readonly CountdownEvent _done;
+    private int _pending; // threads of the current region that have not finished it
     private IRangeJob? _job;
     private Exception? _error;
     private int _total, _chunk, _next;
@@ -35,7 +35,6 @@ public sealed class WorkerPool
     {
         Threads = threads;
         _wake = new SemaphoreSlim(0);
-        _done = new CountdownEvent(1);
         _threads = new Thread[threads - 1];
         for (int i = 0; i < _threads.Length; i++)
         {
@@ -68,14 +67,17 @@ public sealed class WorkerPool
             _total = total;
             _chunk = (total + chunks - 1) / chunks;
             _next = 0;
-            _done.Reset(workers + 1);
+            Volatile.Write(ref _pending, workers + 1);
             _generation++;
             _error = null; // before the workers wake: an error one of them records must not be cleared
             _wake.Release(workers);
             try { RunChunks(); }
             catch (Exception e) { Interlocked.CompareExchange(ref _error, e, null); }
-            _done.Signal();
-            _done.Wait();
+            Interlocked.Decrement(ref _pending);
+            // The workers are computing their last chunks: poll (yielding the core to anything runnable) rather than
+            // sleep, since a blocked caller is woken through the scheduler, tens of µs on a VM, and a pass has ~200 regions.
+            SpinWait sw = default;
+            while (Volatile.Read(ref _pending) != 0) sw.SpinOnce(-1);
             _job = null;
             // A worker's exception is rethrown on the caller as itself (never wrapped), with its original stack.
             if (_error != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(_error).Throw();
@@ -111,7 +113,7 @@ public sealed class WorkerPool
             }
             try { RunChunks(); }
             catch (Exception e) { Interlocked.CompareExchange(ref _error, e, null); }
-            finally { _done.Signal(); }
+            finally { Interlocked.Decrement(ref _pending); }
         }
     }
 }
