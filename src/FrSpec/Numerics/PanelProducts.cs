@@ -25,6 +25,10 @@ internal static unsafe class PanelProducts
     /// <summary>Whether multi-block calls spread the prefetching of the next chunk over the blocks (tuning).</summary>
     internal static bool PrefetchNextChunk = true;
 
+    /// <summary>Work of a pool chunk in products of more than one row block, in panel steps (tuning): 8 panels of a
+    /// 2048-wide matrix, ~0.15 ms at 32 rows.</summary>
+    internal static int ChunkSteps = 8192;
+
     [ThreadStatic] private static Job? t_job;
     [ThreadStatic] private static ushort[]? t_x;
     [ThreadStatic] private static PackJob? t_pack;
@@ -72,10 +76,15 @@ internal static unsafe class PanelProducts
                 panels += Bf16Panels.Count(outputs[i].W.Rows);
             }
             job.First[outputs.Length] = panels;
-            // One row block reads the weights once from memory, a stream best kept long; more blocks compute out of L2, so
-            // a panel per chunk: a region ends when both threads have, and a chunk is what one thread can be left waiting for.
+            // One row block reads the weights once from memory, a stream best kept long. More blocks compute out of L2 and
+            // the region ends when both threads have, so a chunk is what one thread can be left waiting for: finer chunks,
+            // each still a run of panels, since a chunk's first stretch of weights is not prefetched (see Job).
             if (Blocks(n) == 1) compute.Pool.For(panels, job, 1);
-            else compute.Pool.For(panels, job, 1, panels);
+            else
+            {
+                int perChunk = Math.Max(1, ChunkSteps / steps), threads = compute.Pool.Threads;
+                compute.Pool.For(panels, job, perChunk, Math.Max(WorkerPool.DefaultChunksPerThread, (panels / perChunk + threads - 1) / threads));
+            }
             job.Kernels = null!;
             Array.Clear(job.Outputs);
         }
@@ -216,7 +225,9 @@ internal static unsafe class PanelProducts
                                 args.X = (nint)(X + (long)i0 * steps + (long)k0 * m);
                                 args.XStride = 4L * m;
                                 args.Y = (nint)((byte*)yp + i0 * args.YStride);
-                                args.Prefetch = PrefetchNextChunk && b * share < chunkBytes ? (nint)(at + chunkBytes + b * share) : 0;
+                                // the panel after this pool chunk's last is another chunk's, likely another thread's (another L2)
+                                args.Prefetch = PrefetchNextChunk && b * share < chunkBytes && (index + 1 < end || k0 + chunk < steps)
+                                    ? (nint)(at + chunkBytes + b * share) : 0;
                                 Kernels.Kernel(vectors, m, lines)(&args);
                                 i0 += m;
                             }
