@@ -23,6 +23,7 @@ public sealed class WorkerPool
     private readonly Thread[] _threads;
     private readonly SemaphoreSlim _wake;
     private int _pending; // threads of the current region that have not finished it
+    private readonly ManualResetEventSlim _finished = new(false); // set by the worker that finishes a region last
     private IRangeJob? _job;
     private Exception? _error;
     private int _total, _chunk, _next;
@@ -46,6 +47,9 @@ public sealed class WorkerPool
     /// <summary>Chunks per thread of a region unless the caller asks for more: few enough that a bandwidth-bound job
     /// reads long sequential runs, enough that a thread which starts late still gets a fair share.</summary>
     public const int DefaultChunksPerThread = 4;
+
+    /// <summary>Polls (SpinWait steps, most of them yields) before a caller sleeps until the region's end.</summary>
+    private const int EndPolls = 200;
 
     /// <summary>Runs job over [0,total) in chunks of at least minChunk indices, at most
     /// <paramref name="chunksPerThread"/> per thread, taken in order by whichever thread is free; returns when all are
@@ -73,11 +77,23 @@ public sealed class WorkerPool
             _wake.Release(workers);
             try { RunChunks(); }
             catch (Exception e) { Interlocked.CompareExchange(ref _error, e, null); }
-            Interlocked.Decrement(ref _pending);
-            // The workers are computing their last chunks: poll (yielding the core to anything runnable) rather than
-            // sleep, since a blocked caller is woken through the scheduler, tens of µs on a VM, and a pass has ~200 regions.
-            SpinWait sw = default;
-            while (Volatile.Read(ref _pending) != 0) sw.SpinOnce(-1);
+            if (Interlocked.Decrement(ref _pending) != 0)
+            {
+                // The workers are computing their last chunks: poll a while (yielding the core to anything runnable)
+                // before sleeping, since a blocked caller is woken through the scheduler, tens of µs on a VM, and a pass
+                // has ~200 regions; a long wait (an oversubscribed machine) sleeps rather than burn a core.
+                SpinWait sw = default;
+                while (Volatile.Read(ref _pending) != 0)
+                {
+                    if (sw.Count < EndPolls) { sw.SpinOnce(-1); continue; }
+                    // a Set may be stale (a worker that finished the previous region last): clear it, then look again
+                    // after a full fence, so that a Set after the clear is never lost
+                    _finished.Reset();
+                    Interlocked.MemoryBarrier();
+                    if (Volatile.Read(ref _pending) == 0) break;
+                    _finished.Wait();
+                }
+            }
             _job = null;
             // A worker's exception is rethrown on the caller as itself (never wrapped), with its original stack.
             if (_error != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(_error).Throw();
@@ -113,7 +129,7 @@ public sealed class WorkerPool
             }
             try { RunChunks(); }
             catch (Exception e) { Interlocked.CompareExchange(ref _error, e, null); }
-            finally { Interlocked.Decrement(ref _pending); }
+            finally { if (Interlocked.Decrement(ref _pending) == 0) _finished.Set(); }
         }
     }
 }

@@ -73,4 +73,23 @@ public class WorkerPoolTests
         Assert.All(hits, h => Assert.Equal(1, h));
         Assert.Equal(largest, widest);
     }
+
+    [Fact]
+    public void ACallerThatSleepsUntilASlowChunkEndsReturnsOnlyAfterIt()
+    {
+        // slow regions (the caller polls, then sleeps on the end event) alternate with fast ones (where the worker may
+        // finish last and leave the event set for the next region): every region must still wait for all its chunks
+        var pool = new WorkerPool(2);
+        for (int round = 0; round < 12; round++)
+        {
+            int done = 0;
+            bool slow = round % 2 == 0;
+            pool.For(2, new Job((s, e) =>
+            {
+                if (slow && s == 1) Thread.Sleep(30);
+                Interlocked.Add(ref done, e - s);
+            }), 1, 1);
+            Assert.Equal(2, Volatile.Read(ref done));
+        }
+    }
 }
