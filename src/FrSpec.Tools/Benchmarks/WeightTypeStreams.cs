@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.Intrinsics;
 using FrSpec.Model;
 using FrSpec.Numerics;
 
@@ -8,15 +9,22 @@ namespace FrSpec.Benchmarks;
 /// Decode's matrix products split by weight type: every matrix of one type (the layers' projections and the LM head)
 /// multiplied by one activation row, in model order, as a decode step reads them. The bytes over the median time give
 /// each type's streaming rate, to set beside the machine's read bandwidth measured in the same run: a mixed file (Q4_K_M)
-/// shows which of its block types falls short of the roofline. A read pass over 1 GiB (huge pages) runs before each round,
-/// so the bandwidth that the shares compare with is measured at the same moments (it drifts on a shared host).
+/// shows which of its block types falls short of the roofline. Each round runs, back to back: a read pass over 1 GiB (huge
+/// pages; long streams, the machine's bandwidth at that moment), then per type the products and a plain read of the same
+/// matrices' bytes in the same order with the same split among the threads (<see cref="SameReadGBps"/>): the roofline
+/// of that access pattern, which pays the same stream starts (dozens of short runs per matrix) and parallel regions as
+/// the products but does no arithmetic. Both rooflines are measured at the same moments, since bandwidth drifts on a
+/// shared host.
 /// </summary>
 public static class WeightTypeStreams
 {
-    /// <summary>One weight type's share of a decode step.</summary>
-    public sealed record Stream(DType Type, int Matrices, long Bytes, double MedianSeconds)
+    /// <summary>One weight type's share of a decode step, and the read of the same bytes in the same pattern.</summary>
+    public sealed record Stream(DType Type, int Matrices, long Bytes, double MedianSeconds, double MedianReadSeconds)
     {
         public double GBps => Bytes / MedianSeconds / 1e9;
+
+        /// <summary>GB/s of reading these matrices as the products do (same order, same split), without computing.</summary>
+        public double SameReadGBps => Bytes / MedianReadSeconds / 1e9;
     }
 
     /// <summary>Each type's products and the interleaved read bandwidth (GB/s), medians over the measured
@@ -35,7 +43,9 @@ public static class WeightTypeStreams
         var y = new float[matrices.Max(m => m.Rows)];
         var types = matrices.Select(m => m.Type).Distinct().OrderBy(t => t).ToArray();
         var times = types.Select(_ => new List<double>()).ToArray();
+        var reads = types.Select(_ => new List<double>()).ToArray();
         var probe = new List<double>();
+        var reader = new MatrixRead();
         using var pass = new MachineProbe.ReadPass(1L << 30, hugePages: true);
         for (int r = 0; r <= repeats; r++)
         {
@@ -47,11 +57,46 @@ public static class WeightTypeStreams
                 foreach (var m in matrices)
                     if (m.Type == types[k]) MatMul.Multiply(model.Compute, x.AsSpan(0, m.Cols), 1, m, y.AsSpan(0, m.Rows));
                 if (r > 0) times[k].Add(sw.Elapsed.TotalSeconds);
+                sw.Restart();
+                foreach (var m in matrices)
+                    if (m.Type == types[k]) reader.Read(model.Compute.Pool, m);
+                if (r > 0) reads[k].Add(sw.Elapsed.TotalSeconds);
             }
         }
         var streams = types.Select((t, k) =>
-            new Stream(t, matrices.Count(m => m.Type == t), matrices.Where(m => m.Type == t).Sum(m => m.ByteCount), Median(times[k]))).ToArray();
+            new Stream(t, matrices.Count(m => m.Type == t), matrices.Where(m => m.Type == t).Sum(m => m.ByteCount), Median(times[k]), Median(reads[k]))).ToArray();
         return new Result(streams, pass.Bytes / Median(probe) / 1e9);
+    }
+
+    /// <summary>Reads a matrix's bytes on the pool's threads, split as decode's quantized products split it (runs of 16-row
+    /// groups, at least <see cref="QuantizedProducts.DecodeMinChunk"/> groups each; float matrices by the same number of
+    /// 16-row runs).</summary>
+    private sealed unsafe class MatrixRead : IRangeJob
+    {
+        private byte* _base;
+        private long _groupBytes, _bytes;
+        public float Sink;
+
+        public void Read(WorkerPool pool, WeightMatrix m)
+        {
+            int groups = Numerics.Quantized.InterleavedLayout.Groups(m.Rows);
+            _base = (byte*)m.Address; _bytes = m.ByteCount; _groupBytes = m.ByteCount / groups;
+            pool.For(groups, this, QuantizedProducts.DecodeMinChunk);
+        }
+
+        public void Execute(int start, int end)
+        {
+            float* p = (float*)(_base + start * _groupBytes);
+            long floats = (Math.Min(_bytes, end * _groupBytes) - start * _groupBytes) / 4;
+            var acc = Vector256<float>.Zero;
+            var acc2 = Vector256<float>.Zero;
+            for (long i = 0; i + 16 <= floats; i += 16)
+            {
+                acc += Vector256.Load(p + i);
+                acc2 += Vector256.Load(p + i + 8);
+            }
+            Sink += Vector256.Sum(acc + acc2);
+        }
     }
 
     private static double Median(List<double> values)

@@ -15,6 +15,10 @@ internal static unsafe class QuantizedProducts
 {
     private const int Lanes = InterleavedLayout.GroupRows;
 
+    /// <summary>Decode (one activation row) splits a matrix's groups among the pool's threads in chunks of at least this
+    /// many groups: long runs, one memory stream each.</summary>
+    internal const int DecodeMinChunk = 16;
+
     [ThreadStatic] private static Int8Activations? t_acts;
     [ThreadStatic] private static Job? t_job;
 
@@ -29,7 +33,7 @@ internal static unsafe class QuantizedProducts
             job.Kernels = compute.Generated?.Int8 is { } k && Int8DotKernels.Supports(w.Type) ? k : null;
             int groups = InterleavedLayout.Groups(w.Rows);
             // decode: long runs per thread (one stream each); batches: finer chunks, compute-bound
-            compute.Pool.For(groups, job, n == 1 ? 16 : 2);
+            compute.Pool.For(groups, job, n == 1 ? DecodeMinChunk : 2);
             job.W = null!; job.Acts = null!; job.Kernels = null;
         }
     }
