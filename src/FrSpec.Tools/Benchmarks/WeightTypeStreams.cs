@@ -34,13 +34,15 @@ public static class WeightTypeStreams
     /// <summary>Measures every weight type of <paramref name="model"/> (see the class summary).</summary>
     public static Result Measure(Transformer model, int repeats)
     {
-        var matrices = new List<WeightMatrix>();
-        foreach (var l in model.Layers) matrices.AddRange([l.QProj, l.KProj, l.VProj, l.OProj, l.GateProj, l.UpProj, l.DownProj]);
-        matrices.Add(model.Head.Weight);
+        // decode's calls: q/k/v and gate/up share their input (MatMul.MultiplyShared), o, down and the head are alone
+        var steps = new List<WeightMatrix[]>();
+        foreach (var l in model.Layers) steps.AddRange([[l.QProj, l.KProj, l.VProj], [l.OProj], [l.GateProj, l.UpProj], [l.DownProj]]);
+        steps.Add([model.Head.Weight]);
+        var matrices = steps.SelectMany(s => s).ToList();
         var x = new float[Math.Max(model.Config.HiddenSize, model.Config.IntermediateSize)];
         var rng = new Random(1);
         for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
-        var y = new float[matrices.Max(m => m.Rows)];
+        var y = new float[3 * matrices.Max(m => m.Rows)];
         var types = matrices.Select(m => m.Type).Distinct().OrderBy(t => t).ToArray();
         var times = types.Select(_ => new List<double>()).ToArray();
         var reads = types.Select(_ => new List<double>()).ToArray();
@@ -54,12 +56,10 @@ public static class WeightTypeStreams
             for (int k = 0; k < types.Length; k++)
             {
                 var sw = Stopwatch.StartNew();
-                foreach (var m in matrices)
-                    if (m.Type == types[k]) MatMul.Multiply(model.Compute, x.AsSpan(0, m.Cols), 1, m, y.AsSpan(0, m.Rows));
+                foreach (var step in steps) Multiply(model.Compute, x, step, types[k], y);
                 if (r > 0) times[k].Add(sw.Elapsed.TotalSeconds);
                 sw.Restart();
-                foreach (var m in matrices)
-                    if (m.Type == types[k]) reader.Read(model.Compute.Pool, m);
+                foreach (var step in steps) reader.Read(model.Compute, step, types[k]);
                 if (r > 0) reads[k].Add(sw.Elapsed.TotalSeconds);
             }
         }
@@ -68,32 +68,64 @@ public static class WeightTypeStreams
         return new Result(streams, pass.Bytes / Median(probe) / 1e9);
     }
 
-    /// <summary>Reads a matrix's bytes on the pool's threads, split as decode's quantized products split it (runs of 16-row
-    /// groups, at least <see cref="QuantizedProducts.DecodeMinChunk"/> groups each; float matrices by the same number of
-    /// 16-row runs).</summary>
+    /// <summary>The matrices of one decode call that have type <paramref name="type"/>, multiplied as decode multiplies
+    /// them (two or three in one shared call when they can share it).</summary>
+    private static void Multiply(Compute compute, float[] x, WeightMatrix[] step, DType type, float[] y)
+    {
+        var ms = step.Where(m => m.Type == type).ToArray();
+        if (ms.Length >= 2 && QuantizedProducts.CanShare(1, ms[0], ms[1], ms.Length > 2 ? ms[2] : null))
+        {
+            int r0 = ms[0].Rows, r1 = ms[1].Rows;
+            var y2 = ms.Length > 2 ? y.AsSpan(r0 + r1, ms[2].Rows) : default;
+            MatMul.MultiplyShared(compute, x.AsSpan(0, ms[0].Cols), 1, ms[0], y.AsSpan(0, r0), default, ms[1], y.AsSpan(r0, r1), default,
+                ms.Length > 2 ? ms[2] : null, y2, default);
+        }
+        else
+            foreach (var m in ms) MatMul.Multiply(compute, x.AsSpan(0, m.Cols), 1, m, y.AsSpan(0, m.Rows));
+    }
+
+    /// <summary>Reads matrices' bytes on the pool's threads as decode's quantized products split them: the 16-row groups of
+    /// one call's matrices (all of them when the call is shared) in runs of at least
+    /// <see cref="QuantizedProducts.DecodeMinChunk"/> groups, one parallel region per call (float matrices by the same
+    /// number of 16-row runs).</summary>
     private sealed unsafe class MatrixRead : IRangeJob
     {
-        private byte* _base;
-        private long _groupBytes, _bytes;
+        private readonly (nint Base, long Bytes, long GroupBytes, int FirstGroup)[] _matrices = new (nint, long, long, int)[3];
+        private int _count;
         public float Sink;
 
-        public void Read(WorkerPool pool, WeightMatrix m)
+        public void Read(Compute compute, WeightMatrix[] step, DType type)
         {
-            int groups = Numerics.Quantized.InterleavedLayout.Groups(m.Rows);
-            _base = (byte*)m.Address; _bytes = m.ByteCount; _groupBytes = m.ByteCount / groups;
-            pool.For(groups, this, QuantizedProducts.DecodeMinChunk);
+            var ms = step.Where(m => m.Type == type).ToArray();
+            bool shared = ms.Length >= 2 && QuantizedProducts.CanShare(1, ms[0], ms[1], ms.Length > 2 ? ms[2] : null);
+            foreach (var part in shared ? [ms] : ms.Select(m => new[] { m }))
+            {
+                int groups = 0;
+                _count = part.Length;
+                for (int j = 0; j < part.Length; j++)
+                {
+                    int g = Numerics.Quantized.InterleavedLayout.Groups(part[j].Rows);
+                    _matrices[j] = (part[j].Address, part[j].ByteCount, part[j].ByteCount / g, groups);
+                    groups += g;
+                }
+                compute.Pool.For(groups, this, QuantizedProducts.DecodeMinChunk);
+            }
         }
 
         public void Execute(int start, int end)
         {
-            float* p = (float*)(_base + start * _groupBytes);
-            long floats = (Math.Min(_bytes, end * _groupBytes) - start * _groupBytes) / 4;
             var acc = Vector256<float>.Zero;
             var acc2 = Vector256<float>.Zero;
-            for (long i = 0; i + 16 <= floats; i += 16)
+            for (int j = 0; j < _count; j++)
             {
-                acc += Vector256.Load(p + i);
-                acc2 += Vector256.Load(p + i + 8);
+                var (b, bytes, groupBytes, first) = _matrices[j];
+                long from = Math.Max(0, start - first) * groupBytes, to = Math.Min(bytes, Math.Max(0, end - first) * groupBytes);
+                float* p = (float*)(b + (nint)from);
+                for (long i = 0; i + 16 <= (to - from) / 4; i += 16)
+                {
+                    acc += Vector256.Load(p + i);
+                    acc2 += Vector256.Load(p + i + 8);
+                }
             }
             Sink += Vector256.Sum(acc + acc2);
         }
