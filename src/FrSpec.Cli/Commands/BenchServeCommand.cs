@@ -88,7 +88,7 @@ public sealed class BenchServeCommand : ICliVerb
         Console.WriteLine();
         Console.WriteLine($"memory after: GC heap {heapAfter:F1} MB, working set {rssAfter:F1} MB; {engine.SessionCount} sessions pooled");
         if (jsonFile != null)
-            await OutputFile.WriteAllTextAsync(jsonFile, JsonSerializer.Serialize(new
+            OutputFile.WriteAllText(jsonFile, JsonSerializer.Serialize(new
             {
                 model = engine.Model.Directory, method = engine.Method.Name, max_tokens = maxTokens, seconds = duration.TotalSeconds, cancel_every = cancelEvery,
                 memory_before_mb = new { heap = heapBefore, working_set = rssBefore }, memory_after_mb = new { heap = heapAfter, working_set = rssAfter },

@@ -18,10 +18,13 @@ public sealed class TrainEagleCommand : ICliVerb
         cmd.Options.Add(init);
         cmd.SetAction(pr =>
         {
-            // the data takes minutes to build: a missing or unreadable head is reported before that
-            if (pr.GetValue(init) is { } initDir) EagleTrainer.CheckInit(initDir);
-            using var run = options.Prepare(pr, new TrainConfig { Steps = 200, Lr = 3e-3, MinLr = 3e-4, WarmupSteps = 20 }, "eagle");
-            new EagleTrainer { Config = run.Config, TargetDir = run.TargetDir, OutDir = run.OutDir, InitDir = pr.GetValue(init) }.Train(run.Model.Target, run.Train, run.Valid, run.Resume, run.Log);
+            // the data takes minutes to build: a missing or unreadable head is reported before anything is written, one
+            // whose tensors do not fit the target as soon as the target's config is loaded
+            string? initDir = pr.GetValue(init);
+            if (initDir != null) EagleTrainer.CheckInit(initDir);
+            using var run = options.Prepare(pr, new TrainConfig { Steps = 200, Lr = 3e-3, MinLr = 3e-4, WarmupSteps = 20 }, "eagle",
+                initDir == null ? null : target => EagleTrainer.CheckInit(initDir, target));
+            new EagleTrainer { Config = run.Config, TargetDir = run.TargetDir, OutDir = run.OutDir, InitDir = initDir }.Train(run.Model.Target, run.Train, run.Valid, run.Resume, run.Log);
             return 0;
         });
         return cmd;

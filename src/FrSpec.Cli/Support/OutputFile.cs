@@ -2,7 +2,7 @@ namespace FrSpec.Cli.Support;
 
 /// <summary>
 /// A single output file (a verb's --json report), held to the rules of <see cref="OutputFolder"/>: an existing file is
-/// not replaced without --force, an input is never replaced, and the content is written to a hidden temporary sibling
+/// not replaced without --force, an input is never replaced, and the content is written to a temporary sibling
 /// and renamed over the target only when complete, so an interrupted run leaves the previous file as it was.
 /// </summary>
 internal static class OutputFile
@@ -22,18 +22,12 @@ internal static class OutputFile
                 throw new FrSpecException($"{option} {path} is {input.Option} {input.Path} or lies inside it: write the output elsewhere");
     }
 
-    /// <summary>Writes <paramref name="content"/> to <paramref name="path"/> through a temporary sibling and one rename.</summary>
-    public static async Task WriteAllTextAsync(string path, string content)
+    /// <summary>Writes <paramref name="content"/> to <paramref name="path"/> through a temporary sibling and one rename (<see cref="Formats.AtomicFile"/>).</summary>
+    public static void WriteAllText(string path, string content)
     {
         string real = PathSafety.Real(path);
         string dir = Path.GetDirectoryName(real) ?? throw new FrSpecException($"{path}: cannot write to the root of the file system");
         Directory.CreateDirectory(dir);
-        string staging = Path.Combine(dir, $".{Path.GetFileName(real)}.frspec-tmp-{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..8]}");
-        try
-        {
-            await File.WriteAllTextAsync(staging, content).ConfigureAwait(false);
-            File.Move(staging, real, overwrite: true);
-        }
-        finally { if (File.Exists(staging)) File.Delete(staging); }
+        Formats.AtomicFile.WriteAllText(real, content);
     }
 }

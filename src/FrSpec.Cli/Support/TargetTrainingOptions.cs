@@ -1,4 +1,5 @@
 using System.CommandLine;
+using FrSpec.Model;
 using FrSpec.Sessions;
 using FrSpec.Training;
 
@@ -36,8 +37,11 @@ internal sealed class TargetTrainingOptions
         public void Dispose() { Log.Dispose(); Model.Dispose(); }
     }
 
-    /// <summary>Reads the options, opens OUT/training/train.log and builds the data (the slow part, logged).</summary>
-    public Run Prepare(ParseResult pr, TrainConfig defaults, string verb)
+    /// <summary>
+    /// Reads the options, opens OUT/training/train.log and builds the data (the slow part, logged); <paramref name="checkTarget"/>
+    /// sees the target's config first (to refuse inputs that do not fit it before the data is built).
+    /// </summary>
+    public Run Prepare(ParseResult pr, TrainConfig defaults, string verb, Action<ModelConfig>? checkTarget = null)
     {
         string? cfgPath = pr.GetValue(Config);
         var cfg = cfgPath != null ? TrainConfig.Load(cfgPath) : defaults;
@@ -55,6 +59,7 @@ internal sealed class TargetTrainingOptions
         {
             log.Line($"frspec train {verb} --model {targetDir} --out {outDir}" + (cfgPath != null ? $" --config {cfgPath}" : ""));
             lm = LanguageModel.Load(targetDir, CliEngineOptions.FromEnvironment());
+            checkTarget?.Invoke(lm.Target.Config);
             var tokenizer = lm.Vocabulary.Tokenizer ?? throw new FrSpecException($"{targetDir}: train {verb} needs tokenizer.json");
             int validWindows = Math.Max(cfg.BatchSize, cfg.EvalWindows);
             // chat_share: part of the generated windows answer corpus texts sent through the model's chat template

@@ -23,7 +23,12 @@ public sealed record TensorBlob(string Name, string DType, long[] Shape, Func<by
 /// <summary>Writes safetensors files: header JSON padded with spaces to an 8-byte boundary, tensors in the given order.</summary>
 public static class SafetensorsWriter
 {
-    public static void Write(string path, IReadOnlyList<TensorBlob> tensors, IReadOnlyDictionary<string, string>? metadata = null)
+    /// <summary>Writes the file whole or not at all (<see cref="AtomicFile"/>): an interrupted write leaves the previous file.</summary>
+    public static void Write(string path, IReadOnlyList<TensorBlob> tensors, IReadOnlyDictionary<string, string>? metadata = null) =>
+        AtomicFile.Write(path, s => WriteTo(s, tensors, metadata));
+
+    /// <summary>Writes the file's bytes to <paramref name="fs"/>.</summary>
+    public static void WriteTo(Stream fs, IReadOnlyList<TensorBlob> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
         var header = new StringBuilder("{");
         bool first = true;
@@ -44,7 +49,6 @@ public static class SafetensorsWriter
         header.Append('}');
         var hb = Encoding.UTF8.GetBytes(header.ToString());
         int padded = (hb.Length + 7) / 8 * 8;
-        using var fs = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20);
         fs.Write(BitConverter.GetBytes((long)padded));
         fs.Write(hb);
         for (int i = hb.Length; i < padded; i++) fs.WriteByte((byte)' ');

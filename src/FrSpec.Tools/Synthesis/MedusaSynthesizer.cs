@@ -57,11 +57,7 @@ public static class MedusaSynthesizer
         };
         File.WriteAllText(Path.Combine(outDir, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         if (format == "safetensors")
-        {
-            string tmp = Path.Combine(outDir, "medusa_lm_head.safetensors.tmp");
-            SafetensorsWriter.Write(tmp, blobs, new Dictionary<string, string> { ["format"] = "pt" });
-            File.Move(tmp, Path.Combine(outDir, "medusa_lm_head.safetensors"), overwrite: true);
-        }
+            SafetensorsWriter.Write(Path.Combine(outDir, "medusa_lm_head.safetensors"), blobs, new Dictionary<string, string> { ["format"] = "pt" });
         else EagleBinWriter.Write(Path.Combine(outDir, "medusa_lm_head.pt"), blobs);
     }
 }

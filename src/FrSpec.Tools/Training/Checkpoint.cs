@@ -28,9 +28,7 @@ public static class Checkpoint
             ["next_step"] = nextStep.ToString(), ["adam_steps"] = opt.Steps.ToString(), ["config"] = configJson,
         };
         if (extra != null) foreach (var kv in extra) meta[kv.Key] = kv.Value;
-        string tmp = path + ".tmp";
-        SafetensorsWriter.Write(tmp, blobs, meta);
-        File.Move(tmp, path, overwrite: true);
+        SafetensorsWriter.Write(path, blobs, meta);
     }
 
     /// <summary>Restores parameters and moments; returns (next step, metadata). Every parameter must be present with its shape.</summary>

@@ -88,9 +88,14 @@ public sealed class EagleTrainer : TrainingRun
         return rows.ToArray();
     }
 
-    /// <summary>Fails with a one-line error when <paramref name="dir"/> holds no readable tensor file (shapes are checked at load).</summary>
-    public static void CheckInit(string dir)
+    /// <summary>
+    /// Checks an --init head before the (slow) data is built: a one-line error when <paramref name="dir"/> holds no readable
+    /// tensor file, or, given the <paramref name="target"/>'s config, when a tensor the trainer loads is missing, of another
+    /// shape or of an unreadable dtype (<see cref="TrainableEagleHead.CheckWeights"/>).
+    /// </summary>
+    public static void CheckInit(string dir, ModelConfig? target = null)
     {
+        if (target != null) { TrainableEagleHead.CheckWeights(dir, target); return; }
         using var store = TensorStore.Open(dir);
     }
 

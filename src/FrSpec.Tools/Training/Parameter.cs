@@ -18,6 +18,9 @@ public sealed class Parameter
         Grad = new float[n];
     }
 
+    /// <summary>A zero parameter of this layout.</summary>
+    public Parameter(ParameterLayout layout) : this(layout.Name, layout.Shape, layout.Decay) { }
+
     public int Length => Value.Length;
 
     /// <summary>Fills with N(0, std²) from a seeded generator (deterministic per name and seed).</summary>

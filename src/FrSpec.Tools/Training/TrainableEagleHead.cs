@@ -28,16 +28,45 @@ public sealed class TrainableEagleHead
     {
         Target = target; Batch = batch; SeqLen = seqLen; _tokens = batch * seqLen;
         int H = target.HiddenSize, T = _tokens, hd = target.HeadDim;
-        Fc = new Parameter("fc.weight", [H, 2 * H], decay: true);
-        FcBias = new Parameter("fc.bias", [H], decay: false);
-        var shape = new LayerShape(H, target.IntermediateSize, target.NumHeads, target.NumKvHeads, hd, target.RmsNormEps,
-            QkvBias: target.ModelType == "qwen2", InputNorm: false);
-        Layer = new TrainableLayer("layers.0.", shape, batch, seqLen);
+        var fc = Layout(target).Take(2).Select(l => new Parameter(l)).ToArray();
+        (Fc, FcBias) = (fc[0], fc[1]);
+        Layer = new TrainableLayer(LayerPrefix, LayerShapeFor(target), batch, seqLen);
         _in = new float[T * 2 * H]; _x = new float[T * H]; _dx = new float[T * H];
         var rope = new Rope(hd, target.RopeTheta); // plain RoPE with the head's θ (= the target's), as the reference
         var positions = Enumerable.Range(0, T).Select(t => t % seqLen).ToArray();
         _cos = new float[T * hd / 2]; _sin = new float[T * hd / 2];
         rope.Tables(positions, _cos, _sin);
+    }
+
+    private const string LayerPrefix = "layers.0.";
+
+    private static LayerShape LayerShapeFor(ModelConfig target) => new(target.HiddenSize, target.IntermediateSize, target.NumHeads, target.NumKvHeads,
+        target.HeadDim, target.RmsNormEps, QkvBias: target.ModelType == "qwen2", InputNorm: false);
+
+    /// <summary>The parameters of a head for <paramref name="target"/>, in <see cref="Parameters"/> order: fc.weight, fc.bias, then the layer's.</summary>
+    public static IEnumerable<ParameterLayout> Layout(ModelConfig target)
+    {
+        int H = target.HiddenSize;
+        yield return new("fc.weight", [H, 2 * H], Decay: true);
+        yield return new("fc.bias", [H], Decay: false);
+        foreach (var l in TrainableLayer.Layout(LayerPrefix, LayerShapeFor(target))) yield return l;
+    }
+
+    /// <summary>
+    /// What <see cref="LoadWeights"/> would fail on, found without allocating or reading a weight: a one-line error naming the
+    /// file and tensor when the head saved in <paramref name="dir"/> lacks a tensor of the layout for <paramref name="target"/>,
+    /// holds it with another shape, or in a dtype the engine does not read.
+    /// </summary>
+    public static void CheckWeights(string dir, ModelConfig target)
+    {
+        using var store = TensorStore.Open(dir);
+        foreach (var l in Layout(target))
+        {
+            var (file, entry) = store.Find(l.Name);
+            if (!entry.Shape.AsSpan().SequenceEqual(l.Shape))
+                throw new FrSpecException($"{file.Path}: tensor '{l.Name}' has shape [{string.Join(", ", entry.Shape)}], the target's config needs [{string.Join(", ", l.Shape)}]");
+            SafetensorsFile.ToDType(file.Path, entry);
+        }
     }
 
     public IEnumerable<Parameter> Parameters()
@@ -110,9 +139,7 @@ public sealed class TrainableEagleHead
         Directory.CreateDirectory(dir);
         File.WriteAllText(Path.Combine(dir, "config.json"), ConfigJson(Target, dtype));
         var blobs = Parameters().Select(p => TensorBlob.FromFloats(p.Name, p.Shape, p.Value, dtype)).ToList();
-        string tmp = Path.Combine(dir, "model.safetensors.tmp");
-        SafetensorsWriter.Write(tmp, blobs, new Dictionary<string, string> { ["format"] = "pt" });
-        File.Move(tmp, Path.Combine(dir, "model.safetensors"), overwrite: true);
+        SafetensorsWriter.Write(Path.Combine(dir, "model.safetensors"), blobs, new Dictionary<string, string> { ["format"] = "pt" });
     }
 
     /// <summary>The head's config.json: the keys EAGLE's reference code reads, dims and θ from the target.</summary>

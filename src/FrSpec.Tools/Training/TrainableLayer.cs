@@ -37,21 +37,12 @@ public sealed class TrainableLayer
     {
         Shape = s; _batch = batch; _seq = seq; _tokens = batch * seq;
         int H = s.Hidden, I = s.Intermediate, q = s.Heads * s.HeadDim, kv = s.KvHeads * s.HeadDim, T = _tokens;
-        if (s.InputNorm) InputNorm = new Parameter(prefix + "input_layernorm.weight", [H], decay: false);
-        Wq = new Parameter(prefix + "self_attn.q_proj.weight", [q, H], true);
-        Wk = new Parameter(prefix + "self_attn.k_proj.weight", [kv, H], true);
-        Wv = new Parameter(prefix + "self_attn.v_proj.weight", [kv, H], true);
-        if (s.QkvBias)
-        {
-            Bq = new Parameter(prefix + "self_attn.q_proj.bias", [q], false);
-            Bk = new Parameter(prefix + "self_attn.k_proj.bias", [kv], false);
-            Bv = new Parameter(prefix + "self_attn.v_proj.bias", [kv], false);
-        }
-        Wo = new Parameter(prefix + "self_attn.o_proj.weight", [H, q], true);
-        PostNorm = new Parameter(prefix + "post_attention_layernorm.weight", [H], false);
-        Wg = new Parameter(prefix + "mlp.gate_proj.weight", [I, H], true);
-        Wu = new Parameter(prefix + "mlp.up_proj.weight", [I, H], true);
-        Wd = new Parameter(prefix + "mlp.down_proj.weight", [H, I], true);
+        var p = Layout(prefix, s).ToDictionary(l => l.Name[prefix.Length..], l => new Parameter(l));
+        InputNorm = p.GetValueOrDefault("input_layernorm.weight");
+        (Wq, Wk, Wv) = (p["self_attn.q_proj.weight"], p["self_attn.k_proj.weight"], p["self_attn.v_proj.weight"]);
+        (Bq, Bk, Bv) = (p.GetValueOrDefault("self_attn.q_proj.bias"), p.GetValueOrDefault("self_attn.k_proj.bias"), p.GetValueOrDefault("self_attn.v_proj.bias"));
+        (Wo, PostNorm) = (p["self_attn.o_proj.weight"], p["post_attention_layernorm.weight"]);
+        (Wg, Wu, Wd) = (p["mlp.gate_proj.weight"], p["mlp.up_proj.weight"], p["mlp.down_proj.weight"]);
 
         _x = new float[T * H]; _n1 = new float[T * H]; _r1 = new float[T]; _h = new float[T * H]; _n2 = new float[T * H]; _r2 = new float[T];
         _q = new float[T * q]; _att = new float[T * q]; _k = new float[T * kv]; _v = new float[T * kv];
@@ -59,6 +50,27 @@ public sealed class TrainableLayer
         _g = new float[T * I]; _u = new float[T * I]; _a = new float[T * I];
         _dh = new float[T * H]; _dn = new float[T * H]; _da = new float[T * I]; _dg = new float[T * I]; _du = new float[T * I];
         _datt = new float[T * q]; _dq = new float[T * q]; _dk = new float[T * kv]; _dv = new float[T * kv]; _row = new float[Math.Max(H, 16)];
+    }
+
+    /// <summary>The parameters of a layer of shape <paramref name="s"/> saved under <paramref name="prefix"/>, in <see cref="Parameters"/> order.</summary>
+    public static IEnumerable<ParameterLayout> Layout(string prefix, LayerShape s)
+    {
+        int H = s.Hidden, I = s.Intermediate, q = s.Heads * s.HeadDim, kv = s.KvHeads * s.HeadDim;
+        if (s.InputNorm) yield return new(prefix + "input_layernorm.weight", [H], Decay: false);
+        yield return new(prefix + "self_attn.q_proj.weight", [q, H], Decay: true);
+        yield return new(prefix + "self_attn.k_proj.weight", [kv, H], Decay: true);
+        yield return new(prefix + "self_attn.v_proj.weight", [kv, H], Decay: true);
+        if (s.QkvBias)
+        {
+            yield return new(prefix + "self_attn.q_proj.bias", [q], Decay: false);
+            yield return new(prefix + "self_attn.k_proj.bias", [kv], Decay: false);
+            yield return new(prefix + "self_attn.v_proj.bias", [kv], Decay: false);
+        }
+        yield return new(prefix + "self_attn.o_proj.weight", [H, q], Decay: true);
+        yield return new(prefix + "post_attention_layernorm.weight", [H], Decay: false);
+        yield return new(prefix + "mlp.gate_proj.weight", [I, H], Decay: true);
+        yield return new(prefix + "mlp.up_proj.weight", [I, H], Decay: true);
+        yield return new(prefix + "mlp.down_proj.weight", [H, I], Decay: true);
     }
 
     public IEnumerable<Parameter> Parameters()

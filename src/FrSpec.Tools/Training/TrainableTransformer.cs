@@ -139,8 +139,6 @@ public sealed class TrainableTransformer
             foreach (var f in new[] { "tokenizer.json", "tokenizer_config.json" })
                 if (File.Exists(Path.Combine(tokenizerDir, f))) File.Copy(Path.Combine(tokenizerDir, f), Path.Combine(dir, f), overwrite: true);
         var blobs = Parameters().Select(p => TensorBlob.FromFloats(p.Name, p.Shape, p.Value, dtype)).ToList();
-        string tmp = Path.Combine(dir, "model.safetensors.tmp");
-        SafetensorsWriter.Write(tmp, blobs, new Dictionary<string, string> { ["format"] = "pt" });
-        File.Move(tmp, Path.Combine(dir, "model.safetensors"), overwrite: true);
+        SafetensorsWriter.Write(Path.Combine(dir, "model.safetensors"), blobs, new Dictionary<string, string> { ["format"] = "pt" });
     }
 }

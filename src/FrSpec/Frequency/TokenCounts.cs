@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
+using FrSpec.Formats;
 using FrSpec.Formats.Torch;
 
 namespace FrSpec.Frequency;
@@ -82,17 +83,15 @@ public sealed class TokenCounts
         foreach (var c in Counts) { BinaryPrimitives.WriteInt64LittleEndian(s.Slice(p), c); p += 8; }
         BinaryPrimitives.WriteUInt32LittleEndian(s.Slice(p), Crc32.Compute(s[..p]));
 
-        string tmp = path + ".tmp";
-        using (var fs = File.Create(tmp))
+        AtomicFile.Write(path, fs =>
         {
             if (path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase))
             {
-                using var gz = new GZipStream(fs, CompressionLevel.SmallestSize);
+                using var gz = new GZipStream(fs, CompressionLevel.SmallestSize, leaveOpen: true);
                 gz.Write(buf);
             }
             else fs.Write(buf);
-        }
-        File.Move(tmp, path, overwrite: true);
+        });
     }
 
     /// <summary>Reads a counts file (plain or gzip, detected from the content).</summary>

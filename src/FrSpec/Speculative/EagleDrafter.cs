@@ -28,7 +28,7 @@ internal sealed class EagleDrafter : ITunableDrafter
     private readonly int _hidden, _featureWidth, _maxK;
     private IDraftNetwork _network;
     private KvCache _cache;
-    private TreeOptions _options;
+    private int _depth, _topK, _totalTokens; // the tree in use (within Bounds); ints, so switching allocates nothing
     private LmHead _draftHead;
     private int _k;
 
@@ -84,7 +84,7 @@ internal sealed class EagleDrafter : ITunableDrafter
         _chosen = new int[Math.Max(bounds.TotalTokens, 1)]; _chosenVal = new float[Math.Max(bounds.TotalTokens, 1)];
         int expandable = 1 + bounds.Depth * _maxK;
         _ranked = new int[expandable * DraftTree.MaxCandidates]; _rankedCount = new int[expandable];
-        _options = bounds;
+        (_depth, _topK, _totalTokens) = (bounds.Depth, bounds.TopK, bounds.TotalTokens);
         _draftHead = _network.DraftHead;
         _k = Math.Min(bounds.TopK, _draftHead.Size);
     }
@@ -105,15 +105,15 @@ internal sealed class EagleDrafter : ITunableDrafter
     public int StableLength => _cache.Count;
 
     /// <inheritdoc/>
-    public void Configure(TreeOptions tree, int variant)
+    public void Configure(int depth, int topK, int totalTokens, int variant)
     {
-        if (tree.Depth > Bounds.Depth || tree.TopK > Bounds.TopK || tree.TotalTokens > Bounds.TotalTokens || tree.Depth < 0 || tree.TopK < 1 || tree.TotalTokens < 1)
-            throw new ArgumentOutOfRangeException(nameof(tree), $"tree {tree} is outside the drafter's bounds {Bounds}");
+        if (depth > Bounds.Depth || topK > Bounds.TopK || totalTokens > Bounds.TotalTokens || depth < 0 || topK < 1 || totalTokens < 1)
+            throw new ArgumentOutOfRangeException(nameof(depth), $"tree depth {depth}, top-k {topK}, {totalTokens} tokens is outside the drafter's bounds {Bounds}");
         if ((uint)variant >= (uint)_variants.Length) throw new ArgumentOutOfRangeException(nameof(variant));
-        _options = tree;
+        (_depth, _topK, _totalTokens) = (depth, topK, totalTokens);
         _network = _variants[variant];
         _draftHead = _network.DraftHead;
-        _k = Math.Min(tree.TopK, _draftHead.Size);
+        _k = Math.Min(topK, _draftHead.Size);
     }
 
     public void Begin(ReadOnlySpan<int> prompt, int maxSequenceLength)
@@ -146,7 +146,7 @@ internal sealed class EagleDrafter : ITunableDrafter
 
     public void Draft(int rootToken, DraftTree tree)
     {
-        int k = _k, h = _hidden, depth = _options.Depth;
+        int k = _k, h = _hidden, depth = _depth;
         int stable = _cache.Count;
         if (stable == 0) throw new InvalidOperationException("Draft before Extend");
 
@@ -201,7 +201,7 @@ internal sealed class EagleDrafter : ITunableDrafter
         _cache.Rollback(); // tree entries are rebuilt every round
 
         // Rerank: the T−1 best candidates over all groups, then in global order (parents before children).
-        int chosen = TopSelector.Select(_score.AsSpan(0, groupEnd), Math.Min(_options.TotalTokens - 1, tree.Capacity - 1), _chosen, _chosenVal);
+        int chosen = TopSelector.Select(_score.AsSpan(0, groupEnd), Math.Min(_totalTokens - 1, tree.Capacity - 1), _chosen, _chosenVal);
         while (chosen > 0 && float.IsNegativeInfinity(_chosenVal[chosen - 1])) chosen--; // cut off: never drafted
         if (chosen < _limits.MinDraftTokens) chosen = 0; // too short a draft is not worth verifying (llama.cpp's --draft-min)
         _chosen.AsSpan(0, chosen).Sort();
@@ -224,8 +224,8 @@ internal sealed class EagleDrafter : ITunableDrafter
     {
         if (_cache.Count == 0) throw new InvalidOperationException("TimeStep before Extend");
         if (rows < 1 || rows > _maxK) throw new ArgumentOutOfRangeException(nameof(rows));
-        var (tree, previous) = (_options, Array.IndexOf(_variants, _network));
-        Configure(_options with { TopK = Math.Min(Bounds.TopK, Math.Max(rows, 1)) }, variant);
+        var (topK, previous) = (_topK, Array.IndexOf(_variants, _network));
+        Configure(_depth, Math.Min(Bounds.TopK, Math.Max(rows, 1)), _totalTokens, variant);
         int stable = _cache.Count, h = _hidden;
         for (int r = 0; r < rows; r++) { _tokens[r] = r; _positions[r] = stable; _rootFeature.CopyTo(_frontierFeat.AsSpan(r * h, h)); }
         _mask.Reset(stable, rows, stable);
@@ -239,7 +239,7 @@ internal sealed class EagleDrafter : ITunableDrafter
         for (int r = 0; r < rows; r++) TopChildren(r, -1, 0f, 0, 0, Math.Min(k, _score.Length));
         long t2 = Stopwatch.GetTimestamp();
         _cache.Rollback();
-        Configure(tree, previous);
+        Configure(_depth, topK, _totalTokens, previous);
         return ((t1 - t0) / (double)Stopwatch.Frequency, (t2 - t1) / (double)Stopwatch.Frequency);
     }
 

@@ -14,8 +14,12 @@ internal interface ITunableDrafter : IDrafter
     /// <summary>Draft vocabulary size V' of each variant, in variant order.</summary>
     IReadOnlyList<int> VariantSizes { get; }
 
-    /// <summary>Uses this tree shape (within <see cref="Bounds"/>) and variant from the next <see cref="IDrafter.Draft"/> on.</summary>
-    void Configure(TreeOptions tree, int variant);
+    /// <summary>
+    /// Uses this tree shape (<see cref="TreeOptions"/>' depth, top-k and total tokens, within <see cref="Bounds"/>) and
+    /// variant from the next <see cref="IDrafter.Draft"/> on. Plain numbers rather than a <see cref="TreeOptions"/>, so
+    /// that the automatic tree can switch plans mid-generation without allocating.
+    /// </summary>
+    void Configure(int depth, int topK, int totalTokens, int variant);
 
     /// <summary>
     /// Runs and times one draft step over <paramref name="rows"/> frontier rows with <paramref name="variant"/>'s LM head:

@@ -116,13 +116,12 @@ internal sealed class SpeculativeDecoder : IDecoder
         var sampler = new Sampler(options.Sampling);
         var stops = new StopSet(options.StopIds);
         var ids = new List<int>(options.MaxNewTokens);
-        var accepts = new List<int>();
+        var accepts = new List<int>(options.MaxNewTokens); // a round emits at least one token: never grows in the loop
         bool stopped = false;
 
         // The automatic tree plans before prefill (its first use measures costs, running draft steps).
         int changes0 = _tuner?.Changes ?? 0;
-        var plan = _tuner?.BeginGeneration(prompt) ?? _fixedPlan;
-        bool speculate = plan?.Speculative ?? true; // without a tuner every round drafts
+        bool speculate = _tuner?.BeginGeneration(prompt) ?? true; // without a tuner every round drafts
 
         // Prefill: target features for every prompt position (when drafting), first token from the last one.
         var sw = Stopwatch.StartNew();
@@ -198,9 +197,9 @@ internal sealed class SpeculativeDecoder : IDecoder
             for (int j = 1; j < length && more; j++) { more = Emit(_draft.Tokens[_path[j]]); emitted++; }
             if (more) { more = Emit(bonus); emitted++; }
             accepts.Add(emitted);
-            if (_tuner != null) plan = _tuner.AfterRound(_draft, _path.AsSpan(0, length), bonus);
+            if (_tuner != null) speculate = _tuner.AfterRound(_draft, _path.AsSpan(0, length), bonus);
             if (!more) break;
-            if (plan is { Speculative: false })
+            if (!speculate)
             {
                 // No tree pays any more: the bonus is the last emitted token, not yet in the cache, as plain decoding expects.
                 root = bonus;

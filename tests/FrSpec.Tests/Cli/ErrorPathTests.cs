@@ -83,6 +83,21 @@ public class ErrorPathTests
     }
 
     [Fact]
+    public void Train_eagle_init_with_a_head_of_other_shapes_is_refused_before_the_data_is_built()
+    {
+        string target = FrSpec.Tests.Speculative.TinyModels.Target("qwen2", false, 93);
+        string head = FrSpec.Tests.Speculative.TinyModels.NewDir("init-head"), outDir = Path.Combine(FrSpec.Tests.Speculative.TinyModels.NewDir("init-out"), "o");
+        // a head trained for a target half as wide
+        var narrower = FrSpec.Model.ModelConfig.Load(FrSpec.Tests.Speculative.TinyModels.Target("qwen2", false, 93, hidden: 32));
+        new FrSpec.Training.TrainableEagleHead(narrower, 1, 2).Save(head, FrSpec.Numerics.DType.F32);
+        // the target has no tokenizer and the corpus does not exist: a run that checked the head later would stop on either first
+        var (code, error) = Run("train", "eagle", "--model", target, "--out", outDir, "--corpus", Path.Combine(head, "no-such-corpus.jsonl"), "--init", head);
+        Assert.Equal(1, code);
+        AssertOneLineError(error, Path.Combine(head, "model.safetensors"), "'fc.weight'", "[32, 64]", "[64, 128]");
+        Assert.DoesNotContain("target features", File.ReadAllText(Path.Combine(outDir, "training", "train.log")));
+    }
+
+    [Fact]
     public void Bad_input_is_one_line_and_debug_adds_the_stack_trace()
     {
         var (code, error) = Run("generate", "--model", "/nonexistent/model", "hi");

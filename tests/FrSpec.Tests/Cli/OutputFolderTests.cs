@@ -181,7 +181,7 @@ public class OutputFolderTests
         Assert.Contains("--model", e.Message);
         Assert.Throws<FrSpecException>(() => OutputFile.Check(model, force: true, "--json"));
 
-        OutputFile.WriteAllTextAsync(file, "new results").GetAwaiter().GetResult();
+        OutputFile.WriteAllText(file, "new results");
         Assert.Equal("new results", File.ReadAllText(file));
         Assert.Equal(["model", "results.json"], Directory.EnumerateFileSystemEntries(dir).Select(Path.GetFileName).Order().ToArray());
     }

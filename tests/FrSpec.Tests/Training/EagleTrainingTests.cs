@@ -145,6 +145,46 @@ public class EagleTrainingTests
         Assert.Contains("'fc.weight'", e.Message);
     }
 
+    [Theory]
+    [InlineData("qwen2")]
+    [InlineData("llama3")]
+    public void Layout_is_every_parameter_with_its_name_shape_and_decay(string family)
+    {
+        var tc = Target(family);
+        var parameters = new TrainableEagleHead(tc, 1, 2).Parameters().Select(p => (p.Name, string.Join(",", p.Shape), p.Decay)).ToList();
+        Assert.Equal(parameters, TrainableEagleHead.Layout(tc).Select(l => (l.Name, string.Join(",", l.Shape), l.Decay)));
+        Assert.Equal(family == "qwen2" ? 13 : 10, parameters.Count); // fc, its bias, 8 layer tensors (+ 3 qkv biases)
+    }
+
+    [Fact]
+    public void CheckInit_accepts_a_fitting_head_and_names_the_file_and_tensor_of_one_that_does_not()
+    {
+        var qwen = Target("qwen2");
+        string head = TestModels.NewTempDir(), llamaHead = TestModels.NewTempDir();
+        new TrainableEagleHead(qwen, 1, 2).Save(head, DType.BF16);
+        EagleTrainer.CheckInit(head, qwen);
+        EagleTrainer.CheckInit(head);
+        string file = Path.Combine(head, "model.safetensors");
+
+        // a head for a wider target: the first tensor that differs, with both shapes
+        var wider = ModelConfig.Parse(JsonDocument.Parse(FrSpec.Synthesis.ModelSynthesizer.ConfigJson(TestModels.TinyQwen(61) with
+            { HiddenSize = 32, IntermediateSize = 24, Heads = 4, KvHeads = 2 }, DType.F32)).RootElement, "config.json");
+        var e = Assert.Throws<FrSpecException>(() => EagleTrainer.CheckInit(head, wider));
+        Assert.Equal($"{file}: tensor 'fc.weight' has shape [16, 32], the target's config needs [32, 64]", e.Message);
+        // only the MLP differs
+        var mlp = ModelConfig.Parse(JsonDocument.Parse(FrSpec.Synthesis.ModelSynthesizer.ConfigJson(TestModels.TinyQwen(61) with
+            { HiddenSize = 16, IntermediateSize = 40, Heads = 4, KvHeads = 2 }, DType.F32)).RootElement, "config.json");
+        e = Assert.Throws<FrSpecException>(() => EagleTrainer.CheckInit(head, mlp));
+        Assert.Equal($"{file}: tensor 'layers.0.mlp.gate_proj.weight' has shape [24, 16], the target's config needs [40, 16]", e.Message);
+        // a Llama head (no qkv biases) for a Qwen2 target of the same size
+        new TrainableEagleHead(Target("llama3"), 1, 2).Save(llamaHead, DType.F32);
+        e = Assert.Throws<FrSpecException>(() => EagleTrainer.CheckInit(llamaHead, qwen));
+        Assert.Equal($"{llamaHead}: tensor 'layers.0.self_attn.q_proj.bias' is missing", e.Message);
+        // the check agrees with what loading finds
+        Assert.Contains("'fc.weight'", Assert.Throws<FrSpecException>(() => new TrainableEagleHead(wider, 1, 2).LoadWeights(head)).Message);
+        Assert.Contains("q_proj.bias", Assert.Throws<FrSpecException>(() => new TrainableEagleHead(qwen, 1, 2).LoadWeights(llamaHead)).Message);
+    }
+
     [Fact]
     public void Training_on_a_target_reduces_the_validation_losses_and_resumes_identically()
     {

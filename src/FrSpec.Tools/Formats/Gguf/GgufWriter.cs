@@ -74,43 +74,11 @@ public sealed class GgufWriter
     }
 
     /// <summary>
-    /// Writes the file to a temporary name beside it, renamed at the end so a reader never sees a partial file. Without
-    /// <paramref name="overwrite"/>, an existing file (even one that appeared meanwhile) is an error and stays untouched.
+    /// Writes the file to a temporary name beside it, renamed at the end so a reader never sees a partial file
+    /// (<see cref="AtomicFile"/>). Without <paramref name="overwrite"/>, an existing file (even one that appeared meanwhile)
+    /// is an error and stays untouched.
     /// </summary>
-    public void Write(string path, bool overwrite = true)
-    {
-        if (!overwrite && File.Exists(path)) throw new FrSpecException($"{path}: the file exists; choose a new name (nothing is overwritten)");
-        RemoveStalePartials(path);
-        // unique per writer, so two runs aimed at the same name never write into one temporary file
-        string tmp = $"{path}.{Environment.ProcessId}-{Guid.NewGuid():N}.partial";
-        try
-        {
-            using (var fs = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
-                WriteTo(fs);
-            try { File.Move(tmp, path, overwrite); }
-            catch (IOException) when (!overwrite && File.Exists(path))
-            {
-                throw new FrSpecException($"{path}: the file appeared while it was being written; it was left as it is");
-            }
-        }
-        catch
-        {
-            try { File.Delete(tmp); } catch (IOException) { }
-            throw;
-        }
-    }
-
-    /// <summary>Removes the temporary files of <paramref name="path"/> that killed runs left (their process is gone).</summary>
-    private static void RemoveStalePartials(string path)
-    {
-        string dir = Path.GetDirectoryName(Path.GetFullPath(path))!, name = Path.GetFileName(path);
-        if (!Directory.Exists(dir)) return;
-        foreach (var file in Directory.EnumerateFiles(dir, name + ".*.partial"))
-        {
-            string tag = Path.GetFileName(file)[(name.Length + 1)..^".partial".Length];
-            if (int.TryParse(tag.Split('-')[0], out int pid) && !StaleTemporaries.IsRunning(pid)) StaleTemporaries.TryDeleteFile(file);
-        }
-    }
+    public void Write(string path, bool overwrite = true) => AtomicFile.Write(path, WriteTo, overwrite);
 
     /// <summary>Writes the whole file to a stream (forward-only is fine).</summary>
     public void WriteTo(Stream stream)

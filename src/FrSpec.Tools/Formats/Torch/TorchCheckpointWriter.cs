@@ -33,8 +33,7 @@ public static class TorchCheckpointWriter
     private static void WriteArchive(string path, TorchArchiveName archiveName, byte[] pkl, List<(string key, TorchTensor tensor)> storages)
     {
         string prefix = archiveName == TorchArchiveName.FileObject ? "archive" : StemOf(path);
-        string tmp = path + ".tmp";
-        using (var fs = new FileStream(tmp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+        AtomicFile.Write(path, fs =>
         {
             var zip = new TorchZipWriter(fs, prefix);
             zip.WriteRecord("data.pkl", pkl);
@@ -42,8 +41,7 @@ public static class TorchCheckpointWriter
             foreach (var (key, tensor) in storages.OrderBy(s => s.key, StringComparer.Ordinal))
                 zip.WriteRecord("data/" + key, tensor.Data);
             zip.Finish();
-        }
-        File.Move(tmp, path, overwrite: true);
+        });
     }
 
     /// <summary>torch's archive name for a path: the base name up to its last '.'.</summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using FrSpec.Formats;
 
 namespace FrSpec.Speculative.AutoTree;
 
@@ -84,9 +85,7 @@ internal sealed class AcceptanceMemory
         {
             string directory = Path.GetDirectoryName(_file)!;
             Directory.CreateDirectory(directory);
-            string tmp = _file + $".{Environment.ProcessId}.tmp";
-            File.WriteAllText(tmp, _latest.ToJson());
-            File.Move(tmp, _file, overwrite: true);
+            AtomicFile.WriteAllText(_file, _latest.ToJson());
             CostProfileStore.Prune(directory, MaxFiles, "acceptance-*.json");
         }
         catch (IOException) { }

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using FrSpec.Formats;
 
 namespace FrSpec.Speculative.AutoTree;
 
@@ -58,9 +59,7 @@ internal static class CostProfileStore
             try
             {
                 Directory.CreateDirectory(directory!);
-                string tmp = file + $".{System.Environment.ProcessId}.tmp";
-                File.WriteAllText(tmp, JsonSerializer.Serialize(keyed, CostProfile.Json));
-                File.Move(tmp, file, overwrite: true);
+                AtomicFile.WriteAllText(file, JsonSerializer.Serialize(keyed, CostProfile.Json));
                 Prune(directory!, MaxFiles);
             }
             catch (IOException) { }

@@ -21,11 +21,13 @@ internal sealed class TreePlanner
     private readonly CostProfile _costs;
     private readonly TreeOptions _bounds;
     private readonly int[] _variantSizes;
+    private readonly int _smallestVariant;
     private readonly double[] _p, _values, _group, _frontier, _merged, _chain;
 
     public TreePlanner(CostProfile costs, TreeOptions bounds, IReadOnlyList<int> variantSizes, int depths, int ranks)
     {
         _costs = costs; _bounds = bounds; _variantSizes = [.. variantSizes];
+        _smallestVariant = _variantSizes.Min();
         Depths = depths; Ranks = ranks;
         int k = bounds.TopK, candidates = k + bounds.Depth * k * k;
         _p = new double[depths * ranks];
@@ -44,7 +46,7 @@ internal sealed class TreePlanner
     {
         double bestRate = -1, bestE = 0;
         int bestV = 0, bestK = 1, bestD = 0, bestT = 2;
-        int maxK = Math.Min(Math.Min(_bounds.TopK, Ranks), _variantSizes.Min());
+        int maxK = Math.Min(Math.Min(_bounds.TopK, Ranks), _smallestVariant);
         for (int v = 0; v < _variantSizes.Length; v++)
         {
             stats.Estimate(v, _p);

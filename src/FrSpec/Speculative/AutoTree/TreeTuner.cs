@@ -19,7 +19,7 @@ internal sealed class TreeTuner
     private bool _recalled;
     private int _roundsRemembered;
     private PlanChoice _choice;
-    private bool _hasChoice;
+    private bool _hasChoice, _speculative = true; // the plan in force is _choice, drafted when _speculative
     private int _roundsSincePlan;
 
     /// <param name="drafter">The session's drafter, built for <see cref="AutoTreeOptions.Bounds"/>.</param>
@@ -39,7 +39,6 @@ internal sealed class TreeTuner
         Statistics = new AcceptanceStatistics(members, vocabSize, depths, ranks, options.Decay);
         if (memory != null && (memory.Variants != members.Count || memory.Depths != depths || memory.Ranks != Statistics.Ranks))
             throw new ArgumentException("the acceptance memory has other dimensions than this tuner's statistics");
-        Current = new TreePlan { Depth = bounds.Depth, TopK = bounds.TopK, TotalTokens = bounds.TotalTokens, DraftVocabularySize = drafter.VariantSizes[0], Auto = true };
     }
 
     public AcceptanceStatistics Statistics { get; }
@@ -47,20 +46,17 @@ internal sealed class TreeTuner
     /// <summary>Depth levels and ranks of the acceptance statistics kept for trees within <paramref name="bounds"/>.</summary>
     public static (int Depths, int Ranks) StatisticsShape(TreeOptions bounds) => (bounds.Depth + 1, Math.Min(bounds.TopK, DraftTree.MaxCandidates));
 
-    /// <summary>The plan in force (its predictions are those of when it was chosen; see <see cref="Report"/>).</summary>
-    public TreePlan Current { get; private set; }
-
     /// <summary>Plans made so far that differed from the one before (for reports).</summary>
     public int Changes { get; private set; }
 
-    /// <summary>Variant index of <see cref="Current"/>.</summary>
+    /// <summary>Variant index of the plan in force.</summary>
     public int CurrentVariant => _choice.Variant;
 
     /// <summary>
     /// Start of a generation: makes sure the costs are known (measured on first use; this runs draft steps, so call it
-    /// before the drafter's Begin), counts the prompt towards vocabulary coverage, and plans.
+    /// before the drafter's Begin), counts the prompt towards vocabulary coverage, and plans. Returns whether to draft.
     /// </summary>
-    public TreePlan BeginGeneration(ReadOnlySpan<int> prompt)
+    public bool BeginGeneration(ReadOnlySpan<int> prompt)
     {
         if (_planner == null)
         {
@@ -92,31 +88,41 @@ internal sealed class TreeTuner
         _memory.Remember(Statistics.Snapshot(_memory.Key));
     }
 
-    /// <summary>After a verified round (drafted with the current plan): learns from it, and re-plans when due.</summary>
-    public TreePlan AfterRound(DraftTree tree, ReadOnlySpan<int> path, int bonus)
+    /// <summary>After a verified round (drafted with the current plan): learns from it, and re-plans when due. Returns whether to go on drafting.</summary>
+    public bool AfterRound(DraftTree tree, ReadOnlySpan<int> path, int bonus)
     {
         Statistics.ObserveRound(CurrentVariant, tree, path, bonus);
-        return ++_roundsSincePlan >= _options.ReplanEvery ? Replan() : Current;
+        return ++_roundsSincePlan >= _options.ReplanEvery ? Replan() : _speculative;
     }
 
-    /// <summary>The plan in force with the predictions of the latest statistics (for the generation's result).</summary>
-    public TreePlan Report() => (_planner == null ? Current : _planner.Describe(_choice, Current.Speculative)) with { WarmStart = Statistics.WarmStart };
+    /// <summary>
+    /// The plan in force with the predictions of the latest statistics (for the generation's result; the only place a
+    /// <see cref="TreePlan"/> is built, so that re-planning in the decode loop allocates nothing).
+    /// </summary>
+    public TreePlan Report()
+    {
+        if (_planner == null)
+        {
+            var bounds = _drafter.Bounds;
+            return new TreePlan { Depth = bounds.Depth, TopK = bounds.TopK, TotalTokens = bounds.TotalTokens, DraftVocabularySize = _drafter.VariantSizes[0], Auto = true, WarmStart = Statistics.WarmStart };
+        }
+        return _planner.Describe(_choice, _speculative) with { WarmStart = Statistics.WarmStart };
+    }
 
-    private TreePlan Replan()
+    private bool Replan()
     {
         _roundsSincePlan = 0;
         var choice = _planner!.Plan(Statistics);
         // until the session has measured acceptance, speculate with the best tree even if the priors say plain wins
         bool speculate = choice.BeatsPlain || Statistics.Rounds < _options.ExplorationRounds;
-        if (!_hasChoice || !choice.SameTree(_choice) || speculate != Current.Speculative)
+        if (!_hasChoice || !choice.SameTree(_choice) || speculate != _speculative)
         {
-            // allocation only when the plan changes: the decode loop stays allocation-free while it holds
             if (_hasChoice) Changes++;
-            Current = _planner.Describe(choice, speculate);
-            _drafter.Configure(TreeOptions.Of(Current), choice.Variant);
+            _speculative = speculate;
+            _drafter.Configure(choice.Depth, choice.TopK, choice.Tokens, choice.Variant);
         }
         _choice = choice;
         _hasChoice = true;
-        return Current;
+        return _speculative;
     }
 }
