@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.Intrinsics;
 using FrSpec.Model;
 using FrSpec.Numerics;
+using FrSpec.Numerics.CodeGen;
 
 namespace FrSpec.Benchmarks;
 
@@ -19,7 +20,9 @@ namespace FrSpec.Benchmarks;
 public static class WeightTypeStreams
 {
     /// <summary>One weight type's share of a decode step, and the read of the same bytes in the same pattern.</summary>
-    public sealed record Stream(DType Type, int Matrices, long Bytes, double MedianSeconds, double MedianReadSeconds)
+    /// <param name="InCacheGBps">One thread's generated one-row kernel on the type's first matrix with its weights in cache
+    /// (<see cref="InCache"/>), or null without generated int8 kernels.</param>
+    public sealed record Stream(DType Type, int Matrices, long Bytes, double MedianSeconds, double MedianReadSeconds, double? InCacheGBps)
     {
         public double GBps => Bytes / MedianSeconds / 1e9;
 
@@ -64,7 +67,8 @@ public static class WeightTypeStreams
             }
         }
         var streams = types.Select((t, k) =>
-            new Stream(t, matrices.Count(m => m.Type == t), matrices.Where(m => m.Type == t).Sum(m => m.ByteCount), Median(times[k]), Median(reads[k]))).ToArray();
+            new Stream(t, matrices.Count(m => m.Type == t), matrices.Where(m => m.Type == t).Sum(m => m.ByteCount), Median(times[k]), Median(reads[k]),
+                InCache(model.Compute, matrices.First(m => m.Type == t)))).ToArray();
         return new Result(streams, pass.Bytes / Median(probe) / 1e9);
     }
 
@@ -129,6 +133,44 @@ public static class WeightTypeStreams
             }
             Sink += Vector256.Sum(acc + acc2);
         }
+    }
+
+    /// <summary>
+    /// GB/s of file bytes that one thread's generated one-row (decode) kernel processes with the weights in cache: the
+    /// first groups of <paramref name="m"/>, up to 512 KiB (the L2 of most cores), multiplied again and again. This is the
+    /// kernel's own ceiling (instruction issue); a type whose in-cache rate is not well above one core's share of the read
+    /// bandwidth cannot stream at the roofline. Null for types without a generated int8 kernel.
+    /// </summary>
+    private static unsafe double? InCache(Compute compute, WeightMatrix m)
+    {
+        if (compute.Generated?.Int8 is not { } kernels || !Int8DotKernels.Supports(m.Type)) return null;
+        long groupBytes = Numerics.Quantized.InterleavedLayout.GroupBytes(m.Type, m.Cols);
+        int groups = (int)Math.Clamp((512 << 10) / groupBytes, 1, m.Rows / Numerics.Quantized.InterleavedLayout.GroupRows);
+        if (groups == 0) return null;
+        var acts = new Numerics.Quantized.Int8Activations();
+        var x = new float[m.Cols];
+        var rng = new Random(2);
+        for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
+        acts.Quantize(compute.Pool, x, 1, m.Cols, m.Type);
+        var tile = acts.Tiles[0];
+        var y = new float[16 * groups];
+        var kernel = kernels.Kernel(m.Type, 1);
+        var times = new List<double>();
+        fixed (float* py = y)
+        {
+            Int8DotArgs args;
+            args.W = m.Address; args.Groups = groups; args.Blocks = m.Cols / DTypeInfo.BlockSize(m.Type);
+            args.XQ = tile.Q; args.XD = tile.D; args.XC = tile.C; args.XM = tile.M;
+            args.Y = (nint)py; args.YStride = 4L * y.Length;
+            int passes = (int)Math.Max(1, (64L << 20) / (groups * groupBytes)); // about 64 MB of weights per sample
+            for (int r = 0; r <= 5; r++)
+            {
+                var sw = Stopwatch.StartNew();
+                for (int i = 0; i < passes; i++) kernel(&args);
+                if (r > 0) times.Add(sw.Elapsed.TotalSeconds / passes);
+            }
+        }
+        return groups * groupBytes / Median(times) / 1e9;
     }
 
     private static double Median(List<double> values)
