@@ -20,6 +20,11 @@ namespace FrSpec.Benchmarks;
 public static class WeightTypeStreams
 {
     /// <summary>One weight type's share of a decode step, and the read of the same bytes in the same pattern.</summary>
+    /// <param name="Type">The weight type.</param>
+    /// <param name="Matrices">Its matrices in one decode step.</param>
+    /// <param name="Bytes">Their bytes.</param>
+    /// <param name="MedianSeconds">Median seconds of their products with one activation row, called as decode calls them.</param>
+    /// <param name="MedianReadSeconds">Median seconds of a plain read of the same bytes in the same order and split.</param>
     /// <param name="InCacheGBps">One thread's generated one-row kernel on the type's first matrix with its weights in cache
     /// (<see cref="InCache"/>), or null without generated int8 kernels.</param>
     public sealed record Stream(DType Type, int Matrices, long Bytes, double MedianSeconds, double MedianReadSeconds, double? InCacheGBps)
