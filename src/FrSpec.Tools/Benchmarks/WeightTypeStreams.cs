@@ -12,7 +12,7 @@ namespace FrSpec.Benchmarks;
 /// each type's streaming rate, to set beside the machine's read bandwidth measured in the same run: a mixed file (Q4_K_M)
 /// shows which of its block types falls short of the roofline. Each round runs, back to back: a read pass over 1 GiB (huge
 /// pages; long streams, the machine's bandwidth at that moment), then per type the products and a plain read of the same
-/// matrices' bytes in the same order with the same split among the threads (<see cref="SameReadGBps"/>): the roofline
+/// matrices' bytes in the same order with the same split among the threads (<see cref="Stream.SameReadGBps"/>): the roofline
 /// of that access pattern, which pays the same stream starts (dozens of short runs per matrix) and parallel regions as
 /// the products but does no arithmetic. Both rooflines are measured at the same moments, since bandwidth drifts on a
 /// shared host.

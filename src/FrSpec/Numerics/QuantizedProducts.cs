@@ -8,8 +8,9 @@ namespace FrSpec.Numerics;
 /// quantized to int8 per block of 32 (<see cref="Int8Activations"/>), then every group of 16 interleaved weight rows
 /// (<see cref="InterleavedLayout"/>) meets every tile of up to 16 activation rows in a generated vpdpbusd kernel
 /// (<see cref="Int8DotKernels"/>) or its managed equivalent (<see cref="ManagedInt8Kernel"/>); all return the same bits.
-/// Decoding hands each thread one run of groups, read front to back (one memory stream); batches walk group by group,
-/// the group's bytes staying in cache while each activation tile passes over them.
+/// Decoding hands each thread runs of groups, read front to back (one memory stream each), and decode's products that
+/// share an input (q/k/v, gate/up) run as one region over all their groups; batches walk group by group, the group's
+/// bytes staying in cache while each activation tile passes over them.
 /// </summary>
 internal static unsafe class QuantizedProducts
 {
