@@ -63,7 +63,9 @@ public sealed class BenchDecodeCommand : ICliVerb
                 Console.WriteLine($"by type      products of one weight type alone, 1 row, medians of {2 * repeat + 1} rounds, each after a read pass over 1 GiB: {streams.BandwidthGBps:F1} GB/s median");
                 foreach (var st in streams.Streams)
                     Console.WriteLine($"by type      {st.Type,-5} {st.Matrices,3} matrices, {st.Bytes / 1e9:F3} GB: {1e3 * st.MedianSeconds:F2} ms = {st.GBps:F1} GB/s"
-                        + $"  ({100 * st.GBps / streams.BandwidthGBps:F0}% of the interleaved read bandwidth)");
+                        + $"  ({100 * st.GBps / streams.BandwidthGBps:F0}% of the interleaved read bandwidth; the same matrices read in the same split: {st.SameReadGBps:F1} GB/s,"
+                        + $" {100 * st.SameReadGBps / streams.BandwidthGBps:F0}% of it, products {100 * st.GBps / st.SameReadGBps:F0}% of that read)"
+                        + (st.InCacheGBps is { } c ? $"; one thread's kernel with the weights in cache: {c:F1} GB/s" : ""));
             }
             finally { foreach (var m in loaded) m.Dispose(); }
             return 0;

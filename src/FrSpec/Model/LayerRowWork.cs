@@ -48,7 +48,7 @@ internal sealed class LayerRowWork : IRangeJob
         try
         {
             if (n < MinRows) Execute(0, n);
-            else c.Pool.For(n, this, 1);
+            else c.Pool.For(n, this, 1, n); // a row per chunk: rows are short, and even shares end the region together
         }
         finally { _b = null!; _layer = null!; _weight = null; }
     }

@@ -109,8 +109,8 @@ public static unsafe class MatMul
     /// <summary>
     /// Products of one input with two or three matrices of the same width (q/k/v, gate/up): y_j = x·W_jᵀ (+ bias_j),
     /// the same bits as a <see cref="Multiply"/> per matrix. On bf16 panels with generated kernels x is packed once and
-    /// one pass of the pool covers every panel; so it is on quantized matrices of one type in the fast precision for more
-    /// than one row (x quantized once); other paths multiply one matrix after the other. Pass w2 = null for two.
+    /// one pass of the pool covers every panel; so do quantized matrices of one type, for decode and batches
+    /// (<see cref="QuantizedProducts.MultiplyShared(Compute, ReadOnlySpan{float}, int, ReadOnlySpan{PanelProducts.Output})"/>); other paths multiply one matrix after the other. Pass w2 = null for two.
     /// </summary>
     internal static void MultiplyShared(Compute compute, ReadOnlySpan<float> x, int n,
         WeightMatrix w0, Span<float> y0, ReadOnlySpan<float> bias0,
@@ -120,8 +120,7 @@ public static unsafe class MatMul
         bool panels = compute.Precision == Precision.Fast && compute.Generated?.Bf16Panels != null && n > 0
             && w0.Layout == WeightLayout.Bf16Panels && w1.Layout == WeightLayout.Bf16Panels && (w2 == null || w2.Layout == WeightLayout.Bf16Panels)
             && w1.Cols == w0.Cols && (w2 == null || w2.Cols == w0.Cols);
-        // quantized batches: one quantization of the input, one pool pass over every matrix's groups (decode keeps one pass each)
-        bool quantized = compute.Precision == Precision.Fast && n > 1 && IsSupported(compute.Isa) && QuantizedProducts.CanShare(w0, w1, w2);
+        bool quantized = compute.Precision == Precision.Fast && IsSupported(compute.Isa) && QuantizedProducts.CanShare(n, w0, w1, w2);
         if (!panels && !quantized)
         {
             Multiply(compute, x, n, w0, y0, bias0);
@@ -139,7 +138,7 @@ public static unsafe class MatMul
                 new() { W = w1, Y = p1, Bias = bias1.IsEmpty ? null : b1 },
                 new() { W = w2!, Y = p2, Bias = bias2.IsEmpty ? null : b2 },
             ];
-            if (quantized) QuantizedProducts.Multiply(compute, x, n, outputs[..(w2 == null ? 2 : 3)]);
+            if (quantized) QuantizedProducts.MultiplyShared(compute, x, n, outputs[..(w2 == null ? 2 : 3)]);
             else PanelProducts.Multiply(compute, compute.Generated!.Bf16Panels!, x, n, outputs[..(w2 == null ? 2 : 3)]);
         }
     }

@@ -25,8 +25,13 @@ internal static unsafe class PanelProducts
     /// <summary>Whether multi-block calls spread the prefetching of the next chunk over the blocks (tuning).</summary>
     internal static bool PrefetchNextChunk = true;
 
+    /// <summary>Work of a pool chunk in products of more than one row block, in panel steps (tuning): 8 panels of a
+    /// 2048-wide matrix, ~0.15 ms at 32 rows.</summary>
+    internal static int ChunkSteps = 8192;
+
     [ThreadStatic] private static Job? t_job;
-    [ThreadStatic] private static ushort[]? t_x, t_row;
+    [ThreadStatic] private static ushort[]? t_x;
+    [ThreadStatic] private static PackJob? t_pack;
 
     /// <summary>One matrix of a product: its panels write Y [n, W.Rows] (+ Bias, or null).</summary>
     internal struct Output
@@ -59,7 +64,7 @@ internal static unsafe class PanelProducts
         {
             // packed activations start on a cache line
             uint* xp = (uint*)(buffer + (int)((64 - ((nint)buffer & 63)) & 63) / 2);
-            PackActivations(x, n, cols, xp);
+            PackActivations(compute, x, n, cols, xp);
             var job = t_job ??= new Job();
             job.Kernels = kernels; job.X = xp; job.N = n; job.Count = outputs.Length;
             int panels = 0;
@@ -71,7 +76,15 @@ internal static unsafe class PanelProducts
                 panels += Bf16Panels.Count(outputs[i].W.Rows);
             }
             job.First[outputs.Length] = panels;
-            compute.Pool.For(panels, job, 1);
+            // One row block reads the weights once from memory, a stream best kept long. More blocks compute out of L2 and
+            // the region ends when both threads have, so a chunk is what one thread can be left waiting for: finer chunks,
+            // each still a run of panels, since a chunk's first stretch of weights is not prefetched (see Job).
+            if (Blocks(n) == 1) compute.Pool.For(panels, job, 1);
+            else
+            {
+                int perChunk = Math.Max(1, ChunkSteps / steps), threads = compute.Pool.Threads;
+                compute.Pool.For(panels, job, perChunk, Math.Max(WorkerPool.DefaultChunksPerThread, (panels / perChunk + threads - 1) / threads));
+            }
             job.Kernels = null!;
             Array.Clear(job.Outputs);
         }
@@ -85,33 +98,70 @@ internal static unsafe class PanelProducts
     private static int BlockRows(int n, int blocks, int b, int i0) => (n - i0) / (blocks - b);
 
     /// <summary>x rounded to bf16, as 32-bit column pairs ordered [block][step][row of the block] (an odd last column
-    /// pairs with zero): a kernel call reads its block's pairs as one sequential stream.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PackActivations(ReadOnlySpan<float> x, int n, int cols, uint* xp)
+    /// pairs with zero): a kernel call reads its block's pairs as one sequential stream. Many rows are packed by tiles of
+    /// steps on the worker pool (<see cref="PackJob"/>).</summary>
+    private static void PackActivations(Compute compute, ReadOnlySpan<float> x, int n, int cols, uint* xp)
     {
-        int steps = Bf16Panels.Steps(cols);
         if (n == 1)
         {
             Bf16.FromFloats(x[..cols], new Span<ushort>(xp, cols));
             if (cols % 2 != 0) ((ushort*)xp)[cols] = 0;
             return;
         }
-        if (t_row == null || t_row.Length < steps * 2) t_row = GC.AllocateUninitializedArray<ushort>(Math.Max(steps * 2, 1024), pinned: true);
-        int blocks = Blocks(n);
-        fixed (ushort* row = t_row)
-            for (int b = 0, i0 = 0; b < blocks; b++)
-            {
-                int m = BlockRows(n, blocks, b, i0);
-                uint* block = xp + (long)i0 * steps;
-                for (int j = 0; j < m; j++)
+        fixed (float* px = x)
+        {
+            var job = t_pack ??= new PackJob();
+            job.X = px; job.Xp = xp; job.N = n; job.Cols = cols;
+            int items = Blocks(n) * job.Tiles;
+            // a pool region costs a few µs: worth it from a few tens of thousands of elements (a 32-row pass packs 64k–256k)
+            if ((long)n * cols >= PoolPackElements) compute.Pool.For(items, job, 1, items);
+            else job.Execute(0, items);
+            job.X = null; job.Xp = null;
+        }
+    }
+
+    /// <summary>Elements from which packing runs on the worker pool (tuning).</summary>
+    internal static int PoolPackElements = 1 << 15;
+
+    /// <summary>
+    /// Packs tiles of <see cref="TileSteps"/> steps of one row block: each row's stretch is rounded into a small buffer,
+    /// then its pairs go to their places in the block, so a tile's writes stay within a few KB of L1 (a whole row's
+    /// pairs at a stride of the block's width touched a new cache line per pair across hundreds of KB). Every pair is
+    /// the same bits whichever thread or tile computes it.
+    /// </summary>
+    private sealed class PackJob : IRangeJob
+    {
+        public const int TileSteps = 128;
+        public float* X;
+        public uint* Xp;
+        public int N, Cols;
+        [ThreadStatic] private static ushort[]? t_tile;
+
+        private int Steps => Bf16Panels.Steps(Cols);
+        public int Tiles => (Steps + TileSteps - 1) / TileSteps;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Execute(int start, int end)
+        {
+            int n = N, cols = Cols, steps = Steps, tiles = Tiles, blocks = Blocks(n);
+            var tile = t_tile ??= GC.AllocateUninitializedArray<ushort>(2 * TileSteps, pinned: true);
+            fixed (ushort* row = tile)
+                for (int item = start; item < end; item++)
                 {
-                    Bf16.FromFloats(x.Slice((i0 + j) * cols, cols), new Span<ushort>(row, cols));
-                    if (cols % 2 != 0) row[cols] = 0;
-                    uint* pairs = (uint*)row;
-                    for (int s = 0; s < steps; s++) block[(long)s * m + j] = pairs[s];
+                    int b = item / tiles, s0 = item % tiles * TileSteps, s1 = Math.Min(steps, s0 + TileSteps);
+                    int i0 = 0;
+                    for (int k = 0; k < b; k++) i0 += BlockRows(n, blocks, k, i0);
+                    int m = BlockRows(n, blocks, b, i0), width = Math.Min(cols, 2 * s1) - 2 * s0;
+                    uint* block = Xp + (long)i0 * steps;
+                    for (int j = 0; j < m; j++)
+                    {
+                        Bf16.FromFloats(new ReadOnlySpan<float>(X + (long)(i0 + j) * cols + 2 * s0, width), new Span<ushort>(row, width));
+                        if (width % 2 != 0) row[width] = 0;
+                        uint* pairs = (uint*)row - s0;
+                        for (int s = s0; s < s1; s++) block[(long)s * m + j] = pairs[s];
+                    }
                 }
-                i0 += m;
-            }
+        }
     }
 
     private sealed class Job : IRangeJob
@@ -175,7 +225,9 @@ internal static unsafe class PanelProducts
                                 args.X = (nint)(X + (long)i0 * steps + (long)k0 * m);
                                 args.XStride = 4L * m;
                                 args.Y = (nint)((byte*)yp + i0 * args.YStride);
-                                args.Prefetch = PrefetchNextChunk && b * share < chunkBytes ? (nint)(at + chunkBytes + b * share) : 0;
+                                // the panel after this pool chunk's last is another chunk's, likely another thread's (another L2)
+                                args.Prefetch = PrefetchNextChunk && b * share < chunkBytes && (index + 1 < end || k0 + chunk < steps)
+                                    ? (nint)(at + chunkBytes + b * share) : 0;
                                 Kernels.Kernel(vectors, m, lines)(&args);
                                 i0 += m;
                             }

@@ -22,7 +22,8 @@ public sealed class WorkerPool
 
     private readonly Thread[] _threads;
     private readonly SemaphoreSlim _wake;
-    private readonly CountdownEvent _done;
+    private int _pending; // threads of the current region that have not finished it
+    private readonly ManualResetEventSlim _finished = new(false); // set by the worker that finishes a region last
     private IRangeJob? _job;
     private Exception? _error;
     private int _total, _chunk, _next;
@@ -35,7 +36,6 @@ public sealed class WorkerPool
     {
         Threads = threads;
         _wake = new SemaphoreSlim(0);
-        _done = new CountdownEvent(1);
         _threads = new Thread[threads - 1];
         for (int i = 0; i < _threads.Length; i++)
         {
@@ -44,12 +44,22 @@ public sealed class WorkerPool
         }
     }
 
-    /// <summary>Runs job over [0,total) in chunks of at least minChunk indices; returns when all are done.</summary>
-    public void For(int total, IRangeJob job, int minChunk = 1)
+    /// <summary>Chunks per thread of a region unless the caller asks for more: few enough that a bandwidth-bound job
+    /// reads long sequential runs, enough that a thread which starts late still gets a fair share.</summary>
+    public const int DefaultChunksPerThread = 4;
+
+    /// <summary>Polls (SpinWait steps, most of them yields) before a caller sleeps until the region's end.</summary>
+    private const int EndPolls = 200;
+
+    /// <summary>Runs job over [0,total) in chunks of at least minChunk indices, at most
+    /// <paramref name="chunksPerThread"/> per thread, taken in order by whichever thread is free; returns when all are
+    /// done. Compute-bound jobs pass more chunks per thread: at the end of a region a thread waits for the other's last
+    /// chunk, so a chunk is what a late start or a slower core can cost.</summary>
+    public void For(int total, IRangeJob job, int minChunk = 1, int chunksPerThread = DefaultChunksPerThread)
     {
         if (total <= 0) return;
         int workers = _threads.Length;
-        int chunks = Math.Min(Math.Max(1, total / Math.Max(1, minChunk)), Threads * 4);
+        int chunks = (int)Math.Min(Math.Max(1, total / Math.Max(1, minChunk)), (long)Threads * Math.Max(1, chunksPerThread));
         if (workers == 0 || chunks <= 1 || t_inRegion)
         {
             job.Execute(0, total);
@@ -61,14 +71,29 @@ public sealed class WorkerPool
             _total = total;
             _chunk = (total + chunks - 1) / chunks;
             _next = 0;
-            _done.Reset(workers + 1);
+            Volatile.Write(ref _pending, workers + 1);
             _generation++;
             _error = null; // before the workers wake: an error one of them records must not be cleared
             _wake.Release(workers);
             try { RunChunks(); }
             catch (Exception e) { Interlocked.CompareExchange(ref _error, e, null); }
-            _done.Signal();
-            _done.Wait();
+            if (Interlocked.Decrement(ref _pending) != 0)
+            {
+                // The workers are computing their last chunks: poll a while (yielding the core to anything runnable)
+                // before sleeping, since a blocked caller is woken through the scheduler, tens of µs on a VM, and a pass
+                // has ~200 regions; a long wait (an oversubscribed machine) sleeps rather than burn a core.
+                SpinWait sw = default;
+                while (Volatile.Read(ref _pending) != 0)
+                {
+                    if (sw.Count < EndPolls) { sw.SpinOnce(-1); continue; }
+                    // a Set may be stale (a worker that finished the previous region last): clear it, then look again
+                    // after a full fence, so that a Set after the clear is never lost
+                    _finished.Reset();
+                    Interlocked.MemoryBarrier();
+                    if (Volatile.Read(ref _pending) == 0) break;
+                    _finished.Wait();
+                }
+            }
             _job = null;
             // A worker's exception is rethrown on the caller as itself (never wrapped), with its original stack.
             if (_error != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(_error).Throw();
@@ -104,7 +129,7 @@ public sealed class WorkerPool
             }
             try { RunChunks(); }
             catch (Exception e) { Interlocked.CompareExchange(ref _error, e, null); }
-            finally { _done.Signal(); }
+            finally { if (Interlocked.Decrement(ref _pending) == 0) _finished.Set(); }
         }
     }
 }

@@ -53,4 +53,43 @@ public class WorkerPoolTests
         });
         Assert.All(results, r => Assert.Equal(50, r));
     }
+
+    [Theory]
+    [InlineData(100, 1, WorkerPool.DefaultChunksPerThread, 13)] // the default: 8 chunks for 2 threads, of 13 indices (the last 9)
+    [InlineData(100, 1, 100, 1)] // compute-bound callers: one index per chunk
+    [InlineData(100, 10, 100, 10)] // the minimum chunk still holds
+    [InlineData(7, 1, 3, 2)] // 6 chunks at most: 2 indices each (the last 1)
+    public void ChunksPerThreadBoundsTheChunksAndEveryIndexRunsOnce(int total, int minChunk, int chunksPerThread, int largest)
+    {
+        var pool = new WorkerPool(2);
+        var hits = new int[total];
+        int widest = 0;
+        pool.For(total, new Job((s, e) =>
+        {
+            for (int i = s; i < e; i++) Interlocked.Increment(ref hits[i]);
+            int w = e - s, seen;
+            while ((seen = Volatile.Read(ref widest)) < w && Interlocked.CompareExchange(ref widest, w, seen) != seen) { }
+        }), minChunk, chunksPerThread);
+        Assert.All(hits, h => Assert.Equal(1, h));
+        Assert.Equal(largest, widest);
+    }
+
+    [Fact]
+    public void ACallerThatSleepsUntilASlowChunkEndsReturnsOnlyAfterIt()
+    {
+        // slow regions (the caller polls, then sleeps on the end event) alternate with fast ones (where the worker may
+        // finish last and leave the event set for the next region): every region must still wait for all its chunks
+        var pool = new WorkerPool(2);
+        for (int round = 0; round < 12; round++)
+        {
+            int done = 0;
+            bool slow = round % 2 == 0;
+            pool.For(2, new Job((s, e) =>
+            {
+                if (slow && s == 1) Thread.Sleep(30);
+                Interlocked.Add(ref done, e - s);
+            }), 1, 1);
+            Assert.Equal(2, Volatile.Read(ref done));
+        }
+    }
 }

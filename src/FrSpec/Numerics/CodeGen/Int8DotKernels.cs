@@ -100,6 +100,7 @@ internal sealed unsafe class Int8DotKernels
             a.mov(r14, __qword_ptr[rdi + Int8DotArgs.Offsets.XC]);
             a.mov(r15, __qword_ptr[rdi + Int8DotArgs.Offsets.XM]);
             Broadcast(LowNibble, 0x0F0F0F0F);
+            if (type == DType.Q4_0 && acts == 1) Broadcast(HighNibble, unchecked((int)0xF0F0F0F0));
             if (type == DType.Q4_K && acts <= PairActs)
             {
                 Broadcast(Bits45, 0x30303030);
@@ -128,6 +129,7 @@ internal sealed unsafe class Int8DotKernels
             switch (type)
             {
                 case DType.Q8_0: Q8_0Block(); break;
+                case DType.Q4_0 when acts == 1: Q4_0StreamBlock(); break;
                 case DType.Q4_0: Q4_0Block(); break;
                 case DType.Q4_K when acts <= PairActs: Q4_KPairBlock(); break;
                 case DType.Q4_K: Q4_KBlock(); break;
@@ -225,6 +227,37 @@ internal sealed unsafe class Int8DotKernels
                 Update(first, end, m => 4 * m);
             }
             Advance(288, 32 * acts, 4 * acts, 4 * acts, 0);
+        }
+
+        /// <summary>
+        /// Q4_0 for one activation row (decode), in fewer instructions than <see cref="Q4_0Block"/>: a single row is bound by
+        /// instruction throughput (512-bit operations issue at half rate on some cores), not by vpdpbusd's latency. The high
+        /// nibbles are masked in place (16 × the code) instead of shifted and masked, and gather in their own integer sum,
+        /// shifted right by 4 (exact: every term is a multiple of 16) before joining the low nibbles' sum: the block's integer T
+        /// is the definition's, and so is every bit after it.
+        /// </summary>
+        private void Q4_0StreamBlock()
+        {
+            AssemblerRegisterZMM low = Sum(0), high = Sum(1);
+            AssemblerRegisterZMM[] t = [Zmm(1), Zmm(2), Zmm(3), Zmm(4)], wl = [Zmm(5), Zmm(6), Zmm(7), Zmm(8)], wh = [Zmm(9), Zmm(10), Zmm(11), Zmm(12)];
+            a.vcvtph2ps(Sw, __ymmword_ptr[rsi]);
+            a.vpbroadcastd(low, __dword_ptr[rcx]);
+            a.vpxord(high, high, high);
+            for (int j = 0; j < 4; j++)
+            {
+                // low nibbles: weights 4j + i; high nibbles: weights 16 + 4j + i
+                a.vmovdqu8(t[j], __zmmword_ptr[rsi + 32 + 64 * j]);
+                a.vpandd(wl[j], t[j], LowNibble);
+                a.vpandd(wh[j], t[j], HighNibble);
+                a.vpdpbusd(low, wl[j], __dword_bcst[rax + 4 * j]);
+                a.vpdpbusd(high, wh[j], __dword_bcst[rax + 16 + 4 * j]);
+            }
+            a.vpsrad(high, high, 4);
+            a.vpaddd(low, low, high);
+            a.vcvtdq2ps(low, low);
+            a.vmulps(low, low, Sw);
+            a.vfmadd231ps(Acc(0), low, __dword_bcst[rbx]);
+            Advance(288, 32, 4, 4, 0);
         }
 
         private void Q4_KBlock()

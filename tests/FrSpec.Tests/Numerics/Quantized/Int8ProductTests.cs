@@ -176,6 +176,14 @@ public unsafe class Int8ProductTests
 
     public static TheoryData<string> Paths() => new(KernelPaths.Names.Append("avxvnni"));
 
+    public static TheoryData<string, DType> PathsAndDecodeTypes()
+    {
+        var d = new TheoryData<string, DType>();
+        foreach (var p in KernelPaths.Names.Append("avxvnni"))
+            foreach (var t in new[] { DType.Q4_0, DType.Q4_K }) d.Add(p, t);
+        return d;
+    }
+
     /// <summary>
     /// Q6_K's group layout (d values in front, then block bodies read front to back) on every row count 1–67 (full groups,
     /// one short group, 1–15 padding rows), activation counts 1, 2, 8, 16 and 17 (decode, the batched tiles, a 1-row tail
@@ -184,13 +192,20 @@ public unsafe class Int8ProductTests
     /// bit-identical to the scalar definition on the file's bytes.
     /// </summary>
     [Theory, MemberData(nameof(Paths))]
-    public void Q6_KIsBitIdenticalOnEveryRowCountTailAndSubset(string path)
+    public void Q6_KIsBitIdenticalOnEveryRowCountTailAndSubset(string path) => EveryRowCountTailAndSubset(path, DType.Q6_K, [512, 768]);
+
+    /// <summary>The same for Q4_0 and Q4_K, whose one-row (decode) kernels have their own instruction sequences
+    /// (high nibbles masked in place, sums split and joined exactly).</summary>
+    [Theory, MemberData(nameof(PathsAndDecodeTypes))]
+    public void Q4DecodeIsBitIdenticalOnEveryRowCountTailAndSubset(string path, DType type) =>
+        EveryRowCountTailAndSubset(path, type, type == DType.Q4_0 ? [256, 288] : [512, 768]);
+
+    private static void EveryRowCountTailAndSubset(string path, DType type, int[] widths)
     {
         var compute = PathCompute(path);
         if (compute == null || (path == "generated" && compute.Generated?.Int8 == null)) return; // not on this CPU
-        const DType type = DType.Q6_K;
-        var r = new Random(67);
-        foreach (int cols in new[] { 512, 768 })
+        var r = new Random(67 + (int)type);
+        foreach (int cols in widths)
         {
             const int maxRows = 67;
             int rb = (int)DTypeInfo.RowBytes(type, cols);
@@ -205,7 +220,7 @@ public unsafe class Int8ProductTests
                     using var w = WeightMatrix.Allocate(type, rows, cols);
                     WeightMatrix.FromFileRows(type, rows, cols, f, null, (byte*)w.Data);
                     foreach (int n in new[] { 1, 2, 8, 16, 17 })
-                        CheckAgainstReference(compute, w, f, rb, Enumerable.Range(0, rows).ToArray(), x, n, $"{path} rows={rows} cols={cols} n={n}");
+                        CheckAgainstReference(compute, w, f, rb, Enumerable.Range(0, rows).ToArray(), x, n, $"{path} {type} rows={rows} cols={cols} n={n}");
                 }
                 using var all = WeightMatrix.Allocate(type, maxRows, cols);
                 WeightMatrix.FromFileRows(type, maxRows, cols, f, null, (byte*)all.Data);
@@ -214,10 +229,49 @@ public unsafe class Int8ProductTests
                     var subset = Enumerable.Range(0, size).Select(_ => r.Next(maxRows)).ToArray();
                     using var head = all.GatherRows(subset);
                     foreach (int n in new[] { 1, 4, 16 })
-                        CheckAgainstReference(compute, head, f, rb, subset, x, n, $"{path} subset of {size} cols={cols} n={n}");
+                        CheckAgainstReference(compute, head, f, rb, subset, x, n, $"{path} {type} subset of {size} cols={cols} n={n}");
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// Decode's shared products (q/k/v, gate/up: one quantization of the row, one parallel region over every matrix's
+    /// groups) give each matrix the same bits as its own product, with and without biases, for row counts that leave
+    /// padding rows and matrices small and large enough to be split among the threads in different places; matrices of
+    /// mixed types (a Q4_K_M file's q/k with a Q6_K v) take the one-by-one path and agree too.
+    /// </summary>
+    private static DType Other(DType type) => type switch
+    {
+        DType.Q8_0 => DType.Q4_0, DType.Q4_0 => DType.Q8_0, DType.Q4_K => DType.Q6_K, _ => DType.Q4_K,
+    };
+
+    [Theory, MemberData(nameof(PathsAndTypes))]
+    public void SharedDecodeProductsAreBitIdenticalToOneByOne(string path, DType type)
+    {
+        var compute = PathCompute(path);
+        if (compute == null) return;
+        var r = new Random(31 + (int)type);
+        int cols = DTypeInfo.BlockSize(type) == 32 ? 160 : 512;
+        foreach (var rowCounts in new[] { new[] { 40, 8, 8 }, new[] { 600, 17 }, new[] { 16, 515, 33 } })
+            foreach (bool withBias in new[] { false, true })
+            {
+                bool mixed = rowCounts[0] == 40;
+                var ws = rowCounts.Select((rows, j) => Matrix(mixed && j == 2 ? Other(type) : type, rows, cols, r).W).ToArray();
+                try
+                {
+                    var x = Gaussian(r, cols, 2);
+                    var biases = ws.Select(w => withBias ? Gaussian(r, w.Rows) : []).ToArray();
+                    var want = ws.Select(w => new float[w.Rows]).ToArray();
+                    var got = ws.Select(w => new float[w.Rows]).ToArray();
+                    for (int j = 0; j < ws.Length; j++) MatMul.Multiply(compute, x, 1, ws[j], want[j], biases[j]);
+                    if (ws.Length == 3) MatMul.MultiplyShared(compute, x, 1, ws[0], got[0], biases[0], ws[1], got[1], biases[1], ws[2], got[2], biases[2]);
+                    else MatMul.MultiplyShared(compute, x, 1, ws[0], got[0], biases[0], ws[1], got[1], biases[1]);
+                    for (int j = 0; j < ws.Length; j++)
+                        Assert.True(want[j].AsSpan().SequenceEqual(got[j]), $"{path} {type} rows [{string.Join(", ", rowCounts)}] bias={withBias}: matrix {j} ({ws[j].Type}) differs");
+                }
+                finally { foreach (var w in ws) w.Dispose(); }
+            }
     }
 
     /// <summary>y = x·Wᵀ for n rows of x, against the definition on file row <paramref name="fileRows"/>[o] for output o.</summary>
@@ -290,7 +344,7 @@ public unsafe class Int8ProductTests
                     MatMul.Multiply(compute, x, n, w0, y0);
                     outputs[0] = new() { W = w0, Y = p0 };
                     outputs[1] = new() { W = w1, Y = p1 };
-                    QuantizedProducts.Multiply(compute, x, n, outputs);
+                    QuantizedProducts.MultiplyShared(compute, x, n, outputs);
                 }
         }
         for (int i = 0; i < 3; i++) Run();
