@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using FrSpec.Model;
 using FrSpec.Numerics;
+using FrSpec.Numerics.CodeGen;
 
 namespace FrSpec.Benchmarks;
 
@@ -39,11 +40,24 @@ public sealed class ComponentsReport
     {
         get
         {
-            var w = Target.Layers[0].QProj;
-            bool generatedBf16 = Target.Compute.Precision == Precision.Fast && w.Type == DType.BF16 && Target.Compute.Generated?.Bf16 != null;
-            return generatedBf16 ? ("vdpbf16ps", Machine.Bf16DotGflops) : ("fp32 FMA", Machine.Fp32FmaGflops ?? Machine.ManagedFp32FmaGflops);
+            var c = Target.Compute;
+            string instruction = ProductInstruction(c.Precision, Target.Layers[0].QProj.Type, c.Generated?.Bf16 != null, c.Generated?.Int8 != null);
+            return instruction switch
+            {
+                "vdpbf16ps" => (instruction, Machine.Bf16DotGflops),
+                "vpdpbusd" => (instruction, Machine.Int8DotGops),
+                _ => (instruction, Machine.Fp32FmaGflops ?? Machine.ManagedFp32FmaGflops),
+            };
         }
     }
+
+    /// <summary>The instruction a layer product of <paramref name="weights"/> runs on: the fast mode multiplies bf16 weights
+    /// by bf16 activations and quantized weights by int8 activations, on generated code when it exists; all else is fp32 FMA.</summary>
+    internal static string ProductInstruction(Precision precision, DType weights, bool generatedBf16, bool generatedInt8) =>
+        precision != Precision.Fast ? "fp32 FMA"
+        : weights == DType.BF16 && generatedBf16 ? "vdpbf16ps"
+        : DTypeInfo.IsQuantized(weights) && generatedInt8 && Int8DotKernels.Supports(weights) ? "vpdpbusd"
+        : "fp32 FMA";
 
     private string Layout => Target.Layers[0].QProj.Layout switch
     {
