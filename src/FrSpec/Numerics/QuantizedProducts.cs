@@ -32,7 +32,7 @@ internal static unsafe class QuantizedProducts
         }
     }
 
-    /// <summary>Whether <see cref="MultiplyShared"/> applies: matrices of one quantized type and width (the activation rows
+    /// <summary>Whether <see cref="MultiplyShared(Compute, ReadOnlySpan{float}, int, ReadOnlySpan{PanelProducts.Output})"/> applies: matrices of one quantized type and width (the activation rows
     /// are quantized for that type), for decode and for batches alike.</summary>
     public static bool CanShare(int n, WeightMatrix w0, WeightMatrix w1, WeightMatrix? w2) =>
         n >= 1 && w0.IsQuantized && w1.Type == w0.Type && w1.Cols == w0.Cols && (w2 == null || (w2.Type == w0.Type && w2.Cols == w0.Cols));
