@@ -110,7 +110,7 @@ public static unsafe class MatMul
     /// Products of one input with two or three matrices of the same width (q/k/v, gate/up): y_j = x·W_jᵀ (+ bias_j),
     /// the same bits as a <see cref="Multiply"/> per matrix. On bf16 panels with generated kernels x is packed once and
     /// one pass of the pool covers every panel; so do quantized matrices of one type, for decode and batches
-    /// (<see cref="QuantizedProducts.MultiplyShared(Compute, ReadOnlySpan{float}, int, ReadOnlySpan{PanelProducts.Output})"/>); other paths multiply one matrix after the other. Pass w2 = null for two.
+    /// (<see cref="QuantizedProducts.MultiplyShared"/>); other paths multiply one matrix after the other. Pass w2 = null for two.
     /// </summary>
     internal static void MultiplyShared(Compute compute, ReadOnlySpan<float> x, int n,
         WeightMatrix w0, Span<float> y0, ReadOnlySpan<float> bias0,

@@ -28,33 +28,24 @@ internal static unsafe class QuantizedProducts
         fixed (float* py = y, pb = bias)
         {
             Span<PanelProducts.Output> one = [new() { W = w, Y = py, Bias = bias.IsEmpty ? null : pb }];
-            Run(compute, x, n, one);
+            MultiplyShared(compute, x, n, one);
         }
     }
 
-    /// <summary>Whether <see cref="MultiplyShared(Compute, ReadOnlySpan{float}, int, ReadOnlySpan{PanelProducts.Output})"/> applies: matrices of one quantized type and width (the activation rows
+    /// <summary>Whether <see cref="MultiplyShared"/> applies: matrices of one quantized type and width (the activation rows
     /// are quantized for that type), for decode and for batches alike.</summary>
     public static bool CanShare(int n, WeightMatrix w0, WeightMatrix w1, WeightMatrix? w2) =>
         n >= 1 && w0.IsQuantized && w1.Type == w0.Type && w1.Cols == w0.Cols && (w2 == null || (w2.Type == w0.Type && w2.Cols == w0.Cols));
 
     /// <summary>
-    /// Decode's products of one input with two or three matrices (q/k/v, gate/up; see <see cref="CanShare"/>): the row is
-    /// quantized once and one parallel region walks the groups of every matrix, one matrix after the other, so the threads
-    /// stream one run of runs instead of starting two or three regions (a small matrix such as k or v alone is only one or
-    /// two runs). Each matrix's results are the same bits as its own <see cref="Multiply"/>.
+    /// Products of one input with two or three matrices (q/k/v, gate/up; see <see cref="CanShare"/>) for
+    /// <paramref name="n"/> rows: the rows are quantized once and one parallel region walks the groups of every matrix,
+    /// one matrix after the other. Decode's threads then stream one run of runs instead of starting two or three regions
+    /// (a small matrix such as k or v alone is only one or two runs), and a batch's small matrices do not each pay a pool
+    /// round and its idle tail (q/k/v of a 16-row pass: 12.1–12.5 ms before, 8.2 after, `bench components` on the Q8_0 1B
+    /// shape). Each matrix's results are the same bits as its own <see cref="Multiply"/>.
     /// </summary>
-    public static void MultiplyShared(Compute compute, ReadOnlySpan<float> x, ReadOnlySpan<PanelProducts.Output> outputs) =>
-        Run(compute, x, 1, outputs);
-
-    /// <summary>
-    /// The same for a batch of <paramref name="n"/> rows (verification, prefill): the rows are quantized once and one
-    /// region runs every matrix's groups, so the small matrices (k, v) do not each pay a pool round and its idle tail
-    /// (q/k/v of a 16-row pass: 12.1–12.5 ms before, 8.2 after, `bench components` on the Q8_0 1B shape).
-    /// </summary>
-    public static void MultiplyShared(Compute compute, ReadOnlySpan<float> x, int n, ReadOnlySpan<PanelProducts.Output> outputs) =>
-        Run(compute, x, n, outputs);
-
-    private static void Run(Compute compute, ReadOnlySpan<float> x, int n, ReadOnlySpan<PanelProducts.Output> outputs)
+    public static void MultiplyShared(Compute compute, ReadOnlySpan<float> x, int n, ReadOnlySpan<PanelProducts.Output> outputs)
     {
         var w = outputs[0].W;
         var acts = t_acts ??= new Int8Activations();

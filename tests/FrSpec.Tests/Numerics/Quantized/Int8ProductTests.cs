@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using FrSpec.Numerics;
 using FrSpec.Numerics.CodeGen;
 using FrSpec.Numerics.Quantized;
@@ -235,45 +236,6 @@ public unsafe class Int8ProductTests
         }
     }
 
-    /// <summary>
-    /// Decode's shared products (q/k/v, gate/up: one quantization of the row, one parallel region over every matrix's
-    /// groups) give each matrix the same bits as its own product, with and without biases, for row counts that leave
-    /// padding rows and matrices small and large enough to be split among the threads in different places; matrices of
-    /// mixed types (a Q4_K_M file's q/k with a Q6_K v) take the one-by-one path and agree too.
-    /// </summary>
-    private static DType Other(DType type) => type switch
-    {
-        DType.Q8_0 => DType.Q4_0, DType.Q4_0 => DType.Q8_0, DType.Q4_K => DType.Q6_K, _ => DType.Q4_K,
-    };
-
-    [Theory, MemberData(nameof(PathsAndTypes))]
-    public void SharedDecodeProductsAreBitIdenticalToOneByOne(string path, DType type)
-    {
-        var compute = PathCompute(path);
-        if (compute == null) return;
-        var r = new Random(31 + (int)type);
-        int cols = DTypeInfo.BlockSize(type) == 32 ? 160 : 512;
-        foreach (var rowCounts in new[] { new[] { 40, 8, 8 }, new[] { 600, 17 }, new[] { 16, 515, 33 } })
-            foreach (bool withBias in new[] { false, true })
-            {
-                bool mixed = rowCounts[0] == 40;
-                var ws = rowCounts.Select((rows, j) => Matrix(mixed && j == 2 ? Other(type) : type, rows, cols, r).W).ToArray();
-                try
-                {
-                    var x = Gaussian(r, cols, 2);
-                    var biases = ws.Select(w => withBias ? Gaussian(r, w.Rows) : []).ToArray();
-                    var want = ws.Select(w => new float[w.Rows]).ToArray();
-                    var got = ws.Select(w => new float[w.Rows]).ToArray();
-                    for (int j = 0; j < ws.Length; j++) MatMul.Multiply(compute, x, 1, ws[j], want[j], biases[j]);
-                    if (ws.Length == 3) MatMul.MultiplyShared(compute, x, 1, ws[0], got[0], biases[0], ws[1], got[1], biases[1], ws[2], got[2], biases[2]);
-                    else MatMul.MultiplyShared(compute, x, 1, ws[0], got[0], biases[0], ws[1], got[1], biases[1]);
-                    for (int j = 0; j < ws.Length; j++)
-                        Assert.True(want[j].AsSpan().SequenceEqual(got[j]), $"{path} {type} rows [{string.Join(", ", rowCounts)}] bias={withBias}: matrix {j} ({ws[j].Type}) differs");
-                }
-                finally { foreach (var w in ws) w.Dispose(); }
-            }
-    }
-
     /// <summary>y = x·Wᵀ for n rows of x, against the definition on file row <paramref name="fileRows"/>[o] for output o.</summary>
     private static void CheckAgainstReference(Compute compute, WeightMatrix w, byte* file, int rowBytes, int[] fileRows, float[] x, int n, string what)
     {
@@ -287,9 +249,17 @@ public unsafe class Int8ProductTests
             }
     }
 
+    private static DType Other(DType type) => type switch
+    {
+        DType.Q8_0 => DType.Q4_0, DType.Q4_0 => DType.Q8_0, DType.Q4_K => DType.Q6_K, _ => DType.Q4_K,
+    };
+
     /// <summary>
-    /// q/k/v and gate/up share one quantized input and one pool pass over every matrix's groups in batches: each matrix's
-    /// results (with bias, padded last groups, one tile or several) are the bits of its own product.
+    /// q/k/v and gate/up share one quantization of the input and one pool pass over every matrix's groups, in decode and
+    /// in batches: each matrix gets the bits of its own product, with and without biases, for row counts that leave
+    /// padding rows, one activation tile or several, and matrices small and large enough to be split among the threads
+    /// in different places; matrices of mixed types (a Q4_K_M file's q/k with a Q6_K v) take the one-by-one path and
+    /// agree too.
     /// </summary>
     [Theory, MemberData(nameof(PathsAndTypes))]
     public void SharedProductsAreBitIdenticalToOneProductPerMatrix(string path, DType type)
@@ -297,28 +267,31 @@ public unsafe class Int8ProductTests
         var compute = PathCompute(path);
         if (compute == null) return;
         var r = new Random(20 + (int)type + path.Length);
-        int cols = DTypeInfo.BlockSize(type) == 32 ? 96 : 512;
-        var shapes = new[] { new[] { 37, 5, 16 }, new[] { 64, 33 } };
+        int cols = DTypeInfo.BlockSize(type) == 32 ? 160 : 512;
+        var shapes = new[] { new[] { 40, 8, 8 }, new[] { 600, 17 }, new[] { 16, 515, 33 }, new[] { 37, 5, 16 }, new[] { 64, 33 } };
         foreach (var rowsOf in shapes)
             foreach (int n in new[] { 1, 2, 16, 17, 40 })
-            {
-                var ws = rowsOf.Select(rows => Matrix(type, rows, cols, r).W).ToArray();
-                try
+                foreach (bool withBias in new[] { false, true })
                 {
-                    var x = Gaussian(r, n * cols);
-                    var biases = rowsOf.Select(rows => Gaussian(r, rows)).ToArray();
-                    var got = rowsOf.Select(rows => new float[n * rows]).ToArray();
-                    if (ws.Length == 3) MatMul.MultiplyShared(compute, x, n, ws[0], got[0], biases[0], ws[1], got[1], biases[1], ws[2], got[2], biases[2]);
-                    else MatMul.MultiplyShared(compute, x, n, ws[0], got[0], biases[0], ws[1], got[1], default);
-                    for (int j = 0; j < ws.Length; j++)
+                    bool mixed = rowsOf[0] == 40;
+                    var ws = rowsOf.Select((rows, j) => Matrix(mixed && j == 2 ? Other(type) : type, rows, cols, r).W).ToArray();
+                    try
                     {
-                        var want = new float[n * rowsOf[j]];
-                        MatMul.Multiply(compute, x, n, ws[j], want, ws.Length == 2 && j == 1 ? default : biases[j]);
-                        Assert.True(System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(want.AsSpan()).SequenceEqual(System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(got[j].AsSpan())), $"{path} {type} n={n} matrix {j} of {ws.Length}");
+                        var x = Gaussian(r, n * cols, 2);
+                        var biases = ws.Select(w => withBias ? Gaussian(r, w.Rows) : []).ToArray();
+                        var got = ws.Select(w => new float[n * w.Rows]).ToArray();
+                        if (ws.Length == 3) MatMul.MultiplyShared(compute, x, n, ws[0], got[0], biases[0], ws[1], got[1], biases[1], ws[2], got[2], biases[2]);
+                        else MatMul.MultiplyShared(compute, x, n, ws[0], got[0], biases[0], ws[1], got[1], biases[1]);
+                        for (int j = 0; j < ws.Length; j++)
+                        {
+                            var want = new float[n * ws[j].Rows];
+                            MatMul.Multiply(compute, x, n, ws[j], want, biases[j]);
+                            Assert.True(MemoryMarshal.Cast<float, int>(want.AsSpan()).SequenceEqual(MemoryMarshal.Cast<float, int>(got[j].AsSpan())),
+                                $"{path} {type} rows [{string.Join(", ", rowsOf)}] n={n} bias={withBias}: matrix {j} ({ws[j].Type}) differs");
+                        }
                     }
+                    finally { foreach (var w in ws) w.Dispose(); }
                 }
-                finally { foreach (var w in ws) w.Dispose(); }
-            }
     }
 
     private static readonly int[] Batches = [1, 2, 16, 17];
