@@ -15,7 +15,14 @@ namespace FrSpec.Benchmarks;
 public static unsafe class Int8TileProbe
 {
     /// <summary>One measurement: the kernel's and the probe's G operations/s (a multiply-add counts two) on one thread.</summary>
+    /// <param name="Type">the weights' block type</param>
+    /// <param name="Acts">activation rows per kernel call (the tile)</param>
+    /// <param name="Rows">weight rows</param>
+    /// <param name="Cols">weight columns</param>
+    /// <param name="KernelGops">the generated kernel alone, on one thread</param>
+    /// <param name="PeakGops">vpdpbusd's peak on one thread, measured in the same run</param>
     /// <param name="PoolGops">the whole product (activation quantization, worker pool, kernel) on every pool thread</param>
+    /// <param name="Threads">the pool's threads</param>
     public readonly record struct Result(DType Type, int Acts, int Rows, int Cols, double KernelGops, double PeakGops, double PoolGops, int Threads)
     {
         public double ShareOfPeak => KernelGops / PeakGops;
