@@ -7,88 +7,131 @@ namespace FrSpec.Model;
 
 /// <summary>
 /// Masked multi-head attention of n new queries over the KV cache (grouped-query: several query heads share a
-/// KV head). Parallel over (token, KV head) pairs: the query heads of a group read each key and value once.
+/// KV head).
+///
+/// Blocking: the work is split into (KV head, tile of tokens) items, a tile holding about <see cref="TileRows"/> query
+/// rows (its tokens × the query heads of the group), because every row of a tile reads the same keys and values: one
+/// item walks the head's keys once for all its rows, 2·Count slots at a time (a block of 8 KB at head size 64, which
+/// stays in L1 while the tile's rows pass over it 4 at a time), and its values once per chunk of
+/// <see cref="ValueChunkBytes"/>. Scoring one token at a time re-read the whole K and V of the head from L2 for every
+/// token.
 ///
 /// Scores are vectorised over slots: keys are stored transposed in blocks of 16 slots (<see cref="KvCache"/>), so one
-/// broadcast query element meets 2·Count keys per step, 4 heads at a time (8 accumulators), with nothing to sum
-/// across lanes. The weighted sum of values is vectorised over dimensions (2 vectors × 4 heads per pass).
+/// broadcast query element meets 2·Count keys per step, 4 rows at a time (8 accumulators), with nothing to sum
+/// across lanes. The weighted sum of values is vectorised over dimensions (2 vectors × 4 rows per pass).
 ///
-/// Batch invariance: a token's output must be the same bits in a tree pass (its ancestors among the new slots) and in
-/// a one-token decode (the same ancestors, now committed, at other slot indices). Each score is one lane's chain of
-/// FMAs over the head dimension, whatever lane or block it lands in. The softmax and the weighted values then work on
-/// the token's visible sequence: the prefix, then its visible pending slots moved up to follow it, so that both passes
-/// see the same values at the same indices. Max, exp (<see cref="VectorExp"/>), subtraction and scaling are
-/// element-wise; the denominator is summed 16 lanes by index with a fixed final reduction; the weighted values run
-/// over the sequence in order.
+/// Batch invariance: a token's output must be the same bits in a tree pass (its ancestors among the new slots), in a
+/// one-token decode (the same ancestors, now committed, at other slot indices) and in any tile of a prefill chunk.
+/// Each score is one lane's chain of FMAs over the head dimension, whatever lane, block or tile it lands in. The
+/// softmax and the weighted values then work on the token's visible sequence: the prefix, then its visible pending
+/// slots moved up to follow it, so that every pass sees the same values at the same indices. Max, exp
+/// (<see cref="VectorExp"/>), subtraction and scaling are element-wise; the denominator is summed 16 lanes by index
+/// with a fixed final reduction; each output element is one chain of FMAs over the sequence in order, starting from
+/// zero. The tiling only decides which rows share a load: rows share the part of the sequence they have in common
+/// (the prefix and common ancestors), each row finishes its own part alone, and an accumulator parked in the output
+/// between chunks is an fp32 store and load, which changes no bits.
 /// </summary>
 internal static class Attention
 {
     private const int MaxGroup = 16;
+    /// <summary>Query rows (tokens × query heads of a group) a tile aims for: enough to reuse each key block 4+ times,
+    /// few enough that the tile's scores (rows × slots) stay in L2 next to the head's keys and values.</summary>
+    private const int TileRows = 16;
+    /// <summary>Bytes of values one pass of a tile's rows reads before the next row group reuses them (L1-resident).</summary>
+    private const int ValueChunkBytes = 16 * 1024;
     [ThreadStatic] private static Job? t_job;
 
-    public static void Compute(WorkerPool pool, float[] q, float[] output, int n, int heads, int kvHeads, int headDim, KvCache cache, int layer, AttentionMask mask)
+    /// <summary>Attention of the n query rows <paramref name="q"/> [n, heads·headDim] over layer <paramref name="layer"/> of
+    /// the cache into <paramref name="output"/>, on <paramref name="compute"/>'s pool with its vector width (AVX-512
+    /// lanes only on the Avx512 path; both widths give the same bits).</summary>
+    public static void Compute(Numerics.Compute compute, float[] q, float[] output, int n, int heads, int kvHeads, int headDim, KvCache cache, int layer, AttentionMask mask)
     {
         if (heads / kvHeads > MaxGroup) throw new FrSpecException($"{heads / kvHeads} query heads per KV head exceed {MaxGroup}");
+        if (n == 0) return;
         var job = t_job ??= new Job();
-        job.Q = q; job.Output = output; job.Heads = heads; job.KvHeads = kvHeads; job.Group = heads / kvHeads; job.HeadDim = headDim; job.N = n;
+        int group = heads / kvHeads, tileTokens = Math.Clamp(TileRows / group, 1, n);
+        job.Q = q; job.Output = output; job.Heads = heads; job.KvHeads = kvHeads; job.Group = group; job.HeadDim = headDim; job.N = n;
         job.Cache = cache; job.Layer = layer; job.Mask = mask;
+        job.TileTokens = tileTokens; job.Tiles = (n + tileTokens - 1) / tileTokens;
         job.Scale = 1f / MathF.Sqrt(headDim);
-        // one (token, KV head) pair per chunk: each costs the same, a few µs, and a coarse chunk is what a region can
-        // leave one thread waiting for
-        pool.For(n * kvHeads, job, 1, n * kvHeads);
+        job.Wide = compute.Isa == Isa.Avx512 && Vector512.IsHardwareAccelerated;
+        // one (KV head, tile) item per chunk: a coarse chunk is what a region can leave one thread waiting for
+        int items = job.Tiles * kvHeads;
+        compute.Pool.For(items, job, 1, items);
         job.Cache = null!; job.Mask = null!; job.Q = null!; job.Output = null!;
     }
 
     private sealed unsafe class Job : IRangeJob
     {
         public float[] Q = null!, Output = null!;
-        public int Heads, KvHeads, Group, HeadDim, Layer, N;
+        public int Heads, KvHeads, Group, HeadDim, Layer, N, TileTokens, Tiles;
         public float Scale;
+        public bool Wide;
         public KvCache Cache = null!;
         public AttentionMask Mask = null!;
         [ThreadStatic] private static float[]? t_scores;
         [ThreadStatic] private static int[]? t_visible;
+        private const int MaxRows = TileRows > MaxGroup ? TileRows : MaxGroup;
 
         public void Execute(int start, int end)
         {
-            if (Vector512.IsHardwareAccelerated) Run<Lanes512, Vector512<float>>(start, end);
+            if (Wide) Run<Lanes512, Vector512<float>>(start, end);
             else Run<Lanes256, Vector256<float>>(start, end);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Run<TL, TV>(int start, int end) where TL : ISimdLanes<TV> where TV : struct
         {
-            int slots = Mask.TotalSlots, prefix = Mask.PrefixLength, group = Group, hd = HeadDim;
-            int chunk = 2 * TL.Count, padded = (slots + chunk - 1) / chunk * chunk;
+            int slots = Mask.TotalSlots, prefix = Mask.PrefixLength, group = Group, hd = HeadDim, pending = slots - prefix;
+            int chunk = 2 * TL.Count, tileTokens = TileTokens, qStride = Heads * hd, n = N;
+            int maxRows = tileTokens * group, maxPadded = (slots + chunk - 1) / chunk * chunk;
             var scores = t_scores;
-            if (scores == null || scores.Length < group * padded) t_scores = scores = GC.AllocateUninitializedArray<float>(Math.Max(group * padded, 4096), pinned: true);
+            if (scores == null || scores.Length < maxRows * maxPadded)
+                t_scores = scores = GC.AllocateUninitializedArray<float>(Math.Max(maxRows * maxPadded, 4096), pinned: true);
             var visible = t_visible;
-            if (visible == null || visible.Length < slots - prefix) t_visible = visible = new int[Math.Max(slots - prefix, 1024)];
-            int qStride = Heads * hd, n = N;
+            if (visible == null || visible.Length < tileTokens * (pending + 1))
+                t_visible = visible = new int[Math.Max(tileTokens * (pending + 1), 1024)];
+            float** qRows = stackalloc float*[MaxRows];
+            float** oRows = stackalloc float*[MaxRows];
+            int* counts = stackalloc int[MaxRows];
             fixed (float* pq = Q, po = Output, pk = Cache.Keys[Layer], pv = Cache.Values[Layer], ps = scores)
             fixed (int* vis = visible)
             {
                 for (int idx = start; idx < end; idx++)
                 {
-                    // KV head by KV head: consecutive pairs read the same keys and values, which stay in L2
-                    int g = idx / n, t = idx % n;
-                    float* q0 = pq + (long)t * qStride + (long)g * group * hd;
-                    float* o0 = po + (long)t * qStride + (long)g * group * hd;
-                    int count = 0;
-                    for (int s = prefix; s < slots; s++)
-                        if (Mask.IsVisible(t, s)) vis[count++] = s;
+                    // item by item within a KV head: consecutive items read the same keys and values, which stay in L2
+                    int g = idx / Tiles, t0 = idx % Tiles * tileTokens, tokens = Math.Min(tileTokens, n - t0), rows = tokens * group;
+                    int last = prefix; // one past the last slot any row of the tile sees
+                    for (int i = 0; i < tokens; i++)
+                    {
+                        int* v = vis + i * pending;
+                        int count = 0;
+                        for (int s = prefix; s < slots; s++)
+                            if (Mask.IsVisible(t0 + i, s)) v[count++] = s;
+                        counts[i] = count;
+                        if (count > 0) last = Math.Max(last, v[count - 1] + 1);
+                    }
+                    for (int r = 0; r < rows; r++)
+                    {
+                        long offset = (long)(t0 + r / group) * qStride + (long)(g * group + r % group) * hd;
+                        qRows[r] = pq + offset;
+                        oRows[r] = po + offset;
+                    }
+                    int padded = (last + chunk - 1) / chunk * chunk;
 
-                    Scores<TL, TV>(q0, group, hd, pk + Cache.KeyBase(g), padded, ps, Scale);
-                    Softmax(ps, padded, group, prefix, vis, count);
-                    WeightedValues<TL, TV>(ps, padded, prefix, vis, count, pv + Cache.Offset(g, 0), hd, group, o0);
+                    Scores<TL, TV>(qRows, rows, hd, pk + Cache.KeyBase(g), padded, ps, Scale);
+                    for (int i = 0; i < tokens; i++)
+                        Softmax(ps + i * group * padded, padded, group, prefix, vis + i * pending, counts[i]);
+                    WeightedValues<TL, TV>(ps, padded, rows, group, prefix, vis, pending, counts, pv + Cache.Offset(g, 0), hd, oRows);
                 }
             }
         }
 
-        /// <summary>p[h, s] = scale·(q_h · k_s) for every slot below <paramref name="padded"/> (slots past the context read
-        /// padding and are never used), 2·Count slots per step.</summary>
+        /// <summary>p[r, s] = scale·(q_r · k_s) for the <paramref name="rows"/> query rows and every slot below
+        /// <paramref name="padded"/> (slots a row does not see, or past the context, are computed and never used),
+        /// 2·Count slots per step; each key block is read by all rows, 4 at a time, while it is in L1.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Scores<TL, TV>(float* q, int group, int hd, float* keys, int padded, float* p, float scale)
+        private static void Scores<TL, TV>(float** q, int rows, int hd, float* keys, int padded, float* p, float scale)
             where TL : ISimdLanes<TV> where TV : struct
         {
             int n = TL.Count, block = KvCache.SlotBlock;
@@ -99,36 +142,36 @@ internal static class Attention
                 float* k0 = keys + (long)(s0 / block) * block * hd + s0 % block;
                 int s1 = s0 + n;
                 float* k1 = keys + (long)(s1 / block) * block * hd + s1 % block;
-                int h = 0;
-                for (; h + 4 <= group; h += 4)
+                int r = 0;
+                for (; r + 4 <= rows; r += 4)
                 {
-                    float* qa = q + h * hd;
+                    float* qa = q[r], qb = q[r + 1], qc = q[r + 2], qd = q[r + 3];
                     TV a0 = TL.Zero, b0 = TL.Zero, a1 = TL.Zero, b1 = TL.Zero, a2 = TL.Zero, b2 = TL.Zero, a3 = TL.Zero, b3 = TL.Zero;
                     for (int d = 0; d < hd; d++)
                     {
                         var x0 = TL.Load(k0 + d * block); var x1 = TL.Load(k1 + d * block);
                         var w = TL.Broadcast(qa[d]); a0 = TL.Fma(w, x0, a0); b0 = TL.Fma(w, x1, b0);
-                        w = TL.Broadcast(qa[hd + d]); a1 = TL.Fma(w, x0, a1); b1 = TL.Fma(w, x1, b1);
-                        w = TL.Broadcast(qa[2 * hd + d]); a2 = TL.Fma(w, x0, a2); b2 = TL.Fma(w, x1, b2);
-                        w = TL.Broadcast(qa[3 * hd + d]); a3 = TL.Fma(w, x0, a3); b3 = TL.Fma(w, x1, b3);
+                        w = TL.Broadcast(qb[d]); a1 = TL.Fma(w, x0, a1); b1 = TL.Fma(w, x1, b1);
+                        w = TL.Broadcast(qc[d]); a2 = TL.Fma(w, x0, a2); b2 = TL.Fma(w, x1, b2);
+                        w = TL.Broadcast(qd[d]); a3 = TL.Fma(w, x0, a3); b3 = TL.Fma(w, x1, b3);
                     }
-                    float* ph = p + h * padded + s0;
-                    TL.Store(TL.Multiply(a0, sc), ph); TL.Store(TL.Multiply(b0, sc), ph + n);
-                    TL.Store(TL.Multiply(a1, sc), ph + padded); TL.Store(TL.Multiply(b1, sc), ph + padded + n);
-                    TL.Store(TL.Multiply(a2, sc), ph + 2 * padded); TL.Store(TL.Multiply(b2, sc), ph + 2 * padded + n);
-                    TL.Store(TL.Multiply(a3, sc), ph + 3 * padded); TL.Store(TL.Multiply(b3, sc), ph + 3 * padded + n);
+                    float* pr = p + (long)r * padded + s0;
+                    TL.Store(TL.Multiply(a0, sc), pr); TL.Store(TL.Multiply(b0, sc), pr + n);
+                    TL.Store(TL.Multiply(a1, sc), pr + padded); TL.Store(TL.Multiply(b1, sc), pr + padded + n);
+                    TL.Store(TL.Multiply(a2, sc), pr + 2 * padded); TL.Store(TL.Multiply(b2, sc), pr + 2 * padded + n);
+                    TL.Store(TL.Multiply(a3, sc), pr + 3 * padded); TL.Store(TL.Multiply(b3, sc), pr + 3 * padded + n);
                 }
-                for (; h < group; h++)
+                for (; r < rows; r++)
                 {
-                    float* qa = q + h * hd;
+                    float* qa = q[r];
                     TV a0 = TL.Zero, b0 = TL.Zero;
                     for (int d = 0; d < hd; d++)
                     {
                         var w = TL.Broadcast(qa[d]);
                         a0 = TL.Fma(w, TL.Load(k0 + d * block), a0); b0 = TL.Fma(w, TL.Load(k1 + d * block), b0);
                     }
-                    float* ph = p + h * padded + s0;
-                    TL.Store(TL.Multiply(a0, sc), ph); TL.Store(TL.Multiply(b0, sc), ph + n);
+                    float* pr = p + (long)r * padded + s0;
+                    TL.Store(TL.Multiply(a0, sc), pr); TL.Store(TL.Multiply(b0, sc), pr + n);
                 }
             }
         }
@@ -179,63 +222,119 @@ internal static class Attention
             }
         }
 
-        /// <summary>o[h] = Σ visible slots p[h, k]·v[slot k], in the order of <see cref="Softmax"/>'s rows (the prefix, then the
-        /// visible pending slots), for all heads of the group; each value vector is read once per block of 2·Count dimensions
-        /// and shared by 4 heads.</summary>
+        /// <summary>
+        /// o[r] = Σ_k p[r, k]·v[slot k] over each row's visible sequence (the prefix, then its visible pending slots, in
+        /// the order of <see cref="Softmax"/>'s rows). Rows go 4 at a time over the part of the sequence the 4 have in
+        /// common, chunk by chunk, so that each chunk of values is read from L1 by every row group; then each row runs
+        /// alone over the rest of its sequence. Accumulators start at zero in the output and are parked there between
+        /// the passes.
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void WeightedValues<TL, TV>(float* p, int stride, int prefix, int* visible, int count, float* values, int hd, int group, float* o)
+        private static void WeightedValues<TL, TV>(float* p, int stride, int rows, int group, int prefix, int* visible, int pending, int* counts,
+            float* values, int hd, float** o)
             where TL : ISimdLanes<TV> where TV : struct
         {
-            int n = TL.Count, d0 = 0, length = prefix + count;
+            for (int r = 0; r < rows; r++) new Span<float>(o[r], hd).Clear();
+            int quads = rows / 4, chunk = Math.Max(16, ValueChunkBytes / (4 * hd)), longest = 0;
+            int* common = stackalloc int[MaxRows / 4 + 1];
+            for (int i = 0; i < quads; i++) longest = Math.Max(longest, common[i] = CommonLength(4 * i, group, prefix, visible, pending, counts));
+            for (int k0 = 0; k0 < longest; k0 += chunk)
+                for (int i = 0; i < quads; i++)
+                {
+                    int k1 = Math.Min(k0 + chunk, common[i]);
+                    if (k0 < k1) Accumulate4<TL, TV>(p + (long)4 * i * stride, stride, k0, k1, prefix, visible + 4 * i / group * pending, values, hd, o + 4 * i);
+                }
+            for (int r = 0; r < rows; r++)
+            {
+                int token = r / group, from = r < 4 * quads ? common[r / 4] : 0;
+                Accumulate<TL, TV>(p + (long)r * stride, from, prefix + counts[token], prefix, visible + token * pending, values, hd, 0, hd, o[r]);
+            }
+        }
+
+        /// <summary>The length of the sequence rows [r0, r0 + 4) share: the prefix, then the visible pending slots their
+        /// tokens have in common from the start (all of them for the query heads of one token; the earlier token's for
+        /// causal rows; the common ancestors in a tree).</summary>
+        private static int CommonLength(int r0, int group, int prefix, int* visible, int pending, int* counts)
+        {
+            int first = r0 / group, length = counts[first];
+            int* a = visible + first * pending;
+            for (int token = first + 1; token <= (r0 + 3) / group; token++)
+            {
+                int* b = visible + token * pending;
+                int j = 0, m = Math.Min(length, counts[token]);
+                while (j < m && a[j] == b[j]) j++;
+                length = j;
+            }
+            return prefix + length;
+        }
+
+        /// <summary>Sequence indices [k0, k1) of 4 rows whose sequences agree there (<paramref name="visible"/>: the
+        /// first row's pending slots), added to their accumulators in o; each value vector is read once per block of
+        /// 2·Count dimensions and shared by the 4 rows.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Accumulate4<TL, TV>(float* p, int stride, int k0, int k1, int prefix, int* visible, float* values, int hd, float** o)
+            where TL : ISimdLanes<TV> where TV : struct
+        {
+            int n = TL.Count, d0 = 0;
+            float* oa = o[0], ob = o[1], oc = o[2], od = o[3];
             for (; d0 + 2 * n <= hd; d0 += 2 * n)
             {
-                int h0 = 0;
-                for (; h0 + 4 <= group; h0 += 4)
+                TV a0 = TL.Load(oa + d0), b0 = TL.Load(oa + d0 + n), a1 = TL.Load(ob + d0), b1 = TL.Load(ob + d0 + n);
+                TV a2 = TL.Load(oc + d0), b2 = TL.Load(oc + d0 + n), a3 = TL.Load(od + d0), b3 = TL.Load(od + d0 + n);
+                for (int k = k0; k < k1; k++)
                 {
-                    TV a0 = TL.Zero, b0 = TL.Zero, a1 = TL.Zero, b1 = TL.Zero, a2 = TL.Zero, b2 = TL.Zero, a3 = TL.Zero, b3 = TL.Zero;
-                    float* p0 = p + h0 * stride;
-                    for (int k = 0; k < length; k++)
-                    {
-                        int slot = k < prefix ? k : visible[k - prefix];
-                        float* v = values + (long)slot * hd + d0;
-                        var v0 = TL.Load(v); var v1 = TL.Load(v + n);
-                        var w = TL.Broadcast(p0[k]); a0 = TL.Fma(w, v0, a0); b0 = TL.Fma(w, v1, b0);
-                        w = TL.Broadcast(p0[stride + k]); a1 = TL.Fma(w, v0, a1); b1 = TL.Fma(w, v1, b1);
-                        w = TL.Broadcast(p0[2 * stride + k]); a2 = TL.Fma(w, v0, a2); b2 = TL.Fma(w, v1, b2);
-                        w = TL.Broadcast(p0[3 * stride + k]); a3 = TL.Fma(w, v0, a3); b3 = TL.Fma(w, v1, b3);
-                    }
-                    float* oh = o + h0 * hd + d0;
-                    TL.Store(a0, oh); TL.Store(b0, oh + n); TL.Store(a1, oh + hd); TL.Store(b1, oh + hd + n);
-                    TL.Store(a2, oh + 2 * hd); TL.Store(b2, oh + 2 * hd + n); TL.Store(a3, oh + 3 * hd); TL.Store(b3, oh + 3 * hd + n);
+                    int slot = k < prefix ? k : visible[k - prefix];
+                    float* v = values + (long)slot * hd + d0;
+                    var v0 = TL.Load(v); var v1 = TL.Load(v + n);
+                    var w = TL.Broadcast(p[k]); a0 = TL.Fma(w, v0, a0); b0 = TL.Fma(w, v1, b0);
+                    w = TL.Broadcast(p[stride + k]); a1 = TL.Fma(w, v0, a1); b1 = TL.Fma(w, v1, b1);
+                    w = TL.Broadcast(p[2 * stride + k]); a2 = TL.Fma(w, v0, a2); b2 = TL.Fma(w, v1, b2);
+                    w = TL.Broadcast(p[3 * stride + k]); a3 = TL.Fma(w, v0, a3); b3 = TL.Fma(w, v1, b3);
                 }
-                for (; h0 < group; h0++) WeightedValuesScalar(p + h0 * stride, prefix, visible, count, values, hd, d0, d0 + 2 * n, o + h0 * hd);
+                TL.Store(a0, oa + d0); TL.Store(b0, oa + d0 + n); TL.Store(a1, ob + d0); TL.Store(b1, ob + d0 + n);
+                TL.Store(a2, oc + d0); TL.Store(b2, oc + d0 + n); TL.Store(a3, od + d0); TL.Store(b3, od + d0 + n);
             }
-            for (int h = 0; h < group; h++) WeightedValuesScalar(p + h * stride, prefix, visible, count, values, hd, d0, hd, o + h * hd);
+            if (d0 < hd)
+                for (int j = 0; j < 4; j++) Accumulate<TL, TV>(p + (long)j * stride, k0, k1, prefix, visible, values, hd, d0, hd, o[j]);
         }
 
         /// <summary>
-        /// Dimensions [d0, d1) of one head: 8 at a time in vector lanes, then one at a time; every element gets the same
-        /// fused multiply-adds in the same order as the wide loop, so the bits do not depend on the path. (One dimension at
-        /// a time over all slots made the O(n²) prefill of a long prompt on a small-group model minutes long.)
+        /// Sequence indices [k0, k1) of one row, dimensions [d0, d1), added to its accumulator o: 2·Count dimensions at
+        /// a time, then Count, then one at a time; every element gets the same fused multiply-adds in the same order on
+        /// every path, so the bits do not depend on the path.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void WeightedValuesScalar(float* p, int prefix, int* visible, int count, float* values, int hd, int d0, int d1, float* o)
+        private static void Accumulate<TL, TV>(float* p, int k0, int k1, int prefix, int* visible, float* values, int hd, int d0, int d1, float* o)
+            where TL : ISimdLanes<TV> where TV : struct
         {
-            int length = prefix + count;
-            for (; d0 + 8 <= d1; d0 += 8)
+            if (k0 >= k1) return;
+            int n = TL.Count;
+            for (; d0 + 2 * n <= d1; d0 += 2 * n)
             {
-                var acc = Vector256<float>.Zero;
-                for (int k = 0; k < length; k++)
+                TV a = TL.Load(o + d0), b = TL.Load(o + d0 + n);
+                for (int k = k0; k < k1; k++)
                 {
                     int slot = k < prefix ? k : visible[k - prefix];
-                    acc = Vector256.FusedMultiplyAdd(Vector256.Create(p[k]), Vector256.Load(values + (long)slot * hd + d0), acc);
+                    float* v = values + (long)slot * hd + d0;
+                    var w = TL.Broadcast(p[k]);
+                    a = TL.Fma(w, TL.Load(v), a); b = TL.Fma(w, TL.Load(v + n), b);
                 }
-                acc.Store(o + d0);
+                TL.Store(a, o + d0); TL.Store(b, o + d0 + n);
+            }
+            for (; d0 + n <= d1; d0 += n)
+            {
+                TV a = TL.Load(o + d0);
+                for (int k = k0; k < k1; k++)
+                {
+                    int slot = k < prefix ? k : visible[k - prefix];
+                    a = TL.Fma(TL.Broadcast(p[k]), TL.Load(values + (long)slot * hd + d0), a);
+                }
+                TL.Store(a, o + d0);
             }
             for (int d = d0; d < d1; d++)
             {
-                float acc = 0;
-                for (int k = 0; k < length; k++)
+                float acc = o[d];
+                for (int k = k0; k < k1; k++)
                 {
                     int slot = k < prefix ? k : visible[k - prefix];
                     acc = MathF.FusedMultiplyAdd(p[k], values[(long)slot * hd + d], acc);

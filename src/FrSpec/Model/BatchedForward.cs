@@ -66,7 +66,7 @@ internal sealed class BatchedForward
                 var layer = model.Layers[l];
                 layer.ProjectQkv(c, b, n);
                 for (int r = 0; r < n; r++) layer.RopeAndStore(b, r, caches[r], l, _slots[r]);
-                _attention.Run(c.Pool, layer, b, n, caches, l, _masks);
+                _attention.Run(c, layer, b, n, caches, l, _masks);
                 layer.OutputAndMlp(c, b, n);
             }
         }
@@ -92,14 +92,14 @@ internal sealed class BatchedForward
         private ForwardBuffers _buffers = null!;
         private KvCache[] _caches = null!;
         private AttentionMask[] _masks = null!;
-        private WorkerPool _pool = null!;
+        private Compute _compute = null!;
         private int _index;
         [ThreadStatic] private static float[]? t_query, t_output;
 
-        public void Run(WorkerPool pool, DecoderLayer layer, ForwardBuffers b, int n, KvCache[] caches, int index, AttentionMask[] masks)
+        public void Run(Compute compute, DecoderLayer layer, ForwardBuffers b, int n, KvCache[] caches, int index, AttentionMask[] masks)
         {
-            (_pool, _layer, _buffers, _caches, _index, _masks) = (pool, layer, b, caches, index, masks);
-            pool.For(n, this, 1);
+            (_compute, _layer, _buffers, _caches, _index, _masks) = (compute, layer, b, caches, index, masks);
+            compute.Pool.For(n, this, 1);
             (_layer, _buffers, _caches, _masks) = (null!, null!, null!, null!);
         }
 
@@ -111,7 +111,7 @@ internal sealed class BatchedForward
             for (int r = start; r < end; r++)
             {
                 _buffers.Q.AsSpan(r * q, q).CopyTo(query);
-                Attention.Compute(_pool, query, output, 1, _layer.NumHeads, _layer.NumKvHeads, _layer.HeadDim, _caches[r], _index, _masks[r]);
+                Attention.Compute(_compute, query, output, 1, _layer.NumHeads, _layer.NumKvHeads, _layer.HeadDim, _caches[r], _index, _masks[r]);
                 output.AsSpan(0, q).CopyTo(_buffers.Attn.AsSpan(r * q, q));
             }
         }

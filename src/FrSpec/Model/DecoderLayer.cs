@@ -92,7 +92,7 @@ public sealed class DecoderLayer
         // threads would share lines
         for (int t = 0; t < n; t++) Store(b, t, cache, layer, firstSlot + t);
         b.Profile?.End(PassProfile.Phase.RopeAndCache);
-        Attention.Compute(c.Pool, b.Q, b.Attn, n, NumHeads, NumKvHeads, HeadDim, cache, layer, mask);
+        Attention.Compute(c, b.Q, b.Attn, n, NumHeads, NumKvHeads, HeadDim, cache, layer, mask);
         b.Profile?.End(PassProfile.Phase.Attention);
         OutputAndMlp(c, b, n);
     }
