@@ -4,7 +4,7 @@ using FrSpec.Numerics;
 namespace FrSpec.Tests.Model;
 
 /// <summary>
-/// The tiled attention kernel against its two promises, on odd shapes (head sizes 24, 64, 128; groups 1–8; prefixes that
+/// The tiled attention kernel against its promises, on odd shapes and both vector widths (which must agree bit for bit) (head sizes 24, 64, 128; groups 1–8; prefixes that
 /// are not multiples of 16; causal chunks and tree masks; token counts that leave partial tiles): every token's output
 /// has the bits of a one-token decode over its visible sequence committed in order (batch invariance), and stays within
 /// 1e-5 of a double-precision softmax attention.
@@ -32,6 +32,7 @@ public class AttentionTests
         var values = Rand((prefix + n) * kvWidth);
         var q = Rand(n * width);
 
+        float[]? first = null;
         foreach (var path in new[] { "avx512", "avx2" })
         {
             var compute = Numerics.KernelPaths.Get(path, Precision.Exact);
@@ -44,6 +45,9 @@ public class AttentionTests
             var mask = kind == "causal" ? AttentionMask.Causal(prefix, n) : AttentionMask.Tree(prefix, parents);
             var batch = new float[n * width];
             Attention.Compute(compute, q, batch, n, heads, kvHeads, hd, cache, 0, mask);
+            // 16-lane and 8-lane vectors run the same operations element by element: the same bits
+            if (first != null) Assert.True(first.AsSpan().SequenceEqual(batch), $"hd {hd} group {group} prefix {prefix} {kind}: {path} differs from avx512");
+            first ??= batch;
 
             for (int t = 0; t < n; t++)
             {
