@@ -6,8 +6,8 @@ namespace FrSpec.Tests.Model;
 
 /// <summary>
 /// A tree pass must give every node the bits that decoding its path one token at a time gives (what keeps greedy
-/// speculative output identical to vanilla): the matrix products, attention over transposed key blocks, norms and
-/// activations all batch-invariant. Contexts cross the 16-, 32- and 64-slot key blocks; shapes include query groups
+/// speculative output identical to vanilla), and so must every chunking of a prefill: the matrix products, attention
+/// over transposed key blocks (in tiles of tokens), norms and activations all batch-invariant. Contexts cross the 16-, 32- and 64-slot key blocks; shapes include query groups
 /// that are not a multiple of 4 and head sizes that are not a multiple of the vector width.
 /// </summary>
 public class BatchInvariantForwardTests
@@ -63,6 +63,40 @@ public class BatchInvariantForwardTests
                     alone.CommitAll();
                 }
                 Assert.True(tree.AsSpan(node * hidden, hidden).SequenceEqual(last), $"{shape} {type} {precision} prefix {prefixLength}: node {node} differs from decoding its path");
+            }
+        }
+    }
+
+    [Theory, MemberData(nameof(Cases))]
+    public void EveryPrefillChunkingGivesTheBitsOfDecodingOneTokenAtATime(string shape, DType type, Precision precision)
+    {
+        using var m = Transformer.Load(TestModels.Dir(Shape(shape), type), EngineOptions.Default with { Precision = precision });
+        int hidden = m.Config.HiddenSize, vocab = m.Config.VocabSize, length = 45;
+        var r = new Random(29);
+        var tokens = Enumerable.Range(0, length).Select(_ => r.Next(vocab)).ToArray();
+        var state = m.CreateState();
+
+        // the reference: one token per pass, every earlier token committed
+        var decoded = new float[length * hidden];
+        var cache = m.CreateCache(64);
+        for (int t = 0; t < length; t++)
+        {
+            m.Forward(state, cache, [tokens[t]], [t]).CopyTo(decoded.AsSpan(t * hidden));
+            cache.CommitAll();
+        }
+        // chunkings whose tiles split the causal rows at other places (one pass; odd chunk sizes)
+        foreach (var chunks in new[] { new[] { 45 }, [5, 13, 27], [17, 1, 27], [31, 14] })
+        {
+            cache.Clear();
+            int at = 0;
+            foreach (int size in chunks)
+            {
+                var h = m.Forward(state, cache, tokens.AsSpan(at, size), Enumerable.Range(at, size).ToArray());
+                cache.CommitAll();
+                for (int t = 0; t < size; t++)
+                    Assert.True(h.Slice(t * hidden, hidden).SequenceEqual(decoded.AsSpan((at + t) * hidden, hidden)),
+                        $"{shape} {type} {precision} chunks {string.Join('+', chunks)}: token {at + t} differs from decoding one token at a time");
+                at += size;
             }
         }
     }
