@@ -121,7 +121,7 @@ internal static class Attention
 
                     Scores<TL, TV>(qRows, rows, hd, pk + Cache.KeyBase(g), padded, ps, Scale);
                     for (int i = 0; i < tokens; i++)
-                        Softmax(ps + i * group * padded, padded, group, prefix, vis + i * pending, counts[i], Wide);
+                        Softmax(ps + i * group * padded, padded, group, prefix, vis + i * pending, counts[i]);
                     WeightedValues<TL, TV>(ps, padded, rows, group, prefix, vis, pending, counts, pv + Cache.Offset(g, 0), hd, oRows);
                 }
             }
@@ -181,11 +181,10 @@ internal static class Attention
         /// visible pending slots <paramref name="visible"/>, whose scores are first moved to follow the prefix (row[prefix + j]
         /// ← row[visible[j]]). The row is then the token's visible sequence, the same values at the same indices whether
         /// its ancestors are pending slots of a tree or committed ones, so the denominator can be summed 16 lanes at a time
-        /// (lane = index mod 16, then a fixed reduction) and stay batch-invariant; the AVX-512 path runs the same lanes in one
-        /// vector (<see cref="VectorExp.Exp16"/>), which gives the same bits.
+        /// (lane = index mod 16, then a fixed reduction) and stay batch-invariant.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Softmax(float* p, int stride, int group, int prefix, int* visible, int count, bool wide)
+        private static void Softmax(float* p, int stride, int group, int prefix, int* visible, int count)
         {
             int length = prefix + count;
             float* tail = stackalloc float[16];
@@ -200,19 +199,6 @@ internal static class Attention
                 var m = Vector256.Create(max);
                 Vector256<float> a0 = Vector256<float>.Zero, a1 = Vector256<float>.Zero;
                 int k = 0;
-                if (wide)
-                {
-                    // the same operations 16 lanes at a time: lanes 0–7 are a0's, 8–15 a1's
-                    var m16 = Vector512.Create(max);
-                    var a = Vector512<float>.Zero;
-                    for (; k + 16 <= length; k += 16)
-                    {
-                        var e = VectorExp.Exp16(Vector512.Load(row + k) - m16);
-                        e.Store(row + k);
-                        a += e;
-                    }
-                    a0 = a.GetLower(); a1 = a.GetUpper();
-                }
                 for (; k + 16 <= length; k += 16)
                 {
                     // e^(s − max), the subtraction as its own rounding step (as VectorExp.Exp)
