@@ -55,8 +55,14 @@ public static unsafe class MachineProbe
             return sw.Elapsed.TotalSeconds;
         }
 
-        /// <summary>GB/s of one pass (<see cref="Seconds"/>).</summary>
-        public double GBps() => Bytes / Seconds() / 1e9;
+        /// <summary>GB/s of <paramref name="passes"/> passes back to back (<see cref="Seconds"/>): more passes cover a longer
+        /// moment, as long as the round they judge.</summary>
+        public double GBps(int passes = 1)
+        {
+            double seconds = 0;
+            for (int i = 0; i < passes; i++) seconds += Seconds();
+            return passes * Bytes / seconds / 1e9;
+        }
 
         public void Dispose() => _buffer.Dispose();
     }
