@@ -210,6 +210,7 @@ internal sealed unsafe class Int8DotKernels
 
         private void Q4_0Block()
         {
+            PrefetchWeights(Q4BatchPrefetch, 288); // a batch: this block is never a decode's (Q4_0StreamBlock)
             a.vcvtph2ps(Sw, __ymmword_ptr[rsi]);
             foreach (var (first, end) in Halves)
             {
@@ -262,6 +263,7 @@ internal sealed unsafe class Int8DotKernels
 
         private void Q4_KBlock()
         {
+            PrefetchWeights(Q4BatchPrefetch, 2304);
             for (int j = 0; j < 8; j++)
             {
                 // scale and min of sub-block j for the 16 rows (the integer sums' registers serve as scratch): low 4 bits
@@ -313,6 +315,7 @@ internal sealed unsafe class Int8DotKernels
         /// </summary>
         private void Q4_KPairBlock()
         {
+            if (!split) PrefetchWeights(Q4BatchPrefetch, 2304);
             a.vcvtph2ps(D, __ymmword_ptr[rsi]);
             a.vcvtph2ps(DMin, __ymmword_ptr[rsi + 32]);
             a.vmulps(D16, D, Sixteenth);
@@ -338,18 +341,27 @@ internal sealed unsafe class Int8DotKernels
                 a.vcvtdq2ps(swO, swO); a.vmulps(swO, swO, D16);
                 a.vcvtdq2ps(le, le); a.vmulps(mwE, le, DMin);
                 a.vcvtdq2ps(lo, lo); a.vmulps(mwO, lo, DMin);
-                for (int m = 0; m < 2 * acts; m++) a.vpxord(Sum(m), Sum(m), Sum(m));
+                // one activation row: odd steps add into their own pair of sums (joined below; integer addition is exact in any
+                // order), which halves vpdpbusd's dependency chains; a decode core is otherwise bound by their latency
+                int sums = split ? 4 : 2 * acts;
+                for (int m = 0; m < sums; m++) a.vpxord(Sum(m), Sum(m), Sum(m));
                 int je = 2 * c, jo = 2 * c + 1;
                 for (int s = 0; s < 8; s++)
                 {
                     a.vmovdqu8(T0, __zmmword_ptr[rsi + 256 + 64 * (8 * c + s)]);
                     a.vpandd(W0, T0, LowNibble);
                     a.vpandd(T2, T0, HighNibble);
+                    int odd = split ? 2 * (s & 1) : 0;
                     for (int m = 0; m < acts; m++)
                     {
-                        a.vpdpbusd(Sum(2 * m), W0, __dword_bcst[rax + 32 * (je * acts + m) + 4 * s]);
-                        a.vpdpbusd(Sum(2 * m + 1), T2, __dword_bcst[rax + 32 * (jo * acts + m) + 4 * s]);
+                        a.vpdpbusd(Sum(2 * m + odd), W0, __dword_bcst[rax + 32 * (je * acts + m) + 4 * s]);
+                        a.vpdpbusd(Sum(2 * m + 1 + odd), T2, __dword_bcst[rax + 32 * (jo * acts + m) + 4 * s]);
                     }
+                }
+                if (split)
+                {
+                    a.vpaddd(Sum(0), Sum(0), Sum(2));
+                    a.vpaddd(Sum(1), Sum(1), Sum(3));
                 }
                 for (int m = 0; m < acts; m++)
                     foreach (var (j, e) in new[] { (je, 0), (jo, 1) })
@@ -423,6 +435,7 @@ internal sealed unsafe class Int8DotKernels
 
         private void Q6_KBlock()
         {
+            PrefetchWeights(Q4BatchPrefetch, Quantized.InterleavedLayout.Q6_KBody);
             for (int h = 0; h < 2; h++)
                 for (int qq = 0; qq < 4; qq++)
                     for (int e = 0; e < 2; e++)
@@ -469,8 +482,17 @@ internal sealed unsafe class Int8DotKernels
         /// </summary>
         private const int Q8_0BatchPrefetch = 8 * 544;
 
+        /// <summary>
+        /// How far ahead a batched Q4_0, Q4_K or Q6_K kernel asks for its weights: about the Q8_0 distance (4.5 KB; 16 Q4_0
+        /// group blocks, 2 of Q4_K, 1.4 of Q6_K). A batch spends long enough per block that the hardware prefetchers fall
+        /// behind, as for Q8_0; decode's kernels stream fast enough for them and prefetch nothing (prefetching 2–4 KB ahead
+        /// in the one-row kernels did not help in `bench decode`).
+        /// </summary>
+        private const int Q4BatchPrefetch = 4608;
+
         /// <summary>prefetcht0 of every cache line of the <paramref name="bytes"/> at rsi + <paramref name="distance"/>, which
-        /// start on a 32-byte boundary (Q8_0 group blocks of 544 bytes in a 64-byte aligned matrix). A prefetch never faults,
+        /// start on a 32-byte boundary (Q8_0 group blocks of 544 bytes in a 64-byte aligned matrix; Q4_0, Q4_K and Q6_K blocks and
+        /// bodies likewise). A prefetch never faults,
         /// so running past the end of the matrix is harmless.</summary>
         private void PrefetchWeights(int distance, int bytes)
         {
