@@ -232,7 +232,7 @@ internal sealed unsafe class Int8DotKernels
 
         private void Q8_0Block()
         {
-            if (acts > 1) PrefetchWeights(Q8_0BatchPrefetch, 544);
+            if (acts >= Q8_0PrefetchActs) PrefetchWeights(Q8_0BatchPrefetch, 544);
             a.vcvtph2ps(Sw, __ymmword_ptr[rsi]);
             foreach (var (first, end) in Halves)
             {
@@ -488,19 +488,30 @@ internal sealed unsafe class Int8DotKernels
         }
 
         /// <summary>
-        /// How far ahead of the group block being multiplied a batched Q8_0 kernel asks for its weights: 8 group blocks. A
-        /// batch spends about 10 times longer per block than decode does, and at that pace the hardware prefetchers fall
-        /// behind the memory latency: in `bench int8-tile` (16 rows, matrices beyond L2) the products ran at 43–50% of the
-        /// vpdpbusd peak without these prefetches and 67–75% with them (17 KB ahead was no better, 2 KB slightly worse).
+        /// How far ahead of the group block being multiplied a batched Q8_0 kernel asks for its weights: 16 group blocks
+        /// (8.5 KB), into L2. A batch spends about 10 times longer per block than decode does, and at that pace the hardware
+        /// prefetchers fall behind the memory latency: in `bench int8-tile` (16 rows, matrices beyond L2) the products ran at
+        /// 43–50% of the vpdpbusd peak without prefetches and 67–75% with prefetcht0 8 blocks ahead. Through a whole pass
+        /// (every layer's products of the Q8_0 1B shape, weights streamed from memory; a scratch harness alternating the
+        /// variants in one process, three runs of 7–21 rounds) 16 rows took 53–57 ms with prefetcht0 8 blocks ahead and
+        /// 47–51 ms with prefetcht1 16 blocks ahead, 8 rows 40–44 and 37–38 ms; `bench components` agrees (docs/gguf.md,
+        /// "Prefetching into L2"). Most likely a prefetch into L1 holds one of L1's few miss buffers until its line arrives
+        /// and one into L2 does not, so more lines are in flight. Farther (24–48 blocks) was no better; decode (one row)
+        /// gains nothing, the hardware prefetchers keep up there.
         /// </summary>
-        private const int Q8_0BatchPrefetch = 8 * 544;
+        private const int Q8_0BatchPrefetch = 16 * 544;
 
-        /// <summary>prefetcht0 of every cache line of the <paramref name="bytes"/> at rsi + <paramref name="distance"/>, which
-        /// start on a 32-byte boundary (Q8_0 group blocks of 544 bytes in a 64-byte aligned matrix). A prefetch never faults,
-        /// so running past the end of the matrix is harmless.</summary>
+        /// <summary>Tiles from this many activation rows up prefetch. Smaller tiles are nearly as fast per block as decode and
+        /// the hardware prefetchers keep up with them: the 4-row products of the same pass took 34 ms without prefetches and
+        /// 35–36 ms with either prefetch (the same harness, 21 rounds), 8 rows 36.7 ms either way.</summary>
+        private const int Q8_0PrefetchActs = 5;
+
+        /// <summary>prefetcht1 (into L2) of every cache line of the <paramref name="bytes"/> at rsi + <paramref name="distance"/>,
+        /// which start on a 32-byte boundary (Q8_0 group blocks of 544 bytes in a 64-byte aligned matrix). A prefetch never
+        /// faults, so running past the end of the matrix is harmless.</summary>
         private void PrefetchWeights(int distance, int bytes)
         {
-            for (int offset = 0; offset < bytes + 32; offset += 64) a.prefetcht0(__byte_ptr[rsi + distance + offset]);
+            for (int offset = 0; offset < bytes + 32; offset += 64) a.prefetcht1(__byte_ptr[rsi + distance + offset]);
         }
 
         private void Advance(int weights, int q, int d, int c, int mins)
