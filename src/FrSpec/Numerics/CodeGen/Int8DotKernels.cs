@@ -166,8 +166,8 @@ internal sealed unsafe class Int8DotKernels
         private void ScaleTripletConstants()
         {
             const ulong Zero = 0x80; // vpshufb: a set top bit zeroes the byte
-            ulong Shuffle(int k) => (ulong)(3 * k) | (ulong)(3 * k + 1) << 8 | (ulong)(3 * k + 2) << 16 | Zero << 24;
-            ulong Dwords(int lane, int i) => (ulong)(3 * lane + i) | (ulong)(3 * lane + Math.Min(i + 1, 2)) << 32;
+            static ulong Shuffle(int k) => 3UL * (uint)k | (3UL * (uint)k + 1) << 8 | (3UL * (uint)k + 2) << 16 | Zero << 24;
+            static ulong Dwords(int lane, int i) => (3UL * (uint)lane + (uint)i) | (3UL * (uint)lane + (uint)Math.Min(i + 1, 2)) << 32;
             // pushed from the last qword, so that the first lies at [rsp]: the vpermd index above the vpshufb pattern
             for (int q = 7; q >= 0; q--) PushQword(Shuffle(2 * (q & 1)) | Shuffle(2 * (q & 1) + 1) << 32);
             for (int q = 7; q >= 0; q--) PushQword(Dwords(q / 2, 2 * (q & 1)));
