@@ -56,7 +56,7 @@ public sealed class BenchComponentsCommand : ICliVerb
                     var eagleVariants = new List<(string, DraftVocabulary?)> { ($"draft vocab ({head.DraftVocabSize})", null) };
                     eagleVariants.AddRange(variants.Skip(1));
                     drafters.Add(new("EAGLE-3 draft step", k, SpeculationComponents.NetworkSteps(eagleVariants.Select(v =>
-                        (v.Item1, (Speculative.IDraftNetwork)Speculative.Eagle3Network.For(head, target, lm.Eagle3DraftHead(e, v.Item2)))).ToList(), vocab, k, ctx, reps)));
+                        (v.Item1, (Speculative.IDraftNetwork)Speculative.Eagle3Network.For(head, target, lm.Eagle3DraftHead(e, v.Item2)))).ToList(), vocab, k, ctx, reps, target)));
                 }
                 else drafters.Add(new("EAGLE-2 draft step", k, SpeculationComponents.DraftSteps(target, lm.EagleHead(e), variants, k, ctx, reps)));
             }
@@ -66,7 +66,7 @@ public sealed class BenchComponentsCommand : ICliVerb
                 foreach (int r in new[] { 1, k }.Distinct()) // a chain feeds one row per step, a tree k
                     drafters.Add(new($"Draft-model step ({draft.Config.NumLayers} layers, hidden {draft.Config.HiddenSize}; {(r == 1 ? "a chain" : "a tree")})", r,
                         SpeculationComponents.NetworkSteps(variants.Select(v =>
-                            (v.Item1, (Speculative.IDraftNetwork)new Speculative.DraftModelNetwork(draft, lm.DraftModelHead(d, v.Item2)))).ToList(), vocab, r, ctx, reps)));
+                            (v.Item1, (Speculative.IDraftNetwork)new Speculative.DraftModelNetwork(draft, lm.DraftModelHead(d, v.Item2)))).ToList(), vocab, r, ctx, reps, target)));
             }
             if (pr.GetValue(medusa) is string m)
             {
@@ -74,13 +74,16 @@ public sealed class BenchComponentsCommand : ICliVerb
                 var choices = Speculative.MedusaTree.McSim7b63;
                 int depth = Math.Min(choices.Depth, heads.Count), top = choices.TopKPerHead.Max();
                 drafters.Add(new($"Medusa draft ({depth} heads, top-{top}; the layer column is the ResBlocks)", 1, SpeculationComponents.MedusaSteps(heads,
-                    variants.Select(v => (v.Item1, lm.MedusaLmHeads(m, v.Item2))).ToList(), depth, top, target.Compute, reps)));
+                    variants.Select(v => (v.Item1, lm.MedusaLmHeads(m, v.Item2))).ToList(), depth, top, target.Compute, reps, target, ctx)));
             }
             double? lookupMs = pr.GetValue(lookup) ? SpeculationComponents.LookupSearch(Speculative.PromptLookupOptions.Default, vocab, ctx, reps) : null;
             var sizes = (pr.GetValue(tree) ?? [1, 8, 16, 32, 64]).Where(t => t >= 1).Distinct().ToList();
             if (!sizes.Contains(1)) sizes.Insert(0, 1);
             var machine = MachineLimits.Measure();
-            var verify = SpeculationComponents.Verification(target, sizes, ctx, reps);
+            IReadOnlyList<VerifyTiming> verify;
+            // decode's read passes: the weights' page size and threads, 1 GiB (about as long as a decode step reads)
+            using (var pass = new MachineProbe.ReadPass(1L << 30, target.UsesHugePages, target.Compute.Pool))
+                verify = SpeculationComponents.Verification(target, sizes, ctx, reps, pass);
             int prefillTokens = pr.GetValue(prefill);
             var report = new ComponentsReport
             {

@@ -10,6 +10,8 @@ namespace FrSpec.Cli.Commands;
 /// `frspec bench decode`: decode tokens/s, weight bytes read per token and the implied bandwidth, beside the
 /// machine's measured read bandwidth from the same run, and each weight type's products alone (<see cref="WeightTypeStreams"/>)
 /// against that bandwidth (the first weight mode's model). With --weights both, mapped and huge-page weights alternate.
+/// Decode rounds alternate with read passes (same threads and page size as the weights), and each round's share is taken
+/// against the passes just before and after it (<see cref="PairedMeasurement"/>), which survives the host's drift.
 /// </summary>
 public sealed class BenchDecodeCommand : ICliVerb
 {
@@ -39,12 +41,23 @@ public sealed class BenchDecodeCommand : ICliVerb
                 int steps = pr.GetValue(tokens), repeat = pr.GetValue(reps);
                 long bytes = models[0].WeightBytesPerToken();
                 var samples = models.Select(_ => new List<double>()).ToArray();
-                for (int r = 0; r <= repeat; r++) // round 0 warms up (page faults, JIT)
-                    for (int k = 0; k < models.Length; k++)
-                    {
-                        double s = Round(models[k], steps);
-                        if (r > 0) samples[k].Add(s);
-                    }
+                // each round follows a read probe with its model's threads and page size; one more probe ends the run, so every
+                // measured round r has probes r (before) and r + 1 (after) of its model (PairedMeasurement). A probe is
+                // ProbePasses passes over 1 GiB (~0.1 s), so that it covers a good part of the moment a round (~0.5 s) covers.
+                var passes = models.Select(m => new MachineProbe.ReadPass(1L << 30, m.UsesHugePages, m.Compute.Pool)).ToArray();
+                var probes = models.Select(_ => new List<double>()).ToArray();
+                try
+                {
+                    for (int r = 0; r <= repeat; r++) // round 0 warms up (page faults, JIT)
+                        for (int k = 0; k < models.Length; k++)
+                        {
+                            double p = passes[k].GBps(ProbePasses);
+                            double s = Round(models[k], steps);
+                            if (r > 0) { probes[k].Add(p); samples[k].Add(s); }
+                        }
+                    for (int k = 0; k < models.Length; k++) probes[k].Add(passes[k].GBps(ProbePasses));
+                }
+                finally { foreach (var p in passes) p.Dispose(); }
                 var streams = WeightTypeStreams.Measure(models[0], 2 * repeat + 1);
                 var bw = MachineProbe.ReadBandwidth(1L << 30, hugePages: true, repeats: 5);
                 var bw4k = MachineProbe.ReadBandwidth(1L << 30, hugePages: false, repeats: 5);
@@ -54,11 +67,15 @@ public sealed class BenchDecodeCommand : ICliVerb
                 for (int k = 0; k < models.Length; k++)
                 {
                     var l = samples[k];
-                    l.Sort();
-                    double median = l[l.Count / 2], best = l[0];
+                    double median = PairedMeasurement.Median(l), best = l.Min();
+                    var rates = l.Select(sec => bytes / sec / 1e9).ToArray();
+                    var shares = PairedMeasurement.Shares(rates, probes[k]);
                     string label = models[k].UsesHugePages ? "huge pages" : "mmap";
                     Console.WriteLine($"decode       {label,-10}  {1 / median:F2} tokens/s median, {1 / best:F2} best  = {bytes / median / 1e9:F1} GB/s median, {bytes / best / 1e9:F1} best"
-                        + $"  ({100 * bytes / median / 1e9 / bw.best:F0}% of best measured bandwidth)");
+                        + $"  ({100 * bytes / median / 1e9 / bw.median:F0}% of the median, {100 * bytes / median / 1e9 / bw.best:F0}% of the best bandwidth measured after the rounds)");
+                    Console.WriteLine($"decode       {label,-10}  paired: {100 * PairedMeasurement.Median(shares):F0}% of the read bandwidth of its own moment (median over {shares.Length} rounds"
+                        + $" of each round against the mean of the read probes ({ProbePasses} passes over 1 GiB) just before and after it; rounds {100 * shares.Min():F0}–{100 * shares.Max():F0}%,"
+                        + $" probes {probes[k].Min():F1}–{probes[k].Max():F1} GB/s)");
                 }
                 Console.WriteLine($"by type      products of one weight type alone, 1 row, medians of {2 * repeat + 1} rounds, each after a read pass over 1 GiB: {streams.BandwidthGBps:F1} GB/s median");
                 foreach (var st in streams.Streams)
@@ -72,6 +89,9 @@ public sealed class BenchDecodeCommand : ICliVerb
         });
         return cmd;
     }
+
+    /// <summary>Read passes over 1 GiB per bandwidth probe between decode rounds.</summary>
+    private const int ProbePasses = 4;
 
     /// <summary>Seconds per token over one round of decode steps from an empty cache.</summary>
     private static double Round(Transformer m, int steps)

@@ -30,6 +30,25 @@ public sealed class ComponentsReport
     private VerifyTiming Decode => Verify.First(v => v.TreeTokens == 1);
     private long WeightBytes => Target.WeightBytesPerToken();
 
+    /// <summary>Decode's share of the read bandwidth paired round by round (<see cref="PairedMeasurement"/>): the median over
+    /// repetitions of the decode step's GB/s over the mean of the read passes right before and after it, and the median of
+    /// those means; null without read passes.</summary>
+    internal (double Share, double ReadGBs, int Rounds)? PairedDecode
+    {
+        get
+        {
+            var d = Decode;
+            if (d.SamplesMs is not { Count: > 0 } samples || d.ReadBeforeGBs == null || d.ReadAfterGBs == null) return null;
+            var rates = samples.Select(ms => WeightBytes / (ms / 1000) / 1e9).ToArray();
+            var means = d.ReadBeforeGBs.Zip(d.ReadAfterGBs, (b, a) => (b + a) / 2).ToArray();
+            return (PairedMeasurement.Median(PairedMeasurement.Shares(rates, d.ReadBeforeGBs, d.ReadAfterGBs)), PairedMeasurement.Median(means), samples.Count);
+        }
+    }
+
+    /// <summary>Median over repetitions of verifying T tokens over the same repetition's T = 1 (all logits, and as the verifier).</summary>
+    private (double? All, double? Verifier) PairedRatios(VerifyTiming v) =>
+        (PairedMeasurement.MedianRatio(v.SamplesMs, Decode.SamplesMs), PairedMeasurement.MedianRatio(v.VerifierSamplesMs, Decode.VerifierSamplesMs));
+
     /// <summary>Weights the layers' matrix products multiply (all layers, no LM head).</summary>
     private double LayerParameters => Target.Layers.Sum(l => (double)l.QProj.Rows * l.QProj.Cols + (double)l.KProj.Rows * l.KProj.Cols
         + (double)l.VProj.Rows * l.VProj.Cols + (double)l.OProj.Rows * l.OProj.Cols + (double)l.GateProj.Rows * l.GateProj.Cols
@@ -87,6 +106,7 @@ public sealed class ComponentsReport
             {
                 ["ms"] = R(decodeMs), ["tokensPerSecond"] = R(1000 / decodeMs), ["weightBytes"] = WeightBytes, ["GBs"] = R(gbs),
                 ["shareOfBandwidthMedian"] = R(gbs / m.HugePagesMedianGBs), ["shareOfBandwidthBest"] = R(gbs / m.HugePagesBestGBs),
+                ["shareOfBandwidthPaired"] = R(PairedDecode?.Share), ["pairedReadGBs"] = R(PairedDecode?.ReadGBs), ["pairedRounds"] = PairedDecode?.Rounds,
             },
             ["productInstruction"] = instruction,
         };
@@ -95,11 +115,13 @@ public sealed class ComponentsReport
         {
             double gflops = 2 * layerParams * v.TreeTokens / (v.ProjectionMs / 1000) / 1e9;
             double headGflops = 2.0 * v.TreeTokens * Target.Head.Weight.Rows * Target.Head.Weight.Cols / (v.HeadMs / 1000) / 1e9;
+            var (paired, verifierPaired) = PairedRatios(v);
             verify.Add(new JsonObject
             {
                 ["tokens"] = v.TreeTokens,
-                ["ms"] = R(v.Ms), ["ratioToDecode"] = R(v.Ms / decodeMs),
-                ["verifierMs"] = R(v.VerifierMs), ["verifierRatioToDecode"] = R(v.VerifierMs / Decode.VerifierMs), ["chainRows"] = v.ChainRows,
+                ["ms"] = R(v.Ms), ["ratioToDecode"] = R(v.Ms / decodeMs), ["ratioToDecodePaired"] = R(paired),
+                ["verifierMs"] = R(v.VerifierMs), ["verifierRatioToDecode"] = R(v.VerifierMs / Decode.VerifierMs),
+                ["verifierRatioToDecodePaired"] = R(verifierPaired), ["chainRows"] = v.ChainRows,
                 ["forwardMs"] = R(v.ForwardMs), ["headMs"] = R(v.HeadMs), ["chainHeadMs"] = R(v.ChainHeadMs),
                 ["projectionMs"] = R(v.ProjectionMs), ["projectionGflops"] = R(gflops), ["projectionShareOfPeak"] = R(gflops / peak),
                 ["headGflops"] = R(headGflops), ["headShareOfPeak"] = R(headGflops / peak),
@@ -117,6 +139,7 @@ public sealed class ComponentsReport
                 {
                     ["label"] = s.Label, ["vocabRows"] = s.VocabRows, ["rows"] = d.Rows,
                     ["layerMs"] = R(s.LayerMs), ["headMs"] = R(s.HeadMs), ["headProductMs"] = R(s.HeadProductMs), ["totalMs"] = R(s.TotalMs), ["ratioToDecode"] = R(s.TotalMs / decodeMs),
+                    ["ratioToDecodePaired"] = R(PairedMeasurement.MedianRatio(s.SamplesMs, s.DecodeSamplesMs)),
                 };
                 if (s.LayerPhases != null) step["layerPhasesMs"] = Phases(s.LayerPhases);
                 steps.Add(step);
@@ -151,14 +174,19 @@ public sealed class ComponentsReport
             + $"peaks: fp32 FMA {m.Fp32FmaGflops ?? m.ManagedFp32FmaGflops:F0}, vdpbf16ps {m.Bf16DotGflops?.ToString("F0") ?? "-"} GFLOP/s, vpdpbusd {m.Int8DotGops?.ToString("F0") ?? "-"} GOP/s");
         o.WriteLine($"decode: {decodeMs:F1} ms = {1000 / decodeMs:F2} tokens/s, {WeightBytes / 1e9:F3} GB per token = {gbs:F1} GB/s "
             + $"({100 * gbs / m.HugePagesMedianGBs:F0}% of the median, {100 * gbs / m.HugePagesBestGBs:F0}% of the best bandwidth)");
+        if (PairedDecode is var (share, read, rounds))
+            o.WriteLine($"decode paired: {100 * share:F0}% of the read bandwidth of its own moment (median over {rounds} repetitions of each decode "
+                + $"against the mean of the read passes just before and after it; those means {read:F1} GB/s median)");
         o.WriteLine();
         foreach (var d in Drafters)
         {
             o.WriteLine($"{d.Title} ({d.Rows} row{(d.Rows == 1 ? "" : "s")})");
-            o.WriteLine($"{"",-24}      V'   layer ms  head ms  total ms  head share  vs full  vs decode");
+            o.WriteLine($"{"",-24}      V'   layer ms  head ms  total ms  head share  vs full  vs decode  paired");
             double full = d.Steps[0].TotalMs;
             foreach (var s in d.Steps)
-                o.WriteLine($"{s.Label,-24} {s.VocabRows,7} {s.LayerMs,9:F2} {s.HeadMs,8:F2} {s.TotalMs,9:F2} {100 * s.HeadMs / s.TotalMs,10:F0}% {full / s.TotalMs,7:F2}x {s.TotalMs / decodeMs,9:F3}");
+                o.WriteLine($"{s.Label,-24} {s.VocabRows,7} {s.LayerMs,9:F2} {s.HeadMs,8:F2} {s.TotalMs,9:F2} {100 * s.HeadMs / s.TotalMs,10:F0}% {full / s.TotalMs,7:F2}x {s.TotalMs / decodeMs,9:F3}"
+                    + $" {Fixed(PairedMeasurement.MedianRatio(s.SamplesMs, s.DecodeSamplesMs), "F3"),7}");
+            o.WriteLine("(vs decode: ratio of medians; paired: median over repetitions of the step over the decode step timed in the same repetition)");
             o.WriteLine();
         }
         if (LookupSearchMs is double lookup)
@@ -167,13 +195,15 @@ public sealed class ComponentsReport
             o.WriteLine();
         }
         if (Drafters.Count == 0 && LookupSearchMs == null) o.WriteLine("(no drafter given: --eagle, --draft-model, --medusa or --lookup; verification only)\n");
-        o.WriteLine($"Verify T tokens   all logits (ms, vs decode)   as the verifier runs it (ms, vs decode)   layer products: GFLOP/s, share of {instruction} peak   attention ms");
+        o.WriteLine($"Verify T tokens   all logits (ms, vs decode, paired)   as the verifier runs it (ms, vs decode, paired)   layer products: GFLOP/s, share of {instruction} peak   attention ms");
         foreach (var v in Verify)
         {
             double gflops = 2 * layerParams * v.TreeTokens / (v.ProjectionMs / 1000) / 1e9;
-            o.WriteLine($"T = {v.TreeTokens,-4} {v.Ms,14:F1} {v.Ms / decodeMs,8:F2}x {v.VerifierMs,22:F1} {v.VerifierMs / Decode.VerifierMs,8:F2}x ({v.ChainRows} head rows) "
-                + $"{gflops,12:F0} {(peak is double pk ? $"{100 * gflops / pk:F0}%" : "-"),8} {v.Phases["Attention"],12:F1}");
+            var (paired, verifierPaired) = PairedRatios(v);
+            o.WriteLine($"T = {v.TreeTokens,-4} {v.Ms,14:F1} {v.Ms / decodeMs,8:F2}x {Fixed(paired, "F2"),6}x {v.VerifierMs,22:F1} {v.VerifierMs / Decode.VerifierMs,8:F2}x "
+                + $"{Fixed(verifierPaired, "F2"),6}x ({v.ChainRows} head rows) {gflops,12:F0} {(peak is double pk ? $"{100 * gflops / pk:F0}%" : "-"),8} {v.Phases["Attention"],12:F1}");
         }
+        o.WriteLine("(vs decode: ratio of medians; paired: median over repetitions of T over the same repetition's T = 1)");
         if (Prefill is { } p)
         {
             o.WriteLine();
@@ -190,6 +220,8 @@ public sealed class ComponentsReport
         foreach (var (k, v) in phases) o[char.ToLowerInvariant(k[0]) + k[1..]] = R(v);
         return o;
     }
+
+    private static string Fixed(double? v, string format) => v?.ToString(format) ?? "-";
 
     private static double? R(double? v) => v is double d && double.IsFinite(d) ? Math.Round(d, 4) : null;
 }

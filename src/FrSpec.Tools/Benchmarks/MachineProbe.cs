@@ -27,14 +27,17 @@ public static unsafe class MachineProbe
     }
 
     /// <summary>A buffer (faulted in) that can be read once more at any moment, so that a benchmark can interleave its
-    /// bandwidth probes with what it measures.</summary>
+    /// bandwidth probes with what it measures (<see cref="PairedMeasurement"/>). Pass the pool and the page size of the
+    /// weights being judged: the probe then reads with the same threads and the same TLB reach as the products do.</summary>
     public sealed class ReadPass : IDisposable
     {
         private readonly NativeBuffer _buffer;
         private readonly ReadJob _job;
+        private readonly WorkerPool _pool;
 
-        public ReadPass(long bytes, bool hugePages)
+        public ReadPass(long bytes, bool hugePages, WorkerPool? pool = null)
         {
+            _pool = pool ?? WorkerPool.Shared;
             _buffer = new NativeBuffer(bytes, hugePages);
             Bytes = bytes;
             for (long at = 0; at < bytes; at += int.MaxValue) // fault pages in
@@ -48,8 +51,17 @@ public static unsafe class MachineProbe
         public double Seconds()
         {
             var sw = Stopwatch.StartNew();
-            WorkerPool.Shared.For(256, _job, 1);
+            _pool.For(256, _job, 1);
             return sw.Elapsed.TotalSeconds;
+        }
+
+        /// <summary>GB/s of <paramref name="passes"/> passes back to back (<see cref="Seconds"/>): more passes cover a longer
+        /// moment, as long as the round they judge.</summary>
+        public double GBps(int passes = 1)
+        {
+            double seconds = 0;
+            for (int i = 0; i < passes; i++) seconds += Seconds();
+            return passes * Bytes / seconds / 1e9;
         }
 
         public void Dispose() => _buffer.Dispose();

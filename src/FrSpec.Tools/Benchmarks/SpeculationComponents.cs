@@ -8,9 +8,11 @@ namespace FrSpec.Benchmarks;
 
 /// <summary>Median time of one draft step: the draft network over k rows (Medusa: its ResBlocks), then the (subset) LM head with
 /// log-softmax and top-k (<see cref="HeadProductMs"/>: the head's matrix product alone). <see cref="LayerPhases"/> splits the
-/// layer part by phase (mean ms per step; null where the network's passes are not profiled, e.g. Medusa).</summary>
+/// layer part by phase (mean ms per step; null where the network's passes are not profiled, e.g. Medusa).
+/// <see cref="SamplesMs"/> holds each repetition's total and <see cref="DecodeSamplesMs"/> the target's decode step timed in
+/// the same repetition (null when no target was given), for per-repetition ratios (<see cref="PairedMeasurement"/>).</summary>
 public sealed record DraftStepTiming(string Label, int VocabRows, double LayerMs, double HeadMs, double HeadProductMs,
-    IReadOnlyDictionary<string, double>? LayerPhases = null)
+    IReadOnlyDictionary<string, double>? LayerPhases = null, IReadOnlyList<double>? SamplesMs = null, IReadOnlyList<double>? DecodeSamplesMs = null)
 {
     public double TotalMs => LayerMs + HeadMs;
 }
@@ -19,10 +21,14 @@ public sealed record DraftStepTiming(string Label, int VocabRows, double LayerMs
 /// Verifying a tree of <see cref="TreeTokens"/> tokens, medians: the target forward with a tree mask, then the LM head
 /// for every node (<see cref="Ms"/>, how batched benchmarks count), or only for the draft's main chain — root and first
 /// children, <see cref="ChainRows"/> rows — as the verifier computes it up front (<see cref="VerifierMs"/>; another
-/// visited node costs one more row). <see cref="Phases"/> splits the forward (mean ms per pass).
+/// visited node costs one more row). <see cref="Phases"/> splits the forward (mean ms per pass). <see cref="SamplesMs"/> and
+/// <see cref="VerifierSamplesMs"/> are the repetitions in order (for per-repetition ratios to T = 1); for T = 1, when a read
+/// pass was given, <see cref="ReadBeforeGBs"/> and <see cref="ReadAfterGBs"/> are the read bandwidths measured right before
+/// and right after each repetition's pass.
 /// </summary>
 public sealed record VerifyTiming(int TreeTokens, double ForwardMs, double HeadMs, int ChainRows, double ChainHeadMs, double Ms, double VerifierMs,
-    IReadOnlyDictionary<string, double> Phases)
+    IReadOnlyDictionary<string, double> Phases, IReadOnlyList<double>? SamplesMs = null, IReadOnlyList<double>? VerifierSamplesMs = null,
+    IReadOnlyList<double>? ReadBeforeGBs = null, IReadOnlyList<double>? ReadAfterGBs = null)
 {
     /// <summary>The matrix products of the layers (q/k/v, o, gate/up, down), ms.</summary>
     public double ProjectionMs => Phases.Where(p => p.Key.EndsWith("Projection", StringComparison.Ordinal) || p.Key.EndsWith("Projections", StringComparison.Ordinal)).Sum(p => p.Value);
@@ -49,7 +55,7 @@ public static class SpeculationComponents
         try
         {
             return NetworkSteps(heads.Select((h, i) => (variants[i].Label, (IDraftNetwork)new Eagle2Network(head, target.Embedding, h))).ToList(),
-                target.Config.VocabSize, rows, context, repeats);
+                target.Config.VocabSize, rows, context, repeats, target);
         }
         finally
         {
@@ -60,11 +66,14 @@ public static class SpeculationComponents
     /// <summary>
     /// One draft step of any draft network (an EAGLE-1/2/3 head or a draft model), per LM-head variant: the network over
     /// <paramref name="rows"/> tree rows after a stable context of <paramref name="context"/> random pairs, then the
-    /// variant's LM head with log-softmax and top-k. Variants share one network state and cache.
+    /// variant's LM head with log-softmax and top-k. Variants share one network state and cache. With a
+    /// <paramref name="target"/>, each repetition also times one decode step of it (<see cref="DecodeStep"/>).
     /// </summary>
     internal static IReadOnlyList<DraftStepTiming> NetworkSteps(IReadOnlyList<(string Label, IDraftNetwork Network)> variants, int vocab,
-        int rows, int context, int repeats)
+        int rows, int context, int repeats, Transformer? target = null)
     {
+        var decode = target == null ? null : new DecodeStep(target, context);
+        var decodeMs = new List<double>();
         var first = variants[0].Network;
         int h = first.HiddenSize, fw = first.Features.Width;
         var rng = new Rng(7);
@@ -117,18 +126,65 @@ public static class SpeculationComponents
                 layer[v].Add(Ms(t1 - t0));
                 lm[v].Add(Ms(t2 - t1));
                 product[v].Add(Ms(tp - t1));
+                if (v == variants.Count - 1 && decode != null) decodeMs.Add(decode.Ms());
             }
         return variants.Select((v, i) => new DraftStepTiming(v.Label, v.Network.DraftHead.Size, Median(layer[i]), Median(lm[i]), Median(product[i]),
-            PhasesOf(profiles[i], repeats))).ToList();
+            PhasesOf(profiles[i], repeats), Totals(layer[i], lm[i]), decode == null ? null : decodeMs)).ToList();
     }
+
+    /// <summary>
+    /// One decode step of a target as <see cref="Verification"/> times T = 1 (the forward of one token after a stable
+    /// context, then the LM head, then a rollback), so that a draft step can be set against the decode step of the same
+    /// repetition.
+    /// </summary>
+    internal sealed class DecodeStep
+    {
+        private readonly Transformer _target;
+        private readonly ForwardState _state;
+        private readonly KvCache _cache;
+        private readonly AttentionMask _mask = new(0, 0, 0);
+        private readonly int _context;
+        private readonly int[] _token = [0], _position;
+        private readonly float[] _logits;
+
+        public DecodeStep(Transformer target, int context)
+        {
+            var rng = new Rng(17);
+            int vocab = target.Config.VocabSize;
+            _target = target; _context = context;
+            _state = target.CreateState();
+            _cache = target.CreateCache(context + 2);
+            VanillaDecoder.Prefill(target, _state, _cache, Enumerable.Range(0, context).Select(_ => (int)(rng.NextUInt64() % (ulong)vocab)).ToArray());
+            _token[0] = (int)(rng.NextUInt64() % (ulong)vocab);
+            _position = [context];
+            _logits = new float[vocab];
+        }
+
+        /// <summary>Milliseconds of one decode step.</summary>
+        public double Ms()
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            _mask.Reset(_context, 1, _context);
+            _mask.FillTree([-1]);
+            var hidden = _target.Forward(_state, _cache, _token, _position, _mask);
+            _target.Head.Compute(hidden, 1, _logits);
+            double ms = SpeculationComponents.Ms(Stopwatch.GetTimestamp() - t0);
+            _cache.Rollback();
+            return ms;
+        }
+    }
+
+    private static List<double> Totals(List<double> layer, List<double> head) => layer.Zip(head, (l, h) => l + h).ToList();
 
     /// <summary>
     /// One Medusa draft per LM-head variant: every head's ResBlocks on the last hidden state (the "layer" part), then its
     /// LM head with the top-k the tree needs (the "head" part). <paramref name="variants"/> give one LM head per head.
     /// </summary>
     internal static IReadOnlyList<DraftStepTiming> MedusaSteps(MedusaHeads heads, IReadOnlyList<(string Label, IReadOnlyList<LmHead> Heads)> variants,
-        int depth, int topK, Compute compute, int repeats)
+        int depth, int topK, Compute compute, int repeats, Transformer? target = null, int context = 256)
     {
+        var decode = target == null ? null : new DecodeStep(target, context);
+        var decodeMs = new List<double>();
         var rng = new Rng(5);
         var h = RandomFeatures(rng, heads.HiddenSize);
         var x = new float[heads.HiddenSize];
@@ -159,8 +215,10 @@ public static class SpeculationComponents
                 layer[v].Add(blocks);
                 lm[v].Add(head);
                 product[v].Add(headProduct);
+                if (v == variants.Count - 1 && decode != null) decodeMs.Add(decode.Ms());
             }
-        return variants.Select((v, i) => new DraftStepTiming(v.Label, v.Heads[0].Size, Median(layer[i]), Median(lm[i]), Median(product[i]))).ToList();
+        return variants.Select((v, i) => new DraftStepTiming(v.Label, v.Heads[0].Size, Median(layer[i]), Median(lm[i]), Median(product[i]),
+            null, Totals(layer[i], lm[i]), decode == null ? null : decodeMs)).ToList();
     }
 
     /// <summary>Median milliseconds of one prompt-lookup search over a sequence of <paramref name="context"/> tokens.</summary>
@@ -179,7 +237,13 @@ public static class SpeculationComponents
         return Median(samples);
     }
 
-    public static IReadOnlyList<VerifyTiming> Verification(Transformer target, IReadOnlyList<int> treeSizes, int context, int repeats)
+    /// <summary>
+    /// Verifying each tree size in <paramref name="treeSizes"/>, all sizes in turn in every repetition. With
+    /// <paramref name="bandwidth"/>, a read pass runs right before and right after each repetition's T = 1 pass, so that
+    /// decode can be judged against the bandwidth of its own moment (<see cref="PairedMeasurement"/>).
+    /// </summary>
+    public static IReadOnlyList<VerifyTiming> Verification(Transformer target, IReadOnlyList<int> treeSizes, int context, int repeats,
+        MachineProbe.ReadPass? bandwidth = null)
     {
         int vocab = target.Config.VocabSize, hiddenSize = target.Config.HiddenSize, maxT = treeSizes.Max();
         var rng = new Rng(11);
@@ -205,12 +269,15 @@ public static class SpeculationComponents
         var head = trees.Select(_ => new List<double>()).ToArray();
         var chainHead = trees.Select(_ => new List<double>()).ToArray();
         var profiles = trees.Select(_ => new PassProfile()).ToArray();
+        List<double> before = [], after = [];
         try
         {
             for (int rep = -2; rep < repeats; rep++)
                 for (int i = 0; i < trees.Length; i++)
                 {
                     var (parents, positions, tokens, chain) = trees[i];
+                    bool probed = bandwidth != null && parents.Length == 1;
+                    double readBefore = probed ? bandwidth!.GBps() : 0;
                     state.Buffers.Profile = rep >= 0 ? profiles[i] : null;
                     long t0 = Stopwatch.GetTimestamp();
                     mask.Reset(context, parents.Length, context);
@@ -223,17 +290,20 @@ public static class SpeculationComponents
                     target.Head.Compute(chainRows.AsSpan(0, chain.Length * hiddenSize), chain.Length, logits);
                     long t3 = Stopwatch.GetTimestamp();
                     cache.Rollback();
+                    double readAfter = probed ? bandwidth!.GBps() : 0;
                     if (rep < 0) continue;
                     forward[i].Add(Ms(t1 - t0)); head[i].Add(Ms(t2 - t1)); chainHead[i].Add(Ms(t3 - t2));
+                    if (probed) { before.Add(readBefore); after.Add(readAfter); }
                 }
         }
         finally { state.Buffers.Profile = null; }
         return treeSizes.Select((t, i) =>
         {
-            var all = forward[i].Zip(head[i], (f, h) => f + h).ToList();
-            var verifier = forward[i].Zip(chainHead[i], (f, h) => f + h).ToList();
+            var all = Totals(forward[i], head[i]);
+            var verifier = Totals(forward[i], chainHead[i]);
+            bool probed = bandwidth != null && t == 1;
             return new VerifyTiming(t, Median(forward[i]), Median(head[i]), trees[i].chain.Length, Median(chainHead[i]), Median(all), Median(verifier),
-                PhasesOf(profiles[i], repeats));
+                PhasesOf(profiles[i], repeats), all, verifier, probed ? before : null, probed ? after : null);
         }).ToList();
     }
 
@@ -271,9 +341,5 @@ public static class SpeculationComponents
 
     private static double Ms(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
 
-    private static double Median(List<double> v)
-    {
-        v.Sort();
-        return v.Count == 0 ? 0 : v[v.Count / 2];
-    }
+    private static double Median(List<double> v) => v.Count == 0 ? 0 : PairedMeasurement.Median(v);
 }

@@ -16,7 +16,7 @@ public class AtomicFileTests
         Assert.Equal(File.ReadAllBytes(plain), File.ReadAllBytes(file)); // the bytes File.WriteAllText writes (UTF-8, no BOM)
         AtomicFile.Write(file, s => s.Write([1, 2, 3]));
         Assert.Equal([1, 2, 3], File.ReadAllBytes(file));
-        Assert.Equal(["a.json", "plain.json"], Directory.GetFiles(dir).Select(Path.GetFileName).Order().ToArray());
+        Assert.Equal(["a.json", "plain.json"], Directory.GetFiles(dir).Select(f => Path.GetFileName(f)!).Order().ToArray());
     }
 
     [Fact]

@@ -61,9 +61,9 @@ public unsafe class GgufFileTests
         Assert.Equal(1.5, m.Number("f32"));
         Assert.Equal(-2.25, m.Number("f64"));
         Assert.Equal(true, m.Bool("b"));
-        Assert.Equal(["a b", "", "héllo"], m.Strings("strs"));
-        Assert.Equal([1, -2, 3], m.Int32s("ints"));
-        Assert.Equal([0.5f], m.Float32s("floats"));
+        Assert.Equal(["a b", "", "héllo"], m.Strings("strs")!);
+        Assert.Equal([1, -2, 3], m.Int32s("ints")!);
+        Assert.Equal([0.5f], m.Float32s("floats")!);
         Assert.Null(m.String("absent"));
         Assert.Equal(GgufValueType.Array, m.TypeOf("ints"));
 

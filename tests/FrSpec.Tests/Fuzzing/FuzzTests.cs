@@ -51,7 +51,7 @@ public class FuzzTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(Reproducers))]
-    public void Found_crashes_stay_fixed(string target, string name)
+    public async Task Found_crashes_stay_fixed(string target, string name)
     {
         var all = BenchFuzzCommand.Targets();
         var t = all.Single(t => t.Name == target);
@@ -62,8 +62,8 @@ public class FuzzTests(ITestOutputHelper output)
             catch (FrSpecException e) { return "rejected: " + e.Message; }
             finally { BenchFuzzCommand.Dispose(all); }
         });
-        Assert.True(replay.Wait(TimeSpan.FromSeconds(30)), $"{target}/{name} hangs again");
-        output.WriteLine($"{target}/{name}: {replay.Result}");
+        Assert.True(await Task.WhenAny(replay, Task.Delay(TimeSpan.FromSeconds(30))) == replay, $"{target}/{name} hangs again");
+        output.WriteLine($"{target}/{name}: {await replay}");
     }
 
     private static string FixtureRoot()

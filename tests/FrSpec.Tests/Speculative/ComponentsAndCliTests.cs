@@ -34,9 +34,17 @@ public class ComponentsAndCliTests
         var steps = SpeculationComponents.DraftSteps(target, head, [("full", null), ("first 64", model.Vocabulary.CreateDraftVocabulary(Enumerable.Range(0, 64)))], rows: 4, context: 20, repeats: 2);
         Assert.Equal([512, 64], steps.Select(s => s.VocabRows));
         Assert.All(steps, s => Assert.True(s.LayerMs > 0 && s.HeadMs > 0));
-        var verify = SpeculationComponents.Verification(target, [1, 8], context: 20, repeats: 2);
+        // every repetition's total, and the target's decode step timed in the same repetition
+        Assert.All(steps, s => Assert.Equal(2, s.SamplesMs!.Count));
+        Assert.All(steps, s => Assert.True(s.DecodeSamplesMs!.Count == 2 && s.DecodeSamplesMs!.All(ms => ms > 0)));
+        using var pass = new MachineProbe.ReadPass(1 << 20, hugePages: false, target.Compute.Pool);
+        var verify = SpeculationComponents.Verification(target, [1, 8], context: 20, repeats: 2, pass);
         Assert.Equal([1, 8], verify.Select(v => v.TreeTokens));
         Assert.All(verify, v => Assert.True(v.Ms > 0));
+        Assert.All(verify, v => Assert.Equal(2, v.SamplesMs!.Count));
+        // read passes bracket only the decode (T = 1) passes
+        Assert.True(verify[0].ReadBeforeGBs!.Count == 2 && verify[0].ReadAfterGBs!.Count == 2 && verify[0].ReadBeforeGBs!.All(g => g > 0));
+        Assert.Null(verify[1].ReadBeforeGBs);
     }
 
     [Fact]

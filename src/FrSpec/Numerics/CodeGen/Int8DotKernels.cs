@@ -76,7 +76,7 @@ internal sealed unsafe class Int8DotKernels
         private static AssemblerRegisterZMM Acc(int m) => Zmm(m);
         private static AssemblerRegisterZMM Sum(int k) => Zmm(16 + k);
         private static readonly AssemblerRegisterZMM W0 = Zmm(24), Sw = Zmm(25), Mw = Zmm(26), T0 = Zmm(27), LowNibble = Zmm(28), T2 = Zmm(29);
-        private static readonly AssemblerRegisterZMM Bits45 = Zmm(30), Dword15 = Zmm(30), Dword3 = Zmm(31), HighNibble = Zmm(31);
+        private static readonly AssemblerRegisterZMM Bits45 = Zmm(30), HighNibble = Zmm(31);
         // registers above the tile's accumulators, free when the tile is small (Q4_K pairs, Q6_K single row)
         private static readonly AssemblerRegisterZMM Sixteenth = Zmm(11), D = Zmm(8), DMin = Zmm(9), D16 = Zmm(10);
 
@@ -101,13 +101,12 @@ internal sealed unsafe class Int8DotKernels
             a.mov(r15, __qword_ptr[rdi + Int8DotArgs.Offsets.XM]);
             Broadcast(LowNibble, 0x0F0F0F0F);
             if (type == DType.Q4_0 && acts == 1) Broadcast(HighNibble, unchecked((int)0xF0F0F0F0));
+            if (type == DType.Q4_K) ScaleTripletConstants();
             if (type == DType.Q4_K && acts <= PairActs)
             {
-                Broadcast(Bits45, 0x30303030);
                 Broadcast(HighNibble, unchecked((int)0xF0F0F0F0));
                 Broadcast(Sixteenth, BitConverter.SingleToInt32Bits(1f / 16));
             }
-            else if (type == DType.Q4_K) { Broadcast(Dword15, 15); Broadcast(Dword3, 3); }
             if (type == DType.Q6_K) Broadcast(Bits45, 0x30303030);
 
             var groupLoop = a.CreateLabel(); var blockLoop = a.CreateLabel(); var done = a.CreateLabel();
@@ -148,7 +147,47 @@ internal sealed unsafe class Int8DotKernels
             a.dec(r8);
             a.jnz(groupLoop);
             a.Label(ref done);
+            if (type == DType.Q4_K) a.add(rsp, 64); // the vpshufb pattern (ScaleTripletConstants)
             return a;
+        }
+
+        /// <summary>Q4_K: the vpermd index that brings rows 4L … 4L + 3's 12 scale bytes into 128-bit lane L (a tile of up
+        /// to <see cref="PairActs"/> rows leaves Sw free, a larger one the register of the 4-bit masks it no longer needs).</summary>
+        private AssemblerRegisterZMM TripletIndex => acts <= PairActs ? Sw : Zmm(31);
+
+        private static readonly AssemblerRegisterZMM Dword63 = Zmm(30); // Q4_K only (Q6_K has Bits45 there)
+
+        /// <summary>
+        /// Q4_K's scale decoding constants. A row's 3 bytes reach its dword in two steps that need only AVX-512F/BW (vpermb
+        /// would need VBMI): <see cref="TripletIndex"/> (vpermd) moves dwords 3L … 3L + 2 into lane L, then the vpshufb
+        /// pattern kept at [rsp] for the whole kernel (64 bytes, popped at its end) sends bytes 3k … 3k + 2 of the lane to
+        /// dword k and zeroes byte 3. <see cref="Dword63"/> masks a 6-bit field.
+        /// </summary>
+        private void ScaleTripletConstants()
+        {
+            const ulong Zero = 0x80; // vpshufb: a set top bit zeroes the byte
+            static ulong Shuffle(int k) => 3UL * (uint)k | (3UL * (uint)k + 1) << 8 | (3UL * (uint)k + 2) << 16 | Zero << 24;
+            static ulong Dwords(int lane, int i) => (3UL * (uint)lane + (uint)i) | (3UL * (uint)lane + (uint)Math.Min(i + 1, 2)) << 32;
+            // pushed from the last qword, so that the first lies at [rsp]: the vpermd index above the vpshufb pattern
+            for (int q = 7; q >= 0; q--) PushQword(Shuffle(2 * (q & 1)) | Shuffle(2 * (q & 1) + 1) << 32);
+            for (int q = 7; q >= 0; q--) PushQword(Dwords(q / 2, 2 * (q & 1)));
+            a.vmovdqu32(TripletIndex, __zmmword_ptr[rsp]);
+            a.add(rsp, 64);
+            Broadcast(Dword63, 63);
+        }
+
+        private void PushQword(ulong value)
+        {
+            a.mov(rbp, unchecked((long)value));
+            a.push(rbp);
+        }
+
+        /// <summary>Q4_K: dword r of <paramref name="t"/> = row r's 3 scale bytes of sub-block pair <paramref name="c"/>
+        /// (<see cref="Quantized.InterleavedLayout.Q4_KScales"/>), byte 3 zero.</summary>
+        private void ScaleTriplets(AssemblerRegisterZMM t, int c)
+        {
+            a.vpermd(t, TripletIndex, __zmmword_ptr[rsi + Quantized.InterleavedLayout.Q4_KScales(c)]);
+            a.vpshufb(t, t, __zmmword_ptr[rsp]);
         }
 
         private void Broadcast(AssemblerRegisterZMM z, int value)
@@ -264,21 +303,15 @@ internal sealed unsafe class Int8DotKernels
         {
             for (int j = 0; j < 8; j++)
             {
-                // scale and min of sub-block j for the 16 rows (the integer sums' registers serve as scratch): low 4 bits
-                // from byte 16j + r, top 2 from byte 16(j/2) + r; then times d and dmin
-                AssemblerRegisterZMM lo = Sum(0), hi = Sum(1), sc = Sum(2), t = Sum(3), d = Sum(4);
-                a.vpmovzxbd(lo, __xmmword_ptr[rsi + 64 + 16 * j]);
-                a.vpmovzxbd(hi, __xmmword_ptr[rsi + 192 + 16 * (j / 2)]);
-                if ((j & 1) == 1) a.vpsrld(hi, hi, 4);
-                a.vpandd(sc, lo, Dword15);
-                a.vpandd(t, hi, Dword3);
-                a.vpslld(t, t, 4);
-                a.vpord(sc, sc, t);
-                a.vpsrld(lo, lo, 4);
-                a.vpsrld(hi, hi, 2);
-                a.vpandd(hi, hi, Dword3);
-                a.vpslld(hi, hi, 4);
-                a.vpord(lo, lo, hi);
+                // scale and min of sub-block j for the 16 rows (the integer sums' registers serve as scratch): the row's 3
+                // bytes of pair j / 2 into its dword, sub-block j's scale at bit 12·(j & 1), its min 6 above; then times d and dmin
+                AssemblerRegisterZMM lo = Sum(0), sc = Sum(2), t = Sum(3), d = Sum(4);
+                int shift = 12 * (j & 1);
+                ScaleTriplets(t, j / 2);
+                if (shift == 0) a.vpandd(sc, t, Dword63);
+                else { a.vpsrld(sc, t, (byte)shift); a.vpandd(sc, sc, Dword63); }
+                a.vpsrld(lo, t, (byte)(shift + 6));
+                if (shift == 0) a.vpandd(lo, lo, Dword63);
                 a.vcvtph2ps(d, __ymmword_ptr[rsi]);
                 a.vcvtdq2ps(sc, sc);
                 a.vmulps(Sw, d, sc);
@@ -309,31 +342,24 @@ internal sealed unsafe class Int8DotKernels
         /// high nibbles), so each vector is read once and feeds both. The high nibbles are masked in place (16 × the code),
         /// and sub-block 2c + 1's scale is d/16 · sc instead of d · sc: both are exact powers of two, so
         /// (float)(16T) · (d/16 · sc) rounds exactly as (float)T · (d · sc) and the bits match the definition. The scales and
-        /// mins of a pair are decoded together from one load of their high bits.
+        /// mins of a pair come from one vpermd and one vpshufb of their 48 bytes (<see cref="Quantized.InterleavedLayout.Q4_KScales"/>).
         /// </summary>
         private void Q4_KPairBlock()
         {
             a.vcvtph2ps(D, __ymmword_ptr[rsi]);
             a.vcvtph2ps(DMin, __ymmword_ptr[rsi + 32]);
             a.vmulps(D16, D, Sixteenth);
-            AssemblerRegisterZMM le = Zmm(12), lo = Zmm(13), hi = Zmm(14), t = Zmm(15), swE = Zmm(4), swO = Zmm(5), mwE = Zmm(6), mwO = Zmm(7);
+            AssemblerRegisterZMM le = Zmm(12), lo = Zmm(13), t = Zmm(15), swE = Zmm(4), swO = Zmm(5), mwE = Zmm(6), mwO = Zmm(7);
             for (int c = 0; c < 4; c++)
             {
-                // dwords: le/lo = sc & 15 | (m & 15) << 4 of sub-blocks 2c and 2c + 1; hi = their top bits (sc_e, m_e, sc_o, m_o at 0, 2, 4, 6)
-                a.vpmovzxbd(le, __xmmword_ptr[rsi + 64 + 32 * c]);
-                a.vpmovzxbd(lo, __xmmword_ptr[rsi + 64 + 32 * c + 16]);
-                a.vpmovzxbd(hi, __xmmword_ptr[rsi + 192 + 16 * c]);
-                a.vpslld(t, hi, 4);
-                a.vpandd(swE, le, LowNibble);
-                a.vpternlogd(swE, t, Bits45, 0xF8); // sc_e = (le & 15) | (hi << 4 & 0x30)
-                a.vpsrld(le, le, 4);
-                a.vpslld(t, hi, 2);
-                a.vpternlogd(le, t, Bits45, 0xF8); // m_e = le >> 4 | (hi << 2 & 0x30)
-                a.vpandd(swO, lo, LowNibble);
-                a.vpternlogd(swO, hi, Bits45, 0xF8); // sc_o = (lo & 15) | (hi & 0x30)
-                a.vpsrld(lo, lo, 4);
-                a.vpsrld(hi, hi, 2);
-                a.vpternlogd(lo, hi, Bits45, 0xF8); // m_o = lo >> 4 | (hi >> 2 & 0x30)
+                // dword r = row r's sc_e | m_e << 6 | sc_o << 12 | m_o << 18 (le: m_e, lo: m_o)
+                ScaleTriplets(t, c);
+                a.vpandd(swE, t, Dword63);
+                a.vpsrld(le, t, 6);
+                a.vpandd(le, le, Dword63);
+                a.vpsrld(swO, t, 12);
+                a.vpandd(swO, swO, Dword63);
+                a.vpsrld(lo, t, 18);
                 a.vcvtdq2ps(swE, swE); a.vmulps(swE, swE, D);
                 a.vcvtdq2ps(swO, swO); a.vmulps(swO, swO, D16);
                 a.vcvtdq2ps(le, le); a.vmulps(mwE, le, DMin);
@@ -466,17 +492,18 @@ internal sealed unsafe class Int8DotKernels
         /// (8.5 KB), into L2. A batch spends about 10 times longer per block than decode does, and at that pace the hardware
         /// prefetchers fall behind the memory latency: in `bench int8-tile` (16 rows, matrices beyond L2) the products ran at
         /// 43–50% of the vpdpbusd peak without prefetches and 67–75% with prefetcht0 8 blocks ahead. Through a whole pass
-        /// (every layer's products of the Q8_0 1B shape, weights streamed from memory, configurations alternated in one
-        /// run) 16 rows took 54–61 ms with prefetcht0 8 blocks ahead and 47–51 ms with prefetcht1 16 blocks ahead, 8 rows
-        /// 42–44 and 37 ms. Most likely a prefetch into L1 holds one of L1's few miss buffers until its line arrives and one
-        /// into L2 does not, so more lines are in flight. Farther (24–48 blocks) was no better; decode (one row) gains
-        /// nothing, the hardware prefetchers keep up there.
+        /// (every layer's products of the Q8_0 1B shape, weights streamed from memory; a scratch harness alternating the
+        /// variants in one process, three runs of 7–21 rounds) 16 rows took 53–57 ms with prefetcht0 8 blocks ahead and
+        /// 47–51 ms with prefetcht1 16 blocks ahead, 8 rows 40–44 and 37–38 ms; `bench components` agrees (docs/gguf.md,
+        /// "Prefetching into L2"). Most likely a prefetch into L1 holds one of L1's few miss buffers until its line arrives
+        /// and one into L2 does not, so more lines are in flight. Farther (24–48 blocks) was no better; decode (one row)
+        /// gains nothing, the hardware prefetchers keep up there.
         /// </summary>
         private const int Q8_0BatchPrefetch = 16 * 544;
 
         /// <summary>Tiles from this many activation rows up prefetch. Smaller tiles are nearly as fast per block as decode and
         /// the hardware prefetchers keep up with them: the 4-row products of the same pass took 34 ms without prefetches and
-        /// 36 ms with them (the configurations alternated 21 times in one run), 8 rows 36.7 ms either way.</summary>
+        /// 35–36 ms with either prefetch (the same harness, 21 rounds), 8 rows 36.7 ms either way.</summary>
         private const int Q8_0PrefetchActs = 5;
 
         /// <summary>prefetcht1 (into L2) of every cache line of the <paramref name="bytes"/> at rsi + <paramref name="distance"/>,
