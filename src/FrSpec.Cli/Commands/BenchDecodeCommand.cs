@@ -62,7 +62,9 @@ public sealed class BenchDecodeCommand : ICliVerb
                 var bw = MachineProbe.ReadBandwidth(1L << 30, hugePages: true, repeats: 5);
                 var bw4k = MachineProbe.ReadBandwidth(1L << 30, hugePages: false, repeats: 5);
                 Console.WriteLine($"model        {dir}");
-                Console.WriteLine($"weights      {models[0].Head.Weight.Type}, {bytes / 1e9:F3} GB read per token, {models[0].Compute.Pool.Threads} threads, {models[0].Compute.Isa} kernels");
+                // the types by bytes streamed (a Q4_K_M file is mostly Q4_K, with Q6_K for some matrices and the LM head)
+                string types = string.Join(" + ", streams.Streams.OrderByDescending(t => t.Bytes).Select(t => t.Type));
+                Console.WriteLine($"weights      {types}, {bytes / 1e9:F3} GB read per token, {models[0].Compute.Pool.Threads} threads, {models[0].Compute.Isa} kernels");
                 Console.WriteLine($"machine      read bandwidth {bw.median:F1} GB/s median ({bw.best:F1} best) with huge pages, {bw4k.median:F1} ({bw4k.best:F1}) with 4 KiB pages");
                 for (int k = 0; k < models.Length; k++)
                 {
