@@ -72,9 +72,9 @@ public static class WeightTypeStreams
             }
         }
         var streams = types.Select((t, k) =>
-            new Stream(t, matrices.Count(m => m.Type == t), matrices.Where(m => m.Type == t).Sum(m => m.ByteCount), Median(times[k]), Median(reads[k]),
+            new Stream(t, matrices.Count(m => m.Type == t), matrices.Where(m => m.Type == t).Sum(m => m.ByteCount), PairedMeasurement.Median(times[k]), PairedMeasurement.Median(reads[k]),
                 InCache(model.Compute, matrices.First(m => m.Type == t)))).ToArray();
-        return new Result(streams, pass.Bytes / Median(probe) / 1e9);
+        return new Result(streams, pass.Bytes / PairedMeasurement.Median(probe) / 1e9);
     }
 
     /// <summary>The matrices of one decode call that have type <paramref name="type"/>, multiplied as decode multiplies
@@ -82,7 +82,7 @@ public static class WeightTypeStreams
     private static void Multiply(Compute compute, float[] x, WeightMatrix[] step, DType type, float[] y)
     {
         var ms = step.Where(m => m.Type == type).ToArray();
-        if (ms.Length >= 2 && QuantizedProducts.CanShare(1, ms[0], ms[1], ms.Length > 2 ? ms[2] : null))
+        if (ms.Length >= 2 && QuantizedProducts.CanShare(ms[0], ms[1], ms.Length > 2 ? ms[2] : null))
         {
             int r0 = ms[0].Rows, r1 = ms[1].Rows;
             var y2 = ms.Length > 2 ? y.AsSpan(r0 + r1, ms[2].Rows) : default;
@@ -106,7 +106,7 @@ public static class WeightTypeStreams
         public void Read(Compute compute, WeightMatrix[] step, DType type)
         {
             var ms = step.Where(m => m.Type == type).ToArray();
-            bool shared = ms.Length >= 2 && QuantizedProducts.CanShare(1, ms[0], ms[1], ms.Length > 2 ? ms[2] : null);
+            bool shared = ms.Length >= 2 && QuantizedProducts.CanShare(ms[0], ms[1], ms.Length > 2 ? ms[2] : null);
             foreach (var part in shared ? [ms] : ms.Select(m => new[] { m }))
             {
                 int groups = 0;
@@ -150,8 +150,9 @@ public static class WeightTypeStreams
     {
         if (compute.Generated?.Int8 is not { } kernels || !Int8DotKernels.Supports(m.Type)) return null;
         long groupBytes = Numerics.Quantized.InterleavedLayout.GroupBytes(m.Type, m.Cols);
-        int groups = (int)Math.Clamp((512 << 10) / groupBytes, 1, m.Rows / Numerics.Quantized.InterleavedLayout.GroupRows);
-        if (groups == 0) return null;
+        int fullGroups = m.Rows / Numerics.Quantized.InterleavedLayout.GroupRows;
+        if (fullGroups == 0) return null;
+        int groups = (int)Math.Clamp((512 << 10) / groupBytes, 1, fullGroups);
         var acts = new Numerics.Quantized.Int8Activations();
         var x = new float[m.Cols];
         var rng = new Random(2);
@@ -175,12 +176,6 @@ public static class WeightTypeStreams
                 if (r > 0) times.Add(sw.Elapsed.TotalSeconds / passes);
             }
         }
-        return groups * groupBytes / Median(times) / 1e9;
-    }
-
-    private static double Median(List<double> values)
-    {
-        values.Sort();
-        return values[values.Count / 2];
+        return groups * groupBytes / PairedMeasurement.Median(times) / 1e9;
     }
 }

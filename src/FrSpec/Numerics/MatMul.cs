@@ -120,7 +120,7 @@ public static unsafe class MatMul
         bool panels = compute.Precision == Precision.Fast && compute.Generated?.Bf16Panels != null && n > 0
             && w0.Layout == WeightLayout.Bf16Panels && w1.Layout == WeightLayout.Bf16Panels && (w2 == null || w2.Layout == WeightLayout.Bf16Panels)
             && w1.Cols == w0.Cols && (w2 == null || w2.Cols == w0.Cols);
-        bool quantized = compute.Precision == Precision.Fast && IsSupported(compute.Isa) && QuantizedProducts.CanShare(n, w0, w1, w2);
+        bool quantized = compute.Precision == Precision.Fast && IsSupported(compute.Isa) && QuantizedProducts.CanShare(w0, w1, w2);
         if (!panels && !quantized)
         {
             Multiply(compute, x, n, w0, y0, bias0);

@@ -34,8 +34,8 @@ internal static unsafe class QuantizedProducts
 
     /// <summary>Whether <see cref="MultiplyShared"/> applies: matrices of one quantized type and width (the activation rows
     /// are quantized for that type), for decode and for batches alike.</summary>
-    public static bool CanShare(int n, WeightMatrix w0, WeightMatrix w1, WeightMatrix? w2) =>
-        n >= 1 && w0.IsQuantized && w1.Type == w0.Type && w1.Cols == w0.Cols && (w2 == null || (w2.Type == w0.Type && w2.Cols == w0.Cols));
+    public static bool CanShare(WeightMatrix w0, WeightMatrix w1, WeightMatrix? w2) =>
+        w0.IsQuantized && w1.Type == w0.Type && w1.Cols == w0.Cols && (w2 == null || (w2.Type == w0.Type && w2.Cols == w0.Cols));
 
     /// <summary>
     /// Products of one input with two or three matrices (q/k/v, gate/up; see <see cref="CanShare"/>) for

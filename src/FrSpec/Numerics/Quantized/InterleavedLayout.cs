@@ -175,7 +175,7 @@ public static unsafe class InterleavedLayout
 
     /// <summary>Q4_K, within a group block: the scales and mins of sub-blocks 2c and 2c + 1 (<paramref name="c"/> = 0..3),
     /// 3 bytes per row (row r at + 3r): sc_2c | m_2c &lt;&lt; 6 | sc_2c+1 &lt;&lt; 12 | m_2c+1 &lt;&lt; 18, little-endian.
-    /// One vpermb gathers a row's 3 bytes into its dword lane, and each field is then one shift and one mask away (the
+    /// A vpermd and a vpshufb bring a row's 3 bytes into its dword lane, and each field is then one shift and one mask away (the
     /// file's 12-byte packing took three loads and eleven bit operations per pair).</summary>
     internal static int Q4_KScales(int c) => 64 + 48 * c;
 
