@@ -9,8 +9,9 @@ public enum Precision
     /// <summary>fp32 activations against widened weights: the reference numerics (≤ 1e-4 from a double-precision forward).</summary>
     Exact,
     /// <summary>Activations rounded to the weights' compute type (bf16 for bf16/f16 weights, int8 per block of 32 for Q8_0
-    /// weights) to use the CPU's dot-product instructions (vdpbf16ps, vpdpbusd). Batch-invariant like <see cref="Exact"/>;
-    /// f32 weights compute as in <see cref="Exact"/>.</summary>
+    /// weights) to use the CPU's dot-product instructions (vdpbf16ps, vpdpbusd); with vdpbf16ps kernels the KV cache is
+    /// stored as bf16 and attention runs on them too. Batch-invariant like <see cref="Exact"/>; models with f32 weights
+    /// compute as in <see cref="Exact"/>.</summary>
     Fast,
 }
 

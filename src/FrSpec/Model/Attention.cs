@@ -33,12 +33,14 @@ namespace FrSpec.Model;
 /// </summary>
 internal static class Attention
 {
-    private const int MaxGroup = 16;
+    internal const int MaxGroup = 16;
     /// <summary>Query rows (tokens × query heads of a group) a tile aims for: enough to reuse each key block 4+ times,
     /// few enough that the tile's scores (rows × slots) stay in L2 next to the head's keys and values.</summary>
-    private const int TileRows = 16;
+    internal const int TileRows = 16;
     /// <summary>Bytes of values one pass of a tile's rows reads before the next row group reuses them (L1-resident).</summary>
-    private const int ValueChunkBytes = 16 * 1024;
+    internal const int ValueChunkBytes = 16 * 1024;
+    /// <summary>Most query rows one tile holds.</summary>
+    internal const int MaxRows = TileRows > MaxGroup ? TileRows : MaxGroup;
     [ThreadStatic] private static Job? t_job;
 
     /// <summary>Attention of the n query rows <paramref name="q"/> [n, heads·headDim] over layer <paramref name="layer"/> of
@@ -48,6 +50,12 @@ internal static class Attention
     {
         if (heads / kvHeads > MaxGroup) throw new FrSpecException($"{heads / kvHeads} query heads per KV head exceed {MaxGroup}");
         if (n == 0) return;
+        if (cache.IsBf16)
+        {
+            var kernels = compute.Generated?.Bf16Panels ?? throw new FrSpecException("a bf16 KV cache needs the generated vdpbf16ps kernels (fast precision with code generation on an AVX512_BF16 CPU)");
+            Bf16Attention.Compute(compute, kernels, q, output, n, heads, kvHeads, headDim, cache, layer, mask);
+            return;
+        }
         var job = t_job ??= new Job();
         int group = heads / kvHeads, tileTokens = Math.Clamp(TileRows / group, 1, n);
         job.Q = q; job.Output = output; job.Heads = heads; job.KvHeads = kvHeads; job.Group = group; job.HeadDim = headDim; job.N = n;
@@ -61,6 +69,87 @@ internal static class Attention
         job.Cache = null!; job.Mask = null!; job.Q = null!; job.Output = null!;
     }
 
+    /// <summary>For each of the tile's tokens [t0, t0 + tokens): the pending slots it sees, in order, into
+    /// visible + i·pending, and their count into counts[i]. Returns one past the last slot any of them sees (at least the
+    /// prefix length).</summary>
+    internal static unsafe int VisiblePending(AttentionMask mask, int t0, int tokens, int* visible, int* counts)
+    {
+        int prefix = mask.PrefixLength, slots = mask.TotalSlots, pending = slots - prefix, last = prefix;
+        for (int i = 0; i < tokens; i++)
+        {
+            int* v = visible + i * pending;
+            int count = 0;
+            for (int s = prefix; s < slots; s++)
+                if (mask.IsVisible(t0 + i, s)) v[count++] = s;
+            counts[i] = count;
+            if (count > 0) last = Math.Max(last, v[count - 1] + 1);
+        }
+        return last;
+    }
+
+    /// <summary>
+    /// Each head's scores → probabilities over the visible slots in order: the prefix, then the <paramref name="count"/>
+    /// visible pending slots <paramref name="visible"/>, whose scores are first moved to follow the prefix (row[prefix + j]
+    /// ← row[visible[j]]). The row is then the token's visible sequence, the same values at the same indices whether
+    /// its ancestors are pending slots of a tree or committed ones, so the denominator can be summed 16 lanes at a time
+    /// (lane = index mod 16, then a fixed reduction) and stay batch-invariant.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe void Softmax(float* p, int stride, int group, int prefix, int* visible, int count)
+    {
+        int length = prefix + count;
+        float* tail = stackalloc float[16];
+        for (int h = 0; h < group; h++)
+        {
+            float* row = p + h * stride;
+            for (int j = 0; j < count; j++) row[prefix + j] = row[visible[j]]; // visible[j] ≥ prefix + j: a forward move
+            if (length == 0) continue;
+            var span = new Span<float>(row, length);
+            float max = TensorPrimitives.Max(span);
+            if (float.IsNegativeInfinity(max)) { span.Clear(); continue; }
+            var m = Vector256.Create(max);
+            Vector256<float> a0 = Vector256<float>.Zero, a1 = Vector256<float>.Zero;
+            int k = 0;
+            for (; k + 16 <= length; k += 16)
+            {
+                // e^(s − max), the subtraction as its own rounding step (as VectorExp.Exp)
+                var e0 = VectorExp.Exp8(Vector256.Load(row + k) - m);
+                var e1 = VectorExp.Exp8(Vector256.Load(row + k + 8) - m);
+                e0.Store(row + k); e1.Store(row + k + 8);
+                a0 += e0; a1 += e1;
+            }
+            if (k < length)
+            {
+                // the tail padded with −∞, whose exponentials are exact zeros in the sums
+                for (int i = 0; i < 16; i++) tail[i] = k + i < length ? row[k + i] : float.NegativeInfinity;
+                var e0 = VectorExp.Exp8(Vector256.Load(tail) - m);
+                var e1 = VectorExp.Exp8(Vector256.Load(tail + 8) - m);
+                e0.Store(tail); e1.Store(tail + 8);
+                a0 += e0; a1 += e1;
+                for (int i = 0; k + i < length; i++) row[k + i] = tail[i];
+            }
+            float sum = Vector256.Sum(a0 + a1);
+            if (sum > 0) TensorPrimitives.Multiply(span, 1f / sum, span);
+        }
+    }
+
+    /// <summary>The length of the sequence rows [r0, r0 + 4) share: the prefix, then the visible pending slots their
+    /// tokens have in common from the start (all of them for the query heads of one token; the earlier token's for
+    /// causal rows; the common ancestors in a tree).</summary>
+    internal static unsafe int CommonLength(int r0, int group, int prefix, int* visible, int pending, int* counts)
+    {
+        int first = r0 / group, length = counts[first];
+        int* a = visible + first * pending;
+        for (int token = first + 1; token <= (r0 + 3) / group; token++)
+        {
+            int* b = visible + token * pending;
+            int j = 0, m = Math.Min(length, counts[token]);
+            while (j < m && a[j] == b[j]) j++;
+            length = j;
+        }
+        return prefix + length;
+    }
+
     private sealed unsafe class Job : IRangeJob
     {
         public float[] Q = null!, Output = null!;
@@ -71,7 +160,7 @@ internal static class Attention
         public AttentionMask Mask = null!;
         [ThreadStatic] private static float[]? t_scores;
         [ThreadStatic] private static int[]? t_visible;
-        private const int MaxRows = TileRows > MaxGroup ? TileRows : MaxGroup;
+
 
         public void Execute(int start, int end)
         {
@@ -101,16 +190,7 @@ internal static class Attention
                 {
                     // item by item within a KV head: consecutive items read the same keys and values, which stay in L2
                     int g = idx / Tiles, t0 = idx % Tiles * tileTokens, tokens = Math.Min(tileTokens, n - t0), rows = tokens * group;
-                    int last = prefix; // one past the last slot any row of the tile sees
-                    for (int i = 0; i < tokens; i++)
-                    {
-                        int* v = vis + i * pending;
-                        int count = 0;
-                        for (int s = prefix; s < slots; s++)
-                            if (Mask.IsVisible(t0 + i, s)) v[count++] = s;
-                        counts[i] = count;
-                        if (count > 0) last = Math.Max(last, v[count - 1] + 1);
-                    }
+                    int last = VisiblePending(Mask, t0, tokens, vis, counts);
                     for (int r = 0; r < rows; r++)
                     {
                         long offset = (long)(t0 + r / group) * qStride + (long)(g * group + r % group) * hd;
@@ -177,52 +257,6 @@ internal static class Attention
         }
 
         /// <summary>
-        /// Each head's scores → probabilities over the visible slots in order: the prefix, then the <paramref name="count"/>
-        /// visible pending slots <paramref name="visible"/>, whose scores are first moved to follow the prefix (row[prefix + j]
-        /// ← row[visible[j]]). The row is then the token's visible sequence, the same values at the same indices whether
-        /// its ancestors are pending slots of a tree or committed ones, so the denominator can be summed 16 lanes at a time
-        /// (lane = index mod 16, then a fixed reduction) and stay batch-invariant.
-        /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Softmax(float* p, int stride, int group, int prefix, int* visible, int count)
-        {
-            int length = prefix + count;
-            float* tail = stackalloc float[16];
-            for (int h = 0; h < group; h++)
-            {
-                float* row = p + h * stride;
-                for (int j = 0; j < count; j++) row[prefix + j] = row[visible[j]]; // visible[j] ≥ prefix + j: a forward move
-                if (length == 0) continue;
-                var span = new Span<float>(row, length);
-                float max = TensorPrimitives.Max(span);
-                if (float.IsNegativeInfinity(max)) { span.Clear(); continue; }
-                var m = Vector256.Create(max);
-                Vector256<float> a0 = Vector256<float>.Zero, a1 = Vector256<float>.Zero;
-                int k = 0;
-                for (; k + 16 <= length; k += 16)
-                {
-                    // e^(s − max), the subtraction as its own rounding step (as VectorExp.Exp)
-                    var e0 = VectorExp.Exp8(Vector256.Load(row + k) - m);
-                    var e1 = VectorExp.Exp8(Vector256.Load(row + k + 8) - m);
-                    e0.Store(row + k); e1.Store(row + k + 8);
-                    a0 += e0; a1 += e1;
-                }
-                if (k < length)
-                {
-                    // the tail padded with −∞, whose exponentials are exact zeros in the sums
-                    for (int i = 0; i < 16; i++) tail[i] = k + i < length ? row[k + i] : float.NegativeInfinity;
-                    var e0 = VectorExp.Exp8(Vector256.Load(tail) - m);
-                    var e1 = VectorExp.Exp8(Vector256.Load(tail + 8) - m);
-                    e0.Store(tail); e1.Store(tail + 8);
-                    a0 += e0; a1 += e1;
-                    for (int i = 0; k + i < length; i++) row[k + i] = tail[i];
-                }
-                float sum = Vector256.Sum(a0 + a1);
-                if (sum > 0) TensorPrimitives.Multiply(span, 1f / sum, span);
-            }
-        }
-
-        /// <summary>
         /// o[r] = Σ_k p[r, k]·v[slot k] over each row's visible sequence (the prefix, then its visible pending slots, in
         /// the order of <see cref="Softmax"/>'s rows). Rows go 4 at a time over the part of the sequence the 4 have in
         /// common, chunk by chunk, so that each chunk of values is read from L1 by every row group; then each row runs
@@ -249,23 +283,6 @@ internal static class Attention
                 int token = r / group, from = r < 4 * quads ? common[r / 4] : 0;
                 Accumulate<TL, TV>(p + (long)r * stride, from, prefix + counts[token], prefix, visible + token * pending, values, hd, 0, hd, o[r]);
             }
-        }
-
-        /// <summary>The length of the sequence rows [r0, r0 + 4) share: the prefix, then the visible pending slots their
-        /// tokens have in common from the start (all of them for the query heads of one token; the earlier token's for
-        /// causal rows; the common ancestors in a tree).</summary>
-        private static int CommonLength(int r0, int group, int prefix, int* visible, int pending, int* counts)
-        {
-            int first = r0 / group, length = counts[first];
-            int* a = visible + first * pending;
-            for (int token = first + 1; token <= (r0 + 3) / group; token++)
-            {
-                int* b = visible + token * pending;
-                int j = 0, m = Math.Min(length, counts[token]);
-                while (j < m && a[j] == b[j]) j++;
-                length = j;
-            }
-            return prefix + length;
         }
 
         /// <summary>Sequence indices [k0, k1) of 4 rows whose sequences agree there (<paramref name="visible"/>: the

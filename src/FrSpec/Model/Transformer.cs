@@ -89,8 +89,9 @@ public sealed class Transformer : IDisposable
         catch { store.Dispose(); throw; }
     }
 
-    /// <summary>A KV cache sized for this model.</summary>
-    public KvCache CreateCache(int capacity) => new(Config.NumLayers, Config.NumKvHeads, Config.HeadDim, capacity);
+    /// <summary>A KV cache sized for this model, in the element type its attention runs on (bf16 in the fast precision on
+    /// vdpbf16ps kernels when the weights are not f32, f32 otherwise).</summary>
+    public KvCache CreateCache(int capacity) => KvCache.For(Compute, Layers[0].KProj.Type, Config.NumLayers, Config.NumKvHeads, Config.HeadDim, capacity);
 
     /// <summary>Scratch for the forward passes of one caller (a session); grown on demand, reused by every pass.</summary>
     public ForwardState CreateState()

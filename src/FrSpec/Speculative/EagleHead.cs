@@ -129,8 +129,8 @@ public sealed class EagleHead : IDisposable
         return b.X.AsSpan(0, n * h);
     }
 
-    /// <summary>A draft KV cache (one layer) for this head.</summary>
-    public KvCache CreateCache(int capacity) => new(1, NumKvHeads, HeadDim, capacity);
+    /// <summary>A draft KV cache (one layer) for this head, in the element type its attention runs on.</summary>
+    public KvCache CreateCache(int capacity) => KvCache.For(_compute, Layer.KProj.Type, 1, NumKvHeads, HeadDim, capacity);
 
     /// <summary>Scratch for the forward passes of one caller (a session's drafter).</summary>
     public ForwardState CreateState() =>

@@ -4,10 +4,11 @@ using FrSpec.Numerics;
 namespace FrSpec.Tests.Model;
 
 /// <summary>
-/// The tiled attention kernel against its promises, on odd shapes (head sizes 24, 64, 128; groups 1–8; prefixes that
+/// The tiled attention kernels against their promises, on odd shapes (head sizes 24, 64, 128; groups 1–8; prefixes that
 /// are not multiples of 16; causal chunks and tree masks; token counts that leave partial tiles): every token's output
-/// has the bits of a one-token decode over its visible sequence committed in order (batch invariance), the same bits
-/// on AVX-512 and AVX2 lanes, and stays within 1e-5 of a double-precision softmax attention.
+/// has the bits of a one-token decode over its visible sequence committed in order (batch invariance); the f32 cache
+/// gives the same bits on AVX-512 and AVX2 lanes and stays within 1e-5 of a double-precision softmax attention; the
+/// bf16 cache of the fast precision is checked against the same reference on its rounded inputs and on the unrounded ones.
 /// </summary>
 public class AttentionTests
 {
@@ -23,8 +24,56 @@ public class AttentionTests
     [Theory, MemberData(nameof(Shapes))]
     public void EveryTokenGetsTheBitsOfDecodingItAlone(int hd, int group, int prefix, string kind)
     {
+        float[]? first = null;
+        foreach (var path in new[] { "avx512", "avx2" })
+        {
+            var compute = Numerics.KernelPaths.Get(path, Precision.Exact);
+            if (compute == null) continue;
+            var batch = CheckEveryToken(compute, hd, group, prefix, kind, path,
+                (q, keys, values, sequence, g, kvWidth) => Reference(q, keys, values, sequence, g, hd, kvWidth), 1e-5);
+            // 16-lane and 8-lane vectors run the same operations element by element: the same bits
+            if (first != null) Assert.True(first.AsSpan().SequenceEqual(batch), $"hd {hd} group {group} prefix {prefix} {kind}: {path} differs from avx512");
+            first ??= batch;
+        }
+    }
+
+    /// <summary>
+    /// The fast precision's bf16 cache (vdpbf16ps scores) on the same shapes: every token has the bits of decoding it
+    /// alone, and is within a stated tolerance of a double-precision attention over what the kernel is given — the keys
+    /// and values as stored (bf16) and the query rounded to bf16 after scaling by 1/√headDim: 1e-4·(1 + |expected|),
+    /// the fp32 accumulations' rounding. The bf16 rounding itself is measured against the unrounded inputs: within
+    /// 2^-6·(1 + |expected|) (about 2^-9 relative per key, value and query element, over sums of 24–128 products).
+    /// </summary>
+    [Theory, MemberData(nameof(Shapes))]
+    public void OnABf16CacheEveryTokenGetsTheBitsOfDecodingItAlone(int hd, int group, int prefix, string kind)
+    {
+        var compute = Numerics.KernelPaths.Get("generated", Precision.Fast);
+        if (compute == null || !KvCache.UsesBf16(compute, DType.BF16, hd)) return; // no vdpbf16ps on this machine: the f32 cache runs
+        float scale = 1f / MathF.Sqrt(hd); // the kernel's scale, to the bit: it decides which way q·scale rounds
+        float R(float x) => Bf16.ToFloat(Bf16.FromFloat(x));
+        CheckEveryToken(compute, hd, group, prefix, kind, "bf16",
+            (q, keys, values, sequence, g, kvWidth) =>
+            {
+                // the query as the kernel rounds it (scaled first), the keys and values as the cache stores them
+                var qr = new float[hd];
+                for (int d = 0; d < hd; d++) qr[d] = (float)(R(q[d] * scale) / (double)scale);
+                return Reference(qr, Array.ConvertAll(keys, R), Array.ConvertAll(values, R), sequence, g, hd, kvWidth);
+            }, 1e-4);
+        CheckEveryToken(compute, hd, group, prefix, kind, "bf16 vs unrounded",
+            (q, keys, values, sequence, g, kvWidth) => Reference(q, keys, values, sequence, g, hd, kvWidth), 1.0 / 64);
+    }
+
+    private delegate double[] ReferenceAttention(ReadOnlySpan<float> q, float[] keys, float[] values, int[] sequence, int g, int kvWidth);
+
+    /// <summary>Runs a batch of 21 tokens (causal chunk or tree) over a committed prefix on <paramref name="compute"/>'s
+    /// cache type, checks each token against decoding it alone (bits) and the reference (within tolerance·(1 + |e|)),
+    /// and returns the batch's output.</summary>
+    private static float[] CheckEveryToken(Compute compute, int hd, int group, int prefix, string kind, string path,
+        ReferenceAttention reference, double tolerance)
+    {
         const int kvHeads = 2, n = 21;
         int heads = group * kvHeads, width = heads * hd, kvWidth = kvHeads * hd;
+        string c = $"hd {hd} group {group} prefix {prefix} {kind}";
         var r = new Random(hd * 1000 + group * 100 + prefix);
         var parents = Enumerable.Range(0, n).Select(i => kind == "causal" ? i - 1 : i == 0 ? -1 : (i - 1) / 3).ToArray();
         float[] Rand(int len) => Enumerable.Range(0, len).Select(_ => (float)(r.NextDouble() * 4 - 2)).ToArray();
@@ -32,46 +81,38 @@ public class AttentionTests
         var values = Rand((prefix + n) * kvWidth);
         var q = Rand(n * width);
 
-        float[]? first = null;
-        foreach (var path in new[] { "avx512", "avx2" })
+        // the batch: the prefix committed, n new tokens pending, one pass under the mask
+        var cache = KvCache.For(compute, DType.BF16, 1, kvHeads, hd, prefix + n + 3);
+        Fill(cache, keys, values, Enumerable.Range(0, prefix).ToArray(), hd, kvHeads);
+        cache.CommitAll();
+        Fill(cache, keys, values, Enumerable.Range(prefix, n).ToArray(), hd, kvHeads);
+        var mask = kind == "causal" ? AttentionMask.Causal(prefix, n) : AttentionMask.Tree(prefix, parents);
+        var batch = new float[n * width];
+        Attention.Compute(compute, q, batch, n, heads, kvHeads, hd, cache, 0, mask);
+
+        for (int t = 0; t < n; t++)
         {
-            var compute = Numerics.KernelPaths.Get(path, Precision.Exact);
-            if (compute == null) continue;
-            // the batch: the prefix committed, n new tokens pending, one pass under the mask
-            var cache = new KvCache(1, kvHeads, hd, prefix + n + 3);
-            Fill(cache, keys, values, Enumerable.Range(0, prefix).ToArray(), hd, kvHeads);
-            cache.CommitAll();
-            Fill(cache, keys, values, Enumerable.Range(prefix, n).ToArray(), hd, kvHeads);
-            var mask = kind == "causal" ? AttentionMask.Causal(prefix, n) : AttentionMask.Tree(prefix, parents);
-            var batch = new float[n * width];
-            Attention.Compute(compute, q, batch, n, heads, kvHeads, hd, cache, 0, mask);
-            // 16-lane and 8-lane vectors run the same operations element by element: the same bits
-            if (first != null) Assert.True(first.AsSpan().SequenceEqual(batch), $"hd {hd} group {group} prefix {prefix} {kind}: {path} differs from avx512");
-            first ??= batch;
+            // token t alone: its prefix and ancestors committed in order, itself the one pending slot
+            var ancestors = new List<int>();
+            for (int a = parents[t]; a >= 0; a = parents[a]) ancestors.Insert(0, prefix + a);
+            var alone = KvCache.For(compute, DType.BF16, 1, kvHeads, hd, prefix + n + 3);
+            Fill(alone, keys, values, Enumerable.Range(0, prefix).Concat(ancestors).ToArray(), hd, kvHeads);
+            alone.CommitAll();
+            Fill(alone, keys, values, [prefix + t], hd, kvHeads);
+            var one = new float[width];
+            Attention.Compute(compute, q.AsSpan(t * width, width).ToArray(), one, 1, heads, kvHeads, hd, alone, 0, AttentionMask.Causal(alone.Count, 1));
+            Assert.True(batch.AsSpan(t * width, width).SequenceEqual(one), $"{path} {c}: token {t} differs from decoding it alone");
 
-            for (int t = 0; t < n; t++)
+            var sequence = Enumerable.Range(0, prefix).Concat(ancestors).Append(prefix + t).ToArray();
+            for (int h = 0; h < heads; h++)
             {
-                // token t alone: its prefix and ancestors committed in order, itself the one pending slot
-                var ancestors = new List<int>();
-                for (int a = parents[t]; a >= 0; a = parents[a]) ancestors.Insert(0, prefix + a);
-                var alone = new KvCache(1, kvHeads, hd, prefix + n + 3);
-                Fill(alone, keys, values, Enumerable.Range(0, prefix).Concat(ancestors).ToArray(), hd, kvHeads);
-                alone.CommitAll();
-                Fill(alone, keys, values, [prefix + t], hd, kvHeads);
-                var one = new float[width];
-                Attention.Compute(compute, q.AsSpan(t * width, width).ToArray(), one, 1, heads, kvHeads, hd, alone, 0, AttentionMask.Causal(alone.Count, 1));
-                Assert.True(batch.AsSpan(t * width, width).SequenceEqual(one), $"{path} hd {hd} group {group} prefix {prefix} {kind}: token {t} differs from decoding it alone");
-
-                var sequence = Enumerable.Range(0, prefix).Concat(ancestors).Append(prefix + t).ToArray();
-                for (int h = 0; h < heads; h++)
-                {
-                    var expected = Reference(q.AsSpan(t * width + h * hd, hd), keys, values, sequence, h / group, hd, kvWidth);
-                    for (int d = 0; d < hd; d++)
-                        Assert.True(Math.Abs(one[h * hd + d] - expected[d]) <= 1e-5 * (1 + Math.Abs(expected[d])),
-                            $"{path} hd {hd} group {group} prefix {prefix} {kind}: token {t} head {h} dim {d}: {one[h * hd + d]} vs {expected[d]}");
-                }
+                var expected = reference(q.AsSpan(t * width + h * hd, hd), keys, values, sequence, h / group, kvWidth);
+                for (int d = 0; d < hd; d++)
+                    Assert.True(Math.Abs(one[h * hd + d] - expected[d]) <= tolerance * (1 + Math.Abs(expected[d])),
+                        $"{path} {c}: token {t} head {h} dim {d}: {one[h * hd + d]} vs {expected[d]}");
             }
         }
+        return batch;
     }
 
     [Fact]

@@ -48,16 +48,16 @@ internal static class SampledLaw
     private static long Key(int vocab, int a, int b, int c) => ((long)a * vocab + b) * vocab + c;
 
     /// <summary>
-    /// Runs the session <paramref name="runs"/> times (seeds 0..runs−1, three tokens, no stop ids) and returns the
+    /// Runs the session <paramref name="runs"/> times (seeds firstSeed..firstSeed+runs−1, three tokens, no stop ids) and returns the
     /// chi-square p-value against <paramref name="law"/> and the share of rounds that accepted at least one draft.
     /// </summary>
     public static (double P, double MultiTokenRounds) Run(ModelSession session, int[] prompt, Dictionary<long, double> law, SamplingOptions sampling,
-        int runs, ITestOutputHelper output, string rule = "exact")
+        int runs, ITestOutputHelper output, string rule = "exact", int firstSeed = 0)
     {
         int vocab = session.Model.Target.Config.VocabSize;
         var counts = new Dictionary<long, int>();
         int rounds = 0, multi = 0;
-        for (int seed = 0; seed < runs; seed++)
+        for (int seed = firstSeed; seed < firstSeed + runs; seed++)
         {
             var r = session.Generate(prompt, new GenerationOptions { MaxNewTokens = 3, Sampling = sampling with { Seed = (ulong)seed }, StopIds = [] });
             Assert.Equal(3, r.Ids.Length);

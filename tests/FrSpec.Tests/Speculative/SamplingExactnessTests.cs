@@ -94,6 +94,9 @@ public class SamplingExactnessTests(ITestOutputHelper output)
         using var spec = model.CreateSession(DecodingMethod.Eagle(head, subset, Tree));
         var (p, multi) = SampledLaw.Run(spec, Prompt, law, TopKSampling, runs, output, $"exact on {type}");
         if (!frSpec) Assert.True(multi > 0.2, $"drafts were accepted in only {multi:P1} of rounds: the test would not exercise acceptance");
+        // A fixed seed range fails for one numerics change in a thousand by chance alone (the law moves with the kernels):
+        // a low p is re-tested on 3x as many fresh seeds, which a real bias fails again, with more power.
+        if (p <= 0.001) (p, _) = SampledLaw.Run(spec, Prompt, law, TopKSampling, 3 * runs, output, $"exact on {type}, fresh seeds", firstSeed: runs);
         Assert.True(p > 0.001, $"chi-square p = {p}");
     }
 
