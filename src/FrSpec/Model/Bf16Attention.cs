@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 using FrSpec.Numerics;
 using FrSpec.Numerics.CodeGen;
 
@@ -7,21 +6,27 @@ namespace FrSpec.Model;
 
 /// <summary>
 /// <see cref="Attention"/> over a bf16 KV cache (the fast precision on vdpbf16ps kernels): the same tiles of
-/// (KV head, ~16 query rows), the same softmax over each row's visible sequence, half the bytes read.
+/// (KV head, ~16 query rows), the same softmax over each row's visible sequence, half the bytes read, and both
+/// products on vdpbf16ps (twice the fp32 FMA rate).
 ///
 /// Scores: the tile's query rows, scaled by 1/√headDim and rounded to bf16, are packed by dimension pair
 /// ([pair][row], one dword each); a 16-slot key block is stored [pair][16 slots][2], the panel layout of
 /// <see cref="Bf16PanelKernels"/>, so one panel-kernel call computes a block's scores for up to 12 rows: per step one
 /// key vector (16 slots × one dimension pair), one broadcast query pair per row, one vdpbf16ps per row.
 ///
-/// Weighted values: each output element is a chain of fp32 FMAs over the row's visible sequence in order, starting
-/// from zero, with the values widened from bf16 (a value vector holds 16 dimensions of a slot pair: a shift gives the
-/// even slot, a mask the odd one). Rows share value loads exactly as in the f32 kernel.
+/// Weighted values: a step is a pair of sequence positions (2j, 2j + 1): the cache's value pair block [dims][2] when
+/// both positions are their own slots (the prefix, and a pending run that continues it in order, as in a prefill
+/// chunk), else a block gathered in sequence order into scratch (tree slots, a pair straddling the prefix end, the
+/// last position of an odd-length sequence paired with zero); the probabilities are rounded to bf16 as dword pairs,
+/// and <see cref="Bf16ValueKernels"/> adds each step into fp32 accumulators with one vdpbf16ps per 16 dimensions and
+/// row. Rows share steps 4 at a time within the sequence they have in common.
 ///
 /// Batch invariance: a score is one lane's chain of vdpbf16ps over the dimension pairs in order from zero (one kernel
 /// call walks all pairs), whatever block or row block it lands in; rounding q·scale to bf16 is element-wise. The
-/// softmax and the weighted sum follow the f32 kernel's order (see <see cref="Attention"/>), so a token's output is
-/// the same bits in a tree pass, a one-token decode and any prefill tile.
+/// softmax follows the f32 kernel (see <see cref="Attention"/>). An output element is one lane's chain of vdpbf16ps
+/// over the steps j = 0, 1, … from zero, and step j holds the same bf16 values and probabilities whether it was read
+/// in place or gathered, pending or committed, so a token's output is the same bits in a tree pass, a one-token decode
+/// and any prefill tile.
 /// </summary>
 internal static unsafe class Bf16Attention
 {
@@ -32,18 +37,19 @@ internal static unsafe class Bf16Attention
     {
         var job = t_job ??= new Job();
         int group = heads / kvHeads, tileTokens = Math.Clamp(Attention.TileRows / group, 1, n);
-        job.Kernels = kernels; job.Q = q; job.Output = output; job.Heads = heads; job.Group = group; job.HeadDim = headDim; job.N = n;
+        job.Kernels = kernels; job.ValueKernels = Bf16ValueKernels.ForThisMachine; job.Q = q; job.Output = output; job.Heads = heads; job.Group = group; job.HeadDim = headDim; job.N = n;
         job.Cache = cache; job.Layer = layer; job.Mask = mask;
         job.TileTokens = tileTokens; job.Tiles = (n + tileTokens - 1) / tileTokens;
         job.Scale = 1f / MathF.Sqrt(headDim);
         int items = job.Tiles * kvHeads;
         compute.Pool.For(items, job, 1, items);
-        job.Cache = null!; job.Mask = null!; job.Q = null!; job.Output = null!; job.Kernels = null!;
+        job.Cache = null!; job.Mask = null!; job.Q = null!; job.Output = null!; job.Kernels = null!; job.ValueKernels = null!;
     }
 
     private sealed class Job : IRangeJob
     {
         public Bf16PanelKernels Kernels = null!;
+        public Bf16ValueKernels ValueKernels = null!;
         public float[] Q = null!, Output = null!;
         public int Heads, Group, HeadDim, Layer, N, TileTokens, Tiles;
         public float Scale;
@@ -52,6 +58,25 @@ internal static unsafe class Bf16Attention
         [ThreadStatic] private static float[]? t_scores;
         [ThreadStatic] private static int[]? t_visible;
         [ThreadStatic] private static uint[]? t_queries;
+        [ThreadStatic] private static uint[]? t_probs;
+        [ThreadStatic] private static ushort[]? t_gathered;
+        [ThreadStatic] private static float[]? t_acc;
+
+        /// <summary>A worker's scratch for the weighted values (pinned thread-local arrays).</summary>
+        private struct Scratch
+        {
+            public float* Acc;        // [rows][headDim] fp32 accumulators
+            public uint* RowProbs;    // [rows][MaxPairs] each row's probability pairs
+            public uint* QuadProbs;   // [MaxPairs][4] a quad's shared pairs, interleaved by row
+            public ushort* Gathered;  // [MaxPairs][headDim][2] value blocks gathered in sequence order
+            public int MaxPairs;
+        }
+
+        private static T[] Grow<T>(ref T[]? array, int length) where T : unmanaged
+        {
+            if (array == null || array.Length < length) array = GC.AllocateUninitializedArray<T>(Math.Max(length, 1024), pinned: true);
+            return array;
+        }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int start, int end)
@@ -59,15 +84,13 @@ internal static unsafe class Bf16Attention
             int slots = Mask.TotalSlots, prefix = Mask.PrefixLength, group = Group, hd = HeadDim, pending = slots - prefix, block = KvCache.SlotBlock;
             int tileTokens = TileTokens, qStride = Heads * hd, n = N, pairs = hd / 2;
             int maxRows = tileTokens * group, maxPadded = (slots + block - 1) / block * block;
-            var scores = t_scores;
-            if (scores == null || scores.Length < maxRows * maxPadded)
-                t_scores = scores = GC.AllocateUninitializedArray<float>(Math.Max(maxRows * maxPadded, 4096), pinned: true);
-            var visible = t_visible;
-            if (visible == null || visible.Length < tileTokens * (pending + 1))
-                t_visible = visible = new int[Math.Max(tileTokens * (pending + 1), 1024)];
-            var queries = t_queries;
-            if (queries == null || queries.Length < maxRows * pairs)
-                t_queries = queries = GC.AllocateUninitializedArray<uint>(Math.Max(maxRows * pairs, 1024), pinned: true);
+            var scores = Grow(ref t_scores, maxRows * maxPadded);
+            var visible = Grow(ref t_visible, tileTokens * (pending + 1));
+            var queries = Grow(ref t_queries, maxRows * pairs);
+            int maxPairs = slots / 2 + 1;
+            var probs = Grow(ref t_probs, (maxRows + 4) * maxPairs);
+            var gathered = Grow(ref t_gathered, maxPairs * 2 * hd);
+            var acc = Grow(ref t_acc, maxRows * hd);
             float** qRows = stackalloc float*[Attention.MaxRows];
             float** oRows = stackalloc float*[Attention.MaxRows];
             int* counts = stackalloc int[Attention.MaxRows];
@@ -75,7 +98,11 @@ internal static unsafe class Bf16Attention
             fixed (ushort* pk = Cache.Keys16[Layer], pv = Cache.Values16[Layer])
             fixed (uint* qp = queries)
             fixed (int* vis = visible)
+            fixed (uint* pp = probs)
+            fixed (ushort* pg = gathered)
+            fixed (float* pa = acc)
             {
+                var scratch = new Scratch { Acc = pa, RowProbs = pp, QuadProbs = pp + (long)maxRows * maxPairs, Gathered = pg, MaxPairs = maxPairs };
                 for (int idx = start; idx < end; idx++)
                 {
                     int g = idx / Tiles, t0 = idx % Tiles * tileTokens, tokens = Math.Min(tileTokens, n - t0), rows = tokens * group;
@@ -91,7 +118,7 @@ internal static unsafe class Bf16Attention
                     Scores(Kernels, qp, rows, pairs, pk + Cache.KeyBase(g), padded, ps);
                     for (int i = 0; i < tokens; i++)
                         Attention.Softmax(ps + i * group * padded, padded, group, prefix, vis + i * pending, counts[i]);
-                    WeightedValues(ps, padded, rows, group, prefix, vis, pending, counts, pv + Cache.KeyBase(g), hd, oRows);
+                    WeightedValues(ps, padded, rows, group, prefix, vis, pending, counts, pv + Cache.KeyBase(g), hd, oRows, &scratch);
                 }
             }
         }
@@ -146,120 +173,92 @@ internal static unsafe class Bf16Attention
             }
         }
 
-        /// <summary>o[r] = Σ_k p[r, k]·v[slot k] over each row's visible sequence, as the f32 kernel's WeightedValues:
-        /// rows 4 at a time over the part of the sequence they share, chunk by chunk, then each row alone over the rest.</summary>
+        /// <summary>
+        /// o[r] = Σ_k p[r, k]·v[slot k] over each row's visible sequence on vdpbf16ps: step j is the sequence pair
+        /// (2j, 2j + 1), the probabilities rounded to bf16 (position L of an odd-length sequence L weighs zero with a zero
+        /// value). Rows go 4 at a time over the pairs inside the part of the sequence they share, then each row alone
+        /// over the rest, accumulating in fp32 scratch rows copied to the output at the end.
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void WeightedValues(float* p, int stride, int rows, int group, int prefix, int* visible, int pending, int* counts,
-            ushort* values, int hd, float** o)
+        private void WeightedValues(float* p, int stride, int rows, int group, int prefix, int* visible, int pending, int* counts,
+            ushort* values, int hd, float** o, Scratch* s)
         {
-            for (int r = 0; r < rows; r++) new Span<float>(o[r], hd).Clear();
-            int quads = rows / 4, chunk = Math.Max(16, Attention.ValueChunkBytes / (2 * hd)), longest = 0;
-            int* common = stackalloc int[Attention.MaxRows / 4 + 1];
-            for (int i = 0; i < quads; i++) longest = Math.Max(longest, common[i] = Attention.CommonLength(4 * i, group, prefix, visible, pending, counts));
-            for (int k0 = 0; k0 < longest; k0 += chunk)
-                for (int i = 0; i < quads; i++)
-                {
-                    int k1 = Math.Min(k0 + chunk, common[i]);
-                    if (k0 < k1) Accumulate4(p + (long)4 * i * stride, stride, k0, k1, prefix, visible + 4 * i / group * pending, values, hd, o + 4 * i);
-                }
+            int maxPairs = s->MaxPairs, quads = rows / 4;
+            new Span<float>(s->Acc, rows * hd).Clear();
             for (int r = 0; r < rows; r++)
             {
-                int token = r / group, from = r < 4 * quads ? common[r / 4] : 0;
-                Accumulate(p + (long)r * stride, from, prefix + counts[token], prefix, visible + token * pending, values, hd, 0, o[r]);
+                // each row's probability pairs, zero past its sequence
+                int length = prefix + counts[r / group];
+                float* pr = p + (long)r * stride;
+                uint* pairs = s->RowProbs + (long)r * maxPairs;
+                for (int j = 0; 2 * j < length; j++)
+                    pairs[j] = Bf16.FromFloat(pr[2 * j]) | (2 * j + 1 < length ? (uint)Bf16.FromFloat(pr[2 * j + 1]) << 16 : 0u);
             }
+            int* common = stackalloc int[Attention.MaxRows / 4 + 1];
+            for (int i = 0; i < quads; i++)
+            {
+                // the quad's shared pairs lie wholly inside the sequence its rows share; its probabilities interleaved by row
+                common[i] = Attention.CommonLength(4 * i, group, prefix, visible, pending, counts) / 2;
+                uint* quad = s->QuadProbs;
+                for (int j = 0; j < common[i]; j++)
+                    for (int k = 0; k < 4; k++) quad[4 * j + k] = s->RowProbs[(long)(4 * i + k) * maxPairs + j];
+                int token = 4 * i / group;
+                Pairs(s, 0, common[i], prefix, visible + token * pending, prefix + counts[token], values, hd, quad, 16, s->Acc + (long)4 * i * hd, 4);
+            }
+            for (int r = 0; r < rows; r++)
+            {
+                int token = r / group, length = prefix + counts[token], from = r < 4 * quads ? common[r / 4] : 0;
+                Pairs(s, from, (length + 1) / 2, prefix, visible + token * pending, length, values, hd, s->RowProbs + (long)r * maxPairs + from, 4,
+                    s->Acc + (long)r * hd, 1);
+            }
+            for (int r = 0; r < rows; r++) new Span<float>(s->Acc + (long)r * hd, hd).CopyTo(new Span<float>(o[r], hd));
         }
 
-        /// <summary>16 dimensions [d0, d0 + 16) of slot <paramref name="slot"/>, widened: its slot pair's vector, shifted
-        /// (even slot) or masked (odd slot).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Vector512<float> Value16(ushort* values, int hd, int slot, int d0)
+        /// <summary>Steps [j0, j1) of a sequence (the prefix, then the pending slots <paramref name="visible"/>; length
+        /// <paramref name="length"/>) for <paramref name="m"/> rows whose probability pairs start at
+        /// <paramref name="probs"/>. Pairs whose positions are their own slots (the prefix and any pending run that
+        /// follows it in order) are read in place; the others are gathered in sequence order into scratch first, with a
+        /// zero value past the end. Either way a step meets the same bits.</summary>
+        private void Pairs(Scratch* s, int j0, int j1, int prefix, int* visible, int length, ushort* values, int hd, uint* probs, int probStride,
+            float* acc, int m)
         {
-            var v = Vector512.Load((uint*)(values + (long)(slot >> 1) * 2 * hd) + d0);
-            return ((slot & 1) == 0 ? v << 16 : v & Vector512.Create(0xFFFF0000u)).AsSingle();
+            if (j0 >= j1) return;
+            int inPlace = prefix;
+            while (inPlace < length && visible[inPlace - prefix] == inPlace) inPlace++;
+            int direct = Math.Min(j1, inPlace / 2);
+            if (j0 < direct) Walk(values + (long)j0 * 2 * hd, direct - j0, hd, probs, probStride, acc, m);
+            int g0 = Math.Max(j0, direct);
+            if (g0 >= j1) return;
+            ushort* gathered = s->Gathered;
+            for (int j = g0; j < j1; j++)
+            {
+                ushort* block = gathered + (long)(j - g0) * 2 * hd;
+                for (int e = 0; e < 2; e++)
+                {
+                    int k = 2 * j + e;
+                    if (k >= length) { for (int d = 0; d < hd; d++) block[2 * d + e] = 0; continue; }
+                    int slot = k < prefix ? k : visible[k - prefix];
+                    ushort* v = values + (long)(slot >> 1) * 2 * hd + (slot & 1);
+                    for (int d = 0; d < hd; d++) block[2 * d + e] = v[2 * d];
+                }
+            }
+            Walk(gathered, j1 - g0, hd, probs + (long)(g0 - j0) * probStride / 4, probStride, acc, m);
         }
 
-        /// <summary>8 dimensions [d0, d0 + 8) of a slot, widened (as <see cref="Value16"/>).</summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Vector256<float> Value8(ushort* values, int hd, int slot, int d0)
+        /// <summary>One kernel call per slice of up to 4 vectors of dimensions over <paramref name="steps"/> value
+        /// blocks from <paramref name="blocks"/>.</summary>
+        private void Walk(ushort* blocks, int steps, int hd, uint* probs, int probStride, float* acc, int m)
         {
-            var v = Vector256.Load((uint*)(values + (long)(slot >> 1) * 2 * hd) + d0);
-            return ((slot & 1) == 0 ? v << 16 : v & Vector256.Create(0xFFFF0000u)).AsSingle();
-        }
-
-        /// <summary>Sequence indices [k0, k1) of 4 rows whose sequences agree there, added to their accumulators in o,
-        /// 32 dimensions at a time (each value vector shared by the 4 rows); other dimensions row by row.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Accumulate4(float* p, int stride, int k0, int k1, int prefix, int* visible, ushort* values, int hd, float** o)
-        {
-            int d0 = 0;
-            float* oa = o[0], ob = o[1], oc = o[2], od = o[3];
-            for (; d0 + 32 <= hd; d0 += 32)
+            Bf16ValueKernels.Args args = default;
+            args.ValueStride = 4L * hd; args.Probs = (nint)probs; args.ProbStride = probStride; args.AccStride = 4L * hd; args.Steps = steps;
+            args.TailDims = hd % 16;
+            int vectors = (hd + 15) / 16;
+            for (int v0 = 0; v0 < vectors; v0 += Bf16ValueKernels.MaxVectors)
             {
-                var a0 = Vector512.Load(oa + d0); var b0 = Vector512.Load(oa + d0 + 16); var a1 = Vector512.Load(ob + d0); var b1 = Vector512.Load(ob + d0 + 16);
-                var a2 = Vector512.Load(oc + d0); var b2 = Vector512.Load(oc + d0 + 16); var a3 = Vector512.Load(od + d0); var b3 = Vector512.Load(od + d0 + 16);
-                for (int k = k0; k < k1; k++)
-                {
-                    int slot = k < prefix ? k : visible[k - prefix];
-                    var v0 = Value16(values, hd, slot, d0); var v1 = Value16(values, hd, slot, d0 + 16);
-                    var w = Vector512.Create(p[k]); a0 = Vector512.FusedMultiplyAdd(w, v0, a0); b0 = Vector512.FusedMultiplyAdd(w, v1, b0);
-                    w = Vector512.Create(p[stride + k]); a1 = Vector512.FusedMultiplyAdd(w, v0, a1); b1 = Vector512.FusedMultiplyAdd(w, v1, b1);
-                    w = Vector512.Create(p[2 * stride + k]); a2 = Vector512.FusedMultiplyAdd(w, v0, a2); b2 = Vector512.FusedMultiplyAdd(w, v1, b2);
-                    w = Vector512.Create(p[3 * stride + k]); a3 = Vector512.FusedMultiplyAdd(w, v0, a3); b3 = Vector512.FusedMultiplyAdd(w, v1, b3);
-                }
-                a0.Store(oa + d0); b0.Store(oa + d0 + 16); a1.Store(ob + d0); b1.Store(ob + d0 + 16);
-                a2.Store(oc + d0); b2.Store(oc + d0 + 16); a3.Store(od + d0); b3.Store(od + d0 + 16);
-            }
-            if (d0 < hd)
-                for (int j = 0; j < 4; j++) Accumulate(p + (long)j * stride, k0, k1, prefix, visible, values, hd, d0, o[j]);
-        }
-
-        /// <summary>Sequence indices [k0, k1) of one row, dimensions [d0, hd), added to its accumulator o: 32, 16, 8 and
-        /// then one dimension at a time; every element gets the same fused multiply-adds in the same order on every path.</summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void Accumulate(float* p, int k0, int k1, int prefix, int* visible, ushort* values, int hd, int d0, float* o)
-        {
-            if (k0 >= k1) return;
-            for (; d0 + 32 <= hd; d0 += 32)
-            {
-                var a = Vector512.Load(o + d0); var b = Vector512.Load(o + d0 + 16);
-                for (int k = k0; k < k1; k++)
-                {
-                    int slot = k < prefix ? k : visible[k - prefix];
-                    var w = Vector512.Create(p[k]);
-                    a = Vector512.FusedMultiplyAdd(w, Value16(values, hd, slot, d0), a);
-                    b = Vector512.FusedMultiplyAdd(w, Value16(values, hd, slot, d0 + 16), b);
-                }
-                a.Store(o + d0); b.Store(o + d0 + 16);
-            }
-            for (; d0 + 16 <= hd; d0 += 16)
-            {
-                var a = Vector512.Load(o + d0);
-                for (int k = k0; k < k1; k++)
-                {
-                    int slot = k < prefix ? k : visible[k - prefix];
-                    a = Vector512.FusedMultiplyAdd(Vector512.Create(p[k]), Value16(values, hd, slot, d0), a);
-                }
-                a.Store(o + d0);
-            }
-            for (; d0 + 8 <= hd; d0 += 8)
-            {
-                var a = Vector256.Load(o + d0);
-                for (int k = k0; k < k1; k++)
-                {
-                    int slot = k < prefix ? k : visible[k - prefix];
-                    a = Vector256.FusedMultiplyAdd(Vector256.Create(p[k]), Value8(values, hd, slot, d0), a);
-                }
-                a.Store(o + d0);
-            }
-            for (int d = d0; d < hd; d++)
-            {
-                float acc = o[d];
-                for (int k = k0; k < k1; k++)
-                {
-                    int slot = k < prefix ? k : visible[k - prefix];
-                    acc = MathF.FusedMultiplyAdd(p[k], Bf16.ToFloat(values[(long)(slot >> 1) * 2 * hd + 2 * d + (slot & 1)]), acc);
-                }
-                o[d] = acc;
+                int nv = Math.Min(Bf16ValueKernels.MaxVectors, vectors - v0);
+                args.Values = (nint)(blocks + 32L * v0);
+                args.Acc = (nint)(acc + 16L * v0);
+                ValueKernels.Kernel(nv, m, v0 + nv == vectors && hd % 16 != 0)(&args);
             }
         }
     }
