@@ -64,7 +64,7 @@ internal static unsafe class QuantizedProducts
         job.Kernels = compute.Generated?.Int8 is { } k && Int8DotKernels.Supports(w.Type) ? k : null;
         // decode: long runs per thread (one stream each), shrinking towards the region's end; batches: finer chunks, compute-bound
         if (n == 1) compute.Pool.ForTapering(groups, job, DecodeMinChunk);
-        else compute.Pool.For(groups, job, n == 1 ? DecodeMinChunk : 2);
+        else compute.Pool.For(groups, job, 2);
         for (int j = 0; j < outputs.Length; j++) job.Outputs[j] = default;
         job.Acts = null!; job.Kernels = null;
     }
