@@ -21,7 +21,6 @@ internal static unsafe class QuantizedProducts
     /// 0.94–1.00 of the equal shares' decode step time over six A/B runs of 7–40 rounds on Q4_0, Q4_K_M and Q8_0 files).</summary>
     internal const int DecodeMinChunk = 16;
 
-
     [ThreadStatic] private static Int8Activations? t_acts;
     [ThreadStatic] private static Job? t_job;
 

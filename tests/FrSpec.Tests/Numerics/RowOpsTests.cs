@@ -76,6 +76,12 @@ public class RowOpsTests
         Ops.AddAndNorm(x, residual, weight, 1e-5f, fusedOut);
         Assert.Equal(plainX, x);
         Assert.Equal(plainOut, fusedOut);
+        // the one-pass (x·scale)·weight has the bits of the two whole-row multiplications the norm used before
+        var twoPasses = new float[width];
+        float scale32 = 1f / MathF.Sqrt(System.Numerics.Tensors.TensorPrimitives.Dot(plainX, plainX) / width + 1e-5f);
+        System.Numerics.Tensors.TensorPrimitives.Multiply(plainX, scale32, twoPasses);
+        System.Numerics.Tensors.TensorPrimitives.Multiply(twoPasses, weight, twoPasses);
+        Assert.Equal(twoPasses, fusedOut);
         // and the norm is (x·scale)·weight rounded in that order, against a double reference
         double ss = plainX.Sum(v => (double)v * v);
         double scale = 1 / Math.Sqrt(ss / width + 1e-5);
