@@ -29,6 +29,10 @@ internal static unsafe class PanelProducts
     /// 2048-wide matrix, ~0.15 ms at 32 rows.</summary>
     internal static int ChunkSteps = 8192;
 
+    /// <summary>Pool chunks per thread of one-block products (decode, trees of up to 12 rows) (tuning): each chunk is one
+    /// run of panels, one memory stream.</summary>
+    internal static int OneBlockChunksPerThread = WorkerPool.DefaultChunksPerThread;
+
     [ThreadStatic] private static Job? t_job;
     [ThreadStatic] private static ushort[]? t_x;
     [ThreadStatic] private static PackJob? t_pack;
@@ -79,7 +83,7 @@ internal static unsafe class PanelProducts
             // One row block reads the weights once from memory, a stream best kept long. More blocks compute out of L2 and
             // the region ends when both threads have, so a chunk is what one thread can be left waiting for: finer chunks,
             // each still a run of panels, since a chunk's first stretch of weights is not prefetched (see Job).
-            if (Blocks(n) == 1) compute.Pool.For(panels, job, 1);
+            if (Blocks(n) == 1) compute.Pool.For(panels, job, 1, OneBlockChunksPerThread);
             else
             {
                 int perChunk = Math.Max(1, ChunkSteps / steps), threads = compute.Pool.Threads;

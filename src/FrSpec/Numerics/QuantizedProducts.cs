@@ -20,6 +20,10 @@ internal static unsafe class QuantizedProducts
     /// many groups: long runs, one memory stream each.</summary>
     internal const int DecodeMinChunk = 16;
 
+    /// <summary>Batches split a region's groups into chunks of at least this many groups, at most
+    /// <see cref="BatchChunksPerThread"/> per thread (tuning).</summary>
+    internal static int BatchMinChunk = 2, BatchChunksPerThread = WorkerPool.DefaultChunksPerThread;
+
     [ThreadStatic] private static Int8Activations? t_acts;
     [ThreadStatic] private static Job? t_job;
 
@@ -61,7 +65,8 @@ internal static unsafe class QuantizedProducts
         job.Count = outputs.Length; job.Acts = acts; job.N = n; job.Isa = compute.Isa;
         job.Kernels = compute.Generated?.Int8 is { } k && Int8DotKernels.Supports(w.Type) ? k : null;
         // decode: long runs per thread (one stream each); batches: finer chunks, compute-bound
-        compute.Pool.For(groups, job, n == 1 ? DecodeMinChunk : 2);
+        if (n == 1) compute.Pool.For(groups, job, DecodeMinChunk);
+        else compute.Pool.For(groups, job, BatchMinChunk, BatchChunksPerThread);
         for (int j = 0; j < outputs.Length; j++) job.Outputs[j] = default;
         job.Acts = null!; job.Kernels = null;
     }
