@@ -19,12 +19,13 @@ internal static unsafe class PanelProducts
     /// <summary>Bytes of L2 a K chunk may fill with its panel slice and activations, and the longest chunk (tuning).</summary>
     internal static int ChunkBudget = 256 << 10, MaxChunkSteps = 1024;
 
-    /// <summary>Bytes ahead of the weights that a single-block call prefetches (0: leave it to the hardware) (tuning). At 8
-    /// rows a core computes about as fast as it can stream, so a deep prefetch queue smooths out both: one thread over a
-    /// 134 MB matrix ran at 72% of its vdpbf16ps peak 4 KB ahead, 80% 16 KB ahead and 86% 64 KB ahead; 12 rows 89, 92 and
-    /// 92% (`bench bf16-tile --acts 8 12 --matrix-rows 8192 --matrix-cols 8192 --variant default a16k:ahead=16384
-    /// a64k:ahead=65536`, one run). Nothing is prefetched past the end of a pool chunk (<see cref="Job"/>).</summary>
-    internal static long PrefetchAhead = 65536;
+    /// <summary>Bytes ahead of the weights that a single-block call prefetches (0: leave it to the hardware) (tuning). One
+    /// thread alone over a 134 MB matrix gains from a deeper queue (8 rows: 72% of its vdpbf16ps peak 4 KB ahead, 80% at
+    /// 16 KB, 86% at 64 KB; `bench bf16-tile --acts 8 12 --matrix-rows 8192 --matrix-cols 8192 --variant default
+    /// a16k:ahead=16384 a64k:ahead=65536`), but with both threads streaming a whole pass's products it does not: 8 rows
+    /// took 67.6 ms 4 KB ahead, 71.0 at 16 KB and 71.3 at 64 KB (medians of 31 alternating rounds, `bench products --rows 8
+    /// 12 16`; 1.3 ms apart or less at 12 and 16 rows, within the host's noise). No prefetch loses 5–9%.</summary>
+    internal static long PrefetchAhead = 4096;
 
     /// <summary>Whether multi-block calls spread the prefetching of the next chunk over the blocks (tuning).</summary>
     internal static bool PrefetchNextChunk = true;
@@ -182,50 +183,6 @@ internal static unsafe class PanelProducts
         public int N;
         [ThreadStatic] private static float[]? t_edge;
 
-        /// <summary>The first byte of pool index <paramref name="index"/>'s panel.</summary>
-        private byte* PanelAddress(int index)
-        {
-            int o = 0;
-            while (index >= First[o + 1]) o++;
-            return (byte*)Outputs[o].W.Address + Bf16Panels.Offset(Outputs[o].W.Cols, index - First[o]);
-        }
-
-        /// <summary>
-        /// One block's pass over a whole panel, prefetching <see cref="PrefetchAhead"/> bytes ahead in the stream of the
-        /// panels this thread walks next. Where the panel after this one follows it in memory the kernel prefetches straight
-        /// on; otherwise (the last panel of a matrix or of the pool chunk) the pass is split where the prefetch would leave
-        /// the panel, and the rest of it prefetches the start of <paramref name="next"/> (another matrix sharing the input)
-        /// or nothing (the end of the chunk: the panels after it are another chunk's, likely another core's). The split adds
-        /// in the same order through exact fp32 stores and loads: the same bits as one call.
-        /// </summary>
-        private void OnePass(ref DotArgs args, int vectors, int n, byte* panel, int steps, long stepBytes, byte* next, bool contiguous)
-        {
-            var kernel = Kernels.Kernel(vectors, n, vectors);
-            long ahead = PrefetchAhead;
-            args.W = (nint)panel;
-            if (ahead <= 0 || contiguous)
-            {
-                args.K = steps;
-                args.Prefetch = ahead > 0 ? (nint)(panel + ahead) : 0;
-                fixed (DotArgs* a = &args) kernel(a);
-                return;
-            }
-            int tail = (int)Math.Min(steps, (ahead + stepBytes - 1) / stepBytes), head = steps - tail;
-            if (head > 0)
-            {
-                args.K = head;
-                args.Prefetch = (nint)(panel + ahead);
-                fixed (DotArgs* a = &args) kernel(a);
-                args.W = (nint)(panel + head * stepBytes);
-                args.X += (nint)(head * args.XStride);
-                args.Rows = 1;
-            }
-            args.K = tail;
-            // the prefetch stream goes on at the same offset into the next panel
-            args.Prefetch = next != null ? (nint)(next + (head * stepBytes + ahead - steps * stepBytes)) : 0;
-            fixed (DotArgs* a = &args) kernel(a);
-        }
-
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Execute(int start, int end)
         {
@@ -254,9 +211,10 @@ internal static unsafe class PanelProducts
                     long stepBytes = 4L * h;
                     if (blocks == 1)
                     {
-                        // one pass: the panel streams once, prefetched ahead in the stream of this pool chunk's panels
-                        args.X = (nint)X; args.XStride = 4L * n; args.Y = (nint)yp; args.Rows = 0;
-                        OnePass(ref args, vectors, n, panel, steps, stepBytes, index + 1 < end ? PanelAddress(index + 1) : null, index + 1 < end && index + 1 < First[o + 1]);
+                        // one pass: the panel streams once, prefetched a little ahead in the same stream
+                        args.W = (nint)panel; args.X = (nint)X; args.XStride = 4L * n; args.Y = (nint)yp; args.K = steps; args.Rows = 0;
+                        args.Prefetch = PrefetchAhead > 0 ? (nint)(panel + PrefetchAhead) : 0;
+                        Kernels.Kernel(vectors, n, vectors)(&args);
                     }
                     else
                     {

@@ -130,8 +130,8 @@ public class Bf16PanelTests
         var compute = KernelPaths.Get(path, precision);
         if (compute == null) return;
         var r = new Random(11);
-        // q/k/v-like matrices sharing an input (a short last panel, a matrix smaller than the prefetch distance): the last
-        // panel of a matrix or a pool chunk is split where its prefetch would leave it
+        // q/k/v-like matrices sharing an input (a short last panel, matrices smaller than some prefetch distances), split
+        // into pool chunks of one panel up to half the panels
         int cols = 2999;
         var ws = new[] { 96, 40, 17 }.Select(h => { using var m = WeightMatrix.FromFloats(Random(r, h * cols), h, cols, DType.BF16); return m.ToPanels(); }).ToArray();
         long ahead = PanelProducts.PrefetchAhead;

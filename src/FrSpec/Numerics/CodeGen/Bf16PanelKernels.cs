@@ -33,10 +33,6 @@ internal sealed unsafe class Bf16PanelKernels
     /// <summary>Prefetch instruction: 0 = prefetcht0, 1 = prefetcht1, 2 = prefetcht2 (a tuning knob, read when generating).</summary>
     internal static int PrefetchHint = 1;
 
-    /// <summary>Bytes ahead of the weights that the prefetching loop also requests into L1 (prefetcht0 of the step's lines
-    /// there; 0: none) (a tuning knob, read when generating).</summary>
-    internal static int NearPrefetch = 0;
-
     private readonly nint[] _kernels; // [((v-1) * MaxActs + (m-1)) * MaxPrefetchLines + (l-1)]
 
     private Bf16PanelKernels(nint[] kernels) { _kernels = kernels; }
@@ -127,8 +123,6 @@ internal sealed unsafe class Bf16PanelKernels
             else if (PrefetchHint == 2) a.prefetcht2(at);
             else a.prefetcht0(at);
         }
-        if (prefetchLines > 0 && NearPrefetch > 0)
-            for (int v = 0; v < vectors; v++) a.prefetcht0(__[r8 + NearPrefetch + 64 * v]);
         for (int i = 0; i < acts; i++)
         {
             a.vpbroadcastd(Broadcast(i), __dword_ptr[rax + 4 * i]);
