@@ -24,7 +24,7 @@ internal static unsafe class PanelProducts
     /// 16 KB, 86% at 64 KB; `bench bf16-tile --acts 8 12 --matrix-rows 8192 --matrix-cols 8192 --variant default
     /// a16k:ahead=16384 a64k:ahead=65536`), but with both threads streaming a whole pass's products it does not: 8 rows
     /// took 67.6 ms 4 KB ahead, 71.0 at 16 KB and 71.3 at 64 KB (medians of 31 alternating rounds, `bench products --rows 8
-    /// 12 16`; 1.3 ms apart or less at 12 and 16 rows, within the host's noise). No prefetch loses 5–9%.</summary>
+    /// 12 16`; 67.4, 69.7, 71.8 in a second run; within 2% at 12 rows), on a slow bus (~30 GB/s). No prefetch loses 5–9%.</summary>
     internal static long PrefetchAhead = 4096;
 
     /// <summary>Whether multi-block calls spread the prefetching of the next chunk over the blocks (tuning).</summary>
