@@ -99,6 +99,9 @@ internal static class OptionRanges
     private static readonly Dictionary<string, Range> ByCommand = new()
     {
         ["bench tokenizer --threads"] = AtLeast(0, 1024),
+        ["bench bf16-tile --acts"] = AtLeast(1, 12),      // panel kernels hold up to 12 activation rows
+        ["bench bf16-tile --matrix-rows"] = AtLeast(32, 1 << 16),
+        ["bench bf16-tile --matrix-cols"] = AtLeast(2, 1 << 16),
     };
 
     /// <summary>The range of <paramref name="option"/> in the verb <paramref name="commandPath"/> ("bench spec"), or null.</summary>

@@ -94,9 +94,9 @@ public static class WeightTypeStreams
     }
 
     /// <summary>Reads matrices' bytes on the pool's threads as decode's quantized products split them: the 16-row groups of
-    /// one call's matrices (all of them when the call is shared) in runs of at least
-    /// <see cref="QuantizedProducts.DecodeMinChunk"/> groups, one parallel region per call (float matrices by the same
-    /// number of 16-row runs).</summary>
+    /// one call's matrices (all of them when the call is shared) in runs that shrink towards the region's end, down to
+    /// <see cref="QuantizedProducts.DecodeMinChunk"/> groups (<see cref="WorkerPool.ForTapering"/>), one parallel region
+    /// per call (float matrices in as many 16-row runs).</summary>
     private sealed unsafe class MatrixRead : IRangeJob
     {
         private readonly (nint Base, long Bytes, long GroupBytes, int FirstGroup)[] _matrices = new (nint, long, long, int)[3];
@@ -117,7 +117,7 @@ public static class WeightTypeStreams
                     _matrices[j] = (part[j].Address, part[j].ByteCount, part[j].ByteCount / g, groups);
                     groups += g;
                 }
-                compute.Pool.For(groups, this, QuantizedProducts.DecodeMinChunk);
+                compute.Pool.ForTapering(groups, this, QuantizedProducts.DecodeMinChunk);
             }
         }
 

@@ -144,20 +144,16 @@ public sealed class DecoderLayer
             cache.Write(layer, g, slot, b.K.AsSpan(t * kv + g * HeadDim, HeadDim), b.V.AsSpan(t * kv + g * HeadDim, HeadDim));
     }
 
-    /// <summary>Output projection of buffers.Attn and the residual add, then the MLP block and its residual add.</summary>
+    /// <summary>Output projection of buffers.Attn and the residual add, then the MLP block and its residual add. The first
+    /// add runs inside the MLP norm's pass (its time counts as the norm's in a <see cref="PassProfile"/>).</summary>
     internal void OutputAndMlp(Compute c, ForwardBuffers b, int n)
     {
         int hidden = DownProj.Rows;
-        var x = b.X.AsSpan(0, n * hidden);
         var normed = b.Normed.AsSpan(0, n * hidden);
         var profile = b.Profile;
         MatMul.Multiply(c, b.Attn, n, OProj, b.Tmp, OBias);
         profile?.End(PassProfile.Phase.OutputProjection);
-        var tmp = b.Tmp.AsSpan(0, n * hidden);
-        System.Numerics.Tensors.TensorPrimitives.Add(x, tmp, x);
-        profile?.End(PassProfile.Phase.Residuals);
-
-        b.RowWork.Norm(c, b, n, PostAttentionNorm, Eps);
+        b.RowWork.AddAndNorm(c, b, n, PostAttentionNorm, Eps); // the residual add inside the norm's visit of each row
         profile?.End(PassProfile.Phase.Norms);
         MatMul.MultiplyShared(c, normed, n, GateProj, b.Gate, GateBias, UpProj, b.Up, UpBias);
         profile?.End(PassProfile.Phase.GateUpProjections);
@@ -165,7 +161,7 @@ public sealed class DecoderLayer
         profile?.End(PassProfile.Phase.Activation);
         MatMul.Multiply(c, b.Gate, n, DownProj, b.Tmp, DownBias);
         profile?.End(PassProfile.Phase.DownProjection);
-        System.Numerics.Tensors.TensorPrimitives.Add(x, tmp, x);
+        b.RowWork.Add(c, b, n);
         profile?.End(PassProfile.Phase.Residuals);
     }
 }

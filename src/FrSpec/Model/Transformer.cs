@@ -128,12 +128,9 @@ public sealed class Transformer : IDisposable
         var b = state.Buffers;
         b.Ensure(n);
         b.Profile?.Start();
-        for (int t = 0; t < n; t++)
-        {
-            int id = tokens[t];
+        foreach (int id in tokens)
             if ((uint)id >= (uint)Config.VocabSize) throw new FrSpecException($"token id {id} is outside the vocabulary of {Config.VocabSize}");
-            Embedding.ReadRow(id, b.X.AsSpan(t * hidden, hidden));
-        }
+        b.RowWork.Embed(Compute, b, Embedding, tokens);
         Rope.Tables(positions, b.Cos, b.Sin);
         b.Profile?.End(PassProfile.Phase.Embedding);
         int first = cache.Append(n);

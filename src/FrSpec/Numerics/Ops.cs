@@ -15,37 +15,77 @@ public static class Ops
         float ss = TensorPrimitives.Dot(x, x);
         float scale = 1f / MathF.Sqrt(ss / x.Length + eps);
         if (weight.IsEmpty) TensorPrimitives.Multiply(x, scale, output);
-        else
+        else ScaleAndWeigh(x, scale, weight, output);
+    }
+
+    /// <summary>
+    /// x ← x + residual, then output ← RMSNorm(x): a layer's residual add and the next norm in one visit of the row (the
+    /// row is read from memory once, then from L1). The bits are those of TensorPrimitives.Add followed by
+    /// <see cref="RmsNorm"/>: the add is element-wise.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void AddAndNorm(Span<float> x, ReadOnlySpan<float> residual, ReadOnlySpan<float> weight, float eps, Span<float> output)
+    {
+        TensorPrimitives.Add(x, residual, x);
+        RmsNorm(x, weight, eps, output);
+    }
+
+    /// <summary>output = (x · scale) ⊙ weight in one pass, rounding as the two multiplications in turn (each lane is
+    /// two IEEE products in that order; a plain tail gives the same bits).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void ScaleAndWeigh(ReadOnlySpan<float> x, float scale, ReadOnlySpan<float> weight, Span<float> output)
+    {
+        int n = x.Length, i = 0;
+        if (weight.Length < n || output.Length < n) throw new ArgumentException("weight or output shorter than x");
+        ref float xs = ref MemoryMarshal.GetReference(x);
+        ref float ws = ref MemoryMarshal.GetReference(weight);
+        ref float os = ref MemoryMarshal.GetReference(output);
+        if (Vector512.IsHardwareAccelerated)
         {
-            TensorPrimitives.Multiply(x, scale, output);
-            TensorPrimitives.Multiply(output, weight, output);
+            var s16 = Vector512.Create(scale);
+            for (; i + 16 <= n; i += 16)
+                (Vector512.LoadUnsafe(ref xs, (nuint)i) * s16 * Vector512.LoadUnsafe(ref ws, (nuint)i)).StoreUnsafe(ref os, (nuint)i);
         }
+        var s8 = Vector256.Create(scale);
+        for (; i + 8 <= n; i += 8)
+            (Vector256.LoadUnsafe(ref xs, (nuint)i) * s8 * Vector256.LoadUnsafe(ref ws, (nuint)i)).StoreUnsafe(ref os, (nuint)i);
+        for (; i < n; i++) output[i] = x[i] * scale * weight[i];
     }
 
     /// <summary>gate ← silu(gate) ⊙ up, the SwiGLU activation.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void SiluMul(Span<float> gate, ReadOnlySpan<float> up)
     {
-        // silu(g) = g * sigmoid(g), 8 lanes at a time; the tail goes through the same vector code (padded), so each
-        // element's result is independent of the row count (batch invariance)
+        // silu(g) = g * sigmoid(g) = g / (1 + e^-g), lane by lane through the project's vector exp: 16 lanes where the
+        // machine has them, then 8, and the tail through the same 8-lane code (padded), so each element's result is
+        // independent of the row count and of where it falls in the row (batch invariance)
         if (up.Length < gate.Length) throw new ArgumentException("up shorter than gate");
-        Span<float> g8 = stackalloc float[8], u8 = stackalloc float[8];
-        for (int i = 0; i < gate.Length; i += 8)
-        {
-            int k = Math.Min(8, gate.Length - i);
-            Vector256<float> g, u;
-            if (k == 8) { g = Vector256.Create(gate.Slice(i, 8)); u = Vector256.Create(up.Slice(i, 8)); }
-            else
+        int n = gate.Length, i = 0;
+        ref float gs = ref MemoryMarshal.GetReference(gate);
+        ref float us = ref MemoryMarshal.GetReference(up);
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + 16 <= n; i += 16)
             {
-                g8.Clear(); u8.Clear();
-                gate.Slice(i, k).CopyTo(g8); up.Slice(i, k).CopyTo(u8);
-                g = Vector256.Create(g8); u = Vector256.Create(u8);
+                var g = Vector512.LoadUnsafe(ref gs, (nuint)i);
+                (g / (Vector512<float>.One + VectorExp.Exp16(-g)) * Vector512.LoadUnsafe(ref us, (nuint)i)).StoreUnsafe(ref gs, (nuint)i);
             }
-            var r = g / (Vector256<float>.One + VectorExp.Exp8(-g)) * u;
-            if (k == 8) r.CopyTo(gate.Slice(i, 8));
-            else { r.CopyTo(g8); g8[..k].CopyTo(gate.Slice(i, k)); }
+        for (; i + 8 <= n; i += 8)
+        {
+            var g = Vector256.LoadUnsafe(ref gs, (nuint)i);
+            Silu8(g, Vector256.LoadUnsafe(ref us, (nuint)i)).StoreUnsafe(ref gs, (nuint)i);
+        }
+        if (i < n)
+        {
+            Span<float> g8 = stackalloc float[8], u8 = stackalloc float[8];
+            g8.Clear(); u8.Clear();
+            gate[i..].CopyTo(g8); up[i..n].CopyTo(u8);
+            Silu8(Vector256.Create((ReadOnlySpan<float>)g8), Vector256.Create((ReadOnlySpan<float>)u8)).CopyTo(g8);
+            g8[..(n - i)].CopyTo(gate[i..]);
         }
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Silu8(Vector256<float> g, Vector256<float> u) => g / (Vector256<float>.One + VectorExp.Exp8(-g)) * u;
 
     /// <summary>In-place softmax with max subtraction.</summary>
     public static void Softmax(Span<float> x)

@@ -19,7 +19,12 @@ internal static unsafe class PanelProducts
     /// <summary>Bytes of L2 a K chunk may fill with its panel slice and activations, and the longest chunk (tuning).</summary>
     internal static int ChunkBudget = 256 << 10, MaxChunkSteps = 1024;
 
-    /// <summary>Bytes ahead of the weights that a single-block call prefetches (0: leave it to the hardware) (tuning).</summary>
+    /// <summary>Bytes ahead of the weights that a single-block call prefetches (0: leave it to the hardware) (tuning). One
+    /// thread alone over a 134 MB matrix gains from a deeper queue (8 rows: 72% of its vdpbf16ps peak 4 KB ahead, 80% at
+    /// 16 KB, 86% at 64 KB; `bench bf16-tile --acts 8 12 --matrix-rows 8192 --matrix-cols 8192 --variant default
+    /// a16k:ahead=16384 a64k:ahead=65536`), but with both threads streaming a whole pass's products it does not: 8 rows
+    /// took 67.6 ms 4 KB ahead, 71.0 at 16 KB and 71.3 at 64 KB (medians of 31 alternating rounds, `bench products --rows 8
+    /// 12 16`; 67.4, 69.7, 71.8 in a second run; within 2% at 12 rows), on a slow bus (~30 GB/s). No prefetch loses 5–9%.</summary>
     internal static long PrefetchAhead = 4096;
 
     /// <summary>Whether multi-block calls spread the prefetching of the next chunk over the blocks (tuning).</summary>
@@ -28,6 +33,10 @@ internal static unsafe class PanelProducts
     /// <summary>Work of a pool chunk in products of more than one row block, in panel steps (tuning): 8 panels of a
     /// 2048-wide matrix, ~0.15 ms at 32 rows.</summary>
     internal static int ChunkSteps = 8192;
+
+    /// <summary>Pool chunks per thread of one-block products (decode, trees of up to 12 rows) (tuning): each chunk is one
+    /// run of panels, one memory stream.</summary>
+    internal static int OneBlockChunksPerThread = WorkerPool.DefaultChunksPerThread;
 
     [ThreadStatic] private static Job? t_job;
     [ThreadStatic] private static ushort[]? t_x;
@@ -79,7 +88,7 @@ internal static unsafe class PanelProducts
             // One row block reads the weights once from memory, a stream best kept long. More blocks compute out of L2 and
             // the region ends when both threads have, so a chunk is what one thread can be left waiting for: finer chunks,
             // each still a run of panels, since a chunk's first stretch of weights is not prefetched (see Job).
-            if (Blocks(n) == 1) compute.Pool.For(panels, job, 1);
+            if (Blocks(n) == 1) compute.Pool.For(panels, job, 1, OneBlockChunksPerThread);
             else
             {
                 int perChunk = Math.Max(1, ChunkSteps / steps), threads = compute.Pool.Threads;

@@ -26,6 +26,15 @@ internal unsafe interface ISimdLanes<TVec> where TVec : struct
     /// <summary>Widens 2·Count bf16 values: lane j of <paramref name="even"/> is element 2j, of the result's odd half
     /// element 2j + 1 (one 32-bit load: a shift and a mask, no shuffles).</summary>
     static abstract TVec WidenBf16Pairs(ushort* p, out TVec even);
+    static abstract TVec Add(TVec a, TVec b);
+    /// <summary>max(min(x, high), low).</summary>
+    static abstract TVec Clamp(TVec x, float low, float high);
+    /// <summary>Round to nearest, ties to even.</summary>
+    static abstract TVec Round(TVec x);
+    /// <summary>2^n for integral lanes n in [−127, 128] (the exponent field built directly).</summary>
+    static abstract TVec Pow2(TVec n);
+    /// <summary>value where x ≥ limit (or x is NaN), 0 where x &lt; limit.</summary>
+    static abstract TVec ZeroBelow(TVec value, TVec x, float limit);
 }
 
 /// <summary>8 float lanes (AVX2 + FMA).</summary>
@@ -48,6 +57,16 @@ internal readonly unsafe struct Lanes256 : ISimdLanes<Vector256<float>>
         even = (v << 16).AsSingle();
         return (v & Vector256.Create(0xFFFF0000u)).AsSingle();
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Clamp(Vector256<float> x, float low, float high) => Vector256.Max(Vector256.Min(x, Vector256.Create(high)), Vector256.Create(low));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Round(Vector256<float> x) => Vector256.Round(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Pow2(Vector256<float> n) => ((Vector256.ConvertToInt32(n) + Vector256.Create(127)) << 23).AsSingle();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> ZeroBelow(Vector256<float> value, Vector256<float> x, float limit) =>
+        Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256.Create(limit)), Vector256<float>.Zero, value);
 }
 
 /// <summary>16 float lanes (AVX-512F).</summary>
@@ -70,4 +89,14 @@ internal readonly unsafe struct Lanes512 : ISimdLanes<Vector512<float>>
         even = (v << 16).AsSingle();
         return (v & Vector512.Create(0xFFFF0000u)).AsSingle();
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Clamp(Vector512<float> x, float low, float high) => Vector512.Max(Vector512.Min(x, Vector512.Create(high)), Vector512.Create(low));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Round(Vector512<float> x) => Vector512.Round(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Pow2(Vector512<float> n) => ((Vector512.ConvertToInt32(n) + Vector512.Create(127)) << 23).AsSingle();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> ZeroBelow(Vector512<float> value, Vector512<float> x, float limit) =>
+        Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512.Create(limit)), Vector512<float>.Zero, value);
 }

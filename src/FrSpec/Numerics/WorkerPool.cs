@@ -27,6 +27,7 @@ public sealed class WorkerPool
     private IRangeJob? _job;
     private Exception? _error;
     private int _total, _chunk, _next;
+    private bool _taper; // the region's chunks shrink as the range runs out (ForTapering); _chunk is then their minimum
     private volatile int _generation;
     private readonly object _gate = new();
 
@@ -58,9 +59,27 @@ public sealed class WorkerPool
     public void For(int total, IRangeJob job, int minChunk = 1, int chunksPerThread = DefaultChunksPerThread)
     {
         if (total <= 0) return;
-        int workers = _threads.Length;
         int chunks = (int)Math.Min(Math.Max(1, total / Math.Max(1, minChunk)), (long)Threads * Math.Max(1, chunksPerThread));
-        if (workers == 0 || chunks <= 1 || t_inRegion)
+        Run(total, job, (total + chunks - 1) / chunks, taper: false);
+    }
+
+    /// <summary>
+    /// Runs job over [0,total) in chunks that shrink as the range runs out: each thread that comes for work takes a
+    /// 1/(2·threads) share of what is left, at least <paramref name="minChunk"/> indices (the last chunk may be shorter).
+    /// For bandwidth-bound regions (decode's products): the first chunks are long sequential runs, and the region ends on
+    /// short ones, so a thread that fell behind (a late start, a core shared with another tenant) holds the others up by
+    /// at most about one minimum chunk instead of one of <see cref="DefaultChunksPerThread"/> equal shares.
+    /// </summary>
+    public void ForTapering(int total, IRangeJob job, int minChunk)
+    {
+        if (total <= 0) return;
+        Run(total, job, Math.Max(1, minChunk), taper: true);
+    }
+
+    private void Run(int total, IRangeJob job, int chunk, bool taper)
+    {
+        int workers = _threads.Length;
+        if (workers == 0 || chunk >= total || t_inRegion)
         {
             job.Execute(0, total);
             return;
@@ -69,7 +88,8 @@ public sealed class WorkerPool
         {
             _job = job;
             _total = total;
-            _chunk = (total + chunks - 1) / chunks;
+            _chunk = chunk;
+            _taper = taper;
             _next = 0;
             Volatile.Write(ref _pending, workers + 1);
             _generation++;
@@ -106,11 +126,25 @@ public sealed class WorkerPool
         t_inRegion = true;
         try
         {
+            int total = _total, chunk = _chunk, share = 2 * Threads;
+            bool taper = _taper;
             while (true)
             {
-                int start = Interlocked.Add(ref _next, _chunk) - _chunk;
-                if (start >= _total) break;
-                job.Execute(start, Math.Min(_total, start + _chunk));
+                int start, end;
+                if (!taper)
+                {
+                    start = Interlocked.Add(ref _next, chunk) - chunk;
+                    if (start >= total) break;
+                    end = Math.Min(total, start + chunk);
+                }
+                else
+                {
+                    start = Volatile.Read(ref _next);
+                    if (start >= total) break;
+                    end = start + Math.Min(total - start, Math.Max(chunk, (total - start) / share));
+                    if (Interlocked.CompareExchange(ref _next, end, start) != start) continue; // another thread took it first
+                }
+                job.Execute(start, end);
             }
         }
         finally { t_inRegion = false; }

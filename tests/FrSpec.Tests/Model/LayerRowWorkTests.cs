@@ -3,8 +3,8 @@ using FrSpec.Numerics;
 
 namespace FrSpec.Tests.Model;
 
-/// <summary>The per-row parts of a layer pass on the worker pool against the plain per-row loops on one thread: the same
-/// bits on awkward widths (not multiples of the vector width), for 1 to 13 rows, on a pool of 3 threads.</summary>
+/// <summary>The per-row parts of a layer pass (the embedding gather, norms, residual adds, RoPE, SwiGLU) on the worker pool
+/// against the plain per-row loops on one thread: the same bits on awkward widths (not multiples of the vector width), for 1 to 13 rows, on a pool of 3 threads.</summary>
 public class LayerRowWorkTests
 {
     private static readonly Compute Pool3 = Compute.Create(EngineOptions.Default with { Threads = 3 });
@@ -59,6 +59,45 @@ public class LayerRowWorkTests
                 double expected = plain.X[t * hidden + i] * scale * weight[i];
                 Assert.True(Math.Abs(expected - pooled.Normed[t * hidden + i]) <= 1e-5 * (1 + Math.Abs(expected)), $"row {t}, element {i}");
             }
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(13)]
+    public void ResidualAddsAndTheEmbeddingGatherEqualThePlainLoops(int n)
+    {
+        const int hidden = 67, vocab = 70;
+        var r = new Random(100 + n);
+        var pooled = new ForwardBuffers(hidden, 4, 4, 8, 4);
+        var plain = new ForwardBuffers(hidden, 4, 4, 8, 4);
+        pooled.Ensure(n); plain.Ensure(n);
+        var weight = Enumerable.Range(0, hidden).Select(_ => (float)(0.9 + 0.2 * r.NextDouble())).ToArray();
+        foreach (var (a, b) in new[] { (pooled.X, plain.X), (pooled.Tmp, plain.Tmp) })
+            for (int i = 0; i < a.Length; i++) a[i] = b[i] = (float)(r.NextDouble() * 6 - 3);
+
+        // the attention block's add fused with the MLP norm, then the MLP block's add
+        pooled.RowWork.AddAndNorm(Pool3, pooled, n, weight, 1e-5f);
+        var x = plain.X.AsSpan(0, n * hidden);
+        System.Numerics.Tensors.TensorPrimitives.Add(x, plain.Tmp.AsSpan(0, n * hidden), x);
+        for (int t = 0; t < n; t++) Ops.RmsNorm(plain.X.AsSpan(t * hidden, hidden), weight, 1e-5f, plain.Normed.AsSpan(t * hidden, hidden));
+        Assert.Equal(plain.X.AsSpan(0, n * hidden).ToArray(), pooled.X.AsSpan(0, n * hidden).ToArray());
+        Assert.Equal(plain.Normed.AsSpan(0, n * hidden).ToArray(), pooled.Normed.AsSpan(0, n * hidden).ToArray());
+        pooled.RowWork.Add(Pool3, pooled, n);
+        System.Numerics.Tensors.TensorPrimitives.Add(x, plain.Tmp.AsSpan(0, n * hidden), x);
+        Assert.Equal(plain.X.AsSpan(0, n * hidden).ToArray(), pooled.X.AsSpan(0, n * hidden).ToArray());
+
+        // the gather from a bf16 matrix in panels (a tied LM head's layout), repeated ids included
+        using var rowMajor = WeightMatrix.FromFloats(Enumerable.Range(0, vocab * hidden).Select(_ => (float)(r.NextDouble() * 2 - 1)).ToArray(), vocab, hidden, DType.BF16);
+        using var panels = rowMajor.ToPanels();
+        var tokens = Enumerable.Range(0, n).Select(t => t == 1 ? 0 : r.Next(vocab)).ToArray();
+        pooled.RowWork.Embed(Pool3, pooled, panels, tokens);
+        for (int t = 0; t < n; t++)
+        {
+            var expected = new float[hidden];
+            rowMajor.ReadRow(tokens[t], expected);
+            Assert.Equal(expected, pooled.X.AsSpan(t * hidden, hidden).ToArray());
         }
     }
 

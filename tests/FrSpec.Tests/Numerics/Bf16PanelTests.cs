@@ -125,6 +125,55 @@ public class Bf16PanelTests
     }
 
     [Theory, MemberData(nameof(Paths))]
+    public void OneBlockProductsGiveTheSameBitsWhateverThePrefetchDistanceAndPoolChunks(string path, Precision precision)
+    {
+        var compute = KernelPaths.Get(path, precision);
+        if (compute == null) return;
+        var r = new Random(11);
+        // q/k/v-like matrices sharing an input (a short last panel, matrices smaller than some prefetch distances), split
+        // into pool chunks of one panel up to half the panels
+        int cols = 2999;
+        var ws = new[] { 96, 40, 17 }.Select(h => { using var m = WeightMatrix.FromFloats(Random(r, h * cols), h, cols, DType.BF16); return m.ToPanels(); }).ToArray();
+        long ahead = PanelProducts.PrefetchAhead;
+        int chunks = PanelProducts.OneBlockChunksPerThread;
+        try
+        {
+            foreach (int n in new[] { 1, 5, 12 })
+            {
+                var x = Random(r, n * cols);
+                float[][] Run()
+                {
+                    var y = ws.Select(w => new float[n * w.Rows]).ToArray();
+                    MatMul.MultiplyShared(compute, x, n, ws[0], y[0], default, ws[1], y[1], default, ws[2], y[2], default);
+                    return y;
+                }
+                PanelProducts.PrefetchAhead = 0;
+                var expected = Run();
+                // one matrix alone matches its part of the shared product (and, through the reference test, the definition)
+                var alone = new float[n * ws[1].Rows];
+                MatMul.Multiply(compute, x, n, ws[1], alone);
+                Assert.Equal(alone, expected[1]);
+                foreach (long a in new long[] { 64, 4096, 6000, 65536, 1 << 20 })
+                    foreach (int c in new[] { 1, 4, 64 })
+                    {
+                        PanelProducts.PrefetchAhead = a;
+                        PanelProducts.OneBlockChunksPerThread = c;
+                        var got = Run();
+                        for (int j = 0; j < ws.Length; j++) Assert.True(expected[j].AsSpan().SequenceEqual(got[j]), $"{path} n={n} ahead={a} chunks={c} matrix {j}");
+                    }
+                PanelProducts.PrefetchAhead = ahead;
+                PanelProducts.OneBlockChunksPerThread = chunks;
+            }
+        }
+        finally
+        {
+            PanelProducts.PrefetchAhead = ahead;
+            PanelProducts.OneBlockChunksPerThread = chunks;
+            foreach (var w in ws) w.Dispose();
+        }
+    }
+
+    [Theory, MemberData(nameof(Paths))]
     public void ASharedInputProductGivesEachMatrixTheBitsOfItsOwnProduct(string path, Precision precision)
     {
         var compute = KernelPaths.Get(path, precision);

@@ -74,6 +74,46 @@ public class WorkerPoolTests
         Assert.Equal(largest, widest);
     }
 
+    [Theory]
+    [InlineData(1000, 16)]
+    [InlineData(1024, 16)]
+    [InlineData(100, 30)]
+    [InlineData(17, 1)]
+    public void TaperingChunksAreAQuarterOfWhatIsLeftAtLeastTheMinimumAndCoverEveryIndexOnce(int total, int minChunk)
+    {
+        var pool = new WorkerPool(2); // 2 threads: each chunk is 1/(2·2) of what is left
+        var hits = new int[total];
+        var chunks = new System.Collections.Concurrent.ConcurrentBag<(int Start, int End)>();
+        pool.ForTapering(total, new Job((s, e) =>
+        {
+            for (int i = s; i < e; i++) Interlocked.Increment(ref hits[i]);
+            chunks.Add((s, e));
+        }), minChunk);
+        Assert.All(hits, h => Assert.Equal(1, h));
+        var ordered = chunks.OrderBy(c => c.Start).ToArray();
+        Assert.True(ordered.Length > 1);
+        int next = 0;
+        foreach (var (start, end) in ordered)
+        {
+            Assert.Equal(next, start);
+            Assert.Equal(Math.Min(total - start, Math.Max(minChunk, (total - start) / 4)), end - start);
+            next = end;
+        }
+        Assert.Equal(total, next);
+        Assert.True(ordered[0].End - ordered[0].Start >= ordered[^1].End - ordered[^1].Start); // long runs first
+    }
+
+    [Fact]
+    public void ATaperingRegionNoLongerThanItsMinimumChunkRunsInlineOnTheCaller()
+    {
+        var pool = new WorkerPool(2);
+        int caller = Environment.CurrentManagedThreadId, seen = -1, calls = 0;
+        pool.ForTapering(16, new Job((s, e) => { seen = Environment.CurrentManagedThreadId; calls++; Assert.Equal((0, 16), (s, e)); }), 16);
+        Assert.Equal((caller, 1), (seen, calls));
+        pool.ForTapering(0, new Job((_, _) => calls++), 4);
+        Assert.Equal(1, calls);
+    }
+
     [Fact]
     public void ACallerThatSleepsUntilASlowChunkEndsReturnsOnlyAfterIt()
     {

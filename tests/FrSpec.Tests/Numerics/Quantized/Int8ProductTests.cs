@@ -175,6 +175,42 @@ public unsafe class Int8ProductTests
         }
     }
 
+    [Theory, MemberData(nameof(PathsAndTypes))]
+    public void BatchesGiveTheSameBitsWhateverThePoolChunks(string path, DType type)
+    {
+        var compute = PathCompute(path);
+        if (compute == null) return;
+        var r = new Random(20 + (int)type);
+        int rows = 165, cols = DTypeInfo.BlockSize(type) == 32 ? 160 : 512; // 11 groups, the last one padded
+        var (_, w) = Matrix(type, rows, cols, r);
+        using var _w = w;
+        int min = QuantizedProducts.BatchMinChunk, chunks = QuantizedProducts.BatchChunksPerThread;
+        try
+        {
+            foreach (int n in new[] { 5, 16, 20 })
+            {
+                var x = Gaussian(r, n * cols);
+                var expected = new float[n * rows];
+                MatMul.Multiply(compute, x, n, w, expected);
+                foreach (var (m, c) in new[] { (1, 1), (1, 64), (4, 2), (100, 4) })
+                {
+                    QuantizedProducts.BatchMinChunk = m;
+                    QuantizedProducts.BatchChunksPerThread = c;
+                    var y = new float[n * rows];
+                    MatMul.Multiply(compute, x, n, w, y);
+                    Assert.True(expected.AsSpan().SequenceEqual(y), $"{path} {type} n={n} min={m} chunks={c}");
+                }
+                QuantizedProducts.BatchMinChunk = min;
+                QuantizedProducts.BatchChunksPerThread = chunks;
+            }
+        }
+        finally
+        {
+            QuantizedProducts.BatchMinChunk = min;
+            QuantizedProducts.BatchChunksPerThread = chunks;
+        }
+    }
+
     public static TheoryData<string> Paths() => new(KernelPaths.Names.Append("avxvnni"));
 
     public static TheoryData<string, DType> PathsAndDecodeTypes()
