@@ -67,7 +67,6 @@ internal static unsafe class Bf16Attention
         {
             public float* Acc;        // [rows][headDim] fp32 accumulators
             public uint* RowProbs;    // [rows][MaxPairs] each row's probability pairs
-            public uint* QuadProbs;   // [MaxPairs][4] a quad's shared pairs, interleaved by row
             public ushort* Gathered;  // [MaxPairs][headDim][2] value blocks gathered in sequence order
             public int MaxPairs;
         }
@@ -88,7 +87,7 @@ internal static unsafe class Bf16Attention
             var visible = Grow(ref t_visible, tileTokens * (pending + 1));
             var queries = Grow(ref t_queries, maxRows * pairs);
             int maxPairs = slots / 2 + 1;
-            var probs = Grow(ref t_probs, (maxRows + 4) * maxPairs);
+            var probs = Grow(ref t_probs, maxRows * maxPairs);
             var gathered = Grow(ref t_gathered, maxPairs * 2 * hd);
             var acc = Grow(ref t_acc, maxRows * hd);
             float** qRows = stackalloc float*[Attention.MaxRows];
@@ -102,7 +101,7 @@ internal static unsafe class Bf16Attention
             fixed (ushort* pg = gathered)
             fixed (float* pa = acc)
             {
-                var scratch = new Scratch { Acc = pa, RowProbs = pp, QuadProbs = pp + (long)maxRows * maxPairs, Gathered = pg, MaxPairs = maxPairs };
+                var scratch = new Scratch { Acc = pa, RowProbs = pp, Gathered = pg, MaxPairs = maxPairs };
                 for (int idx = start; idx < end; idx++)
                 {
                     int g = idx / Tiles, t0 = idx % Tiles * tileTokens, tokens = Math.Min(tileTokens, n - t0), rows = tokens * group;
@@ -187,28 +186,25 @@ internal static unsafe class Bf16Attention
             new Span<float>(s->Acc, rows * hd).Clear();
             for (int r = 0; r < rows; r++)
             {
-                // each row's probability pairs, zero past its sequence
+                // each row's probabilities as bf16 in sequence order are its pairs (dwords); a zero completes an odd length
                 int length = prefix + counts[r / group];
-                float* pr = p + (long)r * stride;
-                uint* pairs = s->RowProbs + (long)r * maxPairs;
-                for (int j = 0; 2 * j < length; j++)
-                    pairs[j] = Bf16.FromFloat(pr[2 * j]) | (2 * j + 1 < length ? (uint)Bf16.FromFloat(pr[2 * j + 1]) << 16 : 0u);
+                ushort* pairs = (ushort*)(s->RowProbs + (long)r * maxPairs);
+                Bf16.FromFloats(new ReadOnlySpan<float>(p + (long)r * stride, length), new Span<ushort>(pairs, length));
+                if (length % 2 != 0) pairs[length] = 0;
             }
             int* common = stackalloc int[Attention.MaxRows / 4 + 1];
             for (int i = 0; i < quads; i++)
             {
-                // the quad's shared pairs lie wholly inside the sequence its rows share; its probabilities interleaved by row
+                // the quad's shared pairs lie wholly inside the sequence its rows share
                 common[i] = Attention.CommonLength(4 * i, group, prefix, visible, pending, counts) / 2;
-                uint* quad = s->QuadProbs;
-                for (int j = 0; j < common[i]; j++)
-                    for (int k = 0; k < 4; k++) quad[4 * j + k] = s->RowProbs[(long)(4 * i + k) * maxPairs + j];
                 int token = 4 * i / group;
-                Pairs(s, 0, common[i], prefix, visible + token * pending, prefix + counts[token], values, hd, quad, 16, s->Acc + (long)4 * i * hd, 4);
+                Pairs(s, 0, common[i], prefix, visible + token * pending, prefix + counts[token], values, hd, s->RowProbs + (long)4 * i * maxPairs, 4L * maxPairs,
+                    s->Acc + (long)4 * i * hd, 4);
             }
             for (int r = 0; r < rows; r++)
             {
                 int token = r / group, length = prefix + counts[token], from = r < 4 * quads ? common[r / 4] : 0;
-                Pairs(s, from, (length + 1) / 2, prefix, visible + token * pending, length, values, hd, s->RowProbs + (long)r * maxPairs + from, 4,
+                Pairs(s, from, (length + 1) / 2, prefix, visible + token * pending, length, values, hd, s->RowProbs + (long)r * maxPairs + from, 0,
                     s->Acc + (long)r * hd, 1);
             }
             for (int r = 0; r < rows; r++) new Span<float>(s->Acc + (long)r * hd, hd).CopyTo(new Span<float>(o[r], hd));
@@ -219,14 +215,14 @@ internal static unsafe class Bf16Attention
         /// <paramref name="probs"/>. Pairs whose positions are their own slots (the prefix and any pending run that
         /// follows it in order) are read in place; the others are gathered in sequence order into scratch first, with a
         /// zero value past the end. Either way a step meets the same bits.</summary>
-        private void Pairs(Scratch* s, int j0, int j1, int prefix, int* visible, int length, ushort* values, int hd, uint* probs, int probStride,
+        private void Pairs(Scratch* s, int j0, int j1, int prefix, int* visible, int length, ushort* values, int hd, uint* probs, long probRowStride,
             float* acc, int m)
         {
             if (j0 >= j1) return;
             int inPlace = prefix;
             while (inPlace < length && visible[inPlace - prefix] == inPlace) inPlace++;
             int direct = Math.Min(j1, inPlace / 2);
-            if (j0 < direct) Walk(values + (long)j0 * 2 * hd, direct - j0, hd, probs, probStride, acc, m);
+            if (j0 < direct) Walk(values + (long)j0 * 2 * hd, direct - j0, hd, probs, probRowStride, acc, m);
             int g0 = Math.Max(j0, direct);
             if (g0 >= j1) return;
             ushort* gathered = s->Gathered;
@@ -242,15 +238,15 @@ internal static unsafe class Bf16Attention
                     for (int d = 0; d < hd; d++) block[2 * d + e] = v[2 * d];
                 }
             }
-            Walk(gathered, j1 - g0, hd, probs + (long)(g0 - j0) * probStride / 4, probStride, acc, m);
+            Walk(gathered, j1 - g0, hd, probs + (g0 - j0), probRowStride, acc, m);
         }
 
         /// <summary>One kernel call per slice of up to 4 vectors of dimensions over <paramref name="steps"/> value
         /// blocks from <paramref name="blocks"/>.</summary>
-        private void Walk(ushort* blocks, int steps, int hd, uint* probs, int probStride, float* acc, int m)
+        private void Walk(ushort* blocks, int steps, int hd, uint* probs, long probRowStride, float* acc, int m)
         {
             Bf16ValueKernels.Args args = default;
-            args.ValueStride = 4L * hd; args.Probs = (nint)probs; args.ProbStride = probStride; args.AccStride = 4L * hd; args.Steps = steps;
+            args.ValueStride = 4L * hd; args.Probs = (nint)probs; args.ProbRowStride = probRowStride; args.AccStride = 4L * hd; args.Steps = steps;
             args.TailDims = hd % 16;
             int vectors = (hd + 15) / 16;
             for (int v0 = 0; v0 < vectors; v0 += Bf16ValueKernels.MaxVectors)

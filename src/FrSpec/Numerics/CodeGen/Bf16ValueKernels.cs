@@ -9,7 +9,7 @@ namespace FrSpec.Numerics.CodeGen;
 /// Generated vdpbf16ps kernels for attention's weighted values over a bf16 KV cache: acc[i] += Σ_j v_j · p_ij for M ≤ 4
 /// query rows, where a step j is a pair of consecutive sequence positions: one value block [dims][2] (two slots'
 /// values interleaved, as the cache stores a slot pair) and, per row, one dword holding the two positions'
-/// probabilities as bf16. One vdpbf16ps multiplies a value vector (16 dimensions × 2 positions) by a broadcast
+/// probabilities as bf16 (each row's pairs contiguous: its probabilities rounded to bf16 in sequence order). One vdpbf16ps multiplies a value vector (16 dimensions × 2 positions) by a broadcast
 /// probability pair and adds both products into 16 fp32 lanes.
 ///
 /// Register blocking: up to 4 value vectors (64 dimensions; a last vector may be partial, masked) in zmm16–19, a
@@ -31,10 +31,10 @@ internal sealed unsafe class Bf16ValueKernels
         public nint Values;
         /// <summary>Bytes from one step's value block to the next.</summary>
         public long ValueStride;
-        /// <summary>Row 0's probability pair of the first step; row i's is at + 4·i.</summary>
+        /// <summary>Row 0's probability pair of the first step (the next step's at + 4).</summary>
         public nint Probs;
-        /// <summary>Bytes from one step's probability pairs to the next.</summary>
-        public long ProbStride;
+        /// <summary>Bytes from one row's probability pairs to the next row's.</summary>
+        public long ProbRowStride;
         /// <summary>Row 0's accumulators (fp32) at the first dimension of the slice.</summary>
         public nint Acc;
         /// <summary>Bytes from one row's accumulators to the next.</summary>
@@ -46,7 +46,7 @@ internal sealed unsafe class Bf16ValueKernels
 
         public static class Offsets
         {
-            public const int Values = 0, ValueStride = 8, Probs = 16, ProbStride = 24, Acc = 32, AccStride = 40, Steps = 48, TailDims = 56;
+            public const int Values = 0, ValueStride = 8, Probs = 16, ProbRowStride = 24, Acc = 32, AccStride = 40, Steps = 48, TailDims = 56;
         }
     }
 
@@ -81,15 +81,20 @@ internal sealed unsafe class Bf16ValueKernels
     private static AssemblerRegisterZMM Value(int v) => Zmm(16 + v);
     private static AssemblerRegisterZMM Broadcast(int i) => Zmm(20 + i);
 
-    // GPRs: rdi args; r8 values; r9 value stride; rax probabilities; r15 probability stride; r14 accumulators;
-    // r13 accumulator stride; rcx steps left; rbx accumulator row pointer; r10 scratch. k1: the tail's words, k2: its floats.
+    // GPRs: rdi args; r8 values; r9 value stride; rax, rdx, rsi, rbp the rows' probabilities, r12 the step's offset into
+    // them; r14 accumulators; r13 accumulator stride; rcx steps left; rbx accumulator row pointer; r10, r11 scratch.
+    // k1: the tail's words, k2: its floats.
+    private static readonly AssemblerRegister64[] ProbRow = [rax, rdx, rsi, rbp];
+
     private static Assembler Emit(int vectors, int rows, bool tail)
     {
         var a = KernelLibrary.Begin();
         a.mov(r8, __qword_ptr[rdi + Args.Offsets.Values]);
         a.mov(r9, __qword_ptr[rdi + Args.Offsets.ValueStride]);
         a.mov(rax, __qword_ptr[rdi + Args.Offsets.Probs]);
-        a.mov(r15, __qword_ptr[rdi + Args.Offsets.ProbStride]);
+        a.mov(r10, __qword_ptr[rdi + Args.Offsets.ProbRowStride]);
+        for (int i = 1; i < rows; i++) a.lea(ProbRow[i], __[ProbRow[i - 1] + r10]);
+        a.xor(r12d, r12d);
         a.mov(r14, __qword_ptr[rdi + Args.Offsets.Acc]);
         a.mov(r13, __qword_ptr[rdi + Args.Offsets.AccStride]);
         a.mov(rcx, __qword_ptr[rdi + Args.Offsets.Steps]);
@@ -123,11 +128,11 @@ internal sealed unsafe class Bf16ValueKernels
             else a.vmovdqu16(Value(v), __zmmword_ptr[r8 + 64 * v]);
         for (int i = 0; i < rows; i++)
         {
-            a.vpbroadcastd(Broadcast(i), __dword_ptr[rax + 4 * i]);
+            a.vpbroadcastd(Broadcast(i), __dword_ptr[ProbRow[i] + r12]);
             for (int v = 0; v < vectors; v++) a.vdpbf16ps(Acc(i, v), Value(v), Broadcast(i));
         }
         a.add(r8, r9);
-        a.add(rax, r15);
+        a.add(r12, 4);
         a.dec(rcx);
         a.jnz(loop);
 
