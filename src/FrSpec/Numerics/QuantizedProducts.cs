@@ -7,7 +7,7 @@ namespace FrSpec.Numerics;
 /// y = x·Wᵀ (+ bias) for block-quantized weights (Q8_0, Q4_0, Q4_K, Q6_K) in the fast precision: the activation rows are
 /// quantized to int8 per block of 32 (<see cref="Int8Activations"/>), then every group of 16 interleaved weight rows
 /// (<see cref="InterleavedLayout"/>) meets every tile of up to 16 activation rows in a generated vpdpbusd kernel
-/// (<see cref="Int8DotKernels"/>) or its managed equivalent (<see cref="ManagedInt8Kernel"/>); all return the same bits.
+/// (<see cref="Int8DotKernels"/>), their AVX2 equivalent (<see cref="Avx2Int8Kernel"/>) or the reference (<see cref="ManagedInt8Kernel"/>); all return the same bits.
 /// Decoding hands each thread runs of groups, read front to back (one memory stream each), and decode's products that
 /// share an input (q/k/v, gate/up) run as one region over all their groups; batches walk group by group, the group's
 /// bytes staying in cache while each activation tile passes over them.
@@ -65,6 +65,7 @@ internal static unsafe class QuantizedProducts
         }
         job.Count = outputs.Length; job.Acts = acts; job.N = n; job.Isa = compute.Isa;
         job.Kernels = compute.Generated?.Int8 is { } k && Int8DotKernels.Supports(w.Type) ? k : null;
+        job.Avx2 = job.Kernels == null && compute.Isa == Isa.Avx2 && Avx2Int8Kernel.IsSupported;
         // decode: long runs per thread (one stream each), shrinking towards the region's end; batches: finer chunks, compute-bound
         if (n == 1) compute.Pool.ForTapering(groups, job, DecodeMinChunk);
         else compute.Pool.For(groups, job, BatchMinChunk, BatchChunksPerThread);
@@ -82,6 +83,8 @@ internal static unsafe class QuantizedProducts
         public int N;
         public Isa Isa;
         public Int8DotKernels? Kernels;
+        /// <summary>No generated kernels, and the managed ISA is AVX2: <see cref="Avx2Int8Kernel"/>.</summary>
+        public bool Avx2;
 
         public void Execute(int start, int end)
         {
@@ -102,10 +105,11 @@ internal static unsafe class QuantizedProducts
             var tiles = Acts.Tiles;
             float* scratch = stackalloc float[Int8Activations.MaxTileActs * Lanes];
             int fullEnd = Math.Min(end, full), first = start;
-            if (Kernels != null && tiles.Count == 1 && start < fullEnd)
+            bool runs = Kernels != null || Avx2; // kernels that walk runs of groups and write with a stride
+            if (runs && tiles.Count == 1 && start < fullEnd)
             {
                 // one activation tile (decode, small batches): the kernel walks the whole run of groups itself
-                Run(w.Type, tiles[0], fullEnd - start, (byte*)w.Data + start * groupBytes, blocks, y + tiles[0].First * (long)rows + start * Lanes, 4L * rows);
+                Run(w.Type, tiles[0], fullEnd - start, (byte*)w.Data + start * groupBytes, blocks, y + tiles[0].First * (long)rows + start * Lanes, rows);
                 start = fullEnd;
             }
             for (int g = start; g < end; g++)
@@ -116,11 +120,11 @@ internal static unsafe class QuantizedProducts
                 {
                     var tile = tiles[t];
                     float* yTile = y + tile.First * (long)rows + g * Lanes;
-                    if (Kernels != null && valid == Lanes) Run(w.Type, tile, 1, group, blocks, yTile, 4L * rows);
+                    if (runs && valid == Lanes) Run(w.Type, tile, 1, group, blocks, yTile, rows);
                     else
                     {
-                        // a group with padding rows, or managed code: 16 results per activation into scratch first
-                        if (Kernels != null) Run(w.Type, tile, 1, group, blocks, scratch, 4L * Lanes);
+                        // a group with padding rows, or the reference code: 16 results per activation into scratch first
+                        if (runs) Run(w.Type, tile, 1, group, blocks, scratch, Lanes);
                         else ManagedInt8Kernel.Group(w.Type, Isa, group, blocks, tile, scratch);
                         for (int a = 0; a < tile.Acts; a++)
                             new ReadOnlySpan<float>(scratch + a * Lanes, valid).CopyTo(new Span<float>(yTile + (long)a * rows, valid));
@@ -130,13 +134,20 @@ internal static unsafe class QuantizedProducts
             if (bias != null) AddBias(w, y, bias, first * Lanes, Math.Min(rows, end * Lanes));
         }
 
+        /// <summary>Groups [0, <paramref name="groups"/>) from <paramref name="w"/> against <paramref name="tile"/> in the generated
+        /// kernel or the AVX2 one; results of activation a, group g at y + a·<paramref name="yStride"/> + 16g (floats).</summary>
         private void Run(DType type, Int8Activations.Tile tile, int groups, byte* w, int blocks, float* y, long yStride)
         {
+            if (Kernels == null)
+            {
+                Avx2Int8Kernel.Run(type, w, groups, blocks, tile, y, yStride);
+                return;
+            }
             Int8DotArgs args;
             args.W = (nint)w; args.Groups = groups; args.Blocks = blocks;
             args.XQ = tile.Q; args.XD = tile.D; args.XC = tile.C; args.XM = tile.M;
-            args.Y = (nint)y; args.YStride = yStride;
-            Kernels!.Kernel(type, tile.Acts)(&args);
+            args.Y = (nint)y; args.YStride = 4 * yStride;
+            Kernels.Kernel(type, tile.Acts)(&args);
         }
 
         private void AddBias(WeightMatrix w, float* y, float* bias, int r0, int r1)

@@ -1,0 +1,418 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace FrSpec.Numerics.Quantized;
+
+/// <summary>
+/// The int8 products of runs of 16-row groups (<see cref="InterleavedLayout"/>) against one <see cref="Int8Activations"/>
+/// tile in AVX2 registers: what the generated vpdpbusd kernels (<see cref="CodeGen.Int8DotKernels"/>) compute, for CPUs
+/// without AVX-512 (Zen 2/3, most laptops). A 64-byte layout vector is two ymm halves of 8 rows each; a half meets an
+/// activation dword broadcast to all lanes in vpmaddubsw (unsigned codes × signed activations, pairs into int16) and
+/// vpmaddwd by ones (into each row's int32 lane). 4-bit codes (≤ 15·127·2 per pair) gather up to 8 vpmaddubsw results in
+/// int16 before one vpmaddwd, 6-bit codes two, exactly; Q8_0 takes |q| against the activation carrying q's sign (its
+/// q + 128 storage would saturate vpmaddubsw). The integer sums are exact, so their order is free; the fp32 steps per
+/// row are <see cref="ManagedInt8Kernel"/>'s, <c>acc = fma((float)T · s_w, dx, acc)</c> sub-block after sub-block
+/// (Q4_K: then <c>acc = fma(−m_w, dx·Σq, acc)</c>), so every path returns the same bits.
+/// <para>
+/// A group block's row scales (d, d·sc, dmin·m) are decoded once for all 16 rows, vectorised. Decode (one activation)
+/// keeps both halves' sums and accumulators in registers and walks the whole run of groups, one memory stream; a batch
+/// tile walks the group block by block, chunks of up to 4 activations × one half in registers, the block's bytes staying
+/// in L1 while the chunks pass over them (accumulators in a small buffer, loaded and stored once per block and chunk).
+/// </para>
+/// </summary>
+internal static unsafe class Avx2Int8Kernel
+{
+    private const int Lanes = InterleavedLayout.GroupRows;
+    private const int MaxChunk = 4;
+
+    public static bool IsSupported => Avx2.IsSupported && Fma.IsSupported;
+
+    /// <summary>
+    /// y[a·<paramref name="yStride"/> + 16g + r] = row r of group g times activation a of the tile, for
+    /// <paramref name="groups"/> consecutive groups from <paramref name="w"/> (<paramref name="blocks"/> file blocks per
+    /// row) and every activation of <paramref name="tile"/>; <paramref name="yStride"/> in floats.
+    /// </summary>
+    public static void Run(DType type, byte* w, int groups, int blocks, Int8Activations.Tile tile, float* y, long yStride)
+    {
+        long groupBytes = InterleavedLayout.GroupBytes(type, blocks * DTypeInfo.BlockSize(type));
+        var sw = stackalloc float[16 * Lanes]; // the group block's row scales, [sub-block][row]
+        var mw = stackalloc float[8 * Lanes];  // Q4_K: dmin·m, [sub-block][row]
+        if (tile.Acts == 1)
+        {
+            for (int g = 0; g < groups; g++) DecodeGroup(type, w + g * groupBytes, blocks, tile, sw, mw, y + 16L * g);
+            return;
+        }
+        var acc = stackalloc float[Int8Activations.MaxTileActs * Lanes];
+        for (int g = 0; g < groups; g++) BatchGroup(type, w + g * groupBytes, blocks, tile, sw, mw, acc, y + 16L * g, yStride);
+    }
+
+    private static void DecodeGroup(DType type, byte* group, int blocks, Int8Activations.Tile tile, float* sw, float* mw, float* y)
+    {
+        Accs acc = default;
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* blk = group + InterleavedLayout.BlockOffset(type, blocks, b);
+            Prepare(type, group, b, blk, sw, mw);
+            Block<DecodeSlots>(type, blk, b, 1, 0, sw, mw, (byte*)tile.Q, (float*)tile.D, (int*)tile.C, (float*)tile.M, ref acc);
+        }
+        Vector256.Store(acc.A0, y);
+        Vector256.Store(acc.A1, y + 8);
+    }
+
+    private static void BatchGroup(DType type, byte* group, int blocks, Int8Activations.Tile tile, float* sw, float* mw, float* acc, float* y, long yStride)
+    {
+        int m = tile.Acts;
+        new Span<float>(acc, m * Lanes).Clear();
+        for (int b = 0; b < blocks; b++)
+        {
+            byte* blk = group + InterleavedLayout.BlockOffset(type, blocks, b);
+            Prepare(type, group, b, blk, sw, mw);
+            for (int half = 0; half < 2; half++)
+            {
+                int first = 0;
+                for (; m - first >= MaxChunk; first += MaxChunk) Chunk<Acts4>(type, blk, b, m, half, first, sw, mw, tile, acc);
+                switch (m - first)
+                {
+                    case 1: Chunk<Acts1>(type, blk, b, m, half, first, sw, mw, tile, acc); break;
+                    case 2: Chunk<Acts2>(type, blk, b, m, half, first, sw, mw, tile, acc); break;
+                    case 3: Chunk<Acts3>(type, blk, b, m, half, first, sw, mw, tile, acc); break;
+                }
+            }
+        }
+        for (int a = 0; a < m; a++) new ReadOnlySpan<float>(acc + a * Lanes, Lanes).CopyTo(new Span<float>(y + a * yStride, Lanes));
+    }
+
+    /// <summary>Activations [first, first + S.Count) of the tile, rows of <paramref name="half"/>, one group block.</summary>
+    private static void Chunk<S>(DType type, byte* blk, int b, int m, int half, int first, float* sw, float* mw, Int8Activations.Tile tile, float* accBuf)
+        where S : struct, ISlots
+    {
+        float* p = accBuf + first * Lanes + 8 * half;
+        Accs acc = default;
+        acc.A0 = Vector256.Load(p);
+        if (S.Count > 1) acc.A1 = Vector256.Load(p + Lanes);
+        if (S.Count > 2) acc.A2 = Vector256.Load(p + 2 * Lanes);
+        if (S.Count > 3) acc.A3 = Vector256.Load(p + 3 * Lanes);
+        Block<S>(type, blk, b, m, half, sw, mw, (byte*)tile.Q + 32 * first, (float*)tile.D + first, (int*)tile.C + first, (float*)tile.M + first, ref acc);
+        Vector256.Store(acc.A0, p);
+        if (S.Count > 1) Vector256.Store(acc.A1, p + Lanes);
+        if (S.Count > 2) Vector256.Store(acc.A2, p + 2 * Lanes);
+        if (S.Count > 3) Vector256.Store(acc.A3, p + 3 * Lanes);
+    }
+
+    // ---- what a call computes at once: slots of 8 rows × one activation, each with its integer sum and accumulator ----
+
+    /// <summary>Up to 4 slots. Decode: slot 0 is rows 0–7, slot 1 rows 8–15, both of the one activation; otherwise slot k is
+    /// activation k of the chunk on the rows of one half.</summary>
+    private interface ISlots
+    {
+        static abstract int Count { get; }
+        static abstract bool Decode { get; }
+    }
+
+    private struct DecodeSlots : ISlots { public static int Count => 2; public static bool Decode => true; }
+    private struct Acts1 : ISlots { public static int Count => 1; public static bool Decode => false; }
+    private struct Acts2 : ISlots { public static int Count => 2; public static bool Decode => false; }
+    private struct Acts3 : ISlots { public static int Count => 3; public static bool Decode => false; }
+    private struct Acts4 : ISlots { public static int Count => MaxChunk; public static bool Decode => false; }
+
+    private struct Accs { public Vector256<float> A0, A1, A2, A3; }
+
+    /// <summary>Slot k's activation, relative to the chunk's first.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int Act<S>(int k) where S : struct, ISlots => S.Decode ? 0 : k;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Block<S>(DType type, byte* blk, int b, int m, int half, float* sw, float* mw, byte* xq, float* xd, int* xc, float* xm, ref Accs acc)
+        where S : struct, ISlots
+    {
+        switch (type)
+        {
+            case DType.Q8_0: Q8_0Block<S>(blk, half, sw, xq + 32L * b * m, xd + b * m, ref acc); break;
+            case DType.Q4_0: Q4_0Block<S>(blk, half, sw, xq + 32L * b * m, xd + b * m, xc + b * m, ref acc); break;
+            case DType.Q4_K: Q4_KBlock<S>(blk, b, m, half, sw, mw, xq, xd, xm, ref acc); break;
+            case DType.Q6_K: Q6_KBlock<S>(blk, b, m, half, sw, xq, xd, xc, ref acc); break;
+            default: throw new ArgumentOutOfRangeException(nameof(type));
+        }
+    }
+
+    // ---- row scales, once per group block for all 16 rows ----
+
+    /// <summary>sw[16j + r] = row r's scale of sub-block j (d, d·sc); Q4_K also mw[16j + r] = dmin·m.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Prepare(DType type, byte* group, int b, byte* blk, float* sw, float* mw)
+    {
+        switch (type)
+        {
+            case DType.Q8_0:
+            case DType.Q4_0:
+                Vector256.Store(Halves(blk), sw);
+                Vector256.Store(Halves(blk + 16), sw + 8);
+                break;
+            case DType.Q4_K:
+                for (int h = 0; h < 2; h++)
+                {
+                    var d = Halves(blk + 16 * h);
+                    var dmin = Halves(blk + 32 + 16 * h);
+                    for (int c = 0; c < 4; c++)
+                    {
+                        // dword r = row r's sc_2c | m_2c << 6 | sc_2c+1 << 12 | m_2c+1 << 18
+                        var t = Triplets(blk + InterleavedLayout.Q4_KScales(c) + 24 * h);
+                        var six = Vector256.Create(63);
+                        int o = 8 * h + 2 * c * Lanes;
+                        Vector256.Store(d * Vector256.ConvertToSingle(t & six), sw + o);
+                        Vector256.Store(dmin * Vector256.ConvertToSingle(Vector256.ShiftRightLogical(t, 6) & six), mw + o);
+                        Vector256.Store(d * Vector256.ConvertToSingle(Vector256.ShiftRightLogical(t, 12) & six), sw + o + Lanes);
+                        Vector256.Store(dmin * Vector256.ConvertToSingle(Vector256.ShiftRightLogical(t, 18) & six), mw + o + Lanes);
+                    }
+                }
+                break;
+            case DType.Q6_K:
+                for (int h = 0; h < 2; h++)
+                {
+                    var d = Halves(group + InterleavedLayout.Q6_KDBytes * b + 16 * h);
+                    for (int s = 0; s < 16; s++)
+                    {
+                        var sc = Avx2.ConvertToVector256Int32((sbyte*)blk + InterleavedLayout.Q6_KScales(s) + 8 * h);
+                        Vector256.Store(d * Vector256.ConvertToSingle(sc), sw + s * Lanes + 8 * h);
+                    }
+                }
+                break;
+        }
+    }
+
+    /// <summary>8 f16 values as floats, bit for bit as (float)(Half) (subnormals exact, NaNs quieted) without F16C: the
+    /// exponent and mantissa moved into place and rebiased by one exact multiplication by 2^112.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> Halves(byte* p)
+    {
+        var h = Avx2.ConvertToVector256Int32((ushort*)p);
+        var o = Vector256.ShiftLeft(h & Vector256.Create(0x7FFF), 13);
+        var f = (o.AsSingle() * Vector256.Create(0x77800000).AsSingle()).AsInt32();
+        var special = Vector256.GreaterThan(o, Vector256.Create(0x0F7FFFFF)); // exponent 31: infinity or NaN
+        var nan = Vector256.GreaterThan(o, Vector256.Create(0x0F800000));
+        var sign = Vector256.ShiftLeft(h & Vector256.Create(0x8000), 16);
+        return (f | (special & Vector256.Create(0x7F800000)) | (nan & Vector256.Create(0x00400000)) | sign).AsSingle();
+    }
+
+    /// <summary>Q4_K: dword r = the 3 bytes at p + 3r (r = 0..7), byte 3 zero: a vpermd brings rows 4L … 4L + 3's 12 bytes
+    /// into 128-bit lane L, a vpshufb spreads them.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Triplets(byte* p)
+    {
+        var lanes = Avx2.PermuteVar8x32(Vector256.Load((int*)p), Vector256.Create(0, 1, 2, 2, 3, 4, 5, 5));
+        var spread = Vector256.Create((byte)0, 1, 2, 0x80, 3, 4, 5, 0x80, 6, 7, 8, 0x80, 9, 10, 11, 0x80,
+                                      0, 1, 2, 0x80, 3, 4, 5, 0x80, 6, 7, 8, 0x80, 9, 10, 11, 0x80);
+        return Avx2.Shuffle(lanes.AsByte(), spread).AsInt32();
+    }
+
+    // ---- the integer sums ----
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<sbyte> X(byte* p) => Avx2.BroadcastScalarToVector256((int*)p).AsSByte();
+
+    /// <summary>Codes (≤ 63) times the activation dword at <paramref name="x"/>: 16 int16 pair sums.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<short> Pairs(Vector256<byte> codes, byte* x) => Avx2.MultiplyAddAdjacent(codes, X(x));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Widen(Vector256<short> pairs) => Avx2.MultiplyAddAdjacent(pairs, Vector256<short>.One);
+
+    /// <summary>Q8_0: Σ q·x over a dword per row, from |q| and q (signed) against x carrying q's sign.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> SignedDot(Vector256<byte> abs, Vector256<sbyte> q, byte* x) =>
+        Widen(Avx2.MultiplyAddAdjacent(abs, Avx2.Sign(X(x), q)));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> Low(Vector256<byte> v) => v & Vector256.Create((byte)15);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> High(Vector256<byte> v) => Vector256.ShiftRightLogical(v.AsUInt16(), 4).AsByte() & Vector256.Create((byte)15);
+
+    // ---- the fp32 steps, per slot in order ----
+
+    /// <summary>acc_k = fma((float)T_k · sw, dx_k, acc_k); <paramref name="sw"/> is slot 0's scales (decode: slot 1's 8 floats on).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Update<S>(ref Accs acc, Vector256<int> t0, Vector256<int> t1, Vector256<int> t2, Vector256<int> t3, float* sw, float* xd)
+        where S : struct, ISlots
+    {
+        var s0 = Vector256.Load(sw);
+        acc.A0 = Fma.MultiplyAdd(Vector256.ConvertToSingle(t0) * s0, Avx.BroadcastScalarToVector256(xd), acc.A0);
+        if (S.Count > 1) acc.A1 = Fma.MultiplyAdd(Vector256.ConvertToSingle(t1) * (S.Decode ? Vector256.Load(sw + 8) : s0), Avx.BroadcastScalarToVector256(xd + Act<S>(1)), acc.A1);
+        if (S.Count > 2) acc.A2 = Fma.MultiplyAdd(Vector256.ConvertToSingle(t2) * s0, Avx.BroadcastScalarToVector256(xd + 2), acc.A2);
+        if (S.Count > 3) acc.A3 = Fma.MultiplyAdd(Vector256.ConvertToSingle(t3) * s0, Avx.BroadcastScalarToVector256(xd + 3), acc.A3);
+    }
+
+    /// <summary>Q4_K: acc_k = fma(−mw, dx·Σq_k, acc_k).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void UpdateMin<S>(ref Accs acc, float* mw, float* xm) where S : struct, ISlots
+    {
+        var m0 = Vector256.Load(mw);
+        acc.A0 = Fma.MultiplyAddNegated(m0, Avx.BroadcastScalarToVector256(xm), acc.A0);
+        if (S.Count > 1) acc.A1 = Fma.MultiplyAddNegated(S.Decode ? Vector256.Load(mw + 8) : m0, Avx.BroadcastScalarToVector256(xm + Act<S>(1)), acc.A1);
+        if (S.Count > 2) acc.A2 = Fma.MultiplyAddNegated(m0, Avx.BroadcastScalarToVector256(xm + 2), acc.A2);
+        if (S.Count > 3) acc.A3 = Fma.MultiplyAddNegated(m0, Avx.BroadcastScalarToVector256(xm + 3), acc.A3);
+    }
+
+    // ---- one group block per type; xq/xd/xc/xm point at the chunk's first activation ----
+
+    /// <summary>Q8_0 (544 bytes): vector s holds q[4s..4s+3] + 128 of each row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q8_0Block<S>(byte* blk, int half, float* sw, byte* xq, float* xd, ref Accs acc) where S : struct, ISlots
+    {
+        Vector256<int> t0 = default, t1 = default, t2 = default, t3 = default;
+        byte* v = blk + 32 + 32 * half;
+        var flip = Vector256.Create((byte)0x80);
+        for (int s = 0; s < 8; s++, v += 64, xq += 4)
+        {
+            var q0 = (Vector256.Load(v) ^ flip).AsSByte();
+            var a0 = Avx2.Abs(q0);
+            t0 += SignedDot(a0, q0, xq);
+            if (S.Decode)
+            {
+                var q1 = (Vector256.Load(v + 32) ^ flip).AsSByte();
+                t1 += SignedDot(Avx2.Abs(q1), q1, xq);
+            }
+            else
+            {
+                if (S.Count > 1) t1 += SignedDot(a0, q0, xq + 32);
+                if (S.Count > 2) t2 += SignedDot(a0, q0, xq + 64);
+                if (S.Count > 3) t3 += SignedDot(a0, q0, xq + 96);
+            }
+        }
+        Update<S>(ref acc, t0, t1, t2, t3, sw + 8 * half, xd);
+    }
+
+    /// <summary>Q4_0 (288 bytes): vector j holds code bytes 4j..4j+3 (low nibbles: weights 4j + i, high: 16 + 4j + i);
+    /// the integer sum starts from the activation's −8·Σq.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q4_0Block<S>(byte* blk, int half, float* sw, byte* xq, float* xd, int* xc, ref Accs acc) where S : struct, ISlots
+    {
+        Vector256<short> p0 = default, p1 = default, p2 = default, p3 = default; // 8 pairs of ≤ 15·127·2 each: no overflow
+        byte* v = blk + 32 + 32 * half;
+        for (int j = 0; j < 4; j++, v += 64, xq += 4)
+        {
+            var r0 = Vector256.Load(v);
+            Vector256<byte> lo0 = Low(r0), hi0 = High(r0);
+            p0 += Pairs(lo0, xq) + Pairs(hi0, xq + 16);
+            if (S.Decode)
+            {
+                var r1 = Vector256.Load(v + 32);
+                p1 += Pairs(Low(r1), xq) + Pairs(High(r1), xq + 16);
+            }
+            else
+            {
+                if (S.Count > 1) p1 += Pairs(lo0, xq + 32) + Pairs(hi0, xq + 48);
+                if (S.Count > 2) p2 += Pairs(lo0, xq + 64) + Pairs(hi0, xq + 80);
+                if (S.Count > 3) p3 += Pairs(lo0, xq + 96) + Pairs(hi0, xq + 112);
+            }
+        }
+        Vector256<int> t0 = Widen(p0) + Vector256.Create(xc[0]), t1 = default, t2 = default, t3 = default;
+        if (S.Count > 1) t1 = Widen(p1) + Vector256.Create(xc[Act<S>(1)]);
+        if (S.Count > 2) t2 = Widen(p2) + Vector256.Create(xc[2]);
+        if (S.Count > 3) t3 = Widen(p3) + Vector256.Create(xc[3]);
+        Update<S>(ref acc, t0, t1, t2, t3, sw + 8 * half, xd);
+    }
+
+    /// <summary>Q4_K (2304 bytes): vector 8c + t holds code bytes 32c + 4t … + 3, low nibbles sub-block 2c, high 2c + 1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q4_KBlock<S>(byte* blk, int b, int m, int half, float* sw, float* mw, byte* xq, float* xd, float* xm, ref Accs acc)
+        where S : struct, ISlots
+    {
+        for (int j = 0; j < 8; j++)
+        {
+            Vector256<short> p0 = default, p1 = default, p2 = default, p3 = default; // 8 pairs of ≤ 15·127·2 each
+            byte* v = blk + 256 + 64 * 8 * (j >> 1) + 32 * half;
+            long x = (8L * b + j) * m;
+            byte* xj = xq + 32 * x;
+            bool odd = (j & 1) == 1;
+            for (int t = 0; t < 8; t++, v += 64, xj += 4)
+            {
+                var r0 = Vector256.Load(v);
+                var c0 = odd ? High(r0) : Low(r0);
+                p0 += Pairs(c0, xj);
+                if (S.Decode)
+                {
+                    var r1 = Vector256.Load(v + 32);
+                    p1 += Pairs(odd ? High(r1) : Low(r1), xj);
+                }
+                else
+                {
+                    if (S.Count > 1) p1 += Pairs(c0, xj + 32);
+                    if (S.Count > 2) p2 += Pairs(c0, xj + 64);
+                    if (S.Count > 3) p3 += Pairs(c0, xj + 96);
+                }
+            }
+            Update<S>(ref acc, Widen(p0), S.Count > 1 ? Widen(p1) : default, S.Count > 2 ? Widen(p2) : default, S.Count > 3 ? Widen(p3) : default,
+                sw + Lanes * j + 8 * half, xd + x);
+            UpdateMin<S>(ref acc, mw + Lanes * j + 8 * half, xm + x);
+        }
+    }
+
+    /// <summary>Q6_K (one 3,328-byte block body): sub-block s = 8h + 2qq + e of quarter qq, its 6-bit codes the low or high
+    /// nibble of a low-bit vector and bits 2qq..2qq+1 of the high-bit vector moved to bits 4–5; the integer sum starts from
+    /// the activation's −32·Σq.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q6_KBlock<S>(byte* body, int b, int m, int half, float* sw, byte* xq, float* xd, int* xc, ref Accs acc)
+        where S : struct, ISlots
+    {
+        var bits45 = Vector256.Create((byte)0x30);
+        for (int h = 0; h < 2; h++)
+            for (int qq = 0; qq < 4; qq++)
+            {
+                long x = (8L * b + 4 * h + qq) * m;
+                for (int e = 0; e < 2; e++)
+                {
+                    int s = 8 * h + 2 * qq + e;
+                    // two int16 sums of 2 steps each: pairs of ≤ 63·127·2, 4 of them would overflow
+                    Vector256<int> t0 = default, t1 = default, t2 = default, t3 = default;
+                    for (int u2 = 0; u2 < 2; u2++)
+                    {
+                        Vector256<short> p0 = default, p1 = default, p2 = default, p3 = default;
+                        for (int u1 = 0; u1 < 2; u1++)
+                        {
+                            int u = 4 * e + 2 * u2 + u1;
+                            byte* low = body + InterleavedLayout.Q6_KLow(h, 8 * (qq & 1) + u) + 32 * half;
+                            byte* high = body + InterleavedLayout.Q6_KHigh(h, u) + 32 * half;
+                            byte* xs = xq + 32 * x + 16 * e + 4 * (u - 4 * e);
+                            var c0 = SixBit(Vector256.Load(low), Vector256.Load(high), qq, bits45);
+                            p0 += Pairs(c0, xs);
+                            if (S.Decode) p1 += Pairs(SixBit(Vector256.Load(low + 32), Vector256.Load(high + 32), qq, bits45), xs);
+                            else
+                            {
+                                if (S.Count > 1) p1 += Pairs(c0, xs + 32);
+                                if (S.Count > 2) p2 += Pairs(c0, xs + 64);
+                                if (S.Count > 3) p3 += Pairs(c0, xs + 96);
+                            }
+                        }
+                        t0 += Widen(p0);
+                        if (S.Count > 1) t1 += Widen(p1);
+                        if (S.Count > 2) t2 += Widen(p2);
+                        if (S.Count > 3) t3 += Widen(p3);
+                    }
+                    int* c = xc + (16L * b + s) * m;
+                    t0 += Vector256.Create(c[0]);
+                    if (S.Count > 1) t1 += Vector256.Create(c[Act<S>(1)]);
+                    if (S.Count > 2) t2 += Vector256.Create(c[2]);
+                    if (S.Count > 3) t3 += Vector256.Create(c[3]);
+                    Update<S>(ref acc, t0, t1, t2, t3, sw + Lanes * s + 8 * half, xd + x);
+                }
+            }
+    }
+
+    /// <summary>Q6_K's code of quarter <paramref name="qq"/>: low nibble (quarters 0, 1) or high nibble (2, 3) of
+    /// <paramref name="low"/>, | bits 2qq..2qq+1 of <paramref name="high"/> at bits 4–5.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> SixBit(Vector256<byte> low, Vector256<byte> high, int qq, Vector256<byte> bits45)
+    {
+        var l = qq < 2 ? Low(low) : High(low);
+        var hb = qq switch
+        {
+            0 => Vector256.ShiftLeft(high.AsUInt16(), 4).AsByte(),
+            1 => Vector256.ShiftLeft(high.AsUInt16(), 2).AsByte(),
+            2 => high,
+            _ => Vector256.ShiftRightLogical(high.AsUInt16(), 2).AsByte(),
+        };
+        return l | (hb & bits45);
+    }
+}
