@@ -326,6 +326,91 @@ public unsafe class Int8ProductTests
             }
     }
 
+    /// <summary>
+    /// Every faster path (the AVX2 kernel above all: decode's one-activation kernel over runs of groups and the batched
+    /// chunks of up to 4 activations) gives the portable path's bits, for every activation count 1–67 (tiles of 1–16,
+    /// chunk tails of 1–3), row counts that leave padding rows, several blocks per row, random block bytes (every code,
+    /// scale and min the format allows, negative Q6_K scales included) and the extremes of the integer sums' int16 steps:
+    /// rows of all-15 / all-63 / ±128 codes against activations quantized to ±127 everywhere.
+    /// </summary>
+    [Theory, MemberData(nameof(PathsAndTypes))]
+    public void EveryPathGivesThePortableBitsForEveryActivationCount(string path, DType type)
+    {
+        var compute = PathCompute(path);
+        if (path == "portable" || compute == null || (path == "generated" && compute.Generated?.Int8 == null)) return;
+        var portable = PathCompute("portable")!;
+        var r = new Random(31 + (int)type);
+        int cols = DTypeInfo.BlockSize(type) == 32 ? 96 : 768, rb = (int)DTypeInfo.RowBytes(type, cols);
+        const int maxRows = 50, maxActs = 67;
+        var file = RandomBlocks(type, maxRows, cols, r);
+        // rows 0–2: every byte but the block scales 0xFF, 0x80, 0x7F (codes 15 / 63 / −1, −128, 127; scales and mins 63)
+        byte[] fills = [0xFF, 0x80, 0x7F];
+        for (int row = 0; row < fills.Length; row++)
+            for (int b = 0; b < cols / DTypeInfo.BlockSize(type); b++)
+            {
+                var blk = file.AsSpan(row * rb + b * DTypeInfo.BlockBytes(type), DTypeInfo.BlockBytes(type));
+                var (scaleAt, scaleBytes) = ScaleBytes(type);
+                for (int i = 0; i < blk.Length; i++) if (i < scaleAt || i >= scaleAt + scaleBytes) blk[i] = fills[row];
+            }
+        var x = Gaussian(r, maxActs * cols, 2);
+        for (int c = 0; c < cols; c++) { x[c] = 1; x[cols + c] = -1; x[2 * cols + c] = c % 2 == 0 ? 3 : -3; }
+        fixed (byte* f = file)
+            foreach (int rows in new[] { 1, 15, 16, 17, 37, 50 })
+            {
+                using var w = WeightMatrix.Allocate(type, rows, cols);
+                WeightMatrix.FromFileRows(type, rows, cols, f, null, (byte*)w.Data);
+                var counts = rows == 37 ? Enumerable.Range(1, maxActs) : [1, 2, 3, 4, 5, 8, 16, 17, 33];
+                foreach (int n in counts)
+                {
+                    var want = new float[n * rows];
+                    var got = new float[n * rows];
+                    MatMul.Multiply(portable, x.AsSpan(0, n * cols), n, w, want);
+                    MatMul.Multiply(compute, x.AsSpan(0, n * cols), n, w, got);
+                    for (int i = 0; i < want.Length; i++)
+                        Assert.True(BitConverter.SingleToInt32Bits(want[i]) == BitConverter.SingleToInt32Bits(got[i]),
+                            $"{path} {type} rows={rows} n={n} [{i / rows},{i % rows}]: {got[i]} vs portable {want[i]}");
+                }
+            }
+    }
+
+    /// <summary>Random file blocks with finite block scales of a realistic size (d, and Q4_K's dmin).</summary>
+    private static byte[] RandomBlocks(DType type, int rows, int cols, Random r)
+    {
+        var file = new byte[rows * DTypeInfo.RowBytes(type, cols)];
+        r.NextBytes(file);
+        int bb = DTypeInfo.BlockBytes(type);
+        var (at, bytes) = ScaleBytes(type);
+        for (int b = 0; b < file.Length / bb; b++)
+            for (int i = 0; i < bytes; i += 2)
+                BitConverter.TryWriteBytes(file.AsSpan(b * bb + at + i), (Half)((r.Next(2) == 0 ? 1 : -1) * (0.001 + 0.01 * r.NextDouble())));
+        return file;
+    }
+
+    /// <summary>Where a file block keeps its f16 scales: d (Q4_K: d and dmin).</summary>
+    private static (int At, int Bytes) ScaleBytes(DType type) => type switch
+    {
+        DType.Q4_K => (0, 4), DType.Q6_K => (208, 2), _ => (0, 2),
+    };
+
+    /// <summary>The AVX2 kernel's f16 conversion (no F16C in .NET) against (float)(Half), for all 65,536 values.</summary>
+    [Fact]
+    public void VectorisedHalfConversionMatchesHalfToFloat()
+    {
+        if (!Avx2Int8Kernel.IsSupported) return;
+        var halves = new ushort[65536];
+        for (int i = 0; i < halves.Length; i++) halves[i] = (ushort)i;
+        var got = new float[8];
+        fixed (ushort* h = halves)
+        fixed (float* g = got)
+            for (int i = 0; i < halves.Length; i += 8)
+            {
+                System.Runtime.Intrinsics.Vector256.Store(Avx2Int8Kernel.Halves((byte*)(h + i)), g);
+                for (int k = 0; k < 8; k++)
+                    Assert.True(BitConverter.SingleToInt32Bits((float)BitConverter.UInt16BitsToHalf(halves[i + k])) == BitConverter.SingleToInt32Bits(got[k]),
+                        $"0x{i + k:X4}: {got[k]} vs {(float)BitConverter.UInt16BitsToHalf(halves[i + k])}");
+            }
+    }
+
     private static DType Other(DType type) => type switch
     {
         DType.Q8_0 => DType.Q4_0, DType.Q4_0 => DType.Q8_0, DType.Q4_K => DType.Q6_K, _ => DType.Q4_K,
