@@ -54,7 +54,12 @@ internal static unsafe class Avx2Int8Kernel
         {
             byte* blk = group + InterleavedLayout.BlockOffset(type, blocks, b);
             Prepare(type, group, b, blk, sw, mw);
-            Block<DecodeSlots>(type, blk, b, 1, 0, sw, mw, (byte*)tile.Q, (float*)tile.D, (int*)tile.C, (float*)tile.M, ref acc);
+            if (type == DType.Q6_K)
+            {
+                acc.A0 = Q6_KStream(blk, b, 0, sw, (byte*)tile.Q, (float*)tile.D, (int*)tile.C, acc.A0);
+                acc.A1 = Q6_KStream(blk, b, 1, sw, (byte*)tile.Q, (float*)tile.D, (int*)tile.C, acc.A1);
+            }
+            else Block<DecodeSlots>(type, blk, b, 1, 0, sw, mw, (byte*)tile.Q, (float*)tile.D, (int*)tile.C, (float*)tile.M, ref acc);
         }
         Vector256.Store(acc.A0, y);
         Vector256.Store(acc.A1, y + 8);
@@ -131,7 +136,7 @@ internal static unsafe class Avx2Int8Kernel
             case DType.Q8_0: Q8_0Block<S>(blk, half, sw, xq + 32L * b * m, xd + b * m, ref acc); break;
             case DType.Q4_0: Q4_0Block<S>(blk, half, sw, xq + 32L * b * m, xd + b * m, xc + b * m, ref acc); break;
             case DType.Q4_K: Q4_KBlock<S>(blk, b, m, half, sw, mw, xq, xd, xm, ref acc); break;
-            case DType.Q6_K: Q6_KBlock<S>(blk, b, m, half, sw, xq, xd, xc, ref acc); break;
+            case DType.Q6_K when !S.Decode: Q6_KBlock<S>(blk, b, m, half, sw, xq, xd, xc, ref acc); break;
             default: throw new ArgumentOutOfRangeException(nameof(type));
         }
     }
@@ -314,90 +319,148 @@ internal static unsafe class Avx2Int8Kernel
         Update<S>(ref acc, t0, t1, t2, t3, sw + 8 * half, xd);
     }
 
-    /// <summary>Q4_K (2304 bytes): vector 8c + t holds code bytes 32c + 4t … + 3, low nibbles sub-block 2c, high 2c + 1.</summary>
+    /// <summary>Q4_K (2304 bytes): vector 8c + t holds code bytes 32c + 4t … + 3, low nibbles sub-block 2c, high 2c + 1; each
+    /// vector is read once for both sub-blocks of its pair.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Q4_KBlock<S>(byte* blk, int b, int m, int half, float* sw, float* mw, byte* xq, float* xd, float* xm, ref Accs acc)
         where S : struct, ISlots
     {
-        for (int j = 0; j < 8; j++)
+        var mask = Vector256.Create((byte)15);
+        for (int c = 0; c < 4; c++)
         {
-            Vector256<short> p0 = default, p1 = default, p2 = default, p3 = default; // 8 pairs of ≤ 15·127·2 each
-            byte* v = blk + 256 + 64 * 8 * (j >> 1) + 32 * half;
-            long x = (8L * b + j) * m;
-            byte* xj = xq + 32 * x;
-            bool odd = (j & 1) == 1;
-            for (int t = 0; t < 8; t++, v += 64, xj += 4)
+            // 8 pairs of ≤ 15·127·2 each per sum: no overflow
+            Vector256<short> e0 = default, e1 = default, e2 = default, e3 = default, o0 = default, o1 = default, o2 = default, o3 = default;
+            byte* v = blk + 256 + 512 * c + 32 * half;
+            long je = (8L * b + 2 * c) * m, jo = je + m;
+            byte* xe = xq + 32 * je, xo = xq + 32 * jo;
+            for (int t = 0; t < 8; t++, v += 64, xe += 4, xo += 4)
             {
                 var r0 = Vector256.Load(v);
-                var c0 = odd ? High(r0) : Low(r0);
-                p0 += Pairs(c0, xj);
+                Vector256<byte> lo0 = r0 & mask, hi0 = Vector256.ShiftRightLogical(r0.AsUInt16(), 4).AsByte() & mask;
                 if (S.Decode)
                 {
                     var r1 = Vector256.Load(v + 32);
-                    p1 += Pairs(odd ? High(r1) : Low(r1), xj);
+                    Vector256<sbyte> x0 = X(xe), x1 = X(xo);
+                    e0 += Avx2.MultiplyAddAdjacent(lo0, x0);
+                    o0 += Avx2.MultiplyAddAdjacent(hi0, x1);
+                    e1 += Avx2.MultiplyAddAdjacent(r1 & mask, x0);
+                    o1 += Avx2.MultiplyAddAdjacent(Vector256.ShiftRightLogical(r1.AsUInt16(), 4).AsByte() & mask, x1);
                 }
                 else
                 {
-                    if (S.Count > 1) p1 += Pairs(c0, xj + 32);
-                    if (S.Count > 2) p2 += Pairs(c0, xj + 64);
-                    if (S.Count > 3) p3 += Pairs(c0, xj + 96);
+                    e0 += Pairs(lo0, xe); o0 += Pairs(hi0, xo);
+                    if (S.Count > 1) { e1 += Pairs(lo0, xe + 32); o1 += Pairs(hi0, xo + 32); }
+                    if (S.Count > 2) { e2 += Pairs(lo0, xe + 64); o2 += Pairs(hi0, xo + 64); }
+                    if (S.Count > 3) { e3 += Pairs(lo0, xe + 96); o3 += Pairs(hi0, xo + 96); }
                 }
             }
-            Update<S>(ref acc, Widen(p0), S.Count > 1 ? Widen(p1) : default, S.Count > 2 ? Widen(p2) : default, S.Count > 3 ? Widen(p3) : default,
-                sw + Lanes * j + 8 * half, xd + x);
-            UpdateMin<S>(ref acc, mw + Lanes * j + 8 * half, xm + x);
+            float* swe = sw + Lanes * 2 * c + 8 * half, mwe = mw + Lanes * 2 * c + 8 * half;
+            Update<S>(ref acc, Widen(e0), S.Count > 1 ? Widen(e1) : default, S.Count > 2 ? Widen(e2) : default, S.Count > 3 ? Widen(e3) : default, swe, xd + je);
+            UpdateMin<S>(ref acc, mwe, xm + je);
+            Update<S>(ref acc, Widen(o0), S.Count > 1 ? Widen(o1) : default, S.Count > 2 ? Widen(o2) : default, S.Count > 3 ? Widen(o3) : default, swe + Lanes, xd + jo);
+            UpdateMin<S>(ref acc, mwe + Lanes, xm + jo);
         }
     }
 
-    /// <summary>Q6_K (one 3,328-byte block body): sub-block s = 8h + 2qq + e of quarter qq, its 6-bit codes the low or high
-    /// nibble of a low-bit vector and bits 2qq..2qq+1 of the high-bit vector moved to bits 4–5; the integer sum starts from
-    /// the activation's −32·Σq.</summary>
+    /// <summary>Q6_K (one 3,328-byte block body) for a chunk of activations: sub-block s = 8h + 2qq + e of quarter qq, its
+    /// 6-bit codes the low or high nibble of a low-bit vector and bits 2qq..2qq+1 of the high-bit vector moved to bits 4–5;
+    /// the integer sum starts from the activation's −32·Σq.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Q6_KBlock<S>(byte* body, int b, int m, int half, float* sw, byte* xq, float* xd, int* xc, ref Accs acc)
         where S : struct, ISlots
     {
-        var bits45 = Vector256.Create((byte)0x30);
         for (int h = 0; h < 2; h++)
-            for (int qq = 0; qq < 4; qq++)
+        {
+            // the quarter as a constant, so that its code extraction compiles to straight shifts and masks
+            Q6_KQuarter<S>(0, body, b, m, h, half, sw, xq, xd, xc, ref acc);
+            Q6_KQuarter<S>(1, body, b, m, h, half, sw, xq, xd, xc, ref acc);
+            Q6_KQuarter<S>(2, body, b, m, h, half, sw, xq, xd, xc, ref acc);
+            Q6_KQuarter<S>(3, body, b, m, h, half, sw, xq, xd, xc, ref acc);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q6_KQuarter<S>(int qq, byte* body, int b, int m, int h, int half, float* sw, byte* xq, float* xd, int* xc, ref Accs acc)
+        where S : struct, ISlots
+    {
+        var bits45 = Vector256.Create((byte)0x30);
+        long x = (8L * b + 4 * h + qq) * m;
+        for (int e = 0; e < 2; e++)
+        {
+            int s = 8 * h + 2 * qq + e;
+            int* c = xc + (16L * b + s) * m;
+            Vector256<int> t0 = Vector256.Create(c[0]), t1 = default, t2 = default, t3 = default;
+            if (S.Count > 1) t1 = Vector256.Create(c[1]);
+            if (S.Count > 2) t2 = Vector256.Create(c[2]);
+            if (S.Count > 3) t3 = Vector256.Create(c[3]);
+            for (int u2 = 0; u2 < 2; u2++)
             {
-                long x = (8L * b + 4 * h + qq) * m;
-                for (int e = 0; e < 2; e++)
+                // two steps per int16 sum: pairs of ≤ 63·127·2, four would overflow
+                Vector256<short> p0 = default, p1 = default, p2 = default, p3 = default;
+                for (int u1 = 0; u1 < 2; u1++)
                 {
-                    int s = 8 * h + 2 * qq + e;
-                    // two int16 sums of 2 steps each: pairs of ≤ 63·127·2, 4 of them would overflow
-                    Vector256<int> t0 = default, t1 = default, t2 = default, t3 = default;
-                    for (int u2 = 0; u2 < 2; u2++)
-                    {
-                        Vector256<short> p0 = default, p1 = default, p2 = default, p3 = default;
-                        for (int u1 = 0; u1 < 2; u1++)
-                        {
-                            int u = 4 * e + 2 * u2 + u1;
-                            byte* low = body + InterleavedLayout.Q6_KLow(h, 8 * (qq & 1) + u) + 32 * half;
-                            byte* high = body + InterleavedLayout.Q6_KHigh(h, u) + 32 * half;
-                            byte* xs = xq + 32 * x + 16 * e + 4 * (u - 4 * e);
-                            var c0 = SixBit(Vector256.Load(low), Vector256.Load(high), qq, bits45);
-                            p0 += Pairs(c0, xs);
-                            if (S.Decode) p1 += Pairs(SixBit(Vector256.Load(low + 32), Vector256.Load(high + 32), qq, bits45), xs);
-                            else
-                            {
-                                if (S.Count > 1) p1 += Pairs(c0, xs + 32);
-                                if (S.Count > 2) p2 += Pairs(c0, xs + 64);
-                                if (S.Count > 3) p3 += Pairs(c0, xs + 96);
-                            }
-                        }
-                        t0 += Widen(p0);
-                        if (S.Count > 1) t1 += Widen(p1);
-                        if (S.Count > 2) t2 += Widen(p2);
-                        if (S.Count > 3) t3 += Widen(p3);
-                    }
-                    int* c = xc + (16L * b + s) * m;
-                    t0 += Vector256.Create(c[0]);
-                    if (S.Count > 1) t1 += Vector256.Create(c[Act<S>(1)]);
-                    if (S.Count > 2) t2 += Vector256.Create(c[2]);
-                    if (S.Count > 3) t3 += Vector256.Create(c[3]);
-                    Update<S>(ref acc, t0, t1, t2, t3, sw + Lanes * s + 8 * half, xd + x);
+                    int u = 4 * e + 2 * u2 + u1;
+                    var c0 = SixBit(Vector256.Load(body + InterleavedLayout.Q6_KLow(h, 8 * (qq & 1) + u) + 32 * half),
+                        Vector256.Load(body + InterleavedLayout.Q6_KHigh(h, u) + 32 * half), qq, bits45);
+                    byte* xs = xq + 32 * x + 16 * e + 4 * (2 * u2 + u1);
+                    p0 += Pairs(c0, xs);
+                    if (S.Count > 1) p1 += Pairs(c0, xs + 32);
+                    if (S.Count > 2) p2 += Pairs(c0, xs + 64);
+                    if (S.Count > 3) p3 += Pairs(c0, xs + 96);
                 }
+                t0 += Widen(p0);
+                if (S.Count > 1) t1 += Widen(p1);
+                if (S.Count > 2) t2 += Widen(p2);
+                if (S.Count > 3) t3 += Widen(p3);
             }
+            Update<S>(ref acc, t0, t1, t2, t3, sw + Lanes * s + 8 * half, xd + x);
+        }
+    }
+
+    /// <summary>
+    /// Q6_K for one activation (decode), the rows of one half: a step u loads its two low-bit vectors and the high-bit vector
+    /// once, builds the codes of all four quarters and adds them into 8 integer sums (quarter × e), which are then scaled
+    /// sub-block by sub-block in ascending order, as the definition does.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Q6_KStream(byte* body, int b, int half, float* sw, byte* xq, float* xd, int* xc, Vector256<float> acc)
+    {
+        xq += 256L * b; xd += 8L * b; xc += 16L * b;
+        for (int h = 0; h < 2; h++)
+        {
+            int* c = xc + 8 * h;
+            Vector256<int> s0 = Vector256.Create(c[0]), s1 = Vector256.Create(c[1]), s2 = Vector256.Create(c[2]), s3 = Vector256.Create(c[3]);
+            Vector256<int> s4 = Vector256.Create(c[4]), s5 = Vector256.Create(c[5]), s6 = Vector256.Create(c[6]), s7 = Vector256.Create(c[7]);
+            byte* x = xq + 128 * h; // quarter qq at + 32qq
+            for (int u = 0; u < 4; u++) Q6_KStep(body, h, half, u, x + 4 * u, ref s0, ref s2, ref s4, ref s6);
+            for (int u = 4; u < 8; u++) Q6_KStep(body, h, half, u, x + 16 + 4 * (u - 4), ref s1, ref s3, ref s5, ref s7);
+            float* scale = sw + Lanes * 8 * h + 8 * half;
+            float* dx = xd + 4 * h;
+            acc = Fma.MultiplyAdd(Vector256.ConvertToSingle(s0) * Vector256.Load(scale), Avx.BroadcastScalarToVector256(dx), acc);
+            acc = Fma.MultiplyAdd(Vector256.ConvertToSingle(s1) * Vector256.Load(scale + Lanes), Avx.BroadcastScalarToVector256(dx), acc);
+            acc = Fma.MultiplyAdd(Vector256.ConvertToSingle(s2) * Vector256.Load(scale + 2 * Lanes), Avx.BroadcastScalarToVector256(dx + 1), acc);
+            acc = Fma.MultiplyAdd(Vector256.ConvertToSingle(s3) * Vector256.Load(scale + 3 * Lanes), Avx.BroadcastScalarToVector256(dx + 1), acc);
+            acc = Fma.MultiplyAdd(Vector256.ConvertToSingle(s4) * Vector256.Load(scale + 4 * Lanes), Avx.BroadcastScalarToVector256(dx + 2), acc);
+            acc = Fma.MultiplyAdd(Vector256.ConvertToSingle(s5) * Vector256.Load(scale + 5 * Lanes), Avx.BroadcastScalarToVector256(dx + 2), acc);
+            acc = Fma.MultiplyAdd(Vector256.ConvertToSingle(s6) * Vector256.Load(scale + 6 * Lanes), Avx.BroadcastScalarToVector256(dx + 3), acc);
+            acc = Fma.MultiplyAdd(Vector256.ConvertToSingle(s7) * Vector256.Load(scale + 7 * Lanes), Avx.BroadcastScalarToVector256(dx + 3), acc);
+        }
+        return acc;
+    }
+
+    /// <summary>Q6_K decode, step u: the codes of the four quarters into their sums (activation dwords at x + 32qq).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Q6_KStep(byte* body, int h, int half, int u, byte* x, ref Vector256<int> q0, ref Vector256<int> q1, ref Vector256<int> q2, ref Vector256<int> q3)
+    {
+        var bits45 = Vector256.Create((byte)0x30);
+        var mask = Vector256.Create((byte)15);
+        var lowA = Vector256.Load(body + InterleavedLayout.Q6_KLow(h, u) + 32 * half);
+        var lowB = Vector256.Load(body + InterleavedLayout.Q6_KLow(h, 8 + u) + 32 * half);
+        var high = Vector256.Load(body + InterleavedLayout.Q6_KHigh(h, u) + 32 * half);
+        q0 += Widen(Pairs((lowA & mask) | (Vector256.ShiftLeft(high.AsUInt16(), 4).AsByte() & bits45), x));
+        q1 += Widen(Pairs((lowB & mask) | (Vector256.ShiftLeft(high.AsUInt16(), 2).AsByte() & bits45), x + 32));
+        q2 += Widen(Pairs((Vector256.ShiftRightLogical(lowA.AsUInt16(), 4).AsByte() & mask) | (high & bits45), x + 64));
+        q3 += Widen(Pairs((Vector256.ShiftRightLogical(lowB.AsUInt16(), 4).AsByte() & mask) | (Vector256.ShiftRightLogical(high.AsUInt16(), 2).AsByte() & bits45), x + 96));
     }
 
     /// <summary>Q6_K's code of quarter <paramref name="qq"/>: low nibble (quarters 0, 1) or high nibble (2, 3) of
