@@ -17,14 +17,16 @@ namespace FrSpec.Numerics.Quantized;
 /// <para>
 /// A group block's row scales (d, d·sc, dmin·m) are decoded once for all 16 rows, vectorised. Decode (one activation)
 /// keeps both halves' sums and accumulators in registers and walks the whole run of groups, one memory stream; a batch
-/// tile walks the group block by block, chunks of up to 4 activations × one half in registers, the block's bytes staying
+/// tile walks the group block by block, chunks of up to 8 (Q8_0, Q4_0) or 4 activations × one half in registers, the block's bytes staying
 /// in L1 while the chunks pass over them (accumulators in a small buffer, loaded and stored once per block and chunk).
 /// </para>
 /// </summary>
 internal static unsafe class Avx2Int8Kernel
 {
     private const int Lanes = InterleavedLayout.GroupRows;
-    private const int MaxChunk = 4;
+    /// <summary>Activations per chunk: Q8_0 and Q4_0 need one integer sum per activation (8 fit in registers, the weight
+    /// vector's sign split or nibble unpacking shared by more of them), Q4_K two and Q6_K two plus the int16 step.</summary>
+    private static int MaxChunk(DType type) => type is DType.Q8_0 or DType.Q4_0 ? 8 : 4;
 
     /// <summary>
     /// How far ahead of the group block being multiplied decode asks for the weights (prefetcht0 of each line of a block, this
@@ -66,8 +68,9 @@ internal static unsafe class Avx2Int8Kernel
             Prepare(type, group, b, blk, sw, mw);
             if (type == DType.Q6_K)
             {
-                acc.A0 = Q6_KStream(blk, b, 0, sw, (byte*)tile.Q, (float*)tile.D, (int*)tile.C, acc.A0);
-                acc.A1 = Q6_KStream(blk, b, 1, sw, (byte*)tile.Q, (float*)tile.D, (int*)tile.C, acc.A1);
+                // mw (Q4_K's) parks the e = 0 products
+                acc.A0 = Q6_KStream(blk, b, 0, sw, (byte*)tile.Q, (float*)tile.D, (int*)tile.C, acc.A0, mw);
+                acc.A1 = Q6_KStream(blk, b, 1, sw, (byte*)tile.Q, (float*)tile.D, (int*)tile.C, acc.A1, mw);
             }
             else Block<DecodeSlots>(type, blk, b, 1, 0, sw, mw, (byte*)tile.Q, (float*)tile.D, (int*)tile.C, (float*)tile.M, ref acc);
         }
@@ -85,10 +88,16 @@ internal static unsafe class Avx2Int8Kernel
             Prepare(type, group, b, blk, sw, mw);
             for (int half = 0; half < 2; half++)
             {
-                int first = 0;
-                for (; m - first >= MaxChunk; first += MaxChunk) Chunk<Acts4>(type, blk, b, m, half, first, sw, mw, tile, acc);
+                int first = 0, max = MaxChunk(type);
+                for (; m - first >= max; first += max)
+                    if (max == 8) Chunk<Acts8>(type, blk, b, m, half, first, sw, mw, tile, acc);
+                    else Chunk<Acts4>(type, blk, b, m, half, first, sw, mw, tile, acc);
                 switch (m - first)
                 {
+                    case 4: Chunk<Acts4>(type, blk, b, m, half, first, sw, mw, tile, acc); break;
+                    case 5: Chunk<Acts5>(type, blk, b, m, half, first, sw, mw, tile, acc); break;
+                    case 6: Chunk<Acts6>(type, blk, b, m, half, first, sw, mw, tile, acc); break;
+                    case 7: Chunk<Acts7>(type, blk, b, m, half, first, sw, mw, tile, acc); break;
                     case 1: Chunk<Acts1>(type, blk, b, m, half, first, sw, mw, tile, acc); break;
                     case 2: Chunk<Acts2>(type, blk, b, m, half, first, sw, mw, tile, acc); break;
                     case 3: Chunk<Acts3>(type, blk, b, m, half, first, sw, mw, tile, acc); break;
@@ -108,16 +117,24 @@ internal static unsafe class Avx2Int8Kernel
         if (S.Count > 1) acc.A1 = Vector256.Load(p + Lanes);
         if (S.Count > 2) acc.A2 = Vector256.Load(p + 2 * Lanes);
         if (S.Count > 3) acc.A3 = Vector256.Load(p + 3 * Lanes);
+        if (S.Count > 4) acc.A4 = Vector256.Load(p + 4 * Lanes);
+        if (S.Count > 5) acc.A5 = Vector256.Load(p + 5 * Lanes);
+        if (S.Count > 6) acc.A6 = Vector256.Load(p + 6 * Lanes);
+        if (S.Count > 7) acc.A7 = Vector256.Load(p + 7 * Lanes);
         Block<S>(type, blk, b, m, half, sw, mw, (byte*)tile.Q + 32 * first, (float*)tile.D + first, (int*)tile.C + first, (float*)tile.M + first, ref acc);
         Vector256.Store(acc.A0, p);
         if (S.Count > 1) Vector256.Store(acc.A1, p + Lanes);
         if (S.Count > 2) Vector256.Store(acc.A2, p + 2 * Lanes);
         if (S.Count > 3) Vector256.Store(acc.A3, p + 3 * Lanes);
+        if (S.Count > 4) Vector256.Store(acc.A4, p + 4 * Lanes);
+        if (S.Count > 5) Vector256.Store(acc.A5, p + 5 * Lanes);
+        if (S.Count > 6) Vector256.Store(acc.A6, p + 6 * Lanes);
+        if (S.Count > 7) Vector256.Store(acc.A7, p + 7 * Lanes);
     }
 
     // ---- what a call computes at once: slots of 8 rows × one activation, each with its integer sum and accumulator ----
 
-    /// <summary>Up to 4 slots. Decode: slot 0 is rows 0–7, slot 1 rows 8–15, both of the one activation; otherwise slot k is
+    /// <summary>Up to 8 slots. Decode: slot 0 is rows 0–7, slot 1 rows 8–15, both of the one activation; otherwise slot k is
     /// activation k of the chunk on the rows of one half.</summary>
     private interface ISlots
     {
@@ -129,9 +146,13 @@ internal static unsafe class Avx2Int8Kernel
     private struct Acts1 : ISlots { public static int Count => 1; public static bool Decode => false; }
     private struct Acts2 : ISlots { public static int Count => 2; public static bool Decode => false; }
     private struct Acts3 : ISlots { public static int Count => 3; public static bool Decode => false; }
-    private struct Acts4 : ISlots { public static int Count => MaxChunk; public static bool Decode => false; }
+    private struct Acts4 : ISlots { public static int Count => 4; public static bool Decode => false; }
+    private struct Acts5 : ISlots { public static int Count => 5; public static bool Decode => false; }
+    private struct Acts6 : ISlots { public static int Count => 6; public static bool Decode => false; }
+    private struct Acts7 : ISlots { public static int Count => 7; public static bool Decode => false; }
+    private struct Acts8 : ISlots { public static int Count => 8; public static bool Decode => false; }
 
-    private struct Accs { public Vector256<float> A0, A1, A2, A3; }
+    private struct Accs { public Vector256<float> A0, A1, A2, A3, A4, A5, A6, A7; }
 
     /// <summary>Slot k's activation, relative to the chunk's first.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -145,8 +166,8 @@ internal static unsafe class Avx2Int8Kernel
         {
             case DType.Q8_0: Q8_0Block<S>(blk, half, sw, xq + 32L * b * m, xd + b * m, ref acc); break;
             case DType.Q4_0: Q4_0Block<S>(blk, half, sw, xq + 32L * b * m, xd + b * m, xc + b * m, ref acc); break;
-            case DType.Q4_K: Q4_KBlock<S>(blk, b, m, half, sw, mw, xq, xd, xm, ref acc); break;
-            case DType.Q6_K when !S.Decode: Q6_KBlock<S>(blk, b, m, half, sw, xq, xd, xc, ref acc); break;
+            case DType.Q4_K when S.Count <= 4: Q4_KBlock<S>(blk, b, m, half, sw, mw, xq, xd, xm, ref acc); break;
+            case DType.Q6_K when !S.Decode && S.Count <= 4: Q6_KBlock<S>(blk, b, m, half, sw, xq, xd, xc, ref acc); break;
             default: throw new ArgumentOutOfRangeException(nameof(type));
         }
     }
@@ -258,6 +279,18 @@ internal static unsafe class Avx2Int8Kernel
         if (S.Count > 3) acc.A3 = Fma.MultiplyAdd(Vector256.ConvertToSingle(t3) * s0, Avx.BroadcastScalarToVector256(xd + 3), acc.A3);
     }
 
+    /// <summary>Slots 4–7 of an 8-activation chunk (Q8_0, Q4_0): as <see cref="Update{S}"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void UpdateHigh<S>(ref Accs acc, Vector256<int> t4, Vector256<int> t5, Vector256<int> t6, Vector256<int> t7, float* sw, float* xd)
+        where S : struct, ISlots
+    {
+        var s0 = Vector256.Load(sw);
+        if (S.Count > 4) acc.A4 = Fma.MultiplyAdd(Vector256.ConvertToSingle(t4) * s0, Avx.BroadcastScalarToVector256(xd + 4), acc.A4);
+        if (S.Count > 5) acc.A5 = Fma.MultiplyAdd(Vector256.ConvertToSingle(t5) * s0, Avx.BroadcastScalarToVector256(xd + 5), acc.A5);
+        if (S.Count > 6) acc.A6 = Fma.MultiplyAdd(Vector256.ConvertToSingle(t6) * s0, Avx.BroadcastScalarToVector256(xd + 6), acc.A6);
+        if (S.Count > 7) acc.A7 = Fma.MultiplyAdd(Vector256.ConvertToSingle(t7) * s0, Avx.BroadcastScalarToVector256(xd + 7), acc.A7);
+    }
+
     /// <summary>Q4_K: acc_k = fma(−mw, dx·Σq_k, acc_k).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void UpdateMin<S>(ref Accs acc, float* mw, float* xm) where S : struct, ISlots
@@ -275,7 +308,7 @@ internal static unsafe class Avx2Int8Kernel
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Q8_0Block<S>(byte* blk, int half, float* sw, byte* xq, float* xd, ref Accs acc) where S : struct, ISlots
     {
-        Vector256<int> t0 = default, t1 = default, t2 = default, t3 = default;
+        Vector256<int> t0 = default, t1 = default, t2 = default, t3 = default, t4 = default, t5 = default, t6 = default, t7 = default;
         byte* v = blk + 32 + 32 * half;
         var flip = Vector256.Create((byte)0x80);
         for (int s = 0; s < 8; s++, v += 64, xq += 4)
@@ -293,9 +326,14 @@ internal static unsafe class Avx2Int8Kernel
                 if (S.Count > 1) t1 += SignedDot(a0, q0, xq + 32);
                 if (S.Count > 2) t2 += SignedDot(a0, q0, xq + 64);
                 if (S.Count > 3) t3 += SignedDot(a0, q0, xq + 96);
+                if (S.Count > 4) t4 += SignedDot(a0, q0, xq + 128);
+                if (S.Count > 5) t5 += SignedDot(a0, q0, xq + 160);
+                if (S.Count > 6) t6 += SignedDot(a0, q0, xq + 192);
+                if (S.Count > 7) t7 += SignedDot(a0, q0, xq + 224);
             }
         }
         Update<S>(ref acc, t0, t1, t2, t3, sw + 8 * half, xd);
+        UpdateHigh<S>(ref acc, t4, t5, t6, t7, sw + 8 * half, xd);
     }
 
     /// <summary>Q4_0 (288 bytes): vector j holds code bytes 4j..4j+3 (low nibbles: weights 4j + i, high: 16 + 4j + i);
@@ -304,6 +342,7 @@ internal static unsafe class Avx2Int8Kernel
     private static void Q4_0Block<S>(byte* blk, int half, float* sw, byte* xq, float* xd, int* xc, ref Accs acc) where S : struct, ISlots
     {
         Vector256<short> p0 = default, p1 = default, p2 = default, p3 = default; // 8 pairs of ≤ 15·127·2 each: no overflow
+        Vector256<short> p4 = default, p5 = default, p6 = default, p7 = default;
         byte* v = blk + 32 + 32 * half;
         for (int j = 0; j < 4; j++, v += 64, xq += 4)
         {
@@ -320,6 +359,10 @@ internal static unsafe class Avx2Int8Kernel
                 if (S.Count > 1) p1 += Pairs(lo0, xq + 32) + Pairs(hi0, xq + 48);
                 if (S.Count > 2) p2 += Pairs(lo0, xq + 64) + Pairs(hi0, xq + 80);
                 if (S.Count > 3) p3 += Pairs(lo0, xq + 96) + Pairs(hi0, xq + 112);
+                if (S.Count > 4) p4 += Pairs(lo0, xq + 128) + Pairs(hi0, xq + 144);
+                if (S.Count > 5) p5 += Pairs(lo0, xq + 160) + Pairs(hi0, xq + 176);
+                if (S.Count > 6) p6 += Pairs(lo0, xq + 192) + Pairs(hi0, xq + 208);
+                if (S.Count > 7) p7 += Pairs(lo0, xq + 224) + Pairs(hi0, xq + 240);
             }
         }
         Vector256<int> t0 = Widen(p0) + Vector256.Create(xc[0]), t1 = default, t2 = default, t3 = default;
@@ -327,6 +370,9 @@ internal static unsafe class Avx2Int8Kernel
         if (S.Count > 2) t2 = Widen(p2) + Vector256.Create(xc[2]);
         if (S.Count > 3) t3 = Widen(p3) + Vector256.Create(xc[3]);
         Update<S>(ref acc, t0, t1, t2, t3, sw + 8 * half, xd);
+        if (S.Count > 4)
+            UpdateHigh<S>(ref acc, Widen(p4) + Vector256.Create(xc[4]), S.Count > 5 ? Widen(p5) + Vector256.Create(xc[5]) : default,
+                S.Count > 6 ? Widen(p6) + Vector256.Create(xc[6]) : default, S.Count > 7 ? Widen(p7) + Vector256.Create(xc[7]) : default, sw + 8 * half, xd);
     }
 
     /// <summary>Q4_K (2304 bytes): vector 8c + t holds code bytes 32c + 4t … + 3, low nibbles sub-block 2c, high 2c + 1; each
@@ -428,49 +474,64 @@ internal static unsafe class Avx2Int8Kernel
     }
 
     /// <summary>
-    /// Q6_K for one activation (decode), the rows of one half: a step u loads its two low-bit vectors and the high-bit vector
-    /// once, builds the codes of all four quarters and adds them into 8 integer sums (quarter × e), which are then scaled
-    /// sub-block by sub-block in ascending order, as the definition does.
+    /// Q6_K for one activation (decode), the rows of one half. A step u loads its two low-bit vectors and the high-bit
+    /// vector once and builds the codes of all four quarters; steps 0–3 feed sub-blocks e = 0 of the quarters, 4–7 e = 1,
+    /// two steps per int16 sum. The e = 0 sums are scaled ((float)T · s_w, a value that does not depend on when it is
+    /// computed) and parked in <paramref name="park"/> (32 floats) while e = 1 runs, then the accumulator takes all 8
+    /// sub-blocks in ascending order, as the definition does.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Q6_KStream(byte* body, int b, int half, float* sw, byte* xq, float* xd, int* xc, Vector256<float> acc)
+    private static Vector256<float> Q6_KStream(byte* body, int b, int half, float* sw, byte* xq, float* xd, int* xc, Vector256<float> acc, float* park)
     {
         xq += 256L * b; xd += 8L * b; xc += 16L * b;
         for (int h = 0; h < 2; h++)
         {
             int* c = xc + 8 * h;
-            Vector256<int> s0 = Vector256.Create(c[0]), s1 = Vector256.Create(c[1]), s2 = Vector256.Create(c[2]), s3 = Vector256.Create(c[3]);
-            Vector256<int> s4 = Vector256.Create(c[4]), s5 = Vector256.Create(c[5]), s6 = Vector256.Create(c[6]), s7 = Vector256.Create(c[7]);
             byte* x = xq + 128 * h; // quarter qq at + 32qq
-            for (int u = 0; u < 4; u++) Q6_KStep(body, h, half, u, x + 4 * u, ref s0, ref s2, ref s4, ref s6);
-            for (int u = 4; u < 8; u++) Q6_KStep(body, h, half, u, x + 16 + 4 * (u - 4), ref s1, ref s3, ref s5, ref s7);
             float* scale = sw + Lanes * 8 * h + 8 * half;
             float* dx = xd + 4 * h;
-            acc = Fma.MultiplyAdd(Vector256.ConvertToSingle(s0) * Vector256.Load(scale), Avx.BroadcastScalarToVector256(dx), acc);
-            acc = Fma.MultiplyAdd(Vector256.ConvertToSingle(s1) * Vector256.Load(scale + Lanes), Avx.BroadcastScalarToVector256(dx), acc);
-            acc = Fma.MultiplyAdd(Vector256.ConvertToSingle(s2) * Vector256.Load(scale + 2 * Lanes), Avx.BroadcastScalarToVector256(dx + 1), acc);
-            acc = Fma.MultiplyAdd(Vector256.ConvertToSingle(s3) * Vector256.Load(scale + 3 * Lanes), Avx.BroadcastScalarToVector256(dx + 1), acc);
-            acc = Fma.MultiplyAdd(Vector256.ConvertToSingle(s4) * Vector256.Load(scale + 4 * Lanes), Avx.BroadcastScalarToVector256(dx + 2), acc);
-            acc = Fma.MultiplyAdd(Vector256.ConvertToSingle(s5) * Vector256.Load(scale + 5 * Lanes), Avx.BroadcastScalarToVector256(dx + 2), acc);
-            acc = Fma.MultiplyAdd(Vector256.ConvertToSingle(s6) * Vector256.Load(scale + 6 * Lanes), Avx.BroadcastScalarToVector256(dx + 3), acc);
-            acc = Fma.MultiplyAdd(Vector256.ConvertToSingle(s7) * Vector256.Load(scale + 7 * Lanes), Avx.BroadcastScalarToVector256(dx + 3), acc);
+            Vector256<int> s0 = Vector256.Create(c[0]), s1 = Vector256.Create(c[2]), s2 = Vector256.Create(c[4]), s3 = Vector256.Create(c[6]);
+            Q6_KSteps(body, h, half, 0, x, ref s0, ref s1, ref s2, ref s3);
+            Q6_KSteps(body, h, half, 2, x + 8, ref s0, ref s1, ref s2, ref s3);
+            Vector256.Store(Vector256.ConvertToSingle(s0) * Vector256.Load(scale), park);
+            Vector256.Store(Vector256.ConvertToSingle(s1) * Vector256.Load(scale + 2 * Lanes), park + 8);
+            Vector256.Store(Vector256.ConvertToSingle(s2) * Vector256.Load(scale + 4 * Lanes), park + 16);
+            Vector256.Store(Vector256.ConvertToSingle(s3) * Vector256.Load(scale + 6 * Lanes), park + 24);
+            s0 = Vector256.Create(c[1]); s1 = Vector256.Create(c[3]); s2 = Vector256.Create(c[5]); s3 = Vector256.Create(c[7]);
+            Q6_KSteps(body, h, half, 4, x + 16, ref s0, ref s1, ref s2, ref s3);
+            Q6_KSteps(body, h, half, 6, x + 24, ref s0, ref s1, ref s2, ref s3);
+            acc = Fma.MultiplyAdd(Vector256.Load(park), Avx.BroadcastScalarToVector256(dx), acc);
+            acc = Fma.MultiplyAdd(Vector256.ConvertToSingle(s0) * Vector256.Load(scale + Lanes), Avx.BroadcastScalarToVector256(dx), acc);
+            acc = Fma.MultiplyAdd(Vector256.Load(park + 8), Avx.BroadcastScalarToVector256(dx + 1), acc);
+            acc = Fma.MultiplyAdd(Vector256.ConvertToSingle(s1) * Vector256.Load(scale + 3 * Lanes), Avx.BroadcastScalarToVector256(dx + 1), acc);
+            acc = Fma.MultiplyAdd(Vector256.Load(park + 16), Avx.BroadcastScalarToVector256(dx + 2), acc);
+            acc = Fma.MultiplyAdd(Vector256.ConvertToSingle(s2) * Vector256.Load(scale + 5 * Lanes), Avx.BroadcastScalarToVector256(dx + 2), acc);
+            acc = Fma.MultiplyAdd(Vector256.Load(park + 24), Avx.BroadcastScalarToVector256(dx + 3), acc);
+            acc = Fma.MultiplyAdd(Vector256.ConvertToSingle(s3) * Vector256.Load(scale + 7 * Lanes), Avx.BroadcastScalarToVector256(dx + 3), acc);
         }
         return acc;
     }
 
-    /// <summary>Q6_K decode, step u: the codes of the four quarters into their sums (activation dwords at x + 32qq).</summary>
+    /// <summary>Q6_K decode, steps u and u + 1 (activation dwords at x, x + 4, quarter qq at + 32qq) into the quarters'
+    /// sums through one int16 sum each (2 pairs of ≤ 63·127·2).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Q6_KStep(byte* body, int h, int half, int u, byte* x, ref Vector256<int> q0, ref Vector256<int> q1, ref Vector256<int> q2, ref Vector256<int> q3)
+    private static void Q6_KSteps(byte* body, int h, int half, int u, byte* x, ref Vector256<int> q0, ref Vector256<int> q1, ref Vector256<int> q2, ref Vector256<int> q3)
     {
         var bits45 = Vector256.Create((byte)0x30);
         var mask = Vector256.Create((byte)15);
-        var lowA = Vector256.Load(body + InterleavedLayout.Q6_KLow(h, u) + 32 * half);
-        var lowB = Vector256.Load(body + InterleavedLayout.Q6_KLow(h, 8 + u) + 32 * half);
-        var high = Vector256.Load(body + InterleavedLayout.Q6_KHigh(h, u) + 32 * half);
-        q0 += Widen(Pairs((lowA & mask) | (Vector256.ShiftLeft(high.AsUInt16(), 4).AsByte() & bits45), x));
-        q1 += Widen(Pairs((lowB & mask) | (Vector256.ShiftLeft(high.AsUInt16(), 2).AsByte() & bits45), x + 32));
-        q2 += Widen(Pairs((Vector256.ShiftRightLogical(lowA.AsUInt16(), 4).AsByte() & mask) | (high & bits45), x + 64));
-        q3 += Widen(Pairs((Vector256.ShiftRightLogical(lowB.AsUInt16(), 4).AsByte() & mask) | (Vector256.ShiftRightLogical(high.AsUInt16(), 2).AsByte() & bits45), x + 96));
+        Vector256<short> p0 = default, p1 = default, p2 = default, p3 = default;
+        for (int k = 0; k < 2; k++)
+        {
+            var lowA = Vector256.Load(body + InterleavedLayout.Q6_KLow(h, u + k) + 32 * half);
+            var lowB = Vector256.Load(body + InterleavedLayout.Q6_KLow(h, 8 + u + k) + 32 * half);
+            var high = Vector256.Load(body + InterleavedLayout.Q6_KHigh(h, u + k) + 32 * half);
+            byte* xk = x + 4 * k;
+            p0 += Pairs((lowA & mask) | (Vector256.ShiftLeft(high.AsUInt16(), 4).AsByte() & bits45), xk);
+            p1 += Pairs((lowB & mask) | (Vector256.ShiftLeft(high.AsUInt16(), 2).AsByte() & bits45), xk + 32);
+            p2 += Pairs((Vector256.ShiftRightLogical(lowA.AsUInt16(), 4).AsByte() & mask) | (high & bits45), xk + 64);
+            p3 += Pairs((Vector256.ShiftRightLogical(lowB.AsUInt16(), 4).AsByte() & mask) | (Vector256.ShiftRightLogical(high.AsUInt16(), 2).AsByte() & bits45), xk + 96);
+        }
+        q0 += Widen(p0); q1 += Widen(p1); q2 += Widen(p2); q3 += Widen(p3);
     }
 
     /// <summary>Q6_K's code of quarter <paramref name="qq"/>: low nibble (quarters 0, 1) or high nibble (2, 3) of
