@@ -8,9 +8,11 @@ namespace FrSpec.Numerics.Quantized;
 /// The int8 products of one group of 16 interleaved rows (<see cref="InterleavedLayout"/>) against one tile of
 /// <see cref="Int8Activations"/>, in managed code: what the generated vpdpbusd kernels compute, for CPUs or settings
 /// without them. The exact integer sum of each (row, sub-block) comes from AVX-VNNI (vpdpbusd on ymm), from
-/// vpmaddubsw + vpmaddwd (AVX2, AVX-512BW) or from scalar code; every path then applies the same fp32 steps per row,
+/// vpmaddubsw + vpmaddwd (AVX-512BW) or from scalar code; every path then applies the same fp32 steps per row,
 /// <c>acc = fma((float)T · s_w, dx, acc)</c> sub-block after sub-block (Q4_K: then <c>acc = fma(−m_w, dx·Σq, acc)</c>),
-/// so all paths and the generated kernels return the same bits.
+/// so all paths and the generated kernels return the same bits. Products on the AVX2 path run in
+/// <see cref="Avx2Int8Kernel"/> (registers, runs of groups); this group-at-a-time loop is the reference it is tested
+/// against (portable) and the AVX-512BW and AVX-VNNI managed paths.
 /// </summary>
 internal static unsafe class ManagedInt8Kernel
 {
@@ -35,7 +37,7 @@ internal static unsafe class ManagedInt8Kernel
         float* xd = (float*)tile.D, xm = (float*)tile.M;
         int* xc = (int*)tile.C;
         // vpmaddubsw saturates: Q8_0's q + 128 bytes go in as |q| against x carrying q's sign, with no correction
-        bool signedQ8 = type == DType.Q8_0 && isa is Isa.Avx2 or Isa.Avx512;
+        bool signedQ8 = type == DType.Q8_0 && isa == Isa.Avx512;
         byte* start = group;
         for (int b = 0; b < blocks; b++)
         {
@@ -146,23 +148,6 @@ internal static unsafe class ManagedInt8Kernel
             }
             var pairs = Avx512BW.MultiplyAddAdjacent(wv, xv);
             Vector512.Store(Vector512.Load(s) + Avx512BW.MultiplyAddAdjacent(pairs, Vector512<short>.One), s);
-        }
-        else if (isa == Isa.Avx2)
-        {
-            var xv = Vector256.Create(x).AsSByte();
-            for (int half = 0; half < 2; half++)
-            {
-                var wv = Vector256.Load(w + 32 * half);
-                var xs = xv;
-                if (signedQ8)
-                {
-                    var ws = (wv ^ Vector256.Create((byte)0x80)).AsSByte();
-                    xs = Avx2.Sign(xv, ws);
-                    wv = Avx2.Abs(ws);
-                }
-                var pairs = Avx2.MultiplyAddAdjacent(wv, xs);
-                Vector256.Store(Vector256.Load(s + 8 * half) + Avx2.MultiplyAddAdjacent(pairs, Vector256<short>.One), s + 8 * half);
-            }
         }
         else
         {
