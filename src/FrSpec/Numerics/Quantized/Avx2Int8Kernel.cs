@@ -175,7 +175,7 @@ internal static unsafe class Avx2Int8Kernel
     // ---- row scales, once per group block for all 16 rows ----
 
     /// <summary>sw[16j + r] = row r's scale of sub-block j (d, d·sc); Q4_K also mw[16j + r] = dmin·m.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining)] // its own compilation: inlined into one caller, the helpers went over the JIT's budget
     private static void Prepare(DType type, byte* group, int b, byte* blk, float* sw, float* mw)
     {
         switch (type)
@@ -305,7 +305,7 @@ internal static unsafe class Avx2Int8Kernel
     // ---- one group block per type; xq/xd/xc/xm point at the chunk's first activation ----
 
     /// <summary>Q8_0 (544 bytes): vector s holds q[4s..4s+3] + 128 of each row.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining)] // its own compilation: inlined into one caller, the helpers went over the JIT's budget
     private static void Q8_0Block<S>(byte* blk, int half, float* sw, byte* xq, float* xd, ref Accs acc) where S : struct, ISlots
     {
         Vector256<int> t0 = default, t1 = default, t2 = default, t3 = default, t4 = default, t5 = default, t6 = default, t7 = default;
@@ -338,7 +338,7 @@ internal static unsafe class Avx2Int8Kernel
 
     /// <summary>Q4_0 (288 bytes): vector j holds code bytes 4j..4j+3 (low nibbles: weights 4j + i, high: 16 + 4j + i);
     /// the integer sum starts from the activation's −8·Σq.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining)] // its own compilation: inlined into one caller, the helpers went over the JIT's budget
     private static void Q4_0Block<S>(byte* blk, int half, float* sw, byte* xq, float* xd, int* xc, ref Accs acc) where S : struct, ISlots
     {
         Vector256<short> p0 = default, p1 = default, p2 = default, p3 = default; // 8 pairs of ≤ 15·127·2 each: no overflow
@@ -377,7 +377,7 @@ internal static unsafe class Avx2Int8Kernel
 
     /// <summary>Q4_K (2304 bytes): vector 8c + t holds code bytes 32c + 4t … + 3, low nibbles sub-block 2c, high 2c + 1; each
     /// vector is read once for both sub-blocks of its pair.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining)] // its own compilation: inlined into one caller, the helpers went over the JIT's budget
     private static void Q4_KBlock<S>(byte* blk, int b, int m, int half, float* sw, float* mw, byte* xq, float* xd, float* xm, ref Accs acc)
         where S : struct, ISlots
     {
@@ -421,24 +421,31 @@ internal static unsafe class Avx2Int8Kernel
     /// <summary>Q6_K (one 3,328-byte block body) for a chunk of activations: sub-block s = 8h + 2qq + e of quarter qq, its
     /// 6-bit codes the low or high nibble of a low-bit vector and bits 2qq..2qq+1 of the high-bit vector moved to bits 4–5;
     /// the integer sum starts from the activation's −32·Σq.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining)] // its own compilation: inlined into one caller, the helpers went over the JIT's budget
     private static void Q6_KBlock<S>(byte* body, int b, int m, int half, float* sw, byte* xq, float* xd, int* xc, ref Accs acc)
         where S : struct, ISlots
     {
         for (int h = 0; h < 2; h++)
         {
             // the quarter as a constant, so that its code extraction compiles to straight shifts and masks
-            Q6_KQuarter<S>(0, body, b, m, h, half, sw, xq, xd, xc, ref acc);
-            Q6_KQuarter<S>(1, body, b, m, h, half, sw, xq, xd, xc, ref acc);
-            Q6_KQuarter<S>(2, body, b, m, h, half, sw, xq, xd, xc, ref acc);
-            Q6_KQuarter<S>(3, body, b, m, h, half, sw, xq, xd, xc, ref acc);
+            Q6_KQuarter<S, Quarter0>(body, b, m, h, half, sw, xq, xd, xc, ref acc);
+            Q6_KQuarter<S, Quarter1>(body, b, m, h, half, sw, xq, xd, xc, ref acc);
+            Q6_KQuarter<S, Quarter2>(body, b, m, h, half, sw, xq, xd, xc, ref acc);
+            Q6_KQuarter<S, Quarter3>(body, b, m, h, half, sw, xq, xd, xc, ref acc);
         }
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Q6_KQuarter<S>(int qq, byte* body, int b, int m, int h, int half, float* sw, byte* xq, float* xd, int* xc, ref Accs acc)
-        where S : struct, ISlots
+    private interface IQuarter { static abstract int Value { get; } }
+    private struct Quarter0 : IQuarter { public static int Value => 0; }
+    private struct Quarter1 : IQuarter { public static int Value => 1; }
+    private struct Quarter2 : IQuarter { public static int Value => 2; }
+    private struct Quarter3 : IQuarter { public static int Value => 3; }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Q6_KQuarter<S, Q>(byte* body, int b, int m, int h, int half, float* sw, byte* xq, float* xd, int* xc, ref Accs acc)
+        where S : struct, ISlots where Q : struct, IQuarter
     {
+        int qq = Q.Value;
         var bits45 = Vector256.Create((byte)0x30);
         long x = (8L * b + 4 * h + qq) * m;
         for (int e = 0; e < 2; e++)
@@ -480,7 +487,7 @@ internal static unsafe class Avx2Int8Kernel
     /// computed) and parked in <paramref name="park"/> (32 floats) while e = 1 runs, then the accumulator takes all 8
     /// sub-blocks in ascending order, as the definition does.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining)] // its own compilation: inlined into one caller, the helpers went over the JIT's budget
     private static Vector256<float> Q6_KStream(byte* body, int b, int half, float* sw, byte* xq, float* xd, int* xc, Vector256<float> acc, float* park)
     {
         xq += 256L * b; xd += 8L * b; xc += 16L * b;
