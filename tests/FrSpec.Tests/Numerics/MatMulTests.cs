@@ -67,6 +67,8 @@ public class MatMulBatchInvarianceTests
     [InlineData(Isa.Avx2, DType.BF16)]
     [InlineData(Isa.Avx512, DType.BF16)]
     [InlineData(Isa.Avx2, DType.F16)]
+    [InlineData(Isa.Avx512, DType.F16)]
+    [InlineData(Isa.Avx2, DType.F32)]
     [InlineData(Isa.Avx512, DType.F32)]
     public void EachRowIsBitIdenticalToASingleRowProduct(Isa isa, DType type)
     {
