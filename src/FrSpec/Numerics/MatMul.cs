@@ -19,13 +19,19 @@ public enum Isa
 /// Decode (n = 1) is bound by reading W once; verification (n = tree size) by the dot-product throughput. The fast
 /// precision runs bf16 weights on generated vdpbf16ps kernels (<see cref="PanelProducts"/> for weights packed into
 /// panels at load, <see cref="GeneratedProducts"/> for row-major ones) and the GGUF block types (Q8_0, Q4_0, Q4_K,
-/// Q6_K) on int8 dot products (<see cref="QuantizedProducts"/>). The managed kernels widen row-major bf16 in registers
-/// (<see cref="ManagedBf16Kernels"/>) and convert f16, f32 and packed bf16 rows to f32 a tile of 4 at a time
-/// (<see cref="ManagedF32Kernels"/>).
+/// Q6_K) on int8 dot products (<see cref="QuantizedProducts"/>). The managed kernels widen row-major bf16 and f16 in
+/// registers (<see cref="ManagedBf16Kernels"/>, <see cref="ManagedF32Kernels"/> with <see cref="F16Row"/>), read f32
+/// rows as they are, and convert other rows (packed bf16, f16 with an infinity or NaN) to f32 a tile of 4 at a time.
 /// </summary>
 public static unsafe class MatMul
 {
     private const int Tile = 4; // weight rows per micro-kernel call
+
+    /// <summary>Most activation rows for which f16 weights are widened in the kernels: each group of three rows widens
+    /// the tile again, so larger batches convert each tile to f32 once (the same bits: the widening is exact).
+    /// `bench products` on a 1B f16 model, 2 AVX2 threads: in the kernels 1.8x faster at 3 rows, even at 8, 7% slower at
+    /// 16, 25% at 64.</summary>
+    private const int F16FusedMaxRows = 8;
 
     /// <summary>The fastest path this CPU supports (<see cref="EngineOptions.Isa"/> can choose another).</summary>
     public static Isa BestIsa { get; } =
@@ -99,7 +105,7 @@ public static unsafe class MatMul
             var job = t_job ??= new Job();
             job.X = px; job.Y = py; job.Bias = bias.IsEmpty ? null : pb; job.N = n; job.W = w; job.Isa = isa; job.EvenOdd = evenOdd;
             // decode in quarters (Job.DecodeInQuarters) on AVX2 and for f32/f16 rows; AVX-512's bf16 decode keeps one
-            // row after another (measured faster on Zen 4 than four neighbouring rows interleaved)
+            // row after another (measured faster on Zen 4 than four neighbouring rows interleaved; quarters unmeasured there)
             job.F16 = w.Type == DType.F16 && isa != Isa.Portable && w.F16IsFinite;
             job.Quarters = n == 1 && isa != Isa.Portable && (evenOdd ? isa == Isa.Avx2 : w.Type == DType.F32 || job.F16);
             int tiles = (w.Rows + Tile - 1) / Tile;
@@ -199,7 +205,6 @@ public static unsafe class MatMul
         /// </summary>
         private void DecodeInQuarters(int start, int end)
         {
-            var w = W;
             if (EvenOdd) Bf16Quarters<Lanes256, Vector256<float>>(start, end);
             else if (Isa == Isa.Avx512)
             {
@@ -287,8 +292,9 @@ public static unsafe class MatMul
                         }
                         if (n == 1)
                         {
-                            // Decode: one row after another is a single memory stream, which the hardware prefetchers
-                            // follow far better than four interleaved rows (+30% bandwidth measured).
+                            // AVX-512 decode (AVX2 decodes in quarters): one row after another is a single memory
+                            // stream, which the hardware prefetchers follow far better than four interleaved rows (+30%
+                            // bandwidth measured on Zen 4).
                             for (int k = 0; k < count; k++)
                             {
                                 ushort* wk = w0 + (long)k * cols;
@@ -309,8 +315,9 @@ public static unsafe class MatMul
                     else
                     {
                         // f32 and f16 rows are read in place; other types (packed bf16, quantized weights at the exact
-                        // precision, f16 with an infinity or NaN or on the portable path) are converted to f32 rows first
-                        bool f16 = F16;
+                        // precision, f16 in large batches, with an infinity or NaN or on the portable path) are
+                        // converted to f32 rows first
+                        bool f16 = F16 && n <= F16FusedMaxRows;
                         byte* w0;
                         long step = rb;
                         if (w.Type == DType.F32 || f16) w0 = (byte*)w.Data + (long)r0 * rb;
