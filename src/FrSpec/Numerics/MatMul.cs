@@ -253,15 +253,15 @@ public static unsafe class MatMul
         {
             var w = W;
             int cols = w.Cols, rows = w.Rows, n = N;
-            int rb = w.RowBytes;
-            var scratch = t_scratch;
-            if (scratch == null || scratch.Length < Tile * cols) t_scratch = scratch = GC.AllocateUninitializedArray<float>(Tile * cols, pinned: true);
-            float* d = stackalloc float[12];
             if (Quarters)
             {
                 DecodeInQuarters(startTile * Tile, Math.Min(rows, endTile * Tile));
                 return;
             }
+            int rb = w.RowBytes;
+            var scratch = t_scratch;
+            if (scratch == null || scratch.Length < Tile * cols) t_scratch = scratch = GC.AllocateUninitializedArray<float>(Tile * cols, pinned: true);
+            float* d = stackalloc float[12];
             fixed (float* s = scratch)
             {
                 for (int t = startTile; t < endTile; t++)
