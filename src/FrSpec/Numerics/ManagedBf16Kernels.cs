@@ -65,7 +65,8 @@ internal static unsafe class ManagedBf16Kernels
         Tail(w0, w1, w2, w3, x, c, cols, d);
     }
 
-    /// <summary>One weight row × one permuted activation row (decoding reads rows one after another: one stream).</summary>
+    /// <summary>One weight row × one permuted activation row (AVX-512 decoding reads rows one after another: one stream;
+    /// AVX2 decoding's last rows).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Dot1x1<TL, TV>(ushort* w0, float* x, int cols, float* d)
         where TL : ISimdLanes<TV> where TV : struct

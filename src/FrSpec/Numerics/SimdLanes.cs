@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace FrSpec.Numerics;
 
@@ -26,6 +27,12 @@ internal unsafe interface ISimdLanes<TVec> where TVec : struct
     /// <summary>Widens 2·Count bf16 values: lane j of <paramref name="even"/> is element 2j, of the result's odd half
     /// element 2j + 1 (one 32-bit load: a shift and a mask, no shuffles).</summary>
     static abstract TVec WidenBf16Pairs(ushort* p, out TVec even);
+    /// <summary>Count finite f16 values widened to floats, exactly. .NET 10 exposes no F16C conversion, so: sign-extended
+    /// to 32 bits and shifted left 13, a half has its sign in bit 31 and exponent and mantissa in bits 27..13, i.e. it is
+    /// a float with exponent bias 15 − 127, and a product with 2^112 rebiases it exactly (a subnormal half is a subnormal
+    /// float there, normalised by the product). An infinity or NaN comes out finite, which saves the kernels four
+    /// instructions per vector (27% of f16 decode's time on Zen 3): callers check <see cref="WeightMatrix.F16IsFinite"/>.</summary>
+    static abstract TVec WidenF16(ushort* p);
     static abstract TVec Add(TVec a, TVec b);
     /// <summary>max(min(x, high), low).</summary>
     static abstract TVec Clamp(TVec x, float low, float high);
@@ -58,6 +65,13 @@ internal readonly unsafe struct Lanes256 : ISimdLanes<Vector256<float>>
         return (v & Vector256.Create(0xFFFF0000u)).AsSingle();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> WidenF16(ushort* p)
+    {
+        var bits = (Avx2.ConvertToVector256Int32((short*)p) << 13) & Vector256.Create(unchecked((int)0x8FFFE000));
+        return bits.AsSingle() * Vector256.Create((127 + 112) << 23).AsSingle();
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Clamp(Vector256<float> x, float low, float high) => Vector256.Max(Vector256.Min(x, Vector256.Create(high)), Vector256.Create(low));
@@ -88,6 +102,13 @@ internal readonly unsafe struct Lanes512 : ISimdLanes<Vector512<float>>
         var v = Vector512.Load((uint*)p);
         even = (v << 16).AsSingle();
         return (v & Vector512.Create(0xFFFF0000u)).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> WidenF16(ushort* p)
+    {
+        var bits = (Avx512F.ConvertToVector512Int32(Vector256.Load((short*)p)) << 13) & Vector512.Create(unchecked((int)0x8FFFE000));
+        return bits.AsSingle() * Vector512.Create((127 + 112) << 23).AsSingle();
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;

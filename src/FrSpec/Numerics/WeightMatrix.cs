@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 
 namespace FrSpec.Numerics;
 
@@ -59,6 +60,20 @@ public sealed unsafe class WeightMatrix : IDisposable
 
     public bool IsQuantized => DTypeInfo.IsQuantized(Type);
 
+    private int _f16Finite; // 0: not scanned yet, 1: every element finite, 2: an infinity or NaN
+
+    /// <summary>Whether this f16 matrix holds no infinity or NaN, scanned on first use (weights do not change once they
+    /// are multiplied): the fused f16 kernels widen finite halves only (<see cref="ISimdLanes{TVec}.WidenF16"/>).</summary>
+    internal bool F16IsFinite
+    {
+        get
+        {
+            if (Type != DType.F16 || Layout != WeightLayout.RowMajor) return false;
+            if (_f16Finite == 0) Volatile.Write(ref _f16Finite, AllFiniteF16((ushort*)_data, (long)Rows * Cols) ? 1 : 2);
+            return _f16Finite == 1;
+        }
+    }
+
     /// <summary>Bytes of a row-major or quantized matrix of this shape.</summary>
     public static long ByteCountOf(DType type, int rows, int cols) =>
         DTypeInfo.IsQuantized(type) ? Quantized.InterleavedLayout.MatrixBytes(type, rows, cols) : rows * DTypeInfo.RowBytes(type, cols);
@@ -104,6 +119,18 @@ public sealed unsafe class WeightMatrix : IDisposable
     {
         if (Layout == WeightLayout.Bf16Panels) Bf16Panels.ReadRow((ushort*)_data, Rows, Cols, r, dst);
         else Buffer.MemoryCopy((byte*)_data + (long)r * RowBytes, dst, RowBytes, RowBytes);
+    }
+
+    /// <summary>Whether none of <paramref name="count"/> f16 values is an infinity or NaN (exponent field all ones).</summary>
+    private static bool AllFiniteF16(ushort* p, long count)
+    {
+        long i = 0;
+        var exponent = Vector256.Create((ushort)0x7C00);
+        for (; i + 16 <= count; i += 16)
+            if (Vector256.EqualsAny(Vector256.Load(p + i) & exponent, exponent)) return false;
+        for (; i < count; i++)
+            if ((p[i] & 0x7C00) == 0x7C00) return false;
+        return true;
     }
 
     /// <summary>Allocates an owned, 64-byte aligned matrix (zeroed).</summary>

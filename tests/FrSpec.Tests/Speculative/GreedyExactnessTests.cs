@@ -37,16 +37,20 @@ public class GreedyExactnessTests
         }
     }
 
-    /// <summary>bf16 weights: batch-invariant kernels make a tree pass reproduce decoding bit for bit in either precision.</summary>
+    /// <summary>bf16 and f16 weights: batch-invariant kernels make a tree pass reproduce decoding bit for bit in either
+    /// precision (f16: small trees widen the weights in the kernels, large ones convert tiles first, decode the former).</summary>
     [Theory]
-    [InlineData("llama3", true, 41UL, Precision.Exact)]
-    [InlineData("llama3", true, 41UL, Precision.Fast)]
-    [InlineData("qwen2", false, 42UL, Precision.Fast)]
-    public void GreedyOutputEqualsVanilla_Bf16Weights(string family, bool tied, ulong seed, Precision precision)
+    [InlineData("llama3", true, 41UL, Precision.Exact, DType.BF16)]
+    [InlineData("llama3", true, 41UL, Precision.Fast, DType.BF16)]
+    [InlineData("qwen2", false, 42UL, Precision.Fast, DType.BF16)]
+    [InlineData("llama3", true, 43UL, Precision.Exact, DType.F16)]
+    [InlineData("qwen2", false, 44UL, Precision.Fast, DType.F16)]
+    public void GreedyOutputEqualsVanilla_16BitWeights(string family, bool tied, ulong seed, Precision precision, DType type)
     {
-        using var model = LanguageModel.Load(TinyModels.Target(family, tied, seed, type: DType.BF16), EngineOptions.Default with { Precision = precision });
+        using var model = LanguageModel.Load(TinyModels.Target(family, tied, seed, type: type), EngineOptions.Default with { Precision = precision });
         string head = TinyModels.Head(model.Directory, seed + 100);
-        foreach (var (tree, ids) in new[] { (new TreeOptions { Depth = 3, TopK = 4, TotalTokens = 16 }, (int[]?)null), (new TreeOptions { Depth = 4, TopK = 8, TotalTokens = 40 }, Enumerable.Range(0, 200).ToArray()) })
+        foreach (var (tree, ids) in new[] { (new TreeOptions { Depth = 3, TopK = 4, TotalTokens = 16 }, (int[]?)null), (new TreeOptions { Depth = 4, TopK = 8, TotalTokens = 40 }, Enumerable.Range(0, 200).ToArray()),
+                     (new TreeOptions { Depth = 2, TopK = 2, TotalTokens = 6 }, null) })
         {
             var vocabulary = ids == null ? null : model.Vocabulary.CreateDraftVocabulary(ids);
             using var spec = model.CreateSession(DecodingMethod.Eagle(head, vocabulary, tree));
