@@ -16,9 +16,12 @@ namespace FrSpec.Numerics.Quantized;
 /// (Q4_K: then <c>acc = fma(−m_w, dx·Σq, acc)</c>), so every path returns the same bits.
 /// <para>
 /// A group block's row scales (d, d·sc, dmin·m) are decoded once for all 16 rows, vectorised. Decode (one activation)
-/// keeps both halves' sums and accumulators in registers and walks the whole run of groups, one memory stream; a batch
-/// tile walks the group block by block, chunks of up to 8 (Q8_0, Q4_0) or 4 activations × one half in registers, the block's bytes staying
-/// in L1 while the chunks pass over them (accumulators in a small buffer, loaded and stored once per block and chunk).
+/// walks the whole run of groups, one memory stream prefetched ahead, both halves' integer sums in registers (Q6_K a
+/// half at a time, its block body then in L1); a batch tile walks the group block by block, chunks of up to 8 (Q8_0,
+/// Q4_0) or 4 activations × one half in registers, the block's bytes staying in L1 while the chunks pass over them
+/// (accumulators in a small buffer, loaded and stored once per block and chunk). Each type's block kernel is compiled on
+/// its own (NoInlining): inlined into one caller together, the small helpers went over the JIT's inline budget and were
+/// left as calls.
 /// </para>
 /// </summary>
 internal static unsafe class Avx2Int8Kernel
