@@ -31,7 +31,8 @@ internal unsafe interface ISimdLanes<TVec> where TVec : struct
     /// to 32 bits and shifted left 13, a half has its sign in bit 31 and exponent and mantissa in bits 27..13, i.e. it is
     /// a float with exponent bias 15 − 127, and a product with 2^112 rebiases it exactly (a subnormal half is a subnormal
     /// float there, normalised by the product). An infinity or NaN comes out finite, which saves the kernels four
-    /// instructions per vector (27% of f16 decode's time on Zen 3): callers check <see cref="WeightMatrix.F16IsFinite"/>.</summary>
+    /// instructions per vector (27% of f16 decode's time on Zen 3): callers check <see cref="WeightMatrix.F16IsFinite"/>.
+    /// The full-range conversion, for a few scales per block, is <see cref="Quantized.Avx2Int8Kernel.Halves"/>.</summary>
     static abstract TVec WidenF16(ushort* p);
     static abstract TVec Add(TVec a, TVec b);
     /// <summary>max(min(x, high), low).</summary>
