@@ -91,7 +91,9 @@ public sealed class BenchPeerCommand : ICliVerb
         if (stale)
         {
             Console.Error.WriteLine("frspec: building bench/FrSpec.Peer (Release)...");
-            var (rc, log) = Capture("dotnet", ["build", Path.Combine(root, PeerProject), "-c", "Release", "-o", outDir, "-nologo", "-v", "q", "-clp:ErrorsOnly"]);
+            var (rc, log) = Capture("dotnet", ["build", Path.Combine(root, PeerProject), "-c", "Release", "-o", outDir,
+                // an OUTDIR variable in the environment would otherwise override -o (MSBuild reads it as OutDir)
+                $"-p:OutDir={outDir}{Path.DirectorySeparatorChar}", "-nologo", "-v", "q", "-clp:ErrorsOnly"]);
             if (rc != 0)
             {
                 Console.Error.WriteLine(log);
