@@ -104,10 +104,10 @@ public static unsafe class MatMul
             float* px = evenOdd ? pp : px0;
             var job = t_job ??= new Job();
             job.X = px; job.Y = py; job.Bias = bias.IsEmpty ? null : pb; job.N = n; job.W = w; job.Isa = isa; job.EvenOdd = evenOdd;
-            // decode in quarters (Job.DecodeInQuarters) on AVX2 and for f32/f16 rows; AVX-512's bf16 decode keeps one
+            // decode in quarters (Job.DecodeInQuarters) on AVX2 / AVX-VNNI and for f32/f16 rows; AVX-512's bf16 decode keeps one
             // row after another (measured faster on Zen 4 than four neighbouring rows interleaved; quarters unmeasured there)
             job.F16 = w.Type == DType.F16 && isa != Isa.Portable && w.F16IsFinite;
-            job.Quarters = n == 1 && isa != Isa.Portable && (evenOdd ? isa == Isa.Avx2 : w.Type == DType.F32 || job.F16);
+            job.Quarters = n == 1 && isa != Isa.Portable && (evenOdd ? isa is Isa.Avx2 or Isa.AvxVnni : w.Type == DType.F32 || job.F16);
             int tiles = (w.Rows + Tile - 1) / Tile;
             // enough rows per chunk to amortise scheduling, fewer when n is large (compute-bound)
             int minTiles = Math.Max(1, 64 / Math.Max(1, n));

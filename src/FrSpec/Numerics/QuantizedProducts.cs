@@ -63,9 +63,11 @@ internal static unsafe class QuantizedProducts
             job.FirstGroup[j] = groups;
             groups += InterleavedLayout.Groups(outputs[j].W.Rows);
         }
-        job.Count = outputs.Length; job.Acts = acts; job.N = n; job.Isa = compute.Isa;
+        job.Count = outputs.Length; job.Acts = acts; job.N = n;
         job.Kernels = compute.Generated?.Int8 is { } k && Int8DotKernels.Supports(w.Type) ? k : null;
-        job.Avx2 = job.Kernels == null && compute.Isa == Isa.Avx2 && Avx2Int8Kernel.IsSupported;
+        // every managed SIMD path (AVX2, AVX-VNNI, AVX-512 without generated code) runs the AVX2 kernel: same bits as the
+        // scalar definition, which only the portable path uses
+        job.Avx2 = job.Kernels == null && compute.Isa != Isa.Portable && Avx2Int8Kernel.IsSupported;
         // decode: long runs per thread (one stream each), shrinking towards the region's end; batches: finer chunks, compute-bound
         if (n == 1) compute.Pool.ForTapering(groups, job, DecodeMinChunk);
         else compute.Pool.For(groups, job, BatchMinChunk, BatchChunksPerThread);
@@ -81,9 +83,8 @@ internal static unsafe class QuantizedProducts
         public int Count;
         public Int8Activations Acts = null!;
         public int N;
-        public Isa Isa;
         public Int8DotKernels? Kernels;
-        /// <summary>No generated kernels, and the managed ISA is AVX2: <see cref="Avx2Int8Kernel"/>.</summary>
+        /// <summary>No generated kernels, and a managed SIMD path: <see cref="Avx2Int8Kernel"/>.</summary>
         public bool Avx2;
 
         public void Execute(int start, int end)
@@ -125,7 +126,7 @@ internal static unsafe class QuantizedProducts
                     {
                         // a group with padding rows, or the reference code: 16 results per activation into scratch first
                         if (runs) Run(w.Type, tile, 1, group, blocks, scratch, Lanes);
-                        else ManagedInt8Kernel.Group(w.Type, Isa, group, blocks, tile, scratch);
+                        else ManagedInt8Kernel.Group(w.Type, group, blocks, tile, scratch);
                         for (int a = 0; a < tile.Acts; a++)
                             new ReadOnlySpan<float>(scratch + a * Lanes, valid).CopyTo(new Span<float>(yTile + (long)a * rows, valid));
                     }

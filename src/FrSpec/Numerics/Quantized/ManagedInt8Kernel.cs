@@ -1,18 +1,12 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
-
 namespace FrSpec.Numerics.Quantized;
 
 /// <summary>
 /// The int8 products of one group of 16 interleaved rows (<see cref="InterleavedLayout"/>) against one tile of
-/// <see cref="Int8Activations"/>, in managed code: what the generated vpdpbusd kernels compute, for CPUs or settings
-/// without them. The exact integer sum of each (row, sub-block) comes from AVX-VNNI (vpdpbusd on ymm), from
-/// vpmaddubsw + vpmaddwd (AVX-512BW) or from scalar code; every path then applies the same fp32 steps per row,
+/// <see cref="Int8Activations"/> in scalar code: the definition that the generated vpdpbusd kernels
+/// (<see cref="CodeGen.Int8DotKernels"/>) and the AVX2 kernel (<see cref="Avx2Int8Kernel"/>, every managed SIMD path)
+/// are tested against, and the portable path. Exact integer sums of each (row, sub-block), then the fp32 steps per row,
 /// <c>acc = fma((float)T · s_w, dx, acc)</c> sub-block after sub-block (Q4_K: then <c>acc = fma(−m_w, dx·Σq, acc)</c>),
-/// so all paths and the generated kernels return the same bits. Products on the AVX2 path run in
-/// <see cref="Avx2Int8Kernel"/> (registers, runs of groups); this group-at-a-time loop is the reference it is tested
-/// against (portable) and the AVX-512BW and AVX-VNNI managed paths.
+/// so all paths return the same bits.
 /// </summary>
 internal static unsafe class ManagedInt8Kernel
 {
@@ -22,7 +16,7 @@ internal static unsafe class ManagedInt8Kernel
     /// y[a·16 + r] = row r of the group times activation a of the tile, for a &lt; tile.Acts. <paramref name="group"/>
     /// points at the group, <paramref name="blocks"/> is the number of file blocks per row.
     /// </summary>
-    public static void Group(DType type, Isa isa, byte* group, int blocks, Int8Activations.Tile tile, float* y)
+    public static void Group(DType type, byte* group, int blocks, Int8Activations.Tile tile, float* y)
     {
         int m = tile.Acts;
         var acc = stackalloc float[m * Lanes];
@@ -36,8 +30,6 @@ internal static unsafe class ManagedInt8Kernel
         byte* xq = (byte*)tile.Q;
         float* xd = (float*)tile.D, xm = (float*)tile.M;
         int* xc = (int*)tile.C;
-        // vpmaddubsw saturates: Q8_0's q + 128 bytes go in as |q| against x carrying q's sign, with no correction
-        bool signedQ8 = type == DType.Q8_0 && isa == Isa.Avx512;
         byte* start = group;
         for (int b = 0; b < blocks; b++)
         {
@@ -47,15 +39,15 @@ internal static unsafe class ManagedInt8Kernel
                 case DType.Q8_0:
                 case DType.Q4_0:
                     for (int r = 0; r < Lanes; r++) sw[r] = (float)((Half*)group)[r];
-                    for (int a = 0; a < m; a++) Fill(sum + a * Lanes, signedQ8 ? 0 : xc[a]);
+                    for (int a = 0; a < m; a++) Fill(sum + a * Lanes, xc[a]);
                     for (int s = 0; s < 8; s++)
                     {
                         byte* w = type == DType.Q8_0 ? group + 32 + 64 * s : Nibbles(group + 32 + 64 * (s & 3), s >= 4, unpacked);
                         // Q4_0 step s covers weights 4s.. for s < 4 (low nibbles) and 16 + 4(s − 4).. (high nibbles)
                         int x = type == DType.Q8_0 ? 4 * s : s < 4 ? 4 * s : 16 + 4 * (s - 4);
-                        for (int a = 0; a < m; a++) Dot(isa, w, *(int*)(xq + a * 32 + x), sum + a * Lanes, signedQ8);
+                        for (int a = 0; a < m; a++) Dot(w, *(int*)(xq + a * 32 + x), sum + a * Lanes);
                     }
-                    for (int a = 0; a < m; a++) Update(isa, sum + a * Lanes, sw, xd[a], acc + a * Lanes);
+                    for (int a = 0; a < m; a++) Update(sum + a * Lanes, sw, xd[a], acc + a * Lanes);
                     xq += m * 32; xd += m; xc += m;
                     break;
                 case DType.Q4_K:
@@ -71,11 +63,11 @@ internal static unsafe class ManagedInt8Kernel
                         for (int t = 0; t < 8; t++)
                         {
                             byte* w = Nibbles(group + 256 + 64 * (8 * (j / 2) + t), (j & 1) == 1, unpacked);
-                            for (int a = 0; a < m; a++) Dot(isa, w, *(int*)(xq + (j * m + a) * 32 + 4 * t), sum + a * Lanes, false);
+                            for (int a = 0; a < m; a++) Dot(w, *(int*)(xq + (j * m + a) * 32 + 4 * t), sum + a * Lanes);
                         }
                         for (int a = 0; a < m; a++)
                         {
-                            Update(isa, sum + a * Lanes, sw, xd[j * m + a], acc + a * Lanes);
+                            Update(sum + a * Lanes, sw, xd[j * m + a], acc + a * Lanes);
                             for (int r = 0; r < Lanes; r++) acc[a * Lanes + r] = MathF.FusedMultiplyAdd(-mw[r], xm[j * m + a], acc[a * Lanes + r]);
                         }
                     }
@@ -93,9 +85,9 @@ internal static unsafe class ManagedInt8Kernel
                                 for (int u = 4 * e; u < 4 * e + 4; u++)
                                 {
                                     byte* w = SixBit(group, h, qq, u, unpacked);
-                                    for (int a = 0; a < m; a++) Dot(isa, w, *(int*)(xq + (blk * m + a) * 32 + 16 * e + 4 * (u - 4 * e)), sum + a * Lanes, false);
+                                    for (int a = 0; a < m; a++) Dot(w, *(int*)(xq + (blk * m + a) * 32 + 16 * e + 4 * (u - 4 * e)), sum + a * Lanes);
                                 }
-                                for (int a = 0; a < m; a++) Update(isa, sum + a * Lanes, sw, xd[blk * m + a], acc + a * Lanes);
+                                for (int a = 0; a < m; a++) Update(sum + a * Lanes, sw, xd[blk * m + a], acc + a * Lanes);
                             }
                     xq += 8 * m * 32; xd += 8 * m; xc += 16 * m;
                     break;
@@ -127,54 +119,16 @@ internal static unsafe class ManagedInt8Kernel
     }
 
     /// <summary>s[r] += Σi w[4r + i]·x_i for the 16 lanes, x_i the bytes of <paramref name="x"/> (signed).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Dot(Isa isa, byte* w, int x, int* s, bool signedQ8)
+    private static void Dot(byte* w, int x, int* s)
     {
-        if (isa == Isa.AvxVnni)
-        {
-            var xv = Vector256.Create(x).AsSByte();
-            Vector256.Store(AvxVnni.MultiplyWideningAndAdd(Vector256.Load(s), Vector256.Load(w), xv), s);
-            Vector256.Store(AvxVnni.MultiplyWideningAndAdd(Vector256.Load(s + 8), Vector256.Load(w + 32), xv), s + 8);
-        }
-        else if (isa == Isa.Avx512)
-        {
-            var xv = Vector512.Create(x).AsSByte();
-            var wv = Vector512.Load(w);
-            if (signedQ8)
-            {
-                var ws = (wv ^ Vector512.Create((byte)0x80)).AsSByte();
-                xv = Vector512.ConditionalSelect(Vector512.LessThan(ws, Vector512<sbyte>.Zero), -xv, xv) & ~Vector512.Equals(ws, Vector512<sbyte>.Zero);
-                wv = Vector512.Abs(ws).AsByte();
-            }
-            var pairs = Avx512BW.MultiplyAddAdjacent(wv, xv);
-            Vector512.Store(Vector512.Load(s) + Avx512BW.MultiplyAddAdjacent(pairs, Vector512<short>.One), s);
-        }
-        else
-        {
-            sbyte* xb = (sbyte*)&x;
-            for (int r = 0; r < Lanes; r++)
-                s[r] += w[4 * r] * xb[0] + w[4 * r + 1] * xb[1] + w[4 * r + 2] * xb[2] + w[4 * r + 3] * xb[3];
-        }
+        sbyte* xb = (sbyte*)&x;
+        for (int r = 0; r < Lanes; r++)
+            s[r] += w[4 * r] * xb[0] + w[4 * r + 1] * xb[1] + w[4 * r + 2] * xb[2] + w[4 * r + 3] * xb[3];
     }
 
     /// <summary>acc[r] = fma((float)sum[r]·sw[r], dx, acc[r]) for the 16 lanes.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Update(Isa isa, int* sum, float* sw, float dx, float* acc)
+    private static void Update(int* sum, float* sw, float dx, float* acc)
     {
-        if (isa == Isa.Avx512)
-        {
-            var t = Vector512.ConvertToSingle(Vector512.Load(sum)) * Vector512.Load(sw);
-            Vector512.Store(Avx512F.FusedMultiplyAdd(t, Vector512.Create(dx), Vector512.Load(acc)), acc);
-        }
-        else if (isa is Isa.Avx2 or Isa.AvxVnni)
-        {
-            for (int h = 0; h < Lanes; h += 8)
-            {
-                var t = Vector256.ConvertToSingle(Vector256.Load(sum + h)) * Vector256.Load(sw + h);
-                Vector256.Store(Fma.MultiplyAdd(t, Vector256.Create(dx), Vector256.Load(acc + h)), acc + h);
-            }
-        }
-        else
-            for (int r = 0; r < Lanes; r++) acc[r] = MathF.FusedMultiplyAdd(sum[r] * sw[r], dx, acc[r]);
+        for (int r = 0; r < Lanes; r++) acc[r] = MathF.FusedMultiplyAdd(sum[r] * sw[r], dx, acc[r]);
     }
 }
