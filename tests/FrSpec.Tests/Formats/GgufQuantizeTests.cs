@@ -41,9 +41,11 @@ public class GgufQuantizeTests(ITestOutputHelper output)
         Assert.Equal(GgmlType.Q8_0, QuantizationMix.TypeOf(QuantizedFileType.Q8_0, "blk.0.attn_v.weight", 2048, 16, false));
         Assert.Equal(GgmlType.Q6_K, QuantizationMix.TypeOf(QuantizedFileType.Q4_0, "output.weight", 2048, 16, true));
         Assert.Equal(GgmlType.Q4_0, QuantizationMix.TypeOf(QuantizedFileType.Q4_0, "blk.0.attn_v.weight", 2048, 16, false));
-        // rows of 896 (Qwen2.5-0.5B) are not whole 256-weight super-blocks: Q8_0 in place of Q4_K (llama.cpp: Q5_0) and Q6_K
-        Assert.Equal(GgmlType.Q8_0, QuantizationMix.TypeOf(QuantizedFileType.Q4_K_M, "blk.3.attn_q.weight", 896, 24, false));
-        Assert.Equal(GgmlType.Q8_0, QuantizationMix.TypeOf(QuantizedFileType.Q4_K_M, "token_embd.weight", 896, 24, false));
+        // rows of 896 (Qwen2.5-0.5B) are not whole 256-weight super-blocks: Q5_0 in place of Q4_K and Q8_0 in place of Q6_K, as llama.cpp
+        Assert.Equal(GgmlType.Q5_0, QuantizationMix.TypeOf(QuantizedFileType.Q4_K_M, "blk.3.attn_q.weight", 896, 24, false));
+        Assert.Equal(GgmlType.Q8_0, QuantizationMix.TypeOf(QuantizedFileType.Q4_K_M, "token_embd.weight", 896, 24, false)); // the tied head
+        Assert.Equal(GgmlType.Q5_0, QuantizationMix.TypeOf(QuantizedFileType.Q4_K_M, "token_embd.weight", 896, 24, true));
+        Assert.Equal(GgmlType.Q8_0, QuantizationMix.TypeOf(QuantizedFileType.Q4_K_M, "blk.0.ffn_down.weight", 896, 24, false));
         Assert.Equal(GgmlType.Q4_K, QuantizationMix.TypeOf(QuantizedFileType.Q4_K_M, "blk.3.ffn_down.weight", 4864, 24, false));
         Assert.Equal(GgmlType.F16, QuantizationMix.TypeOf(QuantizedFileType.Q4_K_M, "blk.3.attn_q.weight", 100, 24, false));
         var e = Assert.Throws<FrSpecException>(() => QuantizationMix.TypeOf(QuantizedFileType.Q8_0, "blk.3.attn_q.weight", 100, 24, false));
@@ -55,10 +57,14 @@ public class GgufQuantizeTests(ITestOutputHelper output)
     }
 
     /// <summary>A tiny model wide enough for K-quants (rows of 256 and 512).</summary>
-    internal static SynthSpec Wide(string family) => (family == "llama" ? TestModels.TinyLlama() : TestModels.TinyQwen()) with
+    internal static SynthSpec Wide(string family) => family == "qwen-narrow" ? Narrow() : (family == "llama" ? TestModels.TinyLlama() : TestModels.TinyQwen()) with
     {
         HiddenSize = 256, IntermediateSize = 512, Heads = 4, KvHeads = family == "llama" ? 2 : 1, Layers = 3,
     };
+
+    /// <summary>A qwen2 model whose width is not whole 256-weight super-blocks (as Qwen2.5-0.5B's 896): its Q4_K_M file
+    /// holds Q5_0 (attention, gate/up), Q8_0 (the head), Q4_K and Q6_K (down) tensors, as llama.cpp's would.</summary>
+    private static SynthSpec Narrow() => TestModels.TinyQwen() with { HiddenSize = 224, IntermediateSize = 512, Heads = 4, KvHeads = 1, Layers = 3 };
 
     /// <summary>A quantized GGUF written by the quantizer from a synthesized model (bf16, as published checkpoints are).</summary>
     internal static string Quantized(SynthSpec spec, QuantizedFileType type, ulong seed = 3)
@@ -75,7 +81,7 @@ public class GgufQuantizeTests(ITestOutputHelper output)
     public static TheoryData<string, QuantizedFileType> Files => new()
     {
         { "llama", QuantizedFileType.Q8_0 }, { "llama", QuantizedFileType.Q4_0 }, { "llama", QuantizedFileType.Q4_K_M },
-        { "qwen", QuantizedFileType.Q8_0 }, { "qwen", QuantizedFileType.Q4_K_M },
+        { "qwen", QuantizedFileType.Q8_0 }, { "qwen", QuantizedFileType.Q4_K_M }, { "qwen-narrow", QuantizedFileType.Q4_K_M },
     };
 
     [Theory, MemberData(nameof(Files))]

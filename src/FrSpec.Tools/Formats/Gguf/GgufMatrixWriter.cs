@@ -35,7 +35,7 @@ internal sealed unsafe class GgufMatrixWriter(TensorStore store, QuantizedFileTy
         _total += elements;
         w.AddTensor(ggufName, target, [rows, cols], st =>
         {
-            if (target != source) Convert(m, GgmlTypeInfo.ToDType(target), st, headDim);
+            if (target != source) Convert(m, target, st, headDim);
             else
             {
                 Copy(m, st, headDim);
@@ -59,9 +59,9 @@ internal sealed unsafe class GgufMatrixWriter(TensorStore store, QuantizedFileTy
             st.Write(new ReadOnlySpan<byte>((byte*)m.Data + off, (int)Math.Min(CopyChunk, total - off)));
     }
 
-    private void Convert(WeightMatrix m, DType target, Stream st, int headDim)
+    private void Convert(WeightMatrix m, GgmlType target, Stream st, int headDim)
     {
-        int cols = m.Cols, srcRowBytes = m.RowBytes, dstRowBytes = checked((int)DTypeInfo.RowBytes(target, cols));
+        int cols = m.Cols, srcRowBytes = m.RowBytes, dstRowBytes = checked((int)GgmlTypeInfo.RowBytes(target, cols));
         int chunkRows = Math.Max(1, ChunkFloats / cols);
         var output = new byte[(long)Math.Min(chunkRows, m.Rows) * dstRowBytes];
         var job = new RowJob(m, target, headDim, srcRowBytes, dstRowBytes);
@@ -86,7 +86,7 @@ internal sealed unsafe class GgufMatrixWriter(TensorStore store, QuantizedFileTy
         progress.Report(((int)(_done >> ProgressShift), (int)(_total >> ProgressShift)));
     }
 
-    private sealed class RowJob(WeightMatrix m, DType target, int headDim, int srcRowBytes, int dstRowBytes) : IRangeJob
+    private sealed class RowJob(WeightMatrix m, GgmlType target, int headDim, int srcRowBytes, int dstRowBytes) : IRangeJob
     {
         public int First;
         public byte* Output;
@@ -100,7 +100,8 @@ internal sealed unsafe class GgufMatrixWriter(TensorStore store, QuantizedFileTy
             {
                 long src = SourceRow(First + i, headDim);
                 Numerics.Convert.ToFloat(m.Type, (byte*)m.Data + src * srcRowBytes, values);
-                Numerics.Convert.FromFloat(values, target, Output + (long)i * dstRowBytes);
+                if (target == GgmlType.Q5_0) Numerics.Quantized.Q5_0.Quantize(values, new Span<byte>(Output + (long)i * dstRowBytes, dstRowBytes));
+                else Numerics.Convert.FromFloat(values, GgmlTypeInfo.ToDType(target), Output + (long)i * dstRowBytes);
             }
         }
     }

@@ -22,9 +22,9 @@ public enum QuantizedFileType
 /// Q8_0 file (Q8_0).</item>
 /// <item>Q4_K_M: attn_v and ffn_down of layer i get Q6_K when <see cref="UseMoreBits"/>(i, layers), else Q4_K; every other
 /// matrix (attn_q/k/output, ffn_gate/up, an untied token_embd) gets Q4_K.</item>
-/// <item>Rows that are not whole blocks of the chosen type fall back: Q6_K → Q8_0, and Q4_K → Q8_0 where llama.cpp picks
-/// Q5_0 (a type FrSpec does not implement; Q8_0 is the next one up that it does); then F16 if even 32 does not divide
-/// the row. A Q8_0 or Q4_0 file whose rows are not whole 32-weight blocks is refused, as llama.cpp refuses it.</item>
+/// <item>Rows that are not whole blocks of the chosen type fall back as in llama.cpp: Q6_K → Q8_0 and Q4_K → Q5_0 (which
+/// the engine loads as Q8_0, exactly); then F16 if even 32 does not divide the row. A Q8_0 or Q4_0 file whose rows are
+/// not whole 32-weight blocks is refused, as llama.cpp refuses it.</item>
 /// </list>
 /// </summary>
 public static class QuantizationMix
@@ -75,13 +75,14 @@ public static class QuantizationMix
         if (cols % BlockSize(type) == 0) return type;
         type = type switch
         {
-            GgmlType.Q4_K or GgmlType.Q6_K => GgmlType.Q8_0,
+            GgmlType.Q4_K => GgmlType.Q5_0,
+            GgmlType.Q6_K => GgmlType.Q8_0,
             _ => throw new FrSpecException($"tensor '{ggufName}': rows of {cols} weights are not whole {BlockSize(type)}-weight {type} blocks"),
         };
         return cols % BlockSize(type) == 0 ? type : GgmlType.F16;
     }
 
-    private static int BlockSize(GgmlType t) => Numerics.DTypeInfo.BlockSize(GgmlTypeInfo.ToDType(t));
+    private static int BlockSize(GgmlType t) => GgmlTypeInfo.BlockSize(t);
 
     /// <summary>N of "blk.N.…", or null.</summary>
     private static int? LayerOf(string ggufName)

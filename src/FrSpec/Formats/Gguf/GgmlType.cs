@@ -8,6 +8,8 @@ public enum GgmlType : uint
     F32 = 0,
     F16 = 1,
     Q4_0 = 2,
+    /// <summary>Read only: computed as Q8_0 (<see cref="Numerics.Quantized.Q5_0"/>).</summary>
+    Q5_0 = 6,
     Q8_0 = 8,
     Q4_K = 12,
     Q6_K = 14,
@@ -29,11 +31,30 @@ public static class GgmlTypeInfo
         throw new ArgumentOutOfRangeException(nameof(t));
     }
 
-    /// <summary>The engine's weight type for a ggml type (the block layouts are byte-identical).</summary>
+    /// <summary>The engine's weight type for a ggml type: the same block layout, except Q5_0, which is widened into
+    /// Q8_0 at load (exactly: <see cref="Numerics.Quantized.Q5_0"/>).</summary>
     public static DType ToDType(GgmlType t)
     {
+        if (t == GgmlType.Q5_0) return DType.Q8_0;
         foreach (var (ggml, engine) in Pairs) if (ggml == t) return engine;
         throw new ArgumentOutOfRangeException(nameof(t));
+    }
+
+    /// <summary>Whether tensors of this type are rewritten into <see cref="ToDType"/>'s layout at load (not used in place).</summary>
+    public static bool IsWidened(GgmlType t) => t == GgmlType.Q5_0;
+
+    /// <summary>Weights per block in the file (1 for the float types).</summary>
+    public static int BlockSize(GgmlType t) => t == GgmlType.Q5_0 ? Numerics.Quantized.Q5_0.BlockSize : DTypeInfo.BlockSize(ToDType(t));
+
+    /// <summary>Bytes per block in the file (the element size for the float types).</summary>
+    public static int BlockBytes(GgmlType t) => t == GgmlType.Q5_0 ? Numerics.Quantized.Q5_0.BlockBytes : DTypeInfo.BlockBytes(ToDType(t));
+
+    /// <summary>Bytes of one row of <paramref name="cols"/> weights in the file; a quantized row must hold whole blocks.</summary>
+    public static long RowBytes(GgmlType t, long cols)
+    {
+        int block = BlockSize(t);
+        if (cols % block != 0) throw new FrSpecException($"a row of {cols} {t} weights is not a whole number of {block}-weight blocks");
+        return cols / block * BlockBytes(t);
     }
 
     /// <summary>Element size of a float type (the writer's F32/F16/BF16); block-quantized types have none.</summary>
@@ -49,7 +70,7 @@ public static class GgmlTypeInfo
     {
         long rows = 1;
         for (int i = 0; i < shape.Count - 1; i++) rows *= shape[i];
-        return rows * DTypeInfo.RowBytes(ToDType(t), shape[^1]);
+        return rows * RowBytes(t, shape[^1]);
     }
 
     /// <summary>True for the ggml type ids FrSpec can load.</summary>

@@ -280,12 +280,11 @@ public sealed unsafe class GgufFile : IDisposable
         if (!GgmlTypeInfo.IsSupported(typeId))
             throw c.Error($"tensor type {GgmlTypeInfo.Name(typeId)} ({typeId}) is not supported (supported: {string.Join(", ", Enum.GetNames<GgmlType>())})");
         var type = (GgmlType)typeId;
-        var dtype = GgmlTypeInfo.ToDType(type);
         long cols = shape[^1];
-        int block = DTypeInfo.BlockSize(dtype);
+        int block = GgmlTypeInfo.BlockSize(type);
         if (cols % block != 0) throw c.Error($"rows of {cols} {type} weights are not a whole number of {block}-weight blocks");
         long rows = elements / cols, blocks = cols / block;
-        int blockBytes = DTypeInfo.BlockBytes(dtype);
+        int blockBytes = GgmlTypeInfo.BlockBytes(type);
         if (blocks > long.MaxValue / blockBytes || blocks * blockBytes > long.MaxValue / rows)
             throw c.Error($"shape [{string.Join(", ", shape)}] needs more than 2^63 bytes");
         long rowBytes = blocks * blockBytes;
