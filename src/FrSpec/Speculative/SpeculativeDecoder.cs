@@ -30,6 +30,8 @@ internal sealed class SpeculativeDecoder : IDecoder
     private readonly int[] _positions, _path, _pairTokens;
     private readonly int[] _one = new int[1], _onePosition = new int[1];
     private readonly TreeTuner? _tuner;
+    private readonly float[] _plainFeatures = []; // plain tokens' (feature, next token) pairs not yet given to the drafter
+    private readonly int[] _plainTokens = [];
     private readonly TreePlan? _fixedPlan; // the tree the results report when there is no tuner (null: none given)
     private KvCache? _cache;
 
@@ -65,6 +67,13 @@ internal sealed class SpeculativeDecoder : IDecoder
         _positions = new int[t];
         _path = new int[t];
         _pairTokens = new int[t];
+        if (tuner != null)
+        {
+            // plain stretches hand the drafter their pairs in batches of this many tokens, where the tuner may resume drafting
+            int batch = tuner.ProbeAfter;
+            _plainFeatures = new float[batch * _featureWidth];
+            _plainTokens = new int[batch];
+        }
     }
 
     /// <summary>
@@ -122,12 +131,14 @@ internal sealed class SpeculativeDecoder : IDecoder
         // The automatic tree plans before prefill (its first use measures costs, running draft steps).
         int changes0 = _tuner?.Changes ?? 0;
         bool speculate = _tuner?.BeginGeneration(prompt) ?? true; // without a tuner every round drafts
+        // whether the drafter follows the text: while drafting, and through plain stretches after which it may resume
+        bool drafting = speculate || _tuner!.MayResume;
 
         // Prefill: target features for every prompt position (when drafting), first token from the last one.
         var sw = Stopwatch.StartNew();
-        var promptFeatures = new float[speculate ? prompt.Length * fw : 0];
-        var last = VanillaDecoder.Prefill(_target, _state, cache, prompt, !speculate || _captured || fw == 0 ? null : promptFeatures, cancel,
-            options.PrefillProgress, speculate && _captured ? promptFeatures : null);
+        var promptFeatures = new float[drafting ? prompt.Length * fw : 0];
+        var last = VanillaDecoder.Prefill(_target, _state, cache, prompt, !drafting || _captured || fw == 0 ? null : promptFeatures, cancel,
+            options.PrefillProgress, drafting && _captured ? promptFeatures : null);
         _target.Head.Compute(last, 1, _logits);
 
         int root = sampler.Sample(_logits.AsSpan(0, v), _probs);
@@ -140,7 +151,7 @@ internal sealed class SpeculativeDecoder : IDecoder
         }
         bool more = options.MaxNewTokens > 0 && Emit(root);
 
-        if (more && speculate)
+        if (more && drafting)
         {
             // The drafter consumes pairs (f_t, x_{t+1}) for t = 0..L−1, the last one ending with the new root.
             _drafter.Begin(prompt, capacity);
@@ -154,7 +165,7 @@ internal sealed class SpeculativeDecoder : IDecoder
         var (layers0, head0) = _drafter.Time;
         sw.Restart();
         long verifyTicks = 0;
-        int plainSteps = 0;
+        int plainSteps = 0, pending = 0; // plain tokens not yet passed to the tuner; pairs of them not yet given to the drafter
         bool canceled = false;
 
         // Plain decoding (no tree pays): the last emitted token is not in the cache yet; one pass gives the next one.
@@ -170,13 +181,29 @@ internal sealed class SpeculativeDecoder : IDecoder
             verifyTicks += Stopwatch.GetTimestamp() - t0;
             accepts.Add(1);
             plainSteps++;
+            if (drafting)
+            {
+                // the pair (feature of the token just passed, the token sampled from it), as a round's path would give it
+                (_captured ? _state.Capture!.Rows(1) : hidden[..fw]).CopyTo(_plainFeatures.AsSpan(pending * fw, fw));
+                _plainTokens[pending++] = root;
+            }
             return Emit(root);
         }
-        while (more && !speculate) more = PlainStep();
 
         while (more)
         {
             if (cancel.IsCancellationRequested) { canceled = true; break; }
+            if (!speculate)
+            {
+                more = PlainStep();
+                if (!drafting || pending < _plainTokens.Length || !more) continue;
+                // a batch of plain tokens: the drafter catches up, and the tuner may look again
+                _drafter.Extend(_plainFeatures.AsSpan(0, pending * fw), _plainTokens.AsSpan(0, pending));
+                pending = 0;
+                speculate = _tuner!.AfterPlain(plainSteps);
+                plainSteps = 0;
+                continue;
+            }
             _drafter.Draft(root, _draft);
             int t = _draft.Count, committed = cache.Count;
 
@@ -199,13 +226,8 @@ internal sealed class SpeculativeDecoder : IDecoder
             accepts.Add(emitted);
             if (_tuner != null) speculate = _tuner.AfterRound(_draft, _path.AsSpan(0, length), bonus);
             if (!more) break;
-            if (!speculate)
-            {
-                // No tree pays any more: the bonus is the last emitted token, not yet in the cache, as plain decoding expects.
-                root = bonus;
-                while (more) more = PlainStep();
-                break;
-            }
+            // (when no tree pays any more, the loop decodes plainly from the bonus: the last emitted token, not yet in the
+            // cache, as plain decoding expects; the drafter still takes this round's pairs, to resume later)
 
             // Pairs (f(a_j), a_{j+1}) along the path, the last one ending with the bonus.
             for (int j = 0; j < length; j++)

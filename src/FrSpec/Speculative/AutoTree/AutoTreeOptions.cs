@@ -33,6 +33,20 @@ public sealed record AutoTreeOptions
     public int ExplorationRounds { get; init; } = 16;
 
     /// <summary>
+    /// Plain tokens after which a generation that stopped speculating looks again (the interval doubles each time a look
+    /// finds plain decoding still faster, and starts over with every generation): the statistics have aged meanwhile,
+    /// and if no tree is predicted to win outright, a close one (<see cref="ProbeMargin"/>) is tried for
+    /// <see cref="ReplanEvery"/> rounds so the decision rests on fresh acceptance, since text changes within an answer.
+    /// </summary>
+    public int ProbeAfter { get; init; } = 32;
+
+    /// <summary>
+    /// The least share of plain decoding's predicted speed at which the best tree is still tried in a look; below it a
+    /// look costs more than it can find, and a generation that starts plain below it drafts nothing at all.
+    /// </summary>
+    public double ProbeMargin { get; init; } = 0.8;
+
+    /// <summary>
     /// Folder where measured costs are kept between runs, one file per model, head, draft vocabularies, machine and engine
     /// options (the CLI uses ~/.cache/frspec/tree-costs); null measures once per loaded model and keeps the result in memory.
     /// </summary>
@@ -56,6 +70,9 @@ public sealed record AutoTreeOptions
 
     public static AutoTreeOptions Default { get; } = new();
 
+    /// <summary>The longest interval between two looks (the doubling stops here).</summary>
+    public const int MaxProbeAfter = 1024;
+
     /// <summary>The largest tree any choice can make: drafters size their buffers for it.</summary>
     public TreeOptions Bounds => new() { Depth = MaxDepth, TopK = MaxTopK, TotalTokens = MaxTotalTokens };
 
@@ -68,5 +85,7 @@ public sealed record AutoTreeOptions
         if (!(Decay > 0 && Decay <= 1)) throw new FrSpecException($"auto tree: decay must be in (0, 1], got {Decay}");
         if (!(WarmStartRounds >= 0 && double.IsFinite(WarmStartRounds))) throw new FrSpecException($"auto tree: warm-start rounds must be 0 or more, got {WarmStartRounds}");
         if (ExplorationRounds < 0) throw new FrSpecException($"auto tree: exploration rounds must be 0 or more, got {ExplorationRounds}");
+        if (ProbeAfter < 1 || ProbeAfter > MaxProbeAfter) throw new FrSpecException($"auto tree: probe interval must be in [1, {MaxProbeAfter}] plain tokens, got {ProbeAfter}");
+        if (!(ProbeMargin >= 0 && ProbeMargin <= 1)) throw new FrSpecException($"auto tree: probe margin must be in [0, 1], got {ProbeMargin}");
     }
 }

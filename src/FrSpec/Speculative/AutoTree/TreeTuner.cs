@@ -21,6 +21,7 @@ internal sealed class TreeTuner
     private PlanChoice _choice;
     private bool _hasChoice, _speculative = true; // the plan in force is _choice, drafted when _speculative
     private int _roundsSincePlan;
+    private int _plainRun, _probeInterval; // plain tokens since speculation stopped (or the last look), and the next look's distance
 
     /// <param name="drafter">The session's drafter, built for <see cref="AutoTreeOptions.Bounds"/>.</param>
     /// <param name="costSource">Measures or recalls the cost profile for this drafter's model, head and variants.</param>
@@ -42,6 +43,9 @@ internal sealed class TreeTuner
     }
 
     public AcceptanceStatistics Statistics { get; }
+
+    /// <summary>Plain tokens between two calls of <see cref="AfterPlain"/> (the decoder's batch for the drafter).</summary>
+    public int ProbeAfter => _options.ProbeAfter;
 
     /// <summary>Depth levels and ranks of the acceptance statistics kept for trees within <paramref name="bounds"/>.</summary>
     public static (int Depths, int Ranks) StatisticsShape(TreeOptions bounds) => (bounds.Depth + 1, Math.Min(bounds.TopK, DraftTree.MaxCandidates));
@@ -71,11 +75,38 @@ internal sealed class TreeTuner
         }
         Statistics.ObserveText(prompt);
         _hasChoice = false;
+        _plainRun = 0;
+        _probeInterval = _options.ProbeAfter;
         return Replan();
     }
 
     /// <summary>
-    /// End of a generation that decoded <paramref name="plainSteps"/> tokens plainly: those age the statistics as rounds
+    /// Whether the plan in force, if it is plain decoding, is close enough to a tree that looking again later may pay
+    /// (<see cref="AutoTreeOptions.ProbeMargin"/>); the decoder keeps its drafter following the text only then.
+    /// </summary>
+    public bool MayResume => _speculative || _choice.Rate >= _options.ProbeMargin * _choice.PlainRate;
+
+    /// <summary>
+    /// After <paramref name="steps"/> more plain tokens: ages the statistics as that many rounds would, and once the plain
+    /// run reaches the probe interval, looks again: speculation resumes if the aged statistics now favour a tree, or for a
+    /// few rounds (a probe; the interval doubles) if the best tree is close (<see cref="MayResume"/>). Returns whether to draft.
+    /// </summary>
+    public bool AfterPlain(int steps)
+    {
+        Statistics.Age(steps);
+        _plainRun += steps;
+        if (_plainRun < _probeInterval) return false;
+        _plainRun = 0;
+        if (Replan()) return true;
+        if (!MayResume) return false;
+        _probeInterval = Math.Min(2 * _probeInterval, AutoTreeOptions.MaxProbeAfter);
+        Changes++;
+        _speculative = true; // the drafter already has the best tree; the re-plan after the probe's rounds decides
+        return true;
+    }
+
+    /// <summary>
+    /// End of a generation that decoded <paramref name="plainSteps"/> tokens plainly (not yet passed to <see cref="AfterPlain"/>): those age the statistics as rounds
     /// would, since plain decoding teaches nothing about acceptance and the text may have changed meanwhile (after a few
     /// dozen plain tokens the next generation plans from the prior again, and tries a tree). Then leaves what this session
     /// has learned for the sessions that start later.
