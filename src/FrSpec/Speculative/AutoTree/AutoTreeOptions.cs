@@ -33,8 +33,8 @@ public sealed record AutoTreeOptions
     public int ExplorationRounds { get; init; } = 16;
 
     /// <summary>
-    /// Plain tokens after which a generation that stopped speculating looks again (the interval doubles each time a look
-    /// finds plain decoding still faster, and starts over with every generation): the statistics have aged meanwhile,
+    /// Plain tokens after which a generation that stopped speculating looks again (the interval doubles with every look,
+    /// up to <see cref="MaxProbeAfter"/>, and starts over with every generation): the statistics have aged meanwhile,
     /// and if no tree is predicted to win outright, a close one (<see cref="ProbeMargin"/>) is tried for
     /// <see cref="ReplanEvery"/> rounds so the decision rests on fresh acceptance, since text changes within an answer.
     /// </summary>
@@ -44,7 +44,7 @@ public sealed record AutoTreeOptions
     /// The least share of plain decoding's predicted speed at which the best tree is still tried in a look; below it a
     /// look costs more than it can find, and a generation that starts plain below it drafts nothing at all.
     /// </summary>
-    public double ProbeMargin { get; init; } = 0.8;
+    public double ProbeMargin { get; init; } = 0.9;
 
     /// <summary>
     /// Folder where measured costs are kept between runs, one file per model, head, draft vocabularies, machine and engine

@@ -88,8 +88,8 @@ internal sealed class TreeTuner
 
     /// <summary>
     /// After <paramref name="steps"/> more plain tokens: ages the statistics as that many rounds would, and once the plain
-    /// run reaches the probe interval, looks again: speculation resumes if the aged statistics now favour a tree, or for a
-    /// few rounds (a probe; the interval doubles) if the best tree is close (<see cref="MayResume"/>). Returns whether to draft.
+    /// run reaches the probe interval, looks again (and doubles the interval): speculation resumes if the aged statistics
+    /// now favour a tree, or for a few rounds (a probe) if the best tree is close (<see cref="MayResume"/>). Returns whether to draft.
     /// </summary>
     public bool AfterPlain(int steps)
     {
@@ -97,9 +97,9 @@ internal sealed class TreeTuner
         _plainRun += steps;
         if (_plainRun < _probeInterval) return false;
         _plainRun = 0;
+        _probeInterval = Math.Min(2 * _probeInterval, AutoTreeOptions.MaxProbeAfter); // each look costs: fewer as the generation stays plain
         if (Replan()) return true;
         if (!MayResume) return false;
-        _probeInterval = Math.Min(2 * _probeInterval, AutoTreeOptions.MaxProbeAfter);
         Changes++;
         _speculative = true; // the drafter already has the best tree; the re-plan after the probe's rounds decides
         return true;
