@@ -534,7 +534,8 @@ internal sealed unsafe class Int8DotKernels
         /// compute and memory back to back would give at their in-cache rate (~80 GB/s per thread); with it 91–133% and
         /// 89–120% in the same sessions (every variant below). prefetcht0 or prefetcht1, 2, 4, 6 or 8 KiB ahead, every line or every other: all
         /// within the noise of those runs except every other line (99% / 78%); 8 KiB leaves margin for a faster bus. Q4_0
-        /// and Q8_0 reach 90–100% without (their group blocks are 288 and 544 bytes, their arithmetic lighter).
+        /// and Q8_0 reach 90–100% without; Q4_0's one-row kernel with the same prefetch gave 93–95% against 98–105% without
+        /// (two alternating pairs of runs on /tmp/l12q/q4_0.gguf), so Q4_0 and Q8_0 do not prefetch at decode.
         /// </summary>
         private const int DecodePrefetchDistance = 8192;
 
