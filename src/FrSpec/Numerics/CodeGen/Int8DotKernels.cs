@@ -531,10 +531,10 @@ internal sealed unsafe class Int8DotKernels
         /// address runs on into the next group block, body or group). Without it these kernels overlapped little of their
         /// arithmetic with the memory stream: `bench decode` "by type" on /tmp/l12q/q4_k_m.gguf (Zen 5, 2 threads) had their
         /// products at 60–87% (Q4_K) and 56–76% (Q6_K) of a plain read of the same matrices in the same split, about what
-        /// compute and memory back to back would give at their in-cache rate (~80 GB/s per thread); with it 91–133% and
-        /// 89–120% in the same sessions (every variant below). prefetcht0 or prefetcht1, 2, 4, 6 or 8 KiB ahead, every line or every other: all
-        /// within the noise of those runs except every other line (99% / 78%); 8 KiB leaves margin for a faster bus. Q4_0
-        /// and Q8_0 reach 90–100% without; Q4_0's one-row kernel with the same prefetch gave 93–95% against 98–105% without
+        /// compute and memory back to back would give at their in-cache rate (~80 GB/s per thread). Prefetching every line
+        /// gave 91–133% and 89–120% in the same sessions, with prefetcht0 2, 4, 6 or 8 KiB ahead or prefetcht1 4 or 8 KiB
+        /// ahead alike (within the runs' noise); every other line only, 99% and 78%. 8 KiB leaves margin for a faster bus.
+        /// Q4_0 and Q8_0 reach 90–100% without; Q4_0's one-row kernel with this prefetch gave 93–95% against 98–105% without
         /// (two alternating pairs of runs on /tmp/l12q/q4_0.gguf), so Q4_0 and Q8_0 do not prefetch at decode.
         /// </summary>
         private const int DecodePrefetchDistance = 8192;
