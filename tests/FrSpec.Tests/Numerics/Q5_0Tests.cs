@@ -21,8 +21,22 @@ public unsafe class Q5_0Tests
         return b;
     }
 
+    /// <summary>Q5_0 blocks to floats through the Q8_0 blocks the engine computes with.</summary>
+    private static float[] Values(byte[] blocks)
+    {
+        int n = blocks.Length / Q5_0.BlockBytes;
+        var widened = new byte[n * Q8_0.BlockBytes];
+        var values = new float[n * Q5_0.BlockSize];
+        fixed (byte* s = blocks, w = widened)
+        {
+            Q5_0.WidenToQ8_0(s, w, n);
+            Q8_0.Dequantize(w, values);
+        }
+        return values;
+    }
+
     [Fact]
-    public void DequantizesAndWidensToTheSameValues()
+    public void WidensToQ8_0BlocksOfTheSameWeights()
     {
         var r = new Random(5);
         for (int trial = 0; trial < 200; trial++)
@@ -31,22 +45,12 @@ public unsafe class Q5_0Tests
             if (trial == 0) codes = Enumerable.Range(0, 32).ToArray(); // every code once
             float d = (float)(Half)((r.NextDouble() - 0.5) * 0.1);
             var block = Block(d, codes);
-            var values = new float[32];
             var widened = new byte[Q8_0.BlockBytes];
-            var fromQ8 = new float[32];
-            fixed (byte* s = block, w = widened)
-            {
-                Q5_0.Dequantize(s, values);
-                Q5_0.WidenToQ8_0(s, w, 1);
-                Q8_0.Dequantize(w, fromQ8);
-            }
-            for (int j = 0; j < 32; j++)
-            {
-                Assert.Equal(d * (codes[j] - 16), values[j]);
-                Assert.Equal((sbyte)(codes[j] - 16), (sbyte)widened[2 + j]);
-            }
-            Assert.Equal(values, fromQ8); // the same weights, bit for bit, through the Q8_0 kernels' format
-            Assert.Equal(block[0], widened[0]); Assert.Equal(block[1], widened[1]);
+            fixed (byte* s = block, w = widened) Q5_0.WidenToQ8_0(s, w, 1);
+            Assert.Equal(block[0], widened[0]); Assert.Equal(block[1], widened[1]); // the same f16 scale
+            for (int j = 0; j < 32; j++) Assert.Equal((sbyte)(codes[j] - 16), (sbyte)widened[2 + j]);
+            var values = Values(block);
+            for (int j = 0; j < 32; j++) Assert.Equal(d * (codes[j] - 16), values[j]); // w = d·(q − 16), bit for bit
         }
     }
 
@@ -58,8 +62,7 @@ public unsafe class Q5_0Tests
         for (int j = 0; j < 32; j++) x[32 + j] = -(j % 5) * 1f;   // largest magnitude −4 (first at j = 4): d = 0.25
         var bytes = new byte[2 * Q5_0.BlockBytes];
         Q5_0.Quantize(x, bytes);
-        var back = new float[64];
-        fixed (byte* b = bytes) Q5_0.Dequantize(b, back);
+        var back = Values(bytes);
         Assert.Equal((float)(Half)(4.75f / -16f), (float)BitConverter.ToHalf(bytes, 0));
         Assert.Equal((float)(Half)0.25f, (float)BitConverter.ToHalf(bytes, Q5_0.BlockBytes));
         // the largest value is code 0 (−16 steps of a negative d); the other side clamps at code 31
@@ -73,9 +76,7 @@ public unsafe class Q5_0Tests
         }
         var zeros = new byte[Q5_0.BlockBytes];
         Q5_0.Quantize(new float[32], zeros); // d = 0: every code is 16 (weight 0)
-        var z = new float[32];
-        fixed (byte* b = zeros) Q5_0.Dequantize(b, z);
-        Assert.All(z, v => Assert.Equal(0f, v));
+        Assert.All(Values(zeros), v => Assert.Equal(0f, v));
     }
 
     [Fact]

@@ -40,9 +40,6 @@ public static class GgmlTypeInfo
         throw new ArgumentOutOfRangeException(nameof(t));
     }
 
-    /// <summary>Whether tensors of this type are rewritten into <see cref="ToDType"/>'s layout at load (not used in place).</summary>
-    public static bool IsWidened(GgmlType t) => t == GgmlType.Q5_0;
-
     /// <summary>Weights per block in the file (1 for the float types).</summary>
     public static int BlockSize(GgmlType t) => t == GgmlType.Q5_0 ? Numerics.Quantized.Q5_0.BlockSize : DTypeInfo.BlockSize(ToDType(t));
 

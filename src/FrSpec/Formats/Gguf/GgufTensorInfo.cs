@@ -17,5 +17,8 @@ public sealed record GgufTensorInfo(string Name, GgmlType Type, long[] Shape, lo
         get { long n = 1; foreach (long d in Shape) n *= d; return n; }
     }
 
+    /// <summary>Bytes of the tensor in the engine's layout: <see cref="ByteCount"/>, except for a type widened at load (Q5_0 as Q8_0).</summary>
+    public long EngineByteCount => ElementCount / Shape[^1] * DTypeInfo.RowBytes(DType, Shape[^1]);
+
     public override string ToString() => $"{Name} {Type} [{string.Join(", ", Shape)}]";
 }

@@ -48,8 +48,8 @@ internal sealed class GgufTensorStore : IWeightStore
         var t = Find(name, rows, cols);
         var type = t.DType;
         byte* src = (byte*)File.DataPointer(t);
-        CheckDecodable(t, src);
         using var widened = Widened(t, ref src);
+        CheckDecodable(t, src);
         bool permute = _permutedQk && GgufTensorNames.IsRopePermuted(t.Name);
         if (permute && rows % Config.HeadDim != 0)
             throw new FrSpecException($"{File.Path}: tensor '{t.Name}' has {rows} rows, not whole heads of {Config.HeadDim}");
@@ -64,8 +64,8 @@ internal sealed class GgufTensorStore : IWeightStore
     {
         var t = Find(name, length);
         byte* src = (byte*)File.DataPointer(t);
-        CheckDecodable(t, src);
         using var widened = Widened(t, ref src);
+        CheckDecodable(t, src);
         var v = new float[length];
         Numerics.Convert.ToFloat(t.DType, src, v);
         if (!_permutedQk || !GgufTensorNames.IsRopePermuted(t.Name)) return v;
@@ -83,9 +83,8 @@ internal sealed class GgufTensorStore : IWeightStore
         long total = 0;
         foreach (var t in File.Tensors)
         {
-            long bytes = t.ByteCount;
+            long bytes = t.EngineByteCount; // in the engine's layout (a Q5_0 tensor as Q8_0)
             // the interleaved copy of a quantized matrix pads its last group with up to 15 rows
-            if (GgmlTypeInfo.IsWidened(t.Type)) bytes = t.ElementCount / DTypeInfo.BlockSize(t.DType) * DTypeInfo.BlockBytes(t.DType);
             if (t.Shape.Length == 2 && DTypeInfo.IsQuantized(t.DType)) bytes += (InterleavedLayout.GroupRows - 1) * (bytes / t.Shape[0]);
             total += (bytes + 63) / 64 * 64;
         }
@@ -122,23 +121,19 @@ internal sealed class GgufTensorStore : IWeightStore
     /// </summary>
     private static unsafe NativeBuffer? Widened(GgufTensorInfo t, ref byte* src)
     {
-        if (!GgmlTypeInfo.IsWidened(t.Type)) return null;
-        long blocks = t.ElementCount / Numerics.Quantized.Q5_0.BlockSize;
-        var buffer = new NativeBuffer(blocks * DTypeInfo.BlockBytes(t.DType), hugePages: false);
-        Numerics.Quantized.Q5_0.WidenToQ8_0(src, (byte*)buffer.Pointer, blocks);
+        if (t.Type != GgmlType.Q5_0) return null;
+        var buffer = new NativeBuffer(t.EngineByteCount, hugePages: false);
+        Numerics.Quantized.Q5_0.WidenToQ8_0(src, (byte*)buffer.Pointer, t.ElementCount / Numerics.Quantized.Q5_0.BlockSize);
         src = (byte*)buffer.Pointer;
         return buffer;
     }
 
-    /// <summary>Decodes one block, so a type without a decoder fails at load time with the tensor named, not mid-generation.</summary>
+    /// <summary>Decodes one block (in the engine's layout: after <see cref="Widened"/>), so a type without a decoder fails at
+    /// load time with the tensor named, not mid-generation.</summary>
     private unsafe void CheckDecodable(GgufTensorInfo t, byte* src)
     {
         Span<float> block = stackalloc float[DTypeInfo.BlockSize(t.DType)];
-        try
-        {
-            if (t.Type == GgmlType.Q5_0) Numerics.Quantized.Q5_0.Dequantize(src, block);
-            else Numerics.Convert.ToFloat(t.DType, src, block);
-        }
+        try { Numerics.Convert.ToFloat(t.DType, src, block); }
         catch (NotSupportedException e) { throw new FrSpecException($"{File.Path}: tensor '{t.Name}' is {t.Type}: {e.Message}"); }
     }
 

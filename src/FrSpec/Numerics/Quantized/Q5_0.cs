@@ -42,42 +42,20 @@ public static unsafe class Q5_0
         }
     }
 
-    /// <summary>The 32 codes of a block, q in [0, 31], into <paramref name="codes"/>.</summary>
-    private static void Codes(byte* block, int* codes)
-    {
-        uint qh = (uint)(block[2] | block[3] << 8 | block[4] << 16 | block[5] << 24);
-        for (int j = 0; j < 16; j++)
-        {
-            byte packed = block[6 + j];
-            codes[j] = (packed & 0xF) | (int)((qh >> j) & 1) << 4;
-            codes[j + 16] = (packed >> 4) | (int)((qh >> (j + 16)) & 1) << 4;
-        }
-    }
-
     /// <summary>Rewrites <paramref name="blocks"/> Q5_0 blocks as Q8_0 blocks with the same scale and values q − 16.</summary>
     public static void WidenToQ8_0(byte* src, byte* dst, long blocks)
     {
-        int* codes = stackalloc int[BlockSize];
         for (long b = 0; b < blocks; b++)
         {
             byte* s = src + b * BlockBytes, d = dst + b * Q8_0.BlockBytes;
             d[0] = s[0]; d[1] = s[1]; // the f16 scale
-            Codes(s, codes);
-            for (int j = 0; j < BlockSize; j++) d[2 + j] = (byte)(sbyte)(codes[j] - 16);
-        }
-    }
-
-    /// <summary>Expands Q5_0 blocks to floats: dst.Length values (a whole number of blocks).</summary>
-    public static void Dequantize(byte* src, Span<float> dst)
-    {
-        if (dst.Length % BlockSize != 0) throw new ArgumentException($"Q5_0 rows hold whole blocks of {BlockSize} values, got {dst.Length}");
-        int* codes = stackalloc int[BlockSize];
-        for (int b = 0, blocks = dst.Length / BlockSize; b < blocks; b++)
-        {
-            byte* block = src + b * BlockBytes;
-            float d = (float)*(Half*)block;
-            Codes(block, codes);
-            for (int j = 0; j < BlockSize; j++) dst[b * BlockSize + j] = d * (codes[j] - 16);
+            uint qh = (uint)(s[2] | s[3] << 8 | s[4] << 16 | s[5] << 24);
+            for (int j = 0; j < 16; j++)
+            {
+                byte packed = s[6 + j];
+                d[2 + j] = (byte)(sbyte)(((packed & 0xF) | (int)((qh >> j) & 1) << 4) - 16);
+                d[18 + j] = (byte)(sbyte)(((packed >> 4) | (int)((qh >> (j + 16)) & 1) << 4) - 16);
+            }
         }
     }
 }
