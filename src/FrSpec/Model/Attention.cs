@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using FrSpec.Numerics;
@@ -72,6 +71,7 @@ internal static class Attention
     /// <summary>For each of the tile's tokens [t0, t0 + tokens): the pending slots it sees, in order, into
     /// visible + i·pending, and their count into counts[i]. Returns one past the last slot any of them sees (at least the
     /// prefix length).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static unsafe int VisiblePending(AttentionMask mask, int t0, int tokens, int* visible, int* counts)
     {
         int prefix = mask.PrefixLength, slots = mask.TotalSlots, pending = slots - prefix, last = prefix;
@@ -92,50 +92,124 @@ internal static class Attention
     /// visible pending slots <paramref name="visible"/>, whose scores are first moved to follow the prefix (row[prefix + j]
     /// ← row[visible[j]]). The row is then the token's visible sequence, the same values at the same indices whether
     /// its ancestors are pending slots of a tree or committed ones, so the denominator can be summed 16 lanes at a time
-    /// (lane = index mod 16, then a fixed reduction) and stay batch-invariant.
+    /// (lane = index mod 16, then a fixed reduction) and stay batch-invariant. With <paramref name="factors"/> the rows are
+    /// left as exponentials and head h's normalising factor goes to factors[h] (1/sum, or 1 where the row is not scaled),
+    /// for a caller that multiplies as it reads: each probability is then the same single product.
+    /// Everything here is written out on vectors rather than through TensorPrimitives: its AVX-512 code is compiled at run
+    /// time and starts at tier 0, several times slower, for the first thousands of calls.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static unsafe void Softmax(float* p, int stride, int group, int prefix, int* visible, int count)
+    internal static unsafe void Softmax(float* p, int stride, int group, int prefix, int* visible, int count, float* factors = null)
     {
         int length = prefix + count;
         float* tail = stackalloc float[16];
         for (int h = 0; h < group; h++)
         {
             float* row = p + h * stride;
+            if (factors != null) factors[h] = 1f;
             for (int j = 0; j < count; j++) row[prefix + j] = row[visible[j]]; // visible[j] ≥ prefix + j: a forward move
             if (length == 0) continue;
-            var span = new Span<float>(row, length);
-            float max = TensorPrimitives.Max(span);
-            if (float.IsNegativeInfinity(max)) { span.Clear(); continue; }
-            var m = Vector256.Create(max);
-            Vector256<float> a0 = Vector256<float>.Zero, a1 = Vector256<float>.Zero;
+            float max = Max(row, length);
+            if (float.IsNegativeInfinity(max)) { new Span<float>(row, length).Clear(); continue; }
+            // e^(s − max), the subtraction as its own rounding step (as VectorExp.Exp); the tail padded with −∞, whose
+            // exponentials are exact zeros in the sums. 16 lanes in one vector or two halves: the same lanes, the same bits.
             int k = 0;
-            for (; k + 16 <= length; k += 16)
+            Vector256<float> sum8;
+            if (Vector512.IsHardwareAccelerated)
             {
-                // e^(s − max), the subtraction as its own rounding step (as VectorExp.Exp)
-                var e0 = VectorExp.Exp8(Vector256.Load(row + k) - m);
-                var e1 = VectorExp.Exp8(Vector256.Load(row + k + 8) - m);
-                e0.Store(row + k); e1.Store(row + k + 8);
-                a0 += e0; a1 += e1;
+                var m = Vector512.Create(max);
+                var a = Vector512<float>.Zero;
+                for (; k + 16 <= length; k += 16)
+                {
+                    var e = VectorExp.Exp16(Vector512.Load(row + k) - m);
+                    e.Store(row + k);
+                    a += e;
+                }
+                if (k < length)
+                {
+                    for (int i = 0; i < 16; i++) tail[i] = k + i < length ? row[k + i] : float.NegativeInfinity;
+                    var e = VectorExp.Exp16(Vector512.Load(tail) - m);
+                    e.Store(tail);
+                    a += e;
+                    for (int i = 0; k + i < length; i++) row[k + i] = tail[i];
+                }
+                sum8 = a.GetLower() + a.GetUpper();
             }
-            if (k < length)
+            else
             {
-                // the tail padded with −∞, whose exponentials are exact zeros in the sums
-                for (int i = 0; i < 16; i++) tail[i] = k + i < length ? row[k + i] : float.NegativeInfinity;
-                var e0 = VectorExp.Exp8(Vector256.Load(tail) - m);
-                var e1 = VectorExp.Exp8(Vector256.Load(tail + 8) - m);
-                e0.Store(tail); e1.Store(tail + 8);
-                a0 += e0; a1 += e1;
-                for (int i = 0; k + i < length; i++) row[k + i] = tail[i];
+                var m = Vector256.Create(max);
+                Vector256<float> a0 = Vector256<float>.Zero, a1 = Vector256<float>.Zero;
+                for (; k + 16 <= length; k += 16)
+                {
+                    var e0 = VectorExp.Exp8(Vector256.Load(row + k) - m);
+                    var e1 = VectorExp.Exp8(Vector256.Load(row + k + 8) - m);
+                    e0.Store(row + k); e1.Store(row + k + 8);
+                    a0 += e0; a1 += e1;
+                }
+                if (k < length)
+                {
+                    for (int i = 0; i < 16; i++) tail[i] = k + i < length ? row[k + i] : float.NegativeInfinity;
+                    var e0 = VectorExp.Exp8(Vector256.Load(tail) - m);
+                    var e1 = VectorExp.Exp8(Vector256.Load(tail + 8) - m);
+                    e0.Store(tail); e1.Store(tail + 8);
+                    a0 += e0; a1 += e1;
+                    for (int i = 0; k + i < length; i++) row[k + i] = tail[i];
+                }
+                sum8 = a0 + a1;
             }
-            float sum = Vector256.Sum(a0 + a1);
-            if (sum > 0) TensorPrimitives.Multiply(span, 1f / sum, span);
+            float sum = Vector256.Sum(sum8);
+            if (sum > 0)
+            {
+                if (factors != null) factors[h] = 1f / sum;
+                else Scale(row, length, 1f / sum);
+            }
         }
+    }
+
+    /// <summary>The largest of x[0, n) (n ≥ 1), as TensorPrimitives.Max: NaN if any is NaN, +0 above −0 (the vector and
+    /// scalar maxima are IEEE 754:2019 maximum, so the order of the comparisons does not matter).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe float Max(float* x, int n)
+    {
+        int k = 0;
+        float max;
+        if (n >= 16 && Vector512.IsHardwareAccelerated)
+        {
+            var m = Vector512.Load(x);
+            for (k = 16; k + 16 <= n; k += 16) m = Vector512.Max(m, Vector512.Load(x + k));
+            var m8 = Vector256.Max(m.GetLower(), m.GetUpper());
+            var m4 = Vector128.Max(m8.GetLower(), m8.GetUpper());
+            max = MathF.Max(MathF.Max(m4[0], m4[1]), MathF.Max(m4[2], m4[3]));
+        }
+        else if (n >= 8)
+        {
+            var m = Vector256.Load(x);
+            for (k = 8; k + 8 <= n; k += 8) m = Vector256.Max(m, Vector256.Load(x + k));
+            var m4 = Vector128.Max(m.GetLower(), m.GetUpper());
+            max = MathF.Max(MathF.Max(m4[0], m4[1]), MathF.Max(m4[2], m4[3]));
+        }
+        else { max = x[0]; k = 1; }
+        for (; k < n; k++) max = MathF.Max(max, x[k]);
+        return max;
+    }
+
+    /// <summary>x[0, n) ← x·factor, one IEEE product per element (TensorPrimitives.Multiply's bits).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Scale(float* x, int n, float factor)
+    {
+        int k = 0;
+        var f16 = Vector512.Create(factor);
+        if (Vector512.IsHardwareAccelerated)
+            for (; k + 16 <= n; k += 16) (Vector512.Load(x + k) * f16).Store(x + k);
+        var f8 = Vector256.Create(factor);
+        for (; k + 8 <= n; k += 8) (Vector256.Load(x + k) * f8).Store(x + k);
+        for (; k < n; k++) x[k] *= factor;
     }
 
     /// <summary>The length of the sequence rows [r0, r0 + 4) share: the prefix, then the visible pending slots their
     /// tokens have in common from the start (all of them for the query heads of one token; the earlier token's for
     /// causal rows; the common ancestors in a tree).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static unsafe int CommonLength(int r0, int group, int prefix, int* visible, int pending, int* counts)
     {
         int first = r0 / group, length = counts[first];

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using FrSpec.Numerics;
 using FrSpec.Numerics.CodeGen;
 
@@ -44,6 +45,26 @@ internal static unsafe class Bf16Attention
         int items = job.Tiles * kvHeads;
         compute.Pool.For(items, job, 1, items);
         job.Cache = null!; job.Mask = null!; job.Q = null!; job.Output = null!; job.Kernels = null!; job.ValueKernels = null!;
+    }
+
+    /// <summary>dst[i] = bf16(src[i]·factor) for i &lt; n: one IEEE product, then <see cref="Bf16.FromFloat"/>'s rounding
+    /// (to nearest even, NaN kept a NaN) on 16 lanes, the tail through FromFloat itself.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void ScaleToBf16(float* src, float factor, ushort* dst, int n)
+    {
+        int i = 0;
+        var f = Vector512.Create(factor);
+        var abs = Vector512.Create(0x7FFFFFFFu);
+        var inf = Vector512.Create(0x7F800000u);
+        for (; i + 16 <= n; i += 16)
+        {
+            var u = (Vector512.Load(src + i) * f).AsUInt32();
+            var rounded = (u + Vector512.Create(0x7FFFu) + ((u >> 16) & Vector512<uint>.One)) >> 16;
+            var nan = Vector512.GreaterThan(u & abs, inf);
+            var bits = Vector512.ConditionalSelect(nan, (u >> 16) | Vector512.Create(0x40u), rounded);
+            Vector256.Store(Vector512.Narrow(bits, bits).GetLower(), dst + i); // values below 2^16: narrowing keeps them
+        }
+        for (; i < n; i++) dst[i] = Bf16.FromFloat(src[i] * factor);
     }
 
     private sealed class Job : IRangeJob
@@ -93,6 +114,7 @@ internal static unsafe class Bf16Attention
             float** qRows = stackalloc float*[Attention.MaxRows];
             float** oRows = stackalloc float*[Attention.MaxRows];
             int* counts = stackalloc int[Attention.MaxRows];
+            float* factors = stackalloc float[Attention.MaxRows];
             fixed (float* pq = Q, po = Output, ps = scores)
             fixed (ushort* pk = Cache.Keys16[Layer], pv = Cache.Values16[Layer])
             fixed (uint* qp = queries)
@@ -116,8 +138,8 @@ internal static unsafe class Bf16Attention
                     PackQueries(qRows, rows, pairs, Scale, qp);
                     Scores(Kernels, qp, rows, pairs, pk + Cache.KeyBase(g), padded, ps);
                     for (int i = 0; i < tokens; i++)
-                        Attention.Softmax(ps + i * group * padded, padded, group, prefix, vis + i * pending, counts[i]);
-                    WeightedValues(ps, padded, rows, group, prefix, vis, pending, counts, pv + Cache.KeyBase(g), hd, oRows, &scratch);
+                        Attention.Softmax(ps + i * group * padded, padded, group, prefix, vis + i * pending, counts[i], factors + i * group);
+                    WeightedValues(ps, factors, padded, rows, group, prefix, vis, pending, counts, pv + Cache.KeyBase(g), hd, oRows, &scratch);
                 }
             }
         }
@@ -129,20 +151,22 @@ internal static unsafe class Bf16Attention
         private static int Blocks(int rows) => (rows + Bf16PanelKernels.MaxActs - 1) / Bf16PanelKernels.MaxActs;
 
         /// <summary>Rounds scale·q of every row to bf16 and packs each row block's dimension pairs as
-        /// qp[i0·pairs + pair·m + j] (row i0 + j of a block of m rows): the activation operand of a panel kernel.</summary>
+        /// qp[i0·pairs + pair·m + j] (row i0 + j of a block of m rows): the activation operand of a panel kernel. A row's
+        /// bf16 values in order are its dimension pairs as dwords, so each row is rounded on vectors, then its dwords
+        /// are spread by the block's stride.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void PackQueries(float** q, int rows, int pairs, float scale, uint* qp)
         {
             int blocks = Blocks(rows);
+            uint* row = stackalloc uint[pairs];
             for (int b = 0, i0 = 0; b < blocks; b++)
             {
                 int m = BlockRows(rows, blocks, b, i0);
                 uint* x = qp + (long)i0 * pairs;
                 for (int j = 0; j < m; j++)
                 {
-                    float* row = q[i0 + j];
-                    for (int p = 0; p < pairs; p++)
-                        x[p * m + j] = Bf16.FromFloat(row[2 * p] * scale) | (uint)Bf16.FromFloat(row[2 * p + 1] * scale) << 16;
+                    ScaleToBf16(q[i0 + j], scale, (ushort*)row, 2 * pairs);
+                    for (int p = 0; p < pairs; p++) x[p * m + j] = row[p];
                 }
                 i0 += m;
             }
@@ -179,25 +203,29 @@ internal static unsafe class Bf16Attention
         /// over the rest, accumulating in fp32 scratch rows copied to the output at the end.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void WeightedValues(float* p, int stride, int rows, int group, int prefix, int* visible, int pending, int* counts,
+        private void WeightedValues(float* p, float* factors, int stride, int rows, int group, int prefix, int* visible, int pending, int* counts,
             ushort* values, int hd, float** o, Scratch* s)
         {
             int maxPairs = s->MaxPairs, quads = rows / 4;
             new Span<float>(s->Acc, rows * hd).Clear();
             for (int r = 0; r < rows; r++)
             {
-                // each row's probabilities as bf16 in sequence order are its pairs (dwords); a zero completes an odd length
+                // each row's probabilities (its exponentials times the softmax's factor, the product Softmax would
+                // have stored) as bf16 in sequence order are its pairs (dwords); a zero completes an odd length
                 int length = prefix + counts[r / group];
                 ushort* pairs = (ushort*)(s->RowProbs + (long)r * maxPairs);
-                Bf16.FromFloats(new ReadOnlySpan<float>(p + (long)r * stride, length), new Span<ushort>(pairs, length));
+                ScaleToBf16(p + (long)r * stride, factors[r], pairs, length);
                 if (length % 2 != 0) pairs[length] = 0;
             }
             int* common = stackalloc int[Attention.MaxRows / 4 + 1];
             for (int i = 0; i < quads; i++)
             {
-                // the quad's shared pairs lie wholly inside the sequence its rows share
-                common[i] = Attention.CommonLength(4 * i, group, prefix, visible, pending, counts) / 2;
-                int token = 4 * i / group;
+                // the quad's shared pairs lie wholly inside the sequence its rows share; when that is the whole sequence
+                // of each of the 4 rows, the last pair of an odd length (its zero included) is shared as well
+                int shared = Attention.CommonLength(4 * i, group, prefix, visible, pending, counts), token = 4 * i / group;
+                bool whole = true;
+                for (int t = token; t <= (4 * i + 3) / group; t++) whole &= prefix + counts[t] == shared;
+                common[i] = whole ? (shared + 1) / 2 : shared / 2;
                 Pairs(s, 0, common[i], prefix, visible + token * pending, prefix + counts[token], values, hd, s->RowProbs + (long)4 * i * maxPairs, 4L * maxPairs,
                     s->Acc + (long)4 * i * hd, 4);
             }
@@ -215,6 +243,7 @@ internal static unsafe class Bf16Attention
         /// <paramref name="probs"/>. Pairs whose positions are their own slots (the prefix and any pending run that
         /// follows it in order) are read in place; the others are gathered in sequence order into scratch first, with a
         /// zero value past the end. Either way a step meets the same bits.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Pairs(Scratch* s, int j0, int j1, int prefix, int* visible, int length, ushort* values, int hd, uint* probs, long probRowStride,
             float* acc, int m)
         {
@@ -228,21 +257,39 @@ internal static unsafe class Bf16Attention
             ushort* gathered = s->Gathered;
             for (int j = g0; j < j1; j++)
             {
-                ushort* block = gathered + (long)(j - g0) * 2 * hd;
-                for (int e = 0; e < 2; e++)
+                // dword d of a block holds dimension d of its two positions; a slot's value is one half of its pair's dword
+                uint* block = (uint*)(gathered + (long)(j - g0) * 2 * hd);
+                int k = 2 * j, first = k < prefix ? k : visible[k - prefix];
+                uint* v0 = (uint*)(values + (long)(first >> 1) * 2 * hd);
+                if (k + 1 >= length) GatherHalves(block, v0, 16 * (first & 1), null, 0, hd);
+                else
                 {
-                    int k = 2 * j + e;
-                    if (k >= length) { for (int d = 0; d < hd; d++) block[2 * d + e] = 0; continue; }
-                    int slot = k < prefix ? k : visible[k - prefix];
-                    ushort* v = values + (long)(slot >> 1) * 2 * hd + (slot & 1);
-                    for (int d = 0; d < hd; d++) block[2 * d + e] = v[2 * d];
+                    int second = k + 1 < prefix ? k + 1 : visible[k + 1 - prefix];
+                    GatherHalves(block, v0, 16 * (first & 1), (uint*)(values + (long)(second >> 1) * 2 * hd), 16 * (second & 1), hd);
                 }
             }
             Walk(gathered, j1 - g0, hd, probs + (g0 - j0), probRowStride, acc, m);
         }
 
+        /// <summary>block[d] = the bf16 half (<paramref name="shift0"/> 0 = low, 16 = high) of a[d] in the low half and that of
+        /// b[d] in the high half (zero when <paramref name="b"/> is null), for d &lt; hd.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void GatherHalves(uint* block, uint* a, int shift0, uint* b, int shift1, int hd)
+        {
+            int d = 0;
+            var low = Vector512.Create(0xFFFFu);
+            for (; d + 16 <= hd; d += 16)
+            {
+                var x = (Vector512.Load(a + d) >>> shift0) & low;
+                if (b != null) x |= (Vector512.Load(b + d) >>> shift1) << 16;
+                x.Store(block + d);
+            }
+            for (; d < hd; d++) block[d] = (a[d] >> shift0 & 0xFFFF) | (b != null ? b[d] >> shift1 << 16 : 0);
+        }
+
         /// <summary>One kernel call per slice of up to 4 vectors of dimensions over <paramref name="steps"/> value
         /// blocks from <paramref name="blocks"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private void Walk(ushort* blocks, int steps, int hd, uint* probs, long probRowStride, float* acc, int m)
         {
             Bf16ValueKernels.Args args = default;

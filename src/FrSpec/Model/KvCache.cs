@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using FrSpec.Numerics;
 
 namespace FrSpec.Model;
@@ -104,21 +105,42 @@ public sealed class KvCache
     {
         if (IsBf16)
         {
-            var k16 = Keys16[layer];
-            var v16 = Values16[layer];
-            int ko = Key16Offset(head, slot, 0), vo = Value16Offset(head, slot, 0);
-            for (int d = 0; d < HeadDim; d += 2)
-            {
-                k16[ko + d * SlotBlock] = Bf16.FromFloat(key[d]);
-                k16[ko + d * SlotBlock + 1] = Bf16.FromFloat(key[d + 1]);
-            }
-            for (int d = 0; d < HeadDim; d++) v16[vo + 2 * d] = Bf16.FromFloat(value[d]);
+            WriteBf16(layer, head, slot, key, value);
             return;
         }
         var k = Keys[layer];
         int o = KeyOffset(head, slot);
         for (int d = 0; d < HeadDim; d++) k[o + d * SlotBlock] = key[d];
         value[..HeadDim].CopyTo(Values[layer].AsSpan(Offset(head, slot), HeadDim));
+    }
+
+    /// <summary>The bf16 store: both vectors rounded on vectors (<see cref="Bf16Attention.ScaleToBf16"/> with factor 1, the
+    /// bits of Bf16.FromFloat); a key's dimension pairs are dwords 16 apart, a value's dimensions the slot's half of
+    /// its pair's dwords, merged on vectors with the other slot's half.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private unsafe void WriteBf16(int layer, int head, int slot, ReadOnlySpan<float> key, ReadOnlySpan<float> value)
+    {
+        int hd = HeadDim;
+        if (key.Length < hd || value.Length < hd) throw new ArgumentException("key or value shorter than the head size");
+        ushort* rounded = stackalloc ushort[hd];
+        fixed (float* k = key, v = value)
+        fixed (ushort* k16 = Keys16[layer], v16 = Values16[layer])
+        {
+            Bf16Attention.ScaleToBf16(k, 1f, rounded, hd);
+            uint* pairs = (uint*)rounded, kd = (uint*)(k16 + Key16Offset(head, slot, 0));
+            for (int p = 0; p < hd / 2; p++) kd[p * SlotBlock] = pairs[p];
+            Bf16Attention.ScaleToBf16(v, 1f, rounded, hd);
+            uint* vd = (uint*)(v16 + Value16Offset(head, slot & ~1, 0));
+            int shift = 16 * (slot & 1);
+            uint keep = shift == 0 ? 0xFFFF0000u : 0x0000FFFFu;
+            int d = 0;
+            for (; d + 16 <= hd; d += 16)
+            {
+                var merged = (Vector512.Load(vd + d) & Vector512.Create(keep)) | (Vector512.WidenLower(Vector256.Load(rounded + d).ToVector512Unsafe()).AsUInt32() << shift);
+                merged.Store(vd + d);
+            }
+            for (; d < hd; d++) vd[d] = (vd[d] & keep) | (uint)rounded[d] << shift;
+        }
     }
 
     /// <summary>A stored key, as a float (tests).</summary>

@@ -110,7 +110,7 @@ internal sealed class LayerRowWork : IRangeJob
                 {
                     int h = b.Hidden;
                     var x = b.X.AsSpan(t * h, h);
-                    System.Numerics.Tensors.TensorPrimitives.Add(x, b.Tmp.AsSpan(t * h, h), x);
+                    Ops.Add(x, b.Tmp.AsSpan(t * h, h));
                     break;
                 }
                 case Kind.Rotate:

@@ -8,6 +8,7 @@ public static class Bf16
 {
     public static float ToFloat(ushort bits) => BitConverter.Int32BitsToSingle(bits << 16);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] // inlined into fully optimized callers (attention, the KV cache) from their first call
     public static ushort FromFloat(float value)
     {
         uint u = BitConverter.SingleToUInt32Bits(value);

@@ -26,8 +26,25 @@ public static class Ops
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void AddAndNorm(Span<float> x, ReadOnlySpan<float> residual, ReadOnlySpan<float> weight, float eps, Span<float> output)
     {
-        TensorPrimitives.Add(x, residual, x);
+        Add(x, residual);
         RmsNorm(x, weight, eps, output);
+    }
+
+    /// <summary>x ← x + y element by element (TensorPrimitives.Add's bits), written out because TensorPrimitives' AVX-512
+    /// code is jitted at run time and runs at tier 0, many times slower, for its first thousands of calls.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Add(Span<float> x, ReadOnlySpan<float> y)
+    {
+        int n = x.Length, i = 0;
+        if (y.Length < n) throw new ArgumentException("y shorter than x");
+        ref float xs = ref MemoryMarshal.GetReference(x);
+        ref float ys = ref MemoryMarshal.GetReference(y);
+        if (Vector512.IsHardwareAccelerated)
+            for (; i + 16 <= n; i += 16)
+                (Vector512.LoadUnsafe(ref xs, (nuint)i) + Vector512.LoadUnsafe(ref ys, (nuint)i)).StoreUnsafe(ref xs, (nuint)i);
+        for (; i + 8 <= n; i += 8)
+            (Vector256.LoadUnsafe(ref xs, (nuint)i) + Vector256.LoadUnsafe(ref ys, (nuint)i)).StoreUnsafe(ref xs, (nuint)i);
+        for (; i < n; i++) x[i] += y[i];
     }
 
     /// <summary>output = (x · scale) ⊙ weight in one pass, rounding as the two multiplications in turn (each lane is

@@ -132,6 +132,48 @@ public class AttentionTests
         for (int h = 0; h < heads; h++) Assert.Equal(k, output.AsSpan((heads + h) * hd, hd).ToArray()); // one visible slot: weight exactly 1
     }
 
+    /// <summary>The softmax's own maximum (written out on vectors) gives TensorPrimitives.Max's value on every length
+    /// and tail, with −0/+0 ties, −∞ and NaN anywhere.</summary>
+    [Fact]
+    public unsafe void TheSoftmaxMaximumIsTensorPrimitivesMaximum()
+    {
+        var r = new Random(5);
+        float[] specials = [0f, -0f, float.NegativeInfinity, float.NaN, -1e-45f, float.MaxValue];
+        for (int n = 1; n <= 70; n++)
+            for (int trial = 0; trial < 40; trial++)
+            {
+                var x = new float[n];
+                for (int i = 0; i < n; i++) x[i] = trial % 4 >= 2 ? -(float)r.NextDouble() - 1e-3f : (float)(r.NextDouble() * 20 - 10);
+                if (trial % 2 == 1) x[r.Next(n)] = specials[r.Next(specials.Length)];
+                if (trial % 8 == 3) { x[r.Next(n)] = -0f; x[r.Next(n)] = 0f; } // all others negative: the zeros tie (+0 wins)
+                if (trial % 8 == 7) x[r.Next(n)] = -0f; // the only zero is −0
+                float expected = System.Numerics.Tensors.TensorPrimitives.Max(x), got;
+                fixed (float* px = x) got = Attention.Max(px, n);
+                Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(got) || (float.IsNaN(expected) && float.IsNaN(got)),
+                    $"n {n} trial {trial}: {got} vs {expected}");
+            }
+    }
+
+    /// <summary>Attention's vector rounding of x·factor to bf16 has the bits of <see cref="Bf16.FromFloat"/> of the same
+    /// product on every lane and tail: ties to even, NaN, infinities, subnormals, overflow to infinity.</summary>
+    [Fact]
+    public unsafe void RoundingTheProductToBf16IsFromFloatOfTheProduct()
+    {
+        var r = new Random(9);
+        float[] specials = [0f, -0f, float.NaN, float.PositiveInfinity, float.NegativeInfinity, 1e-40f, -3e-39f, float.MaxValue,
+            BitConverter.Int32BitsToSingle(0x3F808000), BitConverter.Int32BitsToSingle(0x3F818000), BitConverter.Int32BitsToSingle(0x7F7FFFFF)];
+        foreach (float factor in new[] { 1f, 0.125f, 1f / 3, 7.5f })
+            for (int n = 0; n <= 50; n++)
+            {
+                var x = new float[n];
+                for (int i = 0; i < n; i++) x[i] = r.Next(3) == 0 ? specials[r.Next(specials.Length)] : BitConverter.Int32BitsToSingle(r.Next());
+                var got = new ushort[n + 1];
+                fixed (float* px = x) fixed (ushort* pg = got) Bf16Attention.ScaleToBf16(px, factor, pg, n);
+                for (int i = 0; i < n; i++) Assert.Equal(Bf16.FromFloat(x[i] * factor), got[i]);
+                Assert.Equal(0, got[n]); // nothing written past n
+            }
+    }
+
     /// <summary>Appends the keys and values of the given source slots, in order, as pending slots.</summary>
     private static void Fill(KvCache cache, float[] keys, float[] values, int[] sourceSlots, int hd, int kvHeads)
     {
