@@ -36,7 +36,8 @@ public sealed class BenchProductsCommand : ICliVerb
                               (peak is double p ? $"; dot-product peak {p:F0} GOP/s" : ""));
             foreach (var r in results)
                 Console.WriteLine($"rows {r.Rows,3}  {r.Variant,-16} {r.Ms,7:F1} ms  {r.RatioToDecode,5:F2}x one row  {r.Gops,6:F0} GOP/s" +
-                                  (peak is double pk ? $"  {100 * r.Gops / pk,5:F1}% of peak" : ""));
+                                  (peak is double pk ? $"  {100 * r.Gops / pk,5:F1}% of peak" : "") +
+                                  "  (" + string.Join(", ", PassProductsProbe.Parts.Select((name, p) => $"{name} {r.PartsMs[p]:F1}")) + " ms)");
             return 0;
         });
         return cmd;

@@ -65,6 +65,10 @@ public class ProductBenchTests
         var results = PassProductsProbe.Measure(model.Target, [1, 9], [ProductTuning.Parse("a"), ProductTuning.Parse("b:ahead=0")], 2);
         Assert.Equal([(1, "a"), (1, "b"), (9, "a"), (9, "b")], results.Select(r => (r.Rows, r.Variant)));
         Assert.All(results, r => Assert.True(r.Ms > 0 && r.DecodeMs > 0 && r.Gops > 0 && r.RatioToDecode > 0, r.ToString()));
+        Assert.All(results, r => Assert.True(r.PartsMs.Length == PassProductsProbe.Parts.Length && r.PartsMs.All(ms => ms > 0), string.Join(" ", r.PartsMs)));
+        // one round: every product kind is timed within its own pass, so the kinds add up to at most the pass
+        var single = PassProductsProbe.Measure(model.Target, [3], [ProductTuning.Parse("a")], 1);
+        Assert.All(single, r => Assert.True(r.PartsMs.All(ms => ms > 0) && r.PartsMs.Sum() <= r.Ms, $"{string.Join(" ", r.PartsMs)} vs {r.Ms}"));
     }
 
     [Fact]
