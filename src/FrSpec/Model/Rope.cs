@@ -88,14 +88,16 @@ public sealed class Rope
         ref float cs = ref MemoryMarshal.GetReference(cos);
         ref float sn = ref MemoryMarshal.GetReference(sin);
         if (Vector256.IsHardwareAccelerated) // emulated vectors are slower than the plain loop
-        for (; i + 8 <= half; i += 8)
         {
-            var a = Vector256.LoadUnsafe(ref lo, (nuint)i);
-            var b = Vector256.LoadUnsafe(ref hi, (nuint)i);
-            var c = Vector256.LoadUnsafe(ref cs, (nuint)i);
-            var s = Vector256.LoadUnsafe(ref sn, (nuint)i);
-            (a * c - b * s).StoreUnsafe(ref lo, (nuint)i);
-            (b * c + a * s).StoreUnsafe(ref hi, (nuint)i);
+            for (; i + 8 <= half; i += 8)
+            {
+                var a = Vector256.LoadUnsafe(ref lo, (nuint)i);
+                var b = Vector256.LoadUnsafe(ref hi, (nuint)i);
+                var c = Vector256.LoadUnsafe(ref cs, (nuint)i);
+                var s = Vector256.LoadUnsafe(ref sn, (nuint)i);
+                (a * c - b * s).StoreUnsafe(ref lo, (nuint)i);
+                (b * c + a * s).StoreUnsafe(ref hi, (nuint)i);
+            }
         }
         for (; i < half; i++)
         {

@@ -55,4 +55,21 @@ public class Bf16Tests
             for (int i = n; i < got.Length; i++) Assert.True(got[i] == 0, $"n {n}: element {i} written past the end");
         }
     }
+
+    /// <summary>Rounding through bf16 and back (the fast precision's activations on fp32 kernels) is ToFloat(FromFloat(x))
+    /// to the bit on every lane and tail, and writes nothing past the source's length.</summary>
+    [Fact]
+    public void RoundIsFromFloatThenToFloat()
+    {
+        var r = new Random(12);
+        for (int n = 0; n <= 50; n++)
+        {
+            var x = Values(r, n);
+            var got = new float[n + Guard];
+            Bf16.Round(x, got);
+            for (int i = 0; i < n; i++)
+                Assert.True(BitConverter.SingleToInt32Bits(Bf16.ToFloat(Bf16.FromFloat(x[i]))) == BitConverter.SingleToInt32Bits(got[i]), $"n {n} element {i}: {x[i]}");
+            for (int i = n; i < got.Length; i++) Assert.True(BitConverter.SingleToInt32Bits(got[i]) == 0, $"n {n}: element {i} written past the end");
+        }
+    }
 }
