@@ -95,13 +95,17 @@ internal static class Attention
     /// (lane = index mod 16, then a fixed reduction) and stay batch-invariant. With <paramref name="factors"/> the rows are
     /// left as exponentials and head h's normalising factor goes to factors[h] (1/sum, or 1 where the row is not scaled),
     /// for a caller that multiplies as it reads: each probability is then the same single product.
-    /// Everything here is written out on vectors rather than through TensorPrimitives: its AVX-512 code is compiled at run
-    /// time and starts at tier 0, several times slower, for the first thousands of calls.
+    /// Written once over the vector width <typeparamref name="TL"/> (the caller's choice), 16 elements per step: one
+    /// 16-lane vector or two 8-lane ones hold the same 16 lanes and run the same operations on them, so both widths give
+    /// the same bits. Everything here is written out on vectors rather than through TensorPrimitives: its AVX-512 code
+    /// is compiled at run time and starts at tier 0, several times slower, for the first thousands of calls.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static unsafe void Softmax(float* p, int stride, int group, int prefix, int* visible, int count, float* factors = null)
+    internal static unsafe void Softmax<TL, TV>(float* p, int stride, int group, int prefix, int* visible, int count, float* factors = null)
+        where TL : ISimdLanes<TV> where TV : struct
     {
         int length = prefix + count;
+        bool two = TL.Count == 8; // a step's second 8 lanes in their own vector
         float* tail = stackalloc float[16];
         for (int h = 0; h < group; h++)
         {
@@ -109,101 +113,49 @@ internal static class Attention
             if (factors != null) factors[h] = 1f;
             for (int j = 0; j < count; j++) row[prefix + j] = row[visible[j]]; // visible[j] ≥ prefix + j: a forward move
             if (length == 0) continue;
-            float max = Max(row, length);
+            float max = Ops.Max<TL, TV>(row, length);
             if (float.IsNegativeInfinity(max)) { new Span<float>(row, length).Clear(); continue; }
             // e^(s − max), the subtraction as its own rounding step (as VectorExp.Exp); the tail padded with −∞, whose
-            // exponentials are exact zeros in the sums. 16 lanes in one vector or two halves: the same lanes, the same bits.
+            // exponentials are exact zeros in the sums
+            var m = TL.Broadcast(max);
+            TV a0 = TL.Zero, a1 = TL.Zero;
             int k = 0;
-            Vector256<float> sum8;
-            if (Vector512.IsHardwareAccelerated)
+            for (; k + 16 <= length; k += 16)
             {
-                var m = Vector512.Create(max);
-                var a = Vector512<float>.Zero;
-                for (; k + 16 <= length; k += 16)
+                var e0 = VectorExp.Exp<TL, TV>(TL.Subtract(TL.Load(row + k), m));
+                TL.Store(e0, row + k);
+                a0 = TL.Add(a0, e0);
+                if (two)
                 {
-                    var e = VectorExp.Exp16(Vector512.Load(row + k) - m);
-                    e.Store(row + k);
-                    a += e;
+                    var e1 = VectorExp.Exp<TL, TV>(TL.Subtract(TL.Load(row + k + 8), m));
+                    TL.Store(e1, row + k + 8);
+                    a1 = TL.Add(a1, e1);
                 }
-                if (k < length)
-                {
-                    for (int i = 0; i < 16; i++) tail[i] = k + i < length ? row[k + i] : float.NegativeInfinity;
-                    var e = VectorExp.Exp16(Vector512.Load(tail) - m);
-                    e.Store(tail);
-                    a += e;
-                    for (int i = 0; k + i < length; i++) row[k + i] = tail[i];
-                }
-                sum8 = a.GetLower() + a.GetUpper();
             }
-            else
+            if (k < length)
             {
-                var m = Vector256.Create(max);
-                Vector256<float> a0 = Vector256<float>.Zero, a1 = Vector256<float>.Zero;
-                for (; k + 16 <= length; k += 16)
+                for (int i = 0; i < 16; i++) tail[i] = k + i < length ? row[k + i] : float.NegativeInfinity;
+                var e0 = VectorExp.Exp<TL, TV>(TL.Subtract(TL.Load(tail), m));
+                TL.Store(e0, tail);
+                a0 = TL.Add(a0, e0);
+                if (two)
                 {
-                    var e0 = VectorExp.Exp8(Vector256.Load(row + k) - m);
-                    var e1 = VectorExp.Exp8(Vector256.Load(row + k + 8) - m);
-                    e0.Store(row + k); e1.Store(row + k + 8);
-                    a0 += e0; a1 += e1;
+                    var e1 = VectorExp.Exp<TL, TV>(TL.Subtract(TL.Load(tail + 8), m));
+                    TL.Store(e1, tail + 8);
+                    a1 = TL.Add(a1, e1);
                 }
-                if (k < length)
-                {
-                    for (int i = 0; i < 16; i++) tail[i] = k + i < length ? row[k + i] : float.NegativeInfinity;
-                    var e0 = VectorExp.Exp8(Vector256.Load(tail) - m);
-                    var e1 = VectorExp.Exp8(Vector256.Load(tail + 8) - m);
-                    e0.Store(tail); e1.Store(tail + 8);
-                    a0 += e0; a1 += e1;
-                    for (int i = 0; k + i < length; i++) row[k + i] = tail[i];
-                }
-                sum8 = a0 + a1;
+                for (int i = 0; k + i < length; i++) row[k + i] = tail[i];
             }
-            float sum = Vector256.Sum(sum8);
+            // the fixed reduction of the 16 lane sums: lane l + 8 onto lane l, then Vector256.Sum's order
+            TL.Store(a0, tail);
+            if (two) TL.Store(a1, tail + 8);
+            float sum = Vector256.Sum(Vector256.Load(tail) + Vector256.Load(tail + 8));
             if (sum > 0)
             {
                 if (factors != null) factors[h] = 1f / sum;
-                else Scale(row, length, 1f / sum);
+                else Ops.Scale<TL, TV>(row, length, 1f / sum);
             }
         }
-    }
-
-    /// <summary>The largest of x[0, n) (n ≥ 1), as TensorPrimitives.Max: NaN if any is NaN, +0 above −0 (the vector and
-    /// scalar maxima are IEEE 754:2019 maximum, so the order of the comparisons does not matter).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static unsafe float Max(float* x, int n)
-    {
-        int k = 0;
-        float max;
-        if (n >= 16 && Vector512.IsHardwareAccelerated)
-        {
-            var m = Vector512.Load(x);
-            for (k = 16; k + 16 <= n; k += 16) m = Vector512.Max(m, Vector512.Load(x + k));
-            var m8 = Vector256.Max(m.GetLower(), m.GetUpper());
-            var m4 = Vector128.Max(m8.GetLower(), m8.GetUpper());
-            max = MathF.Max(MathF.Max(m4[0], m4[1]), MathF.Max(m4[2], m4[3]));
-        }
-        else if (n >= 8)
-        {
-            var m = Vector256.Load(x);
-            for (k = 8; k + 8 <= n; k += 8) m = Vector256.Max(m, Vector256.Load(x + k));
-            var m4 = Vector128.Max(m.GetLower(), m.GetUpper());
-            max = MathF.Max(MathF.Max(m4[0], m4[1]), MathF.Max(m4[2], m4[3]));
-        }
-        else { max = x[0]; k = 1; }
-        for (; k < n; k++) max = MathF.Max(max, x[k]);
-        return max;
-    }
-
-    /// <summary>x[0, n) ← x·factor, one IEEE product per element (TensorPrimitives.Multiply's bits).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static unsafe void Scale(float* x, int n, float factor)
-    {
-        int k = 0;
-        var f16 = Vector512.Create(factor);
-        if (Vector512.IsHardwareAccelerated)
-            for (; k + 16 <= n; k += 16) (Vector512.Load(x + k) * f16).Store(x + k);
-        var f8 = Vector256.Create(factor);
-        for (; k + 8 <= n; k += 8) (Vector256.Load(x + k) * f8).Store(x + k);
-        for (; k < n; k++) x[k] *= factor;
     }
 
     /// <summary>The length of the sequence rows [r0, r0 + 4) share: the prefix, then the visible pending slots their
@@ -275,7 +227,7 @@ internal static class Attention
 
                     Scores<TL, TV>(qRows, rows, hd, pk + Cache.KeyBase(g), padded, ps, Scale);
                     for (int i = 0; i < tokens; i++)
-                        Softmax(ps + i * group * padded, padded, group, prefix, vis + i * pending, counts[i]);
+                        Softmax<TL, TV>(ps + i * group * padded, padded, group, prefix, vis + i * pending, counts[i]);
                     WeightedValues<TL, TV>(ps, padded, rows, group, prefix, vis, pending, counts, pv + Cache.Offset(g, 0), hd, oRows);
                 }
             }
@@ -332,7 +284,7 @@ internal static class Attention
 
         /// <summary>
         /// o[r] = Σ_k p[r, k]·v[slot k] over each row's visible sequence (the prefix, then its visible pending slots, in
-        /// the order of <see cref="Softmax"/>'s rows). Rows go 4 at a time over the part of the sequence the 4 have in
+        /// the order of <see cref="Softmax{TL, TV}"/>'s rows). Rows go 4 at a time over the part of the sequence the 4 have in
         /// common, chunk by chunk, so that each chunk of values is read from L1 by every row group; then each row runs
         /// alone over the rest of its sequence. Accumulators start at zero in the output and are parked there between
         /// the passes.

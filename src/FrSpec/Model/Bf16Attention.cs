@@ -47,26 +47,6 @@ internal static unsafe class Bf16Attention
         job.Cache = null!; job.Mask = null!; job.Q = null!; job.Output = null!; job.Kernels = null!; job.ValueKernels = null!;
     }
 
-    /// <summary>dst[i] = bf16(src[i]·factor) for i &lt; n: one IEEE product, then <see cref="Bf16.FromFloat"/>'s rounding
-    /// (to nearest even, NaN kept a NaN) on 16 lanes, the tail through FromFloat itself.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static void ScaleToBf16(float* src, float factor, ushort* dst, int n)
-    {
-        int i = 0;
-        var f = Vector512.Create(factor);
-        var abs = Vector512.Create(0x7FFFFFFFu);
-        var inf = Vector512.Create(0x7F800000u);
-        for (; i + 16 <= n; i += 16)
-        {
-            var u = (Vector512.Load(src + i) * f).AsUInt32();
-            var rounded = (u + Vector512.Create(0x7FFFu) + ((u >> 16) & Vector512<uint>.One)) >> 16;
-            var nan = Vector512.GreaterThan(u & abs, inf);
-            var bits = Vector512.ConditionalSelect(nan, (u >> 16) | Vector512.Create(0x40u), rounded);
-            Vector256.Store(Vector512.Narrow(bits, bits).GetLower(), dst + i); // values below 2^16: narrowing keeps them
-        }
-        for (; i < n; i++) dst[i] = Bf16.FromFloat(src[i] * factor);
-    }
-
     private sealed class Job : IRangeJob
     {
         public Bf16PanelKernels Kernels = null!;
@@ -138,7 +118,13 @@ internal static unsafe class Bf16Attention
                     PackQueries(qRows, rows, pairs, Scale, qp);
                     Scores(Kernels, qp, rows, pairs, pk + Cache.KeyBase(g), padded, ps);
                     for (int i = 0; i < tokens; i++)
-                        Attention.Softmax(ps + i * group * padded, padded, group, prefix, vis + i * pending, counts[i], factors + i * group);
+                    {
+                        float* rowScores = ps + i * group * padded, rowFactors = factors + i * group;
+                        int* rowVisible = vis + i * pending;
+                        if (Vector512.IsHardwareAccelerated) // either width gives the same bits
+                            Attention.Softmax<Lanes512, Vector512<float>>(rowScores, padded, group, prefix, rowVisible, counts[i], rowFactors);
+                        else Attention.Softmax<Lanes256, Vector256<float>>(rowScores, padded, group, prefix, rowVisible, counts[i], rowFactors);
+                    }
                     WeightedValues(ps, factors, padded, rows, group, prefix, vis, pending, counts, pv + Cache.KeyBase(g), hd, oRows, &scratch);
                 }
             }
@@ -165,7 +151,7 @@ internal static unsafe class Bf16Attention
                 uint* x = qp + (long)i0 * pairs;
                 for (int j = 0; j < m; j++)
                 {
-                    ScaleToBf16(q[i0 + j], scale, (ushort*)row, 2 * pairs);
+                    Bf16.FromScaledFloats(q[i0 + j], scale, (ushort*)row, 2 * pairs);
                     for (int p = 0; p < pairs; p++) x[p * m + j] = row[p];
                 }
                 i0 += m;
@@ -214,14 +200,18 @@ internal static unsafe class Bf16Attention
                 // have stored) as bf16 in sequence order are its pairs (dwords); a zero completes an odd length
                 int length = prefix + counts[r / group];
                 ushort* pairs = (ushort*)(s->RowProbs + (long)r * maxPairs);
-                ScaleToBf16(p + (long)r * stride, factors[r], pairs, length);
+                Bf16.FromScaledFloats(p + (long)r * stride, factors[r], pairs, length);
                 if (length % 2 != 0) pairs[length] = 0;
             }
             int* common = stackalloc int[Attention.MaxRows / 4 + 1];
             for (int i = 0; i < quads; i++)
             {
                 // the quad's shared pairs lie wholly inside the sequence its rows share; when that is the whole sequence
-                // of each of the 4 rows, the last pair of an odd length (its zero included) is shared as well
+                // of each of the 4 rows, the last pair of an odd length (its zero included) is shared as well. That is
+                // exact: each row then has that same length L, so step (L − 1)/2 is, for every row, the block of
+                // position L − 1's value with a zero partner (always gathered: no slot follows it in place) and the
+                // row's own probability paired with the zero its pairs end with — what the row's lone pass would meet,
+                // added to the same accumulator in the same place of its chain; the quad only shares the block's load
                 int shared = Attention.CommonLength(4 * i, group, prefix, visible, pending, counts), token = 4 * i / group;
                 bool whole = true;
                 for (int t = token; t <= (4 * i + 3) / group; t++) whole &= prefix + counts[t] == shared;

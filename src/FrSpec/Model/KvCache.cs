@@ -114,30 +114,33 @@ public sealed class KvCache
         value[..HeadDim].CopyTo(Values[layer].AsSpan(Offset(head, slot), HeadDim));
     }
 
-    /// <summary>The bf16 store: both vectors rounded on vectors (<see cref="Bf16Attention.ScaleToBf16"/> with factor 1, the
-    /// bits of Bf16.FromFloat); a key's dimension pairs are dwords 16 apart, a value's dimensions the slot's half of
-    /// its pair's dwords, merged on vectors with the other slot's half.</summary>
+    /// <summary>The bf16 store: both vectors rounded on vectors (<see cref="Bf16.FromFloats"/>, the bits of
+    /// Bf16.FromFloat); a key's dimension pairs are dwords 16 apart, a value's dimensions the slot's half of its pair's
+    /// dwords, merged on vectors with the other slot's half.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private unsafe void WriteBf16(int layer, int head, int slot, ReadOnlySpan<float> key, ReadOnlySpan<float> value)
     {
         int hd = HeadDim;
         if (key.Length < hd || value.Length < hd) throw new ArgumentException("key or value shorter than the head size");
         ushort* rounded = stackalloc ushort[hd];
-        fixed (float* k = key, v = value)
+        var roundedSpan = new Span<ushort>(rounded, hd);
         fixed (ushort* k16 = Keys16[layer], v16 = Values16[layer])
         {
-            Bf16Attention.ScaleToBf16(k, 1f, rounded, hd);
+            Bf16.FromFloats(key[..hd], roundedSpan);
             uint* pairs = (uint*)rounded, kd = (uint*)(k16 + Key16Offset(head, slot, 0));
             for (int p = 0; p < hd / 2; p++) kd[p * SlotBlock] = pairs[p];
-            Bf16Attention.ScaleToBf16(v, 1f, rounded, hd);
+            Bf16.FromFloats(value[..hd], roundedSpan);
             uint* vd = (uint*)(v16 + Value16Offset(head, slot & ~1, 0));
             int shift = 16 * (slot & 1);
             uint keep = shift == 0 ? 0xFFFF0000u : 0x0000FFFFu;
+            // each dword is read and written back whole, the other slot's half included: safe only because a layer's
+            // stores run one at a time on one thread (a concurrent store to the pair's other slot could be lost)
             int d = 0;
             for (; d + 16 <= hd; d += 16)
             {
-                var merged = (Vector512.Load(vd + d) & Vector512.Create(keep)) | (Vector512.WidenLower(Vector256.Load(rounded + d).ToVector512Unsafe()).AsUInt32() << shift);
-                merged.Store(vd + d);
+                var other = Vector512.Load(vd + d) & Vector512.Create(keep);
+                var mine = Vector512.WidenLower(Vector256.Load(rounded + d).ToVector512Unsafe()).AsUInt32() << shift;
+                (other | mine).Store(vd + d);
             }
             for (; d < hd; d++) vd[d] = (vd[d] & keep) | (uint)rounded[d] << shift;
         }

@@ -76,8 +76,8 @@ public sealed class Rope
     }
 
     /// <summary>Rotates one head vector in place with the table row of its token: v[i] = a·cos − b·sin and
-    /// v[i + half] = b·cos + a·sin, each product and the sum its own IEEE operation, on vectors and then one at a time
-    /// (the same bits either way).</summary>
+    /// v[i + half] = b·cos + a·sin, each product and the sum its own IEEE operation, on vectors (where the machine has
+    /// them) and then one at a time (the same bits either way).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Apply(Span<float> v, ReadOnlySpan<float> cos, ReadOnlySpan<float> sin)
     {
@@ -87,14 +87,17 @@ public sealed class Rope
         ref float hi = ref Unsafe.Add(ref lo, half);
         ref float cs = ref MemoryMarshal.GetReference(cos);
         ref float sn = ref MemoryMarshal.GetReference(sin);
-        for (; i + 8 <= half; i += 8)
+        if (Vector256.IsHardwareAccelerated) // emulated vectors are slower than the plain loop
         {
-            var a = Vector256.LoadUnsafe(ref lo, (nuint)i);
-            var b = Vector256.LoadUnsafe(ref hi, (nuint)i);
-            var c = Vector256.LoadUnsafe(ref cs, (nuint)i);
-            var s = Vector256.LoadUnsafe(ref sn, (nuint)i);
-            (a * c - b * s).StoreUnsafe(ref lo, (nuint)i);
-            (b * c + a * s).StoreUnsafe(ref hi, (nuint)i);
+            for (; i + 8 <= half; i += 8)
+            {
+                var a = Vector256.LoadUnsafe(ref lo, (nuint)i);
+                var b = Vector256.LoadUnsafe(ref hi, (nuint)i);
+                var c = Vector256.LoadUnsafe(ref cs, (nuint)i);
+                var s = Vector256.LoadUnsafe(ref sn, (nuint)i);
+                (a * c - b * s).StoreUnsafe(ref lo, (nuint)i);
+                (b * c + a * s).StoreUnsafe(ref hi, (nuint)i);
+            }
         }
         for (; i < half; i++)
         {

@@ -31,7 +31,8 @@ public static class Ops
     }
 
     /// <summary>x ← x + y element by element (TensorPrimitives.Add's bits), written out because TensorPrimitives' AVX-512
-    /// code is jitted at run time and runs at tier 0, many times slower, for its first thousands of calls.</summary>
+    /// code is jitted at run time and runs at tier 0, many times slower, for its first thousands of calls. Vectors only
+    /// where the machine has them (emulated ones are slower than the plain loop); the plain loop gives the same bits.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Add(Span<float> x, ReadOnlySpan<float> y)
     {
@@ -42,9 +43,58 @@ public static class Ops
         if (Vector512.IsHardwareAccelerated)
             for (; i + 16 <= n; i += 16)
                 (Vector512.LoadUnsafe(ref xs, (nuint)i) + Vector512.LoadUnsafe(ref ys, (nuint)i)).StoreUnsafe(ref xs, (nuint)i);
-        for (; i + 8 <= n; i += 8)
-            (Vector256.LoadUnsafe(ref xs, (nuint)i) + Vector256.LoadUnsafe(ref ys, (nuint)i)).StoreUnsafe(ref xs, (nuint)i);
+        if (Vector256.IsHardwareAccelerated)
+            for (; i + 8 <= n; i += 8)
+                (Vector256.LoadUnsafe(ref xs, (nuint)i) + Vector256.LoadUnsafe(ref ys, (nuint)i)).StoreUnsafe(ref xs, (nuint)i);
         for (; i < n; i++) x[i] += y[i];
+    }
+
+    /// <summary>
+    /// The largest of x[0, n) (n ≥ 1), 16 elements per step (one 16-lane or two 8-lane vectors of
+    /// <typeparamref name="TL"/>; the caller picks the width). TensorPrimitives.Max's value: the same bits, NaN payloads
+    /// aside (NaN if any element is NaN, but of a row with two different NaNs either may come out here and the other
+    /// there), +0 above −0. Every maximum here, vector and scalar, is IEEE 754:2019 maximum, so neither the width nor
+    /// the order of the comparisons changes the value.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe float Max<TL, TV>(float* x, int n) where TL : ISimdLanes<TV> where TV : struct
+    {
+        int k = 0;
+        float max = float.NegativeInfinity; // the maximum's identity: max(−∞, v) is v, −0 and NaN included
+        if (Vector256.IsHardwareAccelerated && n >= 16) // emulated vectors are slower than the plain loop
+        {
+            bool two = TL.Count == 8;
+            TV m0 = TL.Load(x), m1 = two ? TL.Load(x + 8) : m0;
+            for (k = 16; k + 16 <= n; k += 16)
+            {
+                m0 = TL.Max(m0, TL.Load(x + k));
+                if (two) m1 = TL.Max(m1, TL.Load(x + k + 8));
+            }
+            float* lanes = stackalloc float[16];
+            TL.Store(m0, lanes);
+            if (two) TL.Store(m1, lanes + 8);
+            for (int l = 0; l < 16; l++) max = MathF.Max(max, lanes[l]);
+        }
+        for (; k < n; k++) max = MathF.Max(max, x[k]);
+        return max;
+    }
+
+    /// <summary>x[0, n) ← x·factor, one IEEE product per element (TensorPrimitives.Multiply's bits), 16 elements per
+    /// step on <typeparamref name="TL"/>'s vectors where the machine has vectors, the rest one at a time.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static unsafe void Scale<TL, TV>(float* x, int n, float factor) where TL : ISimdLanes<TV> where TV : struct
+    {
+        int k = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var f = TL.Broadcast(factor);
+            for (; k + 16 <= n; k += 16)
+            {
+                TL.Store(TL.Multiply(TL.Load(x + k), f), x + k);
+                if (TL.Count == 8) TL.Store(TL.Multiply(TL.Load(x + k + 8), f), x + k + 8);
+            }
+        }
+        for (; k < n; k++) x[k] *= factor;
     }
 
     /// <summary>output = (x · scale) ⊙ weight in one pass, rounding as the two multiplications in turn (each lane is
@@ -63,9 +113,12 @@ public static class Ops
             for (; i + 16 <= n; i += 16)
                 (Vector512.LoadUnsafe(ref xs, (nuint)i) * s16 * Vector512.LoadUnsafe(ref ws, (nuint)i)).StoreUnsafe(ref os, (nuint)i);
         }
-        var s8 = Vector256.Create(scale);
-        for (; i + 8 <= n; i += 8)
-            (Vector256.LoadUnsafe(ref xs, (nuint)i) * s8 * Vector256.LoadUnsafe(ref ws, (nuint)i)).StoreUnsafe(ref os, (nuint)i);
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var s8 = Vector256.Create(scale);
+            for (; i + 8 <= n; i += 8)
+                (Vector256.LoadUnsafe(ref xs, (nuint)i) * s8 * Vector256.LoadUnsafe(ref ws, (nuint)i)).StoreUnsafe(ref os, (nuint)i);
+        }
         for (; i < n; i++) output[i] = x[i] * scale * weight[i];
     }
 

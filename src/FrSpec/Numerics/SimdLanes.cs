@@ -35,6 +35,9 @@ internal unsafe interface ISimdLanes<TVec> where TVec : struct
     /// The full-range conversion, for a few scales per block, is <see cref="Quantized.Avx2Int8Kernel.Halves"/>.</summary>
     static abstract TVec WidenF16(ushort* p);
     static abstract TVec Add(TVec a, TVec b);
+    static abstract TVec Subtract(TVec a, TVec b);
+    /// <summary>Lane-wise IEEE 754:2019 maximum: NaN if either is NaN, +0 above −0.</summary>
+    static abstract TVec Max(TVec a, TVec b);
     /// <summary>max(min(x, high), low).</summary>
     static abstract TVec Clamp(TVec x, float low, float high);
     /// <summary>Round to nearest, ties to even.</summary>
@@ -74,6 +77,8 @@ internal readonly unsafe struct Lanes256 : ISimdLanes<Vector256<float>>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Add(Vector256<float> a, Vector256<float> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Subtract(Vector256<float> a, Vector256<float> b) => a - b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Max(Vector256<float> a, Vector256<float> b) => Vector256.Max(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Clamp(Vector256<float> x, float low, float high) => Vector256.Max(Vector256.Min(x, Vector256.Create(high)), Vector256.Create(low));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Round(Vector256<float> x) => Vector256.Round(x);
@@ -113,6 +118,8 @@ internal readonly unsafe struct Lanes512 : ISimdLanes<Vector512<float>>
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Add(Vector512<float> a, Vector512<float> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Subtract(Vector512<float> a, Vector512<float> b) => a - b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Max(Vector512<float> a, Vector512<float> b) => Vector512.Max(a, b);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Clamp(Vector512<float> x, float low, float high) => Vector512.Max(Vector512.Min(x, Vector512.Create(high)), Vector512.Create(low));
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Round(Vector512<float> x) => Vector512.Round(x);

@@ -42,9 +42,9 @@ internal static class VectorExp
     public static Vector512<float> Exp16(Vector512<float> x) => Exp<Lanes512, Vector512<float>>(x);
 
     /// <summary>The one definition of the vector exp, compiled per width (struct type arguments are specialised and the
-    /// lane operations inlined).</summary>
+    /// lane operations inlined); width-generic callers (attention's softmax) call it directly.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TVec Exp<TL, TVec>(TVec x) where TL : ISimdLanes<TVec> where TVec : struct
+    internal static TVec Exp<TL, TVec>(TVec x) where TL : ISimdLanes<TVec> where TVec : struct
     {
         var input = x;
         x = TL.Clamp(x, -87.3f, 88.37f);

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using FrSpec.Model;
 using FrSpec.Numerics;
 
@@ -132,8 +133,9 @@ public class AttentionTests
         for (int h = 0; h < heads; h++) Assert.Equal(k, output.AsSpan((heads + h) * hd, hd).ToArray()); // one visible slot: weight exactly 1
     }
 
-    /// <summary>The softmax's own maximum (written out on vectors) gives TensorPrimitives.Max's value on every length
-    /// and tail, with −0/+0 ties, −∞ and NaN anywhere.</summary>
+    /// <summary>The softmax's own maximum (<see cref="Ops.Max{TL, TV}"/>, written out on vectors) gives
+    /// TensorPrimitives.Max's value on every length and tail, on both widths, with −0/+0 ties, −∞ and NaN anywhere: the
+    /// same bits, NaN payloads aside (one NaN per row here, so the payloads agree too, but only NaN-ness is asserted).</summary>
     [Fact]
     public unsafe void TheSoftmaxMaximumIsTensorPrimitivesMaximum()
     {
@@ -147,31 +149,65 @@ public class AttentionTests
                 if (trial % 2 == 1) x[r.Next(n)] = specials[r.Next(specials.Length)];
                 if (trial % 8 == 3) { x[r.Next(n)] = -0f; x[r.Next(n)] = 0f; } // all others negative: the zeros tie (+0 wins)
                 if (trial % 8 == 7) x[r.Next(n)] = -0f; // the only zero is −0
-                float expected = System.Numerics.Tensors.TensorPrimitives.Max(x), got;
-                fixed (float* px = x) got = Attention.Max(px, n);
-                Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(got) || (float.IsNaN(expected) && float.IsNaN(got)),
-                    $"n {n} trial {trial}: {got} vs {expected}");
+                float expected = System.Numerics.Tensors.TensorPrimitives.Max(x), got16, got8;
+                fixed (float* px = x)
+                {
+                    got16 = Ops.Max<Lanes512, Vector512<float>>(px, n);
+                    got8 = Ops.Max<Lanes256, Vector256<float>>(px, n);
+                }
+                foreach (var (got, width) in new[] { (got16, 16), (got8, 8) })
+                    Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(got) || (float.IsNaN(expected) && float.IsNaN(got)),
+                        $"n {n} trial {trial}, {width} lanes: {got} vs {expected}");
             }
     }
 
-    /// <summary>Attention's vector rounding of x·factor to bf16 has the bits of <see cref="Bf16.FromFloat"/> of the same
-    /// product on every lane and tail: ties to even, NaN, infinities, subnormals, overflow to infinity.</summary>
+    /// <summary>The softmax on 16-lane and on 8-lane vectors, called on one machine, gives the same bits (probabilities,
+    /// or exponentials and factors) on every length and tail, with prefixes and moved pending slots, −∞ scores (masked
+    /// out), all-−∞ rows and rows with one huge score; and its probabilities are within 1e-6 of a double softmax.</summary>
     [Fact]
-    public unsafe void RoundingTheProductToBf16IsFromFloatOfTheProduct()
+    public unsafe void TheSoftmaxGivesTheSameBitsOnBothWidths()
     {
-        var r = new Random(9);
-        float[] specials = [0f, -0f, float.NaN, float.PositiveInfinity, float.NegativeInfinity, 1e-40f, -3e-39f, float.MaxValue,
-            BitConverter.Int32BitsToSingle(0x3F808000), BitConverter.Int32BitsToSingle(0x3F818000), BitConverter.Int32BitsToSingle(0x7F7FFFFF)];
-        foreach (float factor in new[] { 1f, 0.125f, 1f / 3, 7.5f })
-            for (int n = 0; n <= 50; n++)
-            {
-                var x = new float[n];
-                for (int i = 0; i < n; i++) x[i] = r.Next(3) == 0 ? specials[r.Next(specials.Length)] : BitConverter.Int32BitsToSingle(r.Next());
-                var got = new ushort[n + 1];
-                fixed (float* px = x) fixed (ushort* pg = got) Bf16Attention.ScaleToBf16(px, factor, pg, n);
-                for (int i = 0; i < n; i++) Assert.Equal(Bf16.FromFloat(x[i] * factor), got[i]);
-                Assert.Equal(0, got[n]); // nothing written past n
-            }
+        var r = new Random(11);
+        const int group = 3;
+        foreach (bool withFactors in new[] { false, true })
+            for (int length = 1; length <= 53; length++)
+                for (int trial = 0; trial < 6; trial++)
+                {
+                    int prefix = trial % 3 == 0 ? length : r.Next(length + 1), count = length - prefix, stride = length + 7;
+                    var scores = new float[group * stride];
+                    for (int i = 0; i < scores.Length; i++) scores[i] = (float)(r.NextDouble() * 30 - 15);
+                    if (trial == 1) scores[r.Next(length)] = float.NegativeInfinity;
+                    if (trial == 2) Array.Fill(scores, float.NegativeInfinity, 0, stride); // head 0 sees nothing
+                    if (trial == 4) scores[stride + r.Next(length)] = 1e30f;
+                    // the visible pending slots: count of the stride − prefix slots after the prefix, in order
+                    var visible = Enumerable.Range(prefix, stride - prefix).OrderBy(_ => r.Next()).Take(count).Order().ToArray();
+                    var wide = (float[])scores.Clone();
+                    var narrow = (float[])scores.Clone();
+                    var factors16 = new float[group];
+                    var factors8 = new float[group];
+                    fixed (float* pw = wide, pn = narrow, f16 = factors16, f8 = factors8)
+                    fixed (int* pv = visible)
+                    {
+                        Attention.Softmax<Lanes512, Vector512<float>>(pw, stride, group, prefix, pv, count, withFactors ? f16 : null);
+                        Attention.Softmax<Lanes256, Vector256<float>>(pn, stride, group, prefix, pv, count, withFactors ? f8 : null);
+                    }
+                    string where = $"length {length} prefix {prefix} trial {trial} factors {withFactors}";
+                    Assert.True(wide.AsSpan().SequenceEqual(narrow), where);
+                    Assert.True(factors16.AsSpan().SequenceEqual(factors8), where);
+                    for (int h = 0; h < group; h++)
+                    {
+                        // the reference over the same visible sequence: the prefix, then the visible pending slots
+                        var sequence = Enumerable.Range(0, prefix).Concat(visible).Select(s => (double)scores[h * stride + s]).ToArray();
+                        double max = sequence.Max();
+                        if (double.IsNegativeInfinity(max)) continue;
+                        double sum = sequence.Sum(v => Math.Exp(v - max));
+                        for (int k = 0; k < length; k++)
+                        {
+                            double p = wide[h * stride + k] * (withFactors ? factors16[h] : 1.0), expected = Math.Exp(sequence[k] - max) / sum;
+                            Assert.True(Math.Abs(p - expected) <= 1e-6, $"{where} head {h} index {k}: {p} vs {expected}");
+                        }
+                    }
+                }
     }
 
     /// <summary>Appends the keys and values of the given source slots, in order, as pending slots.</summary>
