@@ -43,33 +43,31 @@ public class Bf16Tests
     /// <summary>The span rounding (the fast precision's activations, the bf16 cache's stores) has FromFloat's bits on
     /// every lane and tail and writes nothing past the source's length.</summary>
     [Fact]
-    public void FromFloatsIsFromFloatOfEachElement()
-    {
-        var r = new Random(10);
-        for (int n = 0; n <= 50; n++)
-        {
-            var x = Values(r, n);
-            var got = new ushort[n + Guard];
-            Bf16.FromFloats(x, got);
-            for (int i = 0; i < n; i++) Assert.True(Bf16.FromFloat(x[i]) == got[i], $"n {n} element {i}: {x[i]}");
-            for (int i = n; i < got.Length; i++) Assert.True(got[i] == 0, $"n {n}: element {i} written past the end");
-        }
-    }
+    public void FromFloatsIsFromFloatOfEachElement() =>
+        EveryLength(10, (x, got) => Bf16.FromFloats(x, got), x => Bf16.FromFloat(x));
 
     /// <summary>Rounding through bf16 and back (the fast precision's activations on fp32 kernels) is ToFloat(FromFloat(x))
     /// to the bit on every lane and tail, and writes nothing past the source's length.</summary>
     [Fact]
-    public void RoundIsFromFloatThenToFloat()
+    public void RoundIsFromFloatThenToFloat() =>
+        EveryLength(12, (x, got) => Bf16.Round(x, got), x => Bf16.ToFloat(Bf16.FromFloat(x)));
+
+    /// <summary>For lengths 0–50: <paramref name="run"/> writes <paramref name="expected"/> of each element, bit for bit,
+    /// and leaves the guard past the end at zero.</summary>
+    private static void EveryLength<T>(int seed, Action<float[], T[]> run, Func<float, T> expected) where T : unmanaged
     {
-        var r = new Random(12);
+        var r = new Random(seed);
         for (int n = 0; n <= 50; n++)
         {
             var x = Values(r, n);
-            var got = new float[n + Guard];
-            Bf16.Round(x, got);
-            for (int i = 0; i < n; i++)
-                Assert.True(BitConverter.SingleToInt32Bits(Bf16.ToFloat(Bf16.FromFloat(x[i]))) == BitConverter.SingleToInt32Bits(got[i]), $"n {n} element {i}: {x[i]}");
-            for (int i = n; i < got.Length; i++) Assert.True(BitConverter.SingleToInt32Bits(got[i]) == 0, $"n {n}: element {i} written past the end");
+            var got = new T[n + Guard];
+            run(x, got);
+            for (int i = 0; i < n; i++) Assert.True(Bits(expected(x[i])) == Bits(got[i]), $"n {n} element {i}: {x[i]}");
+            for (int i = n; i < got.Length; i++) Assert.True(Bits(got[i]) == 0, $"n {n}: element {i} written past the end");
         }
     }
+
+    /// <summary>The value's bits (a NaN compares by its payload, not as unequal to itself).</summary>
+    private static unsafe long Bits<T>(T value) where T : unmanaged =>
+        sizeof(T) == 2 ? *(ushort*)&value : *(uint*)&value;
 }
