@@ -49,12 +49,19 @@ internal sealed unsafe class Int8DotKernels
     private static readonly DType[] Types = [DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q6_K];
 
     private readonly nint[] _kernels; // [type index · MaxActs + (m − 1)]
+    private readonly nint[] _multi; // TEMPORARY (kq4): Q8_0 kernels of G = 2, 3 groups per pass, [(G − 2) · MaxActs + (m − 1)]
 
-    private Int8DotKernels(nint[] kernels) { _kernels = kernels; }
+    /// <summary>TEMPORARY (kq4 knobs): Q8_0 tiles of at least <see cref="MultiMinActs"/> rows run
+    /// <see cref="MultiGroups"/> groups per pass (1: the one-group kernels).</summary>
+    public static int MultiGroups = 1, MultiMinActs = 9;
+
+    private Int8DotKernels(nint[] kernels, nint[] multi) { _kernels = kernels; _multi = multi; }
 
     /// <summary>The kernel for <paramref name="type"/> and a tile of <paramref name="acts"/> activation rows.</summary>
     public delegate* unmanaged[Cdecl]<Int8DotArgs*, void> Kernel(DType type, int acts) =>
-        (delegate* unmanaged[Cdecl]<Int8DotArgs*, void>)_kernels[Array.IndexOf(Types, type) * MaxActs + acts - 1];
+        type == DType.Q8_0 && MultiGroups > 1 && acts >= MultiMinActs
+            ? (delegate* unmanaged[Cdecl]<Int8DotArgs*, void>)_multi[(MultiGroups - 2) * MaxActs + acts - 1]
+            : (delegate* unmanaged[Cdecl]<Int8DotArgs*, void>)_kernels[Array.IndexOf(Types, type) * MaxActs + acts - 1];
 
     public static bool Supports(DType type) => Array.IndexOf(Types, type) >= 0;
 
@@ -64,11 +71,14 @@ internal sealed unsafe class Int8DotKernels
         var index = new int[Types.Length * MaxActs];
         for (int t = 0; t < Types.Length; t++)
             for (int m = 1; m <= MaxActs; m++) index[t * MaxActs + m - 1] = lib.End(new Emitter(Types[t], m).Emit());
+        var multi = new int[2 * MaxActs];
+        for (int g = 2; g <= 3; g++)
+            for (int m = 1; m <= MaxActs; m++) multi[(g - 2) * MaxActs + m - 1] = lib.End(new Emitter(DType.Q8_0, m, g).Emit());
         var addresses = lib.Place(placer);
-        return new Int8DotKernels(index.Select(i => addresses[i]).ToArray());
+        return new Int8DotKernels(index.Select(i => addresses[i]).ToArray(), multi.Select(i => addresses[i]).ToArray());
     }
 
-    private sealed class Emitter(DType type, int acts)
+    private sealed class Emitter(DType type, int acts, int groupsPerPass = 1)
     {
         private const int Half = 8; // integer sums live in 8 registers: a tile of 9..16 rows runs in two halves
         private readonly Assembler a = KernelLibrary.Begin();
@@ -111,6 +121,7 @@ internal sealed unsafe class Int8DotKernels
             if (type == DType.Q6_K) Broadcast(Bits45, 0x30303030);
 
             var groupLoop = a.CreateLabel(); var blockLoop = a.CreateLabel(); var done = a.CreateLabel();
+            if (groupsPerPass > 1) MultiGroupPasses();
             a.test(r8, r8);
             a.jz(done);
             a.Label(ref groupLoop);
@@ -149,7 +160,105 @@ internal sealed unsafe class Int8DotKernels
             a.jnz(groupLoop);
             a.Label(ref done);
             if (type == DType.Q4_K) a.add(rsp, 64); // the vpshufb pattern (ScaleTripletConstants)
+            if (groupsPerPass > 1) a.mov(rsp, __qword_ptr[rsp + AccBytes]);
             return a;
+        }
+
+        /// <summary>Bytes of the fp32 accumulators of a multi-group pass on the stack: (activation m, group g) at 64·(G·m + g).</summary>
+        private int AccBytes => 64 * groupsPerPass * acts;
+
+        private int AccOffset(int m, int g) => 64 * (groupsPerPass * m + g);
+
+        /// <summary>
+        /// Q8_0, G = groupsPerPass groups at a time while at least G are left (the one-group loop takes the rest).
+        /// Each activation dword is broadcast into a register once and feeds G reg-reg vpdpbusd, one per group's weight vector,
+        /// so a vpdpbusd costs (8 + G) / (8·G) loads instead of 1 + 1/8 with a broadcast operand. The integer sums of half a
+        /// tile (8 × G registers) leave no room for the fp32 accumulators: they live in an L1-resident frame on the stack
+        /// (contiguous; the result rows' power-of-two strides would share L1 sets), loaded and stored once per block.
+        /// </summary>
+        private void MultiGroupPasses()
+        {
+            int G = groupsPerPass;
+            // frame: accumulators, then the caller's rsp, 64-byte aligned
+            a.mov(rbp, rsp);
+            a.sub(rsp, AccBytes + 64);
+            a.and(rsp, -64);
+            a.mov(__qword_ptr[rsp + AccBytes], rbp);
+            var passLoop = a.CreateLabel(); var blockLoop = a.CreateLabel(); var rest = a.CreateLabel();
+            a.Label(ref passLoop);
+            a.cmp(r8, G);
+            a.jb(rest);
+            a.vpxord(zmm0, zmm0, zmm0);
+            for (int i = 0; i < G * acts; i++) a.vmovaps(__zmmword_ptr[rsp + 64 * i], zmm0);
+            a.mov(rax, r12); a.mov(rbx, r13); a.mov(rcx, r14); a.mov(rdx, r15);
+            a.mov(r9, __qword_ptr[rdi + Int8DotArgs.Offsets.Blocks]);
+            a.imul(rbp, r9, 544); // a group's bytes: the next group's block b is at rsi + rbp
+            a.Label(ref blockLoop);
+            Q8_0MultiBlock();
+            a.dec(r9);
+            a.jnz(blockLoop);
+            // rsi is at the second group's start: skip the other G − 1 groups
+            if (G == 2) a.add(rsi, rbp); else a.lea(rsi, __[rsi + rbp * 2]);
+            a.mov(rbp, r10);
+            for (int m = 0; m < acts; m++)
+            {
+                for (int g = 0; g < G; g++)
+                {
+                    a.vmovaps(zmm0, __zmmword_ptr[rsp + AccOffset(m, g)]);
+                    a.vmovups(__zmmword_ptr[rbp + 64 * g], zmm0);
+                }
+                if (m + 1 < acts) a.add(rbp, r11);
+            }
+            a.add(r10, 64 * G);
+            a.sub(r8, G);
+            a.jmp(passLoop);
+            a.Label(ref rest);
+        }
+
+        private void Q8_0MultiBlock()
+        {
+            int G = groupsPerPass;
+            AssemblerRegisterZMM S(int m, int g) => Zmm(G * m + g);
+            AssemblerRegisterZMM W(int g) => Zmm(8 * G + g);
+            AssemblerRegisterZMM Swg(int g) => Zmm(9 * G + g);
+            AssemblerRegisterZMM x = Zmm(10 * G), dx = Zmm(10 * G + 1);
+            AssemblerMemoryOperand Group(int g, int offset) => g == 0 ? __[rsi + offset] : __[rsi + rbp * g + offset];
+            if (acts >= Q8_0PrefetchActs)
+                for (int g = 0; g < G; g++)
+                    for (int offset = 0; offset < 544 + 32; offset += 64)
+                        a.prefetcht1(__byte_ptr[Group(g, Q8_0BatchPrefetch + offset)]);
+            for (int g = 0; g < G; g++) a.vcvtph2ps(Swg(g), __ymmword_ptr[Group(g, 0)]);
+            foreach (var (first, end) in Halves)
+            {
+                for (int m = first; m < end; m++)
+                {
+                    a.vpbroadcastd(S(m - first, 0), __dword_ptr[rcx + 4 * m]);
+                    for (int g = 1; g < G; g++) a.vmovdqa32(S(m - first, g), S(m - first, 0));
+                }
+                for (int s = 0; s < 8; s++)
+                {
+                    for (int g = 0; g < G; g++) a.vmovdqu8(W(g), __zmmword_ptr[Group(g, 32 + 64 * s)]);
+                    for (int m = first; m < end; m++)
+                    {
+                        a.vpbroadcastd(x, __dword_ptr[rax + 32 * m + 4 * s]);
+                        for (int g = 0; g < G; g++) a.vpdpbusd(S(m - first, g), W(g), x);
+                    }
+                }
+                for (int m = first; m < end; m++)
+                {
+                    a.vbroadcastss(dx, __dword_ptr[rbx + 4 * m]);
+                    for (int g = 0; g < G; g++)
+                    {
+                        // acc = fma(t·s_w, dx, acc), as the one-group kernels (fma is exact, so dx·t + acc is the same bits)
+                        var t = S(m - first, g);
+                        a.vcvtdq2ps(t, t);
+                        a.vmulps(t, t, Swg(g));
+                        a.vfmadd213ps(t, dx, __zmmword_ptr[rsp + AccOffset(m, g)]);
+                        a.vmovaps(__zmmword_ptr[rsp + AccOffset(m, g)], t);
+                    }
+                }
+            }
+            Advance(544, 32 * acts, 4 * acts, 4 * acts, 0);
         }
 
         /// <summary>Q4_K: the vpermd index that brings rows 4L … 4L + 3's 12 scale bytes into 128-bit lane L (a tile of up
