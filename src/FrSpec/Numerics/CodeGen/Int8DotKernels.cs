@@ -49,18 +49,22 @@ internal sealed unsafe class Int8DotKernels
     private static readonly DType[] Types = [DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q6_K];
 
     private readonly nint[] _kernels; // [type index · MaxActs + (m − 1)]
-    private readonly nint[] _multi; // TEMPORARY (kq4): Q8_0 kernels of G = 2, 3 groups per pass, [(G − 2) · MaxActs + (m − 1)]
+    private readonly nint[] _multi; // TEMPORARY (kq4): Q8_0 multi-group kernels, [(variant − 1) · MaxActs + (m − 1)]
+
+    /// <summary>TEMPORARY (kq4): the multi-group variants: groups per pass, prefetch distance in blocks, timing-only (no frame).</summary>
+    internal readonly record struct MultiVariant(int Groups, int PrefetchBlocks, bool TimingOnly = false, int K = 0, int M = 6, int Hint = 1, bool BcstInit = false, int RegAccs = 0);
+    internal static readonly MultiVariant[] Variants = [new(2, 4, BcstInit: true, RegAccs: 10), new(2, 3, BcstInit: true, RegAccs: 10), new(2, 5, BcstInit: true, RegAccs: 10), new(2, 6, BcstInit: true, RegAccs: 10)];
 
     /// <summary>TEMPORARY (kq4 knobs): Q8_0 tiles of at least <see cref="MultiMinActs"/> rows run
-    /// <see cref="MultiGroups"/> groups per pass (1: the one-group kernels).</summary>
-    public static int MultiGroups = 1, MultiMinActs = 9;
+    /// variant <see cref="MultiGroups"/> (0: the one-group kernels).</summary>
+    public static int MultiGroups = int.TryParse(Environment.GetEnvironmentVariable("KQ4_G"), out int g) ? g : 0, MultiMinActs = 5;
 
     private Int8DotKernels(nint[] kernels, nint[] multi) { _kernels = kernels; _multi = multi; }
 
     /// <summary>The kernel for <paramref name="type"/> and a tile of <paramref name="acts"/> activation rows.</summary>
     public delegate* unmanaged[Cdecl]<Int8DotArgs*, void> Kernel(DType type, int acts) =>
-        type == DType.Q8_0 && MultiGroups > 1 && acts >= MultiMinActs
-            ? (delegate* unmanaged[Cdecl]<Int8DotArgs*, void>)_multi[(MultiGroups - 2) * MaxActs + acts - 1]
+        type == DType.Q8_0 && MultiGroups > 0 && acts >= MultiMinActs
+            ? (delegate* unmanaged[Cdecl]<Int8DotArgs*, void>)_multi[(MultiGroups - 1) * MaxActs + acts - 1]
             : (delegate* unmanaged[Cdecl]<Int8DotArgs*, void>)_kernels[Array.IndexOf(Types, type) * MaxActs + acts - 1];
 
     public static bool Supports(DType type) => Array.IndexOf(Types, type) >= 0;
@@ -71,15 +75,16 @@ internal sealed unsafe class Int8DotKernels
         var index = new int[Types.Length * MaxActs];
         for (int t = 0; t < Types.Length; t++)
             for (int m = 1; m <= MaxActs; m++) index[t * MaxActs + m - 1] = lib.End(new Emitter(Types[t], m).Emit());
-        var multi = new int[2 * MaxActs];
-        for (int g = 2; g <= 3; g++)
-            for (int m = 1; m <= MaxActs; m++) multi[(g - 2) * MaxActs + m - 1] = lib.End(new Emitter(DType.Q8_0, m, g).Emit());
+        var multi = new int[Variants.Length * MaxActs];
+        for (int v = 0; v < Variants.Length; v++)
+            for (int m = 1; m <= MaxActs; m++) multi[v * MaxActs + m - 1] = lib.End(new Emitter(DType.Q8_0, m, Variants[v].Groups) { V = Variants[v] }.Emit());
         var addresses = lib.Place(placer);
         return new Int8DotKernels(index.Select(i => addresses[i]).ToArray(), multi.Select(i => addresses[i]).ToArray());
     }
 
     private sealed class Emitter(DType type, int acts, int groupsPerPass = 1)
     {
+        public MultiVariant V;
         private const int Half = 8; // integer sums live in 8 registers: a tile of 9..16 rows runs in two halves
         private readonly Assembler a = KernelLibrary.Begin();
         private readonly bool split = acts == 1;
@@ -169,6 +174,9 @@ internal sealed unsafe class Int8DotKernels
 
         private int AccOffset(int m, int g) => 64 * (groupsPerPass * m + g);
 
+        /// <summary>G = 2: the registers left over (zmm22–31) hold the accumulators of the tile's first V.RegAccs / 2 rows.</summary>
+        private AssemblerRegisterZMM? RegAcc(int m, int g) => V.K == 0 && groupsPerPass == 2 && 2 * m + g < V.RegAccs ? Zmm(22 + 2 * m + g) : null;
+
         /// <summary>
         /// Q8_0, G = groupsPerPass groups at a time while at least G are left (the one-group loop takes the rest).
         /// Each activation dword is broadcast into a register once and feeds G reg-reg vpdpbusd, one per group's weight vector,
@@ -190,13 +198,18 @@ internal sealed unsafe class Int8DotKernels
             a.jb(rest);
             a.vpxord(zmm0, zmm0, zmm0);
             for (int i = 0; i < G * acts; i++) a.vmovaps(__zmmword_ptr[rsp + 64 * i], zmm0);
+            for (int m = 0; m < acts; m++) for (int g = 0; g < G; g++) if (RegAcc(m, g) is { } r) a.vpxord(r, r, r);
             a.mov(rax, r12); a.mov(rbx, r13); a.mov(rcx, r14); a.mov(rdx, r15);
             a.mov(r9, __qword_ptr[rdi + Int8DotArgs.Offsets.Blocks]);
             a.imul(rbp, r9, 544); // a group's bytes: the next group's block b is at rsi + rbp
-            a.Label(ref blockLoop);
-            Q8_0MultiBlock();
-            a.dec(r9);
-            a.jnz(blockLoop);
+            if (V.K > 0) ChunkedBlocks();
+            else
+            {
+                a.Label(ref blockLoop);
+                Q8_0MultiBlock();
+                a.dec(r9);
+                a.jnz(blockLoop);
+            }
             // rsi is at the second group's start: skip the other G − 1 groups
             if (G == 2) a.add(rsi, rbp); else a.lea(rsi, __[rsi + rbp * 2]);
             a.mov(rbp, r10);
@@ -204,6 +217,7 @@ internal sealed unsafe class Int8DotKernels
             {
                 for (int g = 0; g < G; g++)
                 {
+                    if (RegAcc(m, g) is { } r) { a.vmovups(__zmmword_ptr[rbp + 64 * g], r); continue; }
                     a.vmovaps(zmm0, __zmmword_ptr[rsp + AccOffset(m, g)]);
                     a.vmovups(__zmmword_ptr[rbp + 64 * g], zmm0);
                 }
@@ -215,6 +229,89 @@ internal sealed unsafe class Int8DotKernels
             a.Label(ref rest);
         }
 
+        /// <summary>The tile's parts of at most V.M rows, as even as possible.</summary>
+        private List<(int First, int End)> Parts()
+        {
+            int p = (acts + V.M - 1) / V.M;
+            var parts = new List<(int, int)>();
+            for (int i = 0, first = 0; i < p; i++) { int n = (acts - first) / (p - i); parts.Add((first, first + n)); first += n; }
+            return parts;
+        }
+
+        /// <summary>Blocks in chunks of V.K (then one at a time): each part of the tile visits the chunk's blocks with its
+        /// fp32 accumulators in registers, loaded from and stored to the frame once per chunk.</summary>
+        private void ChunkedBlocks()
+        {
+            var chunkLoop = a.CreateLabel(); var tail = a.CreateLabel(); var finish = a.CreateLabel();
+            a.Label(ref chunkLoop);
+            a.cmp(r9, V.K);
+            a.jb(tail);
+            Chunk(V.K);
+            a.sub(r9, V.K);
+            a.jmp(chunkLoop);
+            a.Label(ref tail);
+            a.test(r9, r9);
+            a.jz(finish);
+            Chunk(1);
+            a.dec(r9);
+            a.jmp(tail);
+            a.Label(ref finish);
+        }
+
+        private void Chunk(int k)
+        {
+            AssemblerRegisterZMM S(int m, int g) => Zmm(2 * m + g);
+            AssemblerRegisterZMM A(int m, int g) => Zmm(12 + 2 * m + g);
+            AssemblerRegisterZMM W(int g) => Zmm(24 + g);
+            AssemblerRegisterZMM Swg(int g) => Zmm(26 + g);
+            AssemblerRegisterZMM x = Zmm(28), dx = Zmm(29);
+            AssemblerMemoryOperand Group(int g, int offset) => g == 0 ? __[rsi + offset] : __[rsi + rbp * g + offset];
+            var parts = Parts();
+            for (int p = 0; p < parts.Count; p++)
+            {
+                var (first, end) = parts[p];
+                for (int m = first; m < end; m++)
+                    for (int g = 0; g < 2; g++) a.vmovaps(A(m - first, g), __zmmword_ptr[rsp + AccOffset(m, g)]);
+                for (int j = 0; j < k; j++)
+                {
+                    int wo = 544 * j, ao = 32 * acts * j, dof = 4 * acts * j;
+                    if (p == 0 && acts >= Q8_0PrefetchActs && V.PrefetchBlocks > 0)
+                        for (int g = 0; g < 2; g++)
+                            for (int offset = 0; offset < 544 + 32; offset += 64)
+                                a.prefetcht1(__byte_ptr[Group(g, wo + V.PrefetchBlocks * 544 + offset)]);
+                    for (int g = 0; g < 2; g++) a.vcvtph2ps(Swg(g), __ymmword_ptr[Group(g, wo)]);
+                    for (int m = first; m < end; m++)
+                    {
+                        a.vpbroadcastd(S(m - first, 0), __dword_ptr[rcx + dof + 4 * m]);
+                        a.vmovdqa32(S(m - first, 1), S(m - first, 0));
+                    }
+                    for (int s = 0; s < 8; s++)
+                    {
+                        for (int g = 0; g < 2; g++) a.vmovdqu8(W(g), __zmmword_ptr[Group(g, wo + 32 + 64 * s)]);
+                        for (int m = first; m < end; m++)
+                        {
+                            a.vpbroadcastd(x, __dword_ptr[rax + ao + 32 * m + 4 * s]);
+                            for (int g = 0; g < 2; g++) a.vpdpbusd(S(m - first, g), W(g), x);
+                        }
+                    }
+                    for (int m = first; m < end; m++)
+                    {
+                        a.vbroadcastss(dx, __dword_ptr[rbx + dof + 4 * m]);
+                        for (int g = 0; g < 2; g++)
+                        {
+                            var t = S(m - first, g);
+                            a.vcvtdq2ps(t, t);
+                            a.vmulps(t, t, Swg(g));
+                            a.vfmadd231ps(A(m - first, g), t, dx);
+                        }
+                    }
+                }
+                for (int m = first; m < end; m++)
+                    for (int g = 0; g < 2; g++) a.vmovaps(__zmmword_ptr[rsp + AccOffset(m, g)], A(m - first, g));
+            }
+            Advance(544 * k, 32 * acts * k, 4 * acts * k, 4 * acts * k, 0);
+        }
+
         private void Q8_0MultiBlock()
         {
             int G = groupsPerPass;
@@ -223,17 +320,22 @@ internal sealed unsafe class Int8DotKernels
             AssemblerRegisterZMM Swg(int g) => Zmm(9 * G + g);
             AssemblerRegisterZMM x = Zmm(10 * G), dx = Zmm(10 * G + 1);
             AssemblerMemoryOperand Group(int g, int offset) => g == 0 ? __[rsi + offset] : __[rsi + rbp * g + offset];
-            if (acts >= Q8_0PrefetchActs)
+            if (acts >= Q8_0PrefetchActs && V.PrefetchBlocks > 0)
                 for (int g = 0; g < G; g++)
                     for (int offset = 0; offset < 544 + 32; offset += 64)
-                        a.prefetcht1(__byte_ptr[Group(g, Q8_0BatchPrefetch + offset)]);
+                    {
+                        var line = __byte_ptr[Group(g, V.PrefetchBlocks * 544 + offset)];
+                        if (V.Hint == 0) a.prefetcht0(line); else if (V.Hint == 2) a.prefetcht2(line); else a.prefetcht1(line);
+                    }
             for (int g = 0; g < G; g++) a.vcvtph2ps(Swg(g), __ymmword_ptr[Group(g, 0)]);
             foreach (var (first, end) in Halves)
             {
                 for (int m = first; m < end; m++)
                 {
                     a.vpbroadcastd(S(m - first, 0), __dword_ptr[rcx + 4 * m]);
-                    for (int g = 1; g < G; g++) a.vmovdqa32(S(m - first, g), S(m - first, 0));
+                    for (int g = 1; g < G; g++)
+                        if (V.BcstInit) a.vpbroadcastd(S(m - first, g), __dword_ptr[rcx + 4 * m]);
+                        else a.vmovdqa32(S(m - first, g), S(m - first, 0));
                 }
                 for (int s = 0; s < 8; s++)
                 {
@@ -253,6 +355,8 @@ internal sealed unsafe class Int8DotKernels
                         var t = S(m - first, g);
                         a.vcvtdq2ps(t, t);
                         a.vmulps(t, t, Swg(g));
+                        if (V.TimingOnly) { a.vfmadd213ps(t, dx, dx); continue; }
+                        if (RegAcc(m, g) is { } r) { a.vfmadd231ps(r, t, dx); continue; }
                         a.vfmadd213ps(t, dx, __zmmword_ptr[rsp + AccOffset(m, g)]);
                         a.vmovaps(__zmmword_ptr[rsp + AccOffset(m, g)], t);
                     }
@@ -342,7 +446,8 @@ internal sealed unsafe class Int8DotKernels
 
         private void Q8_0Block()
         {
-            if (acts >= Q8_0PrefetchActs) PrefetchWeights(Q8_0BatchPrefetch, 544);
+            if (acts >= Q8_0PrefetchActs && V.Groups == 0) PrefetchWeights(Q8_0BatchPrefetch, 544);
+            else if (acts >= Q8_0PrefetchActs && V.PrefetchBlocks > 0) PrefetchWeights(V.PrefetchBlocks * 544, 544);
             a.vcvtph2ps(Sw, __ymmword_ptr[rsi]);
             foreach (var (first, end) in Halves)
             {
