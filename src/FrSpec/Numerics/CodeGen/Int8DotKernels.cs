@@ -52,8 +52,8 @@ internal sealed unsafe class Int8DotKernels
     private readonly nint[] _multi; // TEMPORARY (kq4): Q8_0 multi-group kernels, [(variant − 1) · MaxActs + (m − 1)]
 
     /// <summary>TEMPORARY (kq4): the multi-group variants: groups per pass, prefetch distance in blocks, timing-only (no frame).</summary>
-    internal readonly record struct MultiVariant(int Groups, int PrefetchBlocks, bool TimingOnly = false, int K = 0, int M = 6, int Hint = 1, bool BcstInit = false, int RegAccs = 0);
-    internal static readonly MultiVariant[] Variants = [new(2, 4, BcstInit: true, RegAccs: 10), new(2, 3, BcstInit: true, RegAccs: 10), new(2, 5, BcstInit: true, RegAccs: 10), new(2, 6, BcstInit: true, RegAccs: 10)];
+    internal readonly record struct MultiVariant(int Groups, int PrefetchBlocks, bool TimingOnly = false, int K = 0, int M = 6, int Hint = 1, bool BcstInit = false, int RegAccs = 0, int ActPf = 0);
+    internal static readonly MultiVariant[] Variants = [new(2, 4, BcstInit: true, RegAccs: 10), new(2, 4, BcstInit: true, RegAccs: 10, ActPf: 1), new(2, 4, BcstInit: true, RegAccs: 10, ActPf: 2), new(2, 4, BcstInit: true, RegAccs: 10, ActPf: 4)];
 
     /// <summary>TEMPORARY (kq4 knobs): Q8_0 tiles of at least <see cref="MultiMinActs"/> rows run
     /// variant <see cref="MultiGroups"/> (0: the one-group kernels).</summary>
@@ -328,6 +328,12 @@ internal sealed unsafe class Int8DotKernels
                         if (V.Hint == 0) a.prefetcht0(line); else if (V.Hint == 2) a.prefetcht2(line); else a.prefetcht1(line);
                     }
             for (int g = 0; g < G; g++) a.vcvtph2ps(Swg(g), __ymmword_ptr[Group(g, 0)]);
+            if (V.ActPf > 0)
+            {
+                for (int offset = 0; offset < 32 * acts; offset += 64) a.prefetcht0(__byte_ptr[rax + V.ActPf * 32 * acts + offset]);
+                a.prefetcht0(__byte_ptr[rbx + V.ActPf * 4 * acts]);
+                a.prefetcht0(__byte_ptr[rcx + V.ActPf * 4 * acts]);
+            }
             foreach (var (first, end) in Halves)
             {
                 for (int m = first; m < end; m++)
