@@ -19,8 +19,6 @@ public sealed class ProductTuning
         ["qmin"] = (() => QuantizedProducts.BatchMinChunk, v => QuantizedProducts.BatchMinChunk = checked((int)v), "fewest groups in a pool chunk of batched quantized products"),
         ["qchunks"] = (() => QuantizedProducts.BatchChunksPerThread, v => QuantizedProducts.BatchChunksPerThread = checked((int)v), "pool chunks per thread of batched quantized products"),
         ["hint"] = (() => Bf16PanelKernels.PrefetchHint, v => Bf16PanelKernels.PrefetchHint = checked((int)v), "bf16 panel prefetch instruction 0/1/2 = prefetcht0/t1/t2 (generation time: bench bf16-tile only)"),
-        ["q8g"] = (() => Int8DotKernels.MultiGroups, v => Int8DotKernels.MultiGroups = checked((int)v), "TEMPORARY kq4: Q8_0 multi-group variant (0: one group per pass)"),
-        ["q8min"] = (() => Int8DotKernels.MultiMinActs, v => Int8DotKernels.MultiMinActs = checked((int)v), "TEMPORARY kq4: fewest tile rows that run the multi-group Q8_0 kernel"),
         ["next"] = (() => PanelProducts.PrefetchNextChunk ? 1 : 0, v => PanelProducts.PrefetchNextChunk = v != 0, "multi-block bf16 calls prefetch the next chunk (0/1)"),
     };
 

@@ -39,7 +39,9 @@ internal struct Int8DotArgs
 /// (row, activation) pair then does in fp32, in this order, what <see cref="Quantized.ManagedInt8Kernel"/> does:
 /// t = (float)T; t = t·s_w (the row's scale: d, or d·sc for K-quants); acc = fma(t, dx, acc); for Q4_K also
 /// acc = fma(−dmin·m, dx·Σq, acc). Lanes never mix, so results do not depend on the tile or batch.
-/// A group's 16 results per activation leave as one 64-byte store. For one activation row (decode) the integer sum
+/// A group's 16 results per activation leave as one 64-byte store. Q8_0 tiles of 2 or more rows walk their groups in
+/// pairs (<see cref="Emitter.PairPasses"/>): an activation dword is broadcast into a register once and feeds both groups'
+/// vectors. For one activation row (decode) the integer sum
 /// alternates between two accumulators to halve vpdpbusd's dependency chain (integer addition is exact in any order),
 /// and the K-quant kernels prefetch their weights ahead (<see cref="Emitter.DecodePrefetchDistance"/>).
 /// </summary>
@@ -49,23 +51,12 @@ internal sealed unsafe class Int8DotKernels
     private static readonly DType[] Types = [DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q6_K];
 
     private readonly nint[] _kernels; // [type index · MaxActs + (m − 1)]
-    private readonly nint[] _multi; // TEMPORARY (kq4): Q8_0 multi-group kernels, [(variant − 1) · MaxActs + (m − 1)]
 
-    /// <summary>TEMPORARY (kq4): the multi-group variants: groups per pass, prefetch distance in blocks, timing-only (no frame).</summary>
-    internal readonly record struct MultiVariant(int Groups, int PrefetchBlocks, bool TimingOnly = false, int K = 0, int M = 6, int Hint = 1, bool BcstInit = false, int RegAccs = 0, int ActPf = 0);
-    internal static readonly MultiVariant[] Variants = [new(2, 4, BcstInit: true, RegAccs: 10), new(2, 4, BcstInit: true, RegAccs: 10, ActPf: 1), new(2, 4, BcstInit: true, RegAccs: 10, ActPf: 2), new(2, 4, BcstInit: true, RegAccs: 10, ActPf: 4)];
-
-    /// <summary>TEMPORARY (kq4 knobs): Q8_0 tiles of at least <see cref="MultiMinActs"/> rows run
-    /// variant <see cref="MultiGroups"/> (0: the one-group kernels).</summary>
-    public static int MultiGroups = int.TryParse(Environment.GetEnvironmentVariable("KQ4_G"), out int g) ? g : 0, MultiMinActs = 5;
-
-    private Int8DotKernels(nint[] kernels, nint[] multi) { _kernels = kernels; _multi = multi; }
+    private Int8DotKernels(nint[] kernels) { _kernels = kernels; }
 
     /// <summary>The kernel for <paramref name="type"/> and a tile of <paramref name="acts"/> activation rows.</summary>
     public delegate* unmanaged[Cdecl]<Int8DotArgs*, void> Kernel(DType type, int acts) =>
-        type == DType.Q8_0 && MultiGroups > 0 && acts >= MultiMinActs
-            ? (delegate* unmanaged[Cdecl]<Int8DotArgs*, void>)_multi[(MultiGroups - 1) * MaxActs + acts - 1]
-            : (delegate* unmanaged[Cdecl]<Int8DotArgs*, void>)_kernels[Array.IndexOf(Types, type) * MaxActs + acts - 1];
+        (delegate* unmanaged[Cdecl]<Int8DotArgs*, void>)_kernels[Array.IndexOf(Types, type) * MaxActs + acts - 1];
 
     public static bool Supports(DType type) => Array.IndexOf(Types, type) >= 0;
 
@@ -75,19 +66,18 @@ internal sealed unsafe class Int8DotKernels
         var index = new int[Types.Length * MaxActs];
         for (int t = 0; t < Types.Length; t++)
             for (int m = 1; m <= MaxActs; m++) index[t * MaxActs + m - 1] = lib.End(new Emitter(Types[t], m).Emit());
-        var multi = new int[Variants.Length * MaxActs];
-        for (int v = 0; v < Variants.Length; v++)
-            for (int m = 1; m <= MaxActs; m++) multi[v * MaxActs + m - 1] = lib.End(new Emitter(DType.Q8_0, m, Variants[v].Groups) { V = Variants[v] }.Emit());
         var addresses = lib.Place(placer);
-        return new Int8DotKernels(index.Select(i => addresses[i]).ToArray(), multi.Select(i => addresses[i]).ToArray());
+        return new Int8DotKernels(index.Select(i => addresses[i]).ToArray());
     }
 
-    private sealed class Emitter(DType type, int acts, int groupsPerPass = 1)
+    private sealed class Emitter(DType type, int acts)
     {
-        public MultiVariant V;
         private const int Half = 8; // integer sums live in 8 registers: a tile of 9..16 rows runs in two halves
         private readonly Assembler a = KernelLibrary.Begin();
         private readonly bool split = acts == 1;
+        /// <summary>Q8_0 tiles of 2 or more rows run pairs of groups. One row (decode) keeps its own instruction sequence:
+        /// whether pairs help it too is open (`bench products`, one run of 25 rounds: 16.6 against 17.6–17.9 ms).</summary>
+        private readonly bool pairs = type == DType.Q8_0 && acts >= 2;
 
         private static AssemblerRegisterZMM Acc(int m) => Zmm(m);
         private static AssemblerRegisterZMM Sum(int k) => Zmm(16 + k);
@@ -126,7 +116,7 @@ internal sealed unsafe class Int8DotKernels
             if (type == DType.Q6_K) Broadcast(Bits45, 0x30303030);
 
             var groupLoop = a.CreateLabel(); var blockLoop = a.CreateLabel(); var done = a.CreateLabel();
-            if (groupsPerPass > 1) MultiGroupPasses();
+            if (pairs) PairPasses(); // then an odd last group in the loop below
             a.test(r8, r8);
             a.jz(done);
             a.Label(ref groupLoop);
@@ -165,206 +155,114 @@ internal sealed unsafe class Int8DotKernels
             a.jnz(groupLoop);
             a.Label(ref done);
             if (type == DType.Q4_K) a.add(rsp, 64); // the vpshufb pattern (ScaleTripletConstants)
-            if (groupsPerPass > 1) a.mov(rsp, __qword_ptr[rsp + AccBytes]);
+            if (pairs) a.mov(rsp, __qword_ptr[rsp + FrameBytes]); // PairPasses' frame
             return a;
         }
 
-        /// <summary>Bytes of the fp32 accumulators of a multi-group pass on the stack: (activation m, group g) at 64·(G·m + g).</summary>
-        private int AccBytes => 64 * groupsPerPass * acts;
+        /// <summary>Bytes of <see cref="PairPasses"/>' fp32 accumulators on the stack: (activation m, group g) at
+        /// 64·(2m + g), those of <see cref="PairAcc"/> unused.</summary>
+        private int FrameBytes => 128 * acts;
 
-        private int AccOffset(int m, int g) => 64 * (groupsPerPass * m + g);
+        private static int FrameOffset(int m, int g) => 64 * (2 * m + g);
 
-        /// <summary>G = 2: the registers left over (zmm22–31) hold the accumulators of the tile's first V.RegAccs / 2 rows.</summary>
-        private AssemblerRegisterZMM? RegAcc(int m, int g) => V.K == 0 && groupsPerPass == 2 && 2 * m + g < V.RegAccs ? Zmm(22 + 2 * m + g) : null;
+        /// <summary><see cref="PairPasses"/>: zmm0–15 the integer sums of half a tile (row m, group g: 2m + g), zmm16–21
+        /// the weights, scales, activation dword and dx; the 10 registers left hold the fp32 accumulators of rows 0–4.</summary>
+        private static AssemblerRegisterZMM? PairAcc(int m, int g) => m < 5 ? Zmm(22 + 2 * m + g) : null;
 
         /// <summary>
-        /// Q8_0, G = groupsPerPass groups at a time while at least G are left (the one-group loop takes the rest).
-        /// Each activation dword is broadcast into a register once and feeds G reg-reg vpdpbusd, one per group's weight vector,
-        /// so a vpdpbusd costs (8 + G) / (8·G) loads instead of 1 + 1/8 with a broadcast operand. The integer sums of half a
-        /// tile (8 × G registers) leave no room for the fp32 accumulators: they live in an L1-resident frame on the stack
-        /// (contiguous; the result rows' power-of-two strides would share L1 sets), loaded and stored once per block.
+        /// Q8_0, two groups (32 weight rows) at a time while two are left; the one-group loop takes an odd last group. A
+        /// tile's activation dword is broadcast into a register once and feeds two reg-reg vpdpbusd, one per group's weight
+        /// vector: 0.5 broadcast loads per vpdpbusd instead of one, and about 0.75 loads in all instead of 1.4 (weights,
+        /// corrections, dx). The integer sums of half a tile take 16 registers, so most fp32 accumulators live in a
+        /// contiguous frame on the stack (L1-resident; the result rows' power-of-two strides would share L1 sets), read by
+        /// the fma and written back once per block. The fp32 steps and their order per (row, activation, block) are the
+        /// one-group kernels'. `bench products --model q8_0.gguf` (variants alternating in one process, 21–31 rounds,
+        /// 2026-12-03): 16 rows 34–35 ms against 36–40, 8 rows 20–23 against 22–27, 2–4 rows 4–8% faster; in cache
+        /// (`bench int8-tile`) 72% of one thread's vpdpbusd peak against 65%. The pair runs two weight streams, and
+        /// prefetching each one <see cref="PairPrefetch"/> ahead beat 16 blocks (40 ms), 8 (36–38) and 2 (37–38).
         /// </summary>
-        private void MultiGroupPasses()
+        private void PairPasses()
         {
-            int G = groupsPerPass;
-            // frame: accumulators, then the caller's rsp, 64-byte aligned
+            // the frame: accumulators, then the caller's rsp, 64-byte aligned
             a.mov(rbp, rsp);
-            a.sub(rsp, AccBytes + 64);
+            a.sub(rsp, FrameBytes + 64);
             a.and(rsp, -64);
-            a.mov(__qword_ptr[rsp + AccBytes], rbp);
+            a.mov(__qword_ptr[rsp + FrameBytes], rbp);
             var passLoop = a.CreateLabel(); var blockLoop = a.CreateLabel(); var rest = a.CreateLabel();
             a.Label(ref passLoop);
-            a.cmp(r8, G);
+            a.cmp(r8, 2);
             a.jb(rest);
             a.vpxord(zmm0, zmm0, zmm0);
-            for (int i = 0; i < G * acts; i++) a.vmovaps(__zmmword_ptr[rsp + 64 * i], zmm0);
-            for (int m = 0; m < acts; m++) for (int g = 0; g < G; g++) if (RegAcc(m, g) is { } r) a.vpxord(r, r, r);
-            a.mov(rax, r12); a.mov(rbx, r13); a.mov(rcx, r14); a.mov(rdx, r15);
+            for (int m = 0; m < acts; m++)
+                for (int g = 0; g < 2; g++)
+                {
+                    if (PairAcc(m, g) is { } acc) a.vpxord(acc, acc, acc);
+                    else a.vmovaps(__zmmword_ptr[rsp + FrameOffset(m, g)], zmm0);
+                }
+            a.mov(rax, r12); a.mov(rbx, r13); a.mov(rcx, r14);
             a.mov(r9, __qword_ptr[rdi + Int8DotArgs.Offsets.Blocks]);
-            a.imul(rbp, r9, 544); // a group's bytes: the next group's block b is at rsi + rbp
-            if (V.K > 0) ChunkedBlocks();
-            else
-            {
-                a.Label(ref blockLoop);
-                Q8_0MultiBlock();
-                a.dec(r9);
-                a.jnz(blockLoop);
-            }
-            // rsi is at the second group's start: skip the other G − 1 groups
-            if (G == 2) a.add(rsi, rbp); else a.lea(rsi, __[rsi + rbp * 2]);
+            a.imul(rbp, r9, 544); // a group's bytes: the second group's block is at rsi + rbp
+            a.Label(ref blockLoop);
+            Q8_0PairBlock();
+            a.dec(r9);
+            a.jnz(blockLoop);
+            a.add(rsi, rbp); // rsi is at the second group: skip it
             a.mov(rbp, r10);
             for (int m = 0; m < acts; m++)
             {
-                for (int g = 0; g < G; g++)
+                for (int g = 0; g < 2; g++)
                 {
-                    if (RegAcc(m, g) is { } r) { a.vmovups(__zmmword_ptr[rbp + 64 * g], r); continue; }
-                    a.vmovaps(zmm0, __zmmword_ptr[rsp + AccOffset(m, g)]);
-                    a.vmovups(__zmmword_ptr[rbp + 64 * g], zmm0);
+                    var acc = PairAcc(m, g) ?? zmm0;
+                    if (PairAcc(m, g) == null) a.vmovaps(acc, __zmmword_ptr[rsp + FrameOffset(m, g)]);
+                    a.vmovups(__zmmword_ptr[rbp + 64 * g], acc);
                 }
                 if (m + 1 < acts) a.add(rbp, r11);
             }
-            a.add(r10, 64 * G);
-            a.sub(r8, G);
+            a.add(r10, 128);
+            a.sub(r8, 2);
             a.jmp(passLoop);
             a.Label(ref rest);
         }
 
-        /// <summary>The tile's parts of at most V.M rows, as even as possible.</summary>
-        private List<(int First, int End)> Parts()
+        /// <summary>One block of both groups of <see cref="PairPasses"/> (rbp: the bytes from the first group to the second).</summary>
+        private void Q8_0PairBlock()
         {
-            int p = (acts + V.M - 1) / V.M;
-            var parts = new List<(int, int)>();
-            for (int i = 0, first = 0; i < p; i++) { int n = (acts - first) / (p - i); parts.Add((first, first + n)); first += n; }
-            return parts;
-        }
-
-        /// <summary>Blocks in chunks of V.K (then one at a time): each part of the tile visits the chunk's blocks with its
-        /// fp32 accumulators in registers, loaded from and stored to the frame once per chunk.</summary>
-        private void ChunkedBlocks()
-        {
-            var chunkLoop = a.CreateLabel(); var tail = a.CreateLabel(); var finish = a.CreateLabel();
-            a.Label(ref chunkLoop);
-            a.cmp(r9, V.K);
-            a.jb(tail);
-            Chunk(V.K);
-            a.sub(r9, V.K);
-            a.jmp(chunkLoop);
-            a.Label(ref tail);
-            a.test(r9, r9);
-            a.jz(finish);
-            Chunk(1);
-            a.dec(r9);
-            a.jmp(tail);
-            a.Label(ref finish);
-        }
-
-        private void Chunk(int k)
-        {
-            AssemblerRegisterZMM S(int m, int g) => Zmm(2 * m + g);
-            AssemblerRegisterZMM A(int m, int g) => Zmm(12 + 2 * m + g);
-            AssemblerRegisterZMM W(int g) => Zmm(24 + g);
-            AssemblerRegisterZMM Swg(int g) => Zmm(26 + g);
-            AssemblerRegisterZMM x = Zmm(28), dx = Zmm(29);
-            AssemblerMemoryOperand Group(int g, int offset) => g == 0 ? __[rsi + offset] : __[rsi + rbp * g + offset];
-            var parts = Parts();
-            for (int p = 0; p < parts.Count; p++)
-            {
-                var (first, end) = parts[p];
-                for (int m = first; m < end; m++)
-                    for (int g = 0; g < 2; g++) a.vmovaps(A(m - first, g), __zmmword_ptr[rsp + AccOffset(m, g)]);
-                for (int j = 0; j < k; j++)
-                {
-                    int wo = 544 * j, ao = 32 * acts * j, dof = 4 * acts * j;
-                    if (p == 0 && acts >= Q8_0PrefetchActs && V.PrefetchBlocks > 0)
-                        for (int g = 0; g < 2; g++)
-                            for (int offset = 0; offset < 544 + 32; offset += 64)
-                                a.prefetcht1(__byte_ptr[Group(g, wo + V.PrefetchBlocks * 544 + offset)]);
-                    for (int g = 0; g < 2; g++) a.vcvtph2ps(Swg(g), __ymmword_ptr[Group(g, wo)]);
-                    for (int m = first; m < end; m++)
-                    {
-                        a.vpbroadcastd(S(m - first, 0), __dword_ptr[rcx + dof + 4 * m]);
-                        a.vmovdqa32(S(m - first, 1), S(m - first, 0));
-                    }
-                    for (int s = 0; s < 8; s++)
-                    {
-                        for (int g = 0; g < 2; g++) a.vmovdqu8(W(g), __zmmword_ptr[Group(g, wo + 32 + 64 * s)]);
-                        for (int m = first; m < end; m++)
-                        {
-                            a.vpbroadcastd(x, __dword_ptr[rax + ao + 32 * m + 4 * s]);
-                            for (int g = 0; g < 2; g++) a.vpdpbusd(S(m - first, g), W(g), x);
-                        }
-                    }
-                    for (int m = first; m < end; m++)
-                    {
-                        a.vbroadcastss(dx, __dword_ptr[rbx + dof + 4 * m]);
-                        for (int g = 0; g < 2; g++)
-                        {
-                            var t = S(m - first, g);
-                            a.vcvtdq2ps(t, t);
-                            a.vmulps(t, t, Swg(g));
-                            a.vfmadd231ps(A(m - first, g), t, dx);
-                        }
-                    }
-                }
-                for (int m = first; m < end; m++)
-                    for (int g = 0; g < 2; g++) a.vmovaps(__zmmword_ptr[rsp + AccOffset(m, g)], A(m - first, g));
-            }
-            Advance(544 * k, 32 * acts * k, 4 * acts * k, 4 * acts * k, 0);
-        }
-
-        private void Q8_0MultiBlock()
-        {
-            int G = groupsPerPass;
-            AssemblerRegisterZMM S(int m, int g) => Zmm(G * m + g);
-            AssemblerRegisterZMM W(int g) => Zmm(8 * G + g);
-            AssemblerRegisterZMM Swg(int g) => Zmm(9 * G + g);
-            AssemblerRegisterZMM x = Zmm(10 * G), dx = Zmm(10 * G + 1);
-            AssemblerMemoryOperand Group(int g, int offset) => g == 0 ? __[rsi + offset] : __[rsi + rbp * g + offset];
-            if (acts >= Q8_0PrefetchActs && V.PrefetchBlocks > 0)
-                for (int g = 0; g < G; g++)
-                    for (int offset = 0; offset < 544 + 32; offset += 64)
-                    {
-                        var line = __byte_ptr[Group(g, V.PrefetchBlocks * 544 + offset)];
-                        if (V.Hint == 0) a.prefetcht0(line); else if (V.Hint == 2) a.prefetcht2(line); else a.prefetcht1(line);
-                    }
-            for (int g = 0; g < G; g++) a.vcvtph2ps(Swg(g), __ymmword_ptr[Group(g, 0)]);
-            if (V.ActPf > 0)
-            {
-                for (int offset = 0; offset < 32 * acts; offset += 64) a.prefetcht0(__byte_ptr[rax + V.ActPf * 32 * acts + offset]);
-                a.prefetcht0(__byte_ptr[rbx + V.ActPf * 4 * acts]);
-                a.prefetcht0(__byte_ptr[rcx + V.ActPf * 4 * acts]);
-            }
+            static AssemblerRegisterZMM S(int m, int g) => Zmm(2 * m + g);
+            AssemblerRegisterZMM x = Zmm(20), dx = Zmm(21);
+            AssemblerRegisterZMM[] w = [Zmm(16), Zmm(17)], sw = [Zmm(18), Zmm(19)];
+            static AssemblerMemoryOperand Group(int g, int offset) => g == 0 ? __[rsi + offset] : __[rsi + rbp + offset];
+            if (acts >= Q8_0PrefetchActs)
+                for (int g = 0; g < 2; g++)
+                    for (int offset = 0; offset < 544 + 32; offset += 64) a.prefetcht1(__byte_ptr[Group(g, PairPrefetch + offset)]);
+            for (int g = 0; g < 2; g++) a.vcvtph2ps(sw[g], __ymmword_ptr[Group(g, 0)]);
             foreach (var (first, end) in Halves)
             {
                 for (int m = first; m < end; m++)
-                {
-                    a.vpbroadcastd(S(m - first, 0), __dword_ptr[rcx + 4 * m]);
-                    for (int g = 1; g < G; g++)
-                        if (V.BcstInit) a.vpbroadcastd(S(m - first, g), __dword_ptr[rcx + 4 * m]);
-                        else a.vmovdqa32(S(m - first, g), S(m - first, 0));
-                }
+                    for (int g = 0; g < 2; g++) a.vpbroadcastd(S(m - first, g), __dword_ptr[rcx + 4 * m]);
                 for (int s = 0; s < 8; s++)
                 {
-                    for (int g = 0; g < G; g++) a.vmovdqu8(W(g), __zmmword_ptr[Group(g, 32 + 64 * s)]);
+                    for (int g = 0; g < 2; g++) a.vmovdqu8(w[g], __zmmword_ptr[Group(g, 32 + 64 * s)]);
                     for (int m = first; m < end; m++)
                     {
                         a.vpbroadcastd(x, __dword_ptr[rax + 32 * m + 4 * s]);
-                        for (int g = 0; g < G; g++) a.vpdpbusd(S(m - first, g), W(g), x);
+                        for (int g = 0; g < 2; g++) a.vpdpbusd(S(m - first, g), w[g], x);
                     }
                 }
                 for (int m = first; m < end; m++)
                 {
                     a.vbroadcastss(dx, __dword_ptr[rbx + 4 * m]);
-                    for (int g = 0; g < G; g++)
+                    for (int g = 0; g < 2; g++)
                     {
-                        // acc = fma(t·s_w, dx, acc), as the one-group kernels (fma is exact, so dx·t + acc is the same bits)
+                        // acc = fma(t·s_w, dx, acc) as in Update (fma rounds once, so dx·t + acc is the same bits)
                         var t = S(m - first, g);
                         a.vcvtdq2ps(t, t);
-                        a.vmulps(t, t, Swg(g));
-                        if (V.TimingOnly) { a.vfmadd213ps(t, dx, dx); continue; }
-                        if (RegAcc(m, g) is { } r) { a.vfmadd231ps(r, t, dx); continue; }
-                        a.vfmadd213ps(t, dx, __zmmword_ptr[rsp + AccOffset(m, g)]);
-                        a.vmovaps(__zmmword_ptr[rsp + AccOffset(m, g)], t);
+                        a.vmulps(t, t, sw[g]);
+                        if (PairAcc(m, g) is { } acc) a.vfmadd231ps(acc, t, dx);
+                        else
+                        {
+                            a.vfmadd213ps(t, dx, __zmmword_ptr[rsp + FrameOffset(m, g)]);
+                            a.vmovaps(__zmmword_ptr[rsp + FrameOffset(m, g)], t);
+                        }
                     }
                 }
             }
@@ -452,8 +350,7 @@ internal sealed unsafe class Int8DotKernels
 
         private void Q8_0Block()
         {
-            if (acts >= Q8_0PrefetchActs && V.Groups == 0) PrefetchWeights(Q8_0BatchPrefetch, 544);
-            else if (acts >= Q8_0PrefetchActs && V.PrefetchBlocks > 0) PrefetchWeights(V.PrefetchBlocks * 544, 544);
+            if (acts >= Q8_0PrefetchActs) PrefetchWeights(Q8_0BatchPrefetch, 544);
             a.vcvtph2ps(Sw, __ymmword_ptr[rsi]);
             foreach (var (first, end) in Halves)
             {
@@ -731,6 +628,10 @@ internal sealed unsafe class Int8DotKernels
         /// gains nothing, the hardware prefetchers keep up there.
         /// </summary>
         private const int Q8_0BatchPrefetch = 16 * 544;
+
+        /// <summary>How far ahead of each of its two group blocks a pair pass (<see cref="PairPasses"/>) prefetches: 4 group
+        /// blocks, 2.2 KB of each stream (see there).</summary>
+        private const int PairPrefetch = 4 * 544;
 
         /// <summary>Tiles from this many activation rows up prefetch. Smaller tiles are nearly as fast per block as decode and
         /// the hardware prefetchers keep up with them: the 4-row products of the same pass took 34 ms without prefetches and
