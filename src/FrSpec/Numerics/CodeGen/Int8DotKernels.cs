@@ -182,7 +182,7 @@ internal sealed unsafe class Int8DotKernels
         /// The pair runs two weight streams, and prefetching each one <see cref="PairPrefetch"/> ahead beat 16 blocks
         /// (40 ms), 8 (36–38) and 2 (37–38). Three groups per pass (24 sums, no accumulator registers) and parts of 6 rows
         /// visiting 2–8 blocks with their accumulators in registers were slower (the latter more so the more blocks: its
-        /// loop body outgrows the op cache).
+        /// loop body, most likely, outgrows the op cache).
         /// </summary>
         private void PairPasses()
         {
