@@ -177,8 +177,8 @@ internal sealed unsafe class Int8DotKernels
         /// contiguous frame on the stack (L1-resident; the result rows' power-of-two strides would share L1 sets), read by
         /// the fma and written back once per block. The fp32 steps and their order per (row, activation, block) are the
         /// one-group kernels'. `bench products --model q8_0.gguf` (variants alternating in one process, 21–31 rounds,
-        /// 2026-12-03, eight runs): 16 rows 4–15% faster (33.5–35 ms against 34.8–40; the slower the bus, the larger the
-        /// gain), 8 rows 8–20%, 2–4 rows 4–8%; in cache (`bench int8-tile`) 72% of one thread's vpdpbusd peak against 65%.
+        /// 2026-12-03, eight runs): 16 rows 4–15% faster (33.5–35 ms against 34.8–40, varying with the bus), 8 rows
+        /// 8–20%, 2–4 rows 4–8%; in cache (`bench int8-tile`) 72% of one thread's vpdpbusd peak against 65%.
         /// The pair runs two weight streams, and prefetching each one <see cref="PairPrefetch"/> ahead beat 16 blocks
         /// (40 ms), 8 (36–38) and 2 (37–38). Three groups per pass (24 sums, no accumulator registers) and parts of 6 rows
         /// visiting 2–8 blocks with their accumulators in registers were slower (the latter more so the more blocks: its
