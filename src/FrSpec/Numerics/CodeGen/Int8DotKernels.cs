@@ -39,7 +39,9 @@ internal struct Int8DotArgs
 /// (row, activation) pair then does in fp32, in this order, what <see cref="Quantized.ManagedInt8Kernel"/> does:
 /// t = (float)T; t = t·s_w (the row's scale: d, or d·sc for K-quants); acc = fma(t, dx, acc); for Q4_K also
 /// acc = fma(−dmin·m, dx·Σq, acc). Lanes never mix, so results do not depend on the tile or batch.
-/// A group's 16 results per activation leave as one 64-byte store. For one activation row (decode) the integer sum
+/// A group's 16 results per activation leave as one 64-byte store. Q8_0 tiles of 2 or more rows walk their groups in
+/// pairs (<see cref="Emitter.PairPasses"/>): an activation dword is broadcast into a register once and feeds both groups'
+/// vectors. For one activation row (decode) the integer sum
 /// alternates between two accumulators to halve vpdpbusd's dependency chain (integer addition is exact in any order),
 /// and the K-quant kernels prefetch their weights ahead (<see cref="Emitter.DecodePrefetchDistance"/>).
 /// </summary>
@@ -73,6 +75,9 @@ internal sealed unsafe class Int8DotKernels
         private const int Half = 8; // integer sums live in 8 registers: a tile of 9..16 rows runs in two halves
         private readonly Assembler a = KernelLibrary.Begin();
         private readonly bool split = acts == 1;
+        /// <summary>Q8_0 tiles of 2 or more rows run pairs of groups. One row (decode) keeps its own instruction sequence:
+        /// whether pairs help it too is open (`bench products`, one run of 25 rounds: 16.6 against 17.6–17.9 ms).</summary>
+        private readonly bool pairs = type == DType.Q8_0 && acts >= 2;
 
         private static AssemblerRegisterZMM Acc(int m) => Zmm(m);
         private static AssemblerRegisterZMM Sum(int k) => Zmm(16 + k);
@@ -111,6 +116,7 @@ internal sealed unsafe class Int8DotKernels
             if (type == DType.Q6_K) Broadcast(Bits45, 0x30303030);
 
             var groupLoop = a.CreateLabel(); var blockLoop = a.CreateLabel(); var done = a.CreateLabel();
+            if (pairs) PairPasses(); // then an odd last group in the loop below
             a.test(r8, r8);
             a.jz(done);
             a.Label(ref groupLoop);
@@ -149,7 +155,121 @@ internal sealed unsafe class Int8DotKernels
             a.jnz(groupLoop);
             a.Label(ref done);
             if (type == DType.Q4_K) a.add(rsp, 64); // the vpshufb pattern (ScaleTripletConstants)
+            if (pairs) a.mov(rsp, __qword_ptr[rsp + FrameBytes]); // PairPasses' frame
             return a;
+        }
+
+        /// <summary>Bytes of <see cref="PairPasses"/>' fp32 accumulators on the stack: (activation m, group g) at
+        /// 64·(2m + g), those of <see cref="PairAcc"/> unused.</summary>
+        private int FrameBytes => 128 * acts;
+
+        private static int FrameOffset(int m, int g) => 64 * (2 * m + g);
+
+        /// <summary><see cref="PairPasses"/>: zmm0–15 the integer sums of half a tile (row m, group g: 2m + g), zmm16–21
+        /// the weights, scales, activation dword and dx; the 10 registers left hold the fp32 accumulators of rows 0–4.</summary>
+        private static AssemblerRegisterZMM? PairAcc(int m, int g) => m < 5 ? Zmm(22 + 2 * m + g) : null;
+
+        /// <summary>
+        /// Q8_0, two groups (32 weight rows) at a time while two are left; the one-group loop takes an odd last group. A
+        /// tile's activation dword is broadcast into a register once and feeds two reg-reg vpdpbusd, one per group's weight
+        /// vector: 0.5 broadcast loads per vpdpbusd instead of one, and about 0.75 loads in all instead of 1.4 (weights,
+        /// corrections, dx). The integer sums of half a tile take 16 registers, so most fp32 accumulators live in a
+        /// contiguous frame on the stack (L1-resident; the result rows' power-of-two strides would share L1 sets), read by
+        /// the fma and written back once per block. The fp32 steps and their order per (row, activation, block) are the
+        /// one-group kernels'. `bench products --model q8_0.gguf` (variants alternating in one process, 21–31 rounds,
+        /// 2026-12-03, eight runs): 16 rows 4–15% faster (33.5–35 ms against 34.8–40, varying with the bus), 8 rows
+        /// 8–20%, 2–4 rows 4–8%; in cache (`bench int8-tile`) 72% of one thread's vpdpbusd peak against 65%.
+        /// The pair runs two weight streams, and prefetching each one <see cref="PairPrefetch"/> ahead beat 16 blocks
+        /// (40 ms), 8 (36–38) and 2 (37–38). Three groups per pass (24 sums, no accumulator registers) and parts of 6 rows
+        /// visiting 2–8 blocks with their accumulators in registers were slower (the latter more so the more blocks: its
+        /// loop body, most likely, outgrows the op cache).
+        /// </summary>
+        private void PairPasses()
+        {
+            // the frame: accumulators, then the caller's rsp, 64-byte aligned
+            a.mov(rbp, rsp);
+            a.sub(rsp, FrameBytes + 64);
+            a.and(rsp, -64);
+            a.mov(__qword_ptr[rsp + FrameBytes], rbp);
+            var passLoop = a.CreateLabel(); var blockLoop = a.CreateLabel(); var rest = a.CreateLabel();
+            a.Label(ref passLoop);
+            a.cmp(r8, 2);
+            a.jb(rest);
+            a.vpxord(zmm0, zmm0, zmm0);
+            for (int m = 0; m < acts; m++)
+                for (int g = 0; g < 2; g++)
+                {
+                    if (PairAcc(m, g) is { } acc) a.vpxord(acc, acc, acc);
+                    else a.vmovaps(__zmmword_ptr[rsp + FrameOffset(m, g)], zmm0);
+                }
+            a.mov(rax, r12); a.mov(rbx, r13); a.mov(rcx, r14);
+            a.mov(r9, __qword_ptr[rdi + Int8DotArgs.Offsets.Blocks]);
+            a.imul(rbp, r9, 544); // a group's bytes: the second group's block is at rsi + rbp
+            a.Label(ref blockLoop);
+            Q8_0PairBlock();
+            a.dec(r9);
+            a.jnz(blockLoop);
+            a.add(rsi, rbp); // rsi is at the second group: skip it
+            a.mov(rbp, r10);
+            for (int m = 0; m < acts; m++)
+            {
+                for (int g = 0; g < 2; g++)
+                {
+                    var acc = PairAcc(m, g) ?? zmm0;
+                    if (PairAcc(m, g) == null) a.vmovaps(acc, __zmmword_ptr[rsp + FrameOffset(m, g)]);
+                    a.vmovups(__zmmword_ptr[rbp + 64 * g], acc);
+                }
+                if (m + 1 < acts) a.add(rbp, r11);
+            }
+            a.add(r10, 128);
+            a.sub(r8, 2);
+            a.jmp(passLoop);
+            a.Label(ref rest);
+        }
+
+        /// <summary>One block of both groups of <see cref="PairPasses"/> (rbp: the bytes from the first group to the second).</summary>
+        private void Q8_0PairBlock()
+        {
+            static AssemblerRegisterZMM S(int m, int g) => Zmm(2 * m + g);
+            AssemblerRegisterZMM x = Zmm(20), dx = Zmm(21);
+            AssemblerRegisterZMM[] w = [Zmm(16), Zmm(17)], sw = [Zmm(18), Zmm(19)];
+            static AssemblerMemoryOperand Group(int g, int offset) => g == 0 ? __[rsi + offset] : __[rsi + rbp + offset];
+            if (acts >= Q8_0PrefetchActs)
+                for (int g = 0; g < 2; g++)
+                    for (int offset = 0; offset < 544 + 32; offset += 64) a.prefetcht1(__byte_ptr[Group(g, PairPrefetch + offset)]);
+            for (int g = 0; g < 2; g++) a.vcvtph2ps(sw[g], __ymmword_ptr[Group(g, 0)]);
+            foreach (var (first, end) in Halves)
+            {
+                for (int m = first; m < end; m++)
+                    for (int g = 0; g < 2; g++) a.vpbroadcastd(S(m - first, g), __dword_ptr[rcx + 4 * m]);
+                for (int s = 0; s < 8; s++)
+                {
+                    for (int g = 0; g < 2; g++) a.vmovdqu8(w[g], __zmmword_ptr[Group(g, 32 + 64 * s)]);
+                    for (int m = first; m < end; m++)
+                    {
+                        a.vpbroadcastd(x, __dword_ptr[rax + 32 * m + 4 * s]);
+                        for (int g = 0; g < 2; g++) a.vpdpbusd(S(m - first, g), w[g], x);
+                    }
+                }
+                for (int m = first; m < end; m++)
+                {
+                    a.vbroadcastss(dx, __dword_ptr[rbx + 4 * m]);
+                    for (int g = 0; g < 2; g++)
+                    {
+                        // acc = fma(t·s_w, dx, acc) as in Update (fma rounds once, so dx·t + acc is the same bits)
+                        var t = S(m - first, g);
+                        a.vcvtdq2ps(t, t);
+                        a.vmulps(t, t, sw[g]);
+                        if (PairAcc(m, g) is { } acc) a.vfmadd231ps(acc, t, dx);
+                        else
+                        {
+                            a.vfmadd213ps(t, dx, __zmmword_ptr[rsp + FrameOffset(m, g)]);
+                            a.vmovaps(__zmmword_ptr[rsp + FrameOffset(m, g)], t);
+                        }
+                    }
+                }
+            }
+            Advance(544, 32 * acts, 4 * acts, 4 * acts, 0);
         }
 
         /// <summary>Q4_K: the vpermd index that brings rows 4L … 4L + 3's 12 scale bytes into 128-bit lane L (a tile of up
@@ -511,6 +631,10 @@ internal sealed unsafe class Int8DotKernels
         /// gains nothing, the hardware prefetchers keep up there.
         /// </summary>
         private const int Q8_0BatchPrefetch = 16 * 544;
+
+        /// <summary>How far ahead of each of its two group blocks a pair pass (<see cref="PairPasses"/>) prefetches: 4 group
+        /// blocks, 2.2 KB of each stream (see there).</summary>
+        private const int PairPrefetch = 4 * 544;
 
         /// <summary>Tiles from this many activation rows up prefetch. Smaller tiles are nearly as fast per block as decode and
         /// the hardware prefetchers keep up with them: the 4-row products of the same pass took 34 ms without prefetches and
