@@ -99,29 +99,7 @@ public class GgufQuantizeTests(ITestOutputHelper output)
                 Assert.True(want == t.Type, $"{t.Name}: {t.Type}, expected {want}");
             }
         }
-        int[] tokens = [298, 5, 17, 250, 42, 42, 7, 128, 64, 5, 296 - 1, 3, 90, 91, 200, 13];
-        using var frspec = Transformer.Load(gguf, EngineOptions.Default with { Precision = Precision.Exact });
-        var ours = Logits(frspec, tokens);
-        if (!LlamaCppNative.Available) { output.WriteLine("llama.cpp (linux-x64 noavx build) is not in the test output: only FrSpec's side checked"); return; }
-        using var llama = new LlamaCppNative.Model(gguf);
-        long weights = 0;
-        using (var f = GgufFile.Open(gguf)) foreach (var t in f.Tensors) weights += t.ElementCount;
-        Assert.Equal((ulong)weights, llama.ParameterCount);
-        var theirs = llama.Logits(tokens, spec.VocabSize);
-        int v = spec.VocabSize, agree = 0;
-        double maxDiff = 0, maxLogit = 0;
-        for (int p = 0; p < tokens.Length; p++)
-        {
-            var a = ours.AsSpan(p * v, v);
-            var b = theirs.AsSpan(p * v, v);
-            if (ArgMax(a) == ArgMax(b)) agree++;
-            for (int j = 0; j < v; j++) { maxDiff = Math.Max(maxDiff, Math.Abs(a[j] - b[j])); maxLogit = Math.Max(maxLogit, Math.Abs(b[j])); }
-        }
-        output.WriteLine($"{family} {type}: max |dlogit| FrSpec (exact) vs llama.cpp {maxDiff:G3} (largest |logit| {maxLogit:G3}), top-1 agrees at {agree}/{tokens.Length}");
-        Assert.True(maxLogit > 0.5, "degenerate logits");
-        // llama.cpp quantizes activations to 8 bits for quantized weights; FrSpec's exact precision does not
-        Assert.True(maxDiff < 0.05 * maxLogit, $"max |dlogit| {maxDiff} against logits up to {maxLogit}");
-        Assert.True(agree >= tokens.Length - 1, $"top-1 agrees at {agree}/{tokens.Length}");
+        AssertSameLogitsAsLlamaCpp(output, $"{family} {type}", gguf, spec);
     }
 
     [Fact]
@@ -180,6 +158,41 @@ public class GgufQuantizeTests(ITestOutputHelper output)
     private sealed class SyncProgress(Action<(int, int)> report) : IProgress<(int Done, int Total)>
     {
         public void Report((int Done, int Total) value) => report(value);
+    }
+
+    /// <summary>
+    /// Loads <paramref name="gguf"/> in FrSpec (exact precision) and, when the native library is there, in llama.cpp, and
+    /// compares their logits over one 16-token batch: max |Δ logit| under 5% of the largest logit (llama.cpp quantizes
+    /// activations to 8 bits for quantized weights; FrSpec's exact precision does not), and the same top-1 except at near-ties.
+    /// </summary>
+    internal static void AssertSameLogitsAsLlamaCpp(ITestOutputHelper output, string label, string gguf, SynthSpec spec)
+    {
+        int[] tokens = [298, 5, 17, 250, 42, 42, 7, 128, 64, 5, 296 - 1, 3, 90, 91, 200, 13];
+        using var frspec = Transformer.Load(gguf, EngineOptions.Default with { Precision = Precision.Exact });
+        var ours = Logits(frspec, tokens);
+        if (!LlamaCppNative.Available) { output.WriteLine("llama.cpp (linux-x64 noavx build) is not in the test output: only FrSpec's side checked"); return; }
+        using var llama = new LlamaCppNative.Model(gguf);
+        long weights = 0;
+        using (var f = GgufFile.Open(gguf)) foreach (var t in f.Tensors) weights += t.ElementCount;
+        Assert.Equal((ulong)weights, llama.ParameterCount);
+        var theirs = llama.Logits(tokens, spec.VocabSize);
+        int v = spec.VocabSize, agree = 0;
+        double maxDiff = 0, maxLogit = 0;
+        var gaps = new List<float>(); // where top-1 differs: llama.cpp's margin between its top-1 and FrSpec's
+        for (int p = 0; p < tokens.Length; p++)
+        {
+            var a = ours.AsSpan(p * v, v);
+            var b = theirs.AsSpan(p * v, v);
+            if (ArgMax(a) == ArgMax(b)) agree++;
+            else gaps.Add(b[ArgMax(b)] - b[ArgMax(a)]);
+            for (int j = 0; j < v; j++) { maxDiff = Math.Max(maxDiff, Math.Abs(a[j] - b[j])); maxLogit = Math.Max(maxLogit, Math.Abs(b[j])); }
+        }
+        output.WriteLine($"{label}: max |dlogit| FrSpec (exact) vs llama.cpp {maxDiff:G3} (largest |logit| {maxLogit:G3}), top-1 agrees at {agree}/{tokens.Length}{(gaps.Count > 0 ? $" (margins where not: {string.Join(", ", gaps.Select(g => g.ToString("G3")))})" : "")}");
+        Assert.True(maxLogit > 0.5, "degenerate logits");
+        Assert.True(maxDiff < 0.05 * maxLogit, $"max |dlogit| {maxDiff} against logits up to {maxLogit}");
+        // top-1 may differ only at near-ties: where llama.cpp's own logits put FrSpec's choice within 2% of the largest
+        // logit of its top-1 (0.01-0.10 in the runs so far; the 8-bit activations move logits by up to 0.27)
+        foreach (var g in gaps) Assert.True(g < 0.02 * maxLogit, $"top-1 differs where llama.cpp's margin is {g:G3} (largest |logit| {maxLogit:G3})");
     }
 
     private static int ArgMax(ReadOnlySpan<float> x)

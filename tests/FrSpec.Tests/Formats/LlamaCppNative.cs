@@ -8,14 +8,22 @@ namespace FrSpec.Tests.Formats;
 /// peer benchmark; the portable "noavx" build, copied into the test output by the test project) through its C API: load
 /// a GGUF the way llama.cpp's tools do, and run one batch with logits for every position. The parameter structs are
 /// passed as opaque blocks of their C size, with only the fields set that the tests need (offsets from llama.h of that
-/// version, the same LLamaSharp's bindings use). Null on machines without that build (not linux-x64).
+/// version, the same LLamaSharp's bindings use). Null on machines without that build (not linux-x64). It also runs
+/// llama.cpp's own quantizer (what llama-quantize calls), so that files llama.cpp writes can be read by FrSpec.
 /// </summary>
 internal static unsafe class LlamaCppNative
 {
     private const int ModelParamsBytes = 72, ContextParamsBytes = 160;
     private const int CtxNCtx = 0, CtxNBatch = 4, CtxNUbatch = 8, CtxThreads = 24, CtxThreadsBatch = 28, CtxTypeK = 104, CtxTypeV = 108;
 
+    // llama_model_quantize_params of llama.cpp c0c7e147 (the commit LLamaSharp 0.30.0 is built from): int32 nthread,
+    // llama_ftype ftype, ggml_type output_tensor_type and token_embedding_type, six bools (allow_requantize,
+    // quantize_output_tensor, only_copy, pure, keep_split, dry_run) at 16-21, then four pointers (imatrix, kv_overrides,
+    // tensor_types, prune_layers) at 24-55: LLamaSharp's LLamaModelQuantizeParams, and what
+    // llama_model_quantize_default_params of the packaged libllama.so writes (56 bytes, nthread 0, ftype 7).
+    private const int QuantizeParamsBytes = 56, QNThread = 0, QFtype = 4, QQuantizeOutputTensor = 17;
     [StructLayout(LayoutKind.Sequential, Size = ModelParamsBytes)] private struct ModelParams { }
+    [StructLayout(LayoutKind.Sequential, Size = QuantizeParamsBytes)] private struct QuantizeParams { }
     [StructLayout(LayoutKind.Sequential, Size = ContextParamsBytes)] private struct ContextParams { }
 
     [StructLayout(LayoutKind.Sequential)]
@@ -45,6 +53,8 @@ internal static unsafe class LlamaCppNative
         public delegate* unmanaged[Cdecl]<Batch, void> BatchFree;
         public delegate* unmanaged[Cdecl]<nint, Batch, int> Decode;
         public delegate* unmanaged[Cdecl]<nint, int, float*> LogitsIth;
+        public delegate* unmanaged[Cdecl]<QuantizeParams> QuantizeDefaultParams;
+        public delegate* unmanaged[Cdecl]<byte*, byte*, QuantizeParams*, uint> Quantize;
     }
 
     private static readonly Lazy<Api?> Library = new(Load);
@@ -75,14 +85,51 @@ internal static unsafe class LlamaCppNative
             BatchFree = (delegate* unmanaged[Cdecl]<Batch, void>)NativeLibrary.GetExport(lib, "llama_batch_free"),
             Decode = (delegate* unmanaged[Cdecl]<nint, Batch, int>)NativeLibrary.GetExport(lib, "llama_decode"),
             LogitsIth = (delegate* unmanaged[Cdecl]<nint, int, float*>)NativeLibrary.GetExport(lib, "llama_get_logits_ith"),
+            QuantizeDefaultParams = (delegate* unmanaged[Cdecl]<QuantizeParams>)NativeLibrary.GetExport(lib, "llama_model_quantize_default_params"),
+            Quantize = (delegate* unmanaged[Cdecl]<byte*, byte*, QuantizeParams*, uint>)NativeLibrary.GetExport(lib, "llama_model_quantize"),
         };
         api.LogSet(&Silent, null);
         api.BackendInit();
         return api;
     }
 
+    [ThreadStatic] private static string? _lastError;
+
+    /// <summary>Drops llama.cpp's log, except that the last error line of the calling thread is kept for messages.</summary>
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
-    private static void Silent(int level, byte* text, void* user) { }
+    private static void Silent(int level, byte* text, void* user)
+    {
+        const int GgmlLogLevelError = 4;
+        if (level == GgmlLogLevelError && text != null) _lastError = Marshal.PtrToStringUTF8((nint)text)?.Trim();
+    }
+
+    /// <summary>llama.cpp's llama_model_ftype numbers (llama.h) of the file types the tests quantize to.</summary>
+    public enum FileType
+    {
+        Q4_0 = 2, Q8_0 = 7, Q5_0 = 8, Q5_1 = 9, Q4_K_M = 15, Q5_K_M = 17, Q6_K = 18,
+    }
+
+    /// <summary>
+    /// llama.cpp's own quantizer on a GGUF (F32/F16/BF16 weights), as `llama-quantize IN OUT TYPE 2` runs it: its type
+    /// mix and fallbacks, no importance matrix, 2 threads. Throws with llama.cpp's error line when it fails.
+    /// </summary>
+    public static void Quantize(string input, string output, FileType type)
+    {
+        var api = Library.Value ?? throw new InvalidOperationException("llama.cpp is not in the test output");
+        var p = api.QuantizeDefaultParams();
+        byte* b = (byte*)&p;
+        // the defaults (ftype Q8_0, quantize_output_tensor true) where this layout puts them, or the binding is stale
+        if (*(int*)(b + QFtype) != (int)FileType.Q8_0 || b[QQuantizeOutputTensor] != 1)
+            throw new InvalidOperationException("llama_model_quantize_default_params does not match the layout of llama_model_quantize_params assumed here");
+        *(int*)(b + QNThread) = 2;
+        *(int*)(b + QFtype) = (int)type;
+        var inp = System.Text.Encoding.UTF8.GetBytes(input + "\0");
+        var outp = System.Text.Encoding.UTF8.GetBytes(output + "\0");
+        _lastError = null;
+        uint rc;
+        fixed (byte* i = inp, o = outp) rc = api.Quantize(i, o, &p);
+        if (rc != 0) throw new FrSpecException($"{input}: llama_model_quantize to {type} returned {rc}: {_lastError}");
+    }
 
     /// <summary>A model llama.cpp loaded (memory-mapped, as its tools load it), or a FrSpecException with the file named.</summary>
     public sealed class Model : IDisposable
