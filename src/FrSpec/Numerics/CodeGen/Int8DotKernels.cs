@@ -51,12 +51,24 @@ internal sealed unsafe class Int8DotKernels
     private static readonly DType[] Types = [DType.Q8_0, DType.Q4_0, DType.Q4_K, DType.Q6_K];
 
     private readonly nint[] _kernels; // [type index · MaxActs + (m − 1)]
+    private readonly nint[] _variants; // TEMPORARY (kq5): [(v − 1) · 2 · MaxActs + (Q4_K ? 0 : 1) · MaxActs + m − 1]
 
-    private Int8DotKernels(nint[] kernels) { _kernels = kernels; }
+    /// <summary>TEMPORARY (kq5 knob): K-quant variant (0: the default kernels).</summary>
+    public static int KVariant;
+
+    /// <summary>TEMPORARY (kq5): per variant, the prefetch distance of batched K-quant tiles (0: none), hint (0: t0, 1: t1), mode.</summary>
+    internal static readonly (int Distance, int Hint, int Mode)[] VariantTable =
+    [
+        (0, 0, 0), (4096, 1, 0), (8192, 1, 0), (16384, 1, 0), (8192, 0, 0), (0, 0, 1), (8192, 1, 1),
+    ];
+
+    private Int8DotKernels(nint[] kernels, nint[] variants) { _kernels = kernels; _variants = variants; }
 
     /// <summary>The kernel for <paramref name="type"/> and a tile of <paramref name="acts"/> activation rows.</summary>
     public delegate* unmanaged[Cdecl]<Int8DotArgs*, void> Kernel(DType type, int acts) =>
-        (delegate* unmanaged[Cdecl]<Int8DotArgs*, void>)_kernels[Array.IndexOf(Types, type) * MaxActs + acts - 1];
+        KVariant > 0 && type is DType.Q4_K or DType.Q6_K
+            ? (delegate* unmanaged[Cdecl]<Int8DotArgs*, void>)_variants[(KVariant - 1) * 2 * MaxActs + (type == DType.Q4_K ? 0 : MaxActs) + acts - 1]
+            : (delegate* unmanaged[Cdecl]<Int8DotArgs*, void>)_kernels[Array.IndexOf(Types, type) * MaxActs + acts - 1];
 
     public static bool Supports(DType type) => Array.IndexOf(Types, type) >= 0;
 
@@ -66,12 +78,29 @@ internal sealed unsafe class Int8DotKernels
         var index = new int[Types.Length * MaxActs];
         for (int t = 0; t < Types.Length; t++)
             for (int m = 1; m <= MaxActs; m++) index[t * MaxActs + m - 1] = lib.End(new Emitter(Types[t], m).Emit());
+        var variants = new List<int>();
+        for (int v = 1; v < VariantTable.Length; v++)
+            foreach (var t in new[] { DType.Q4_K, DType.Q6_K })
+                for (int m = 1; m <= MaxActs; m++) variants.Add(lib.End(new Emitter(t, m, v).Emit()));
         var addresses = lib.Place(placer);
-        return new Int8DotKernels(index.Select(i => addresses[i]).ToArray());
+        return new Int8DotKernels(index.Select(i => addresses[i]).ToArray(), variants.Select(i => addresses[i]).ToArray());
     }
 
-    private sealed class Emitter(DType type, int acts)
+    private sealed class Emitter(DType type, int acts, int variant = 0)
     {
+        private readonly int kDistance = VariantTable[variant].Distance, kHint = VariantTable[variant].Hint, kMode = VariantTable[variant].Mode;
+
+        /// <summary>TEMPORARY (kq5): batched K-quant prefetch of lines [first, end) of the block at rsi.</summary>
+        private void KPrefetch(int first, int end)
+        {
+            if (kDistance == 0 || acts == 1) return;
+            for (int i = first; i < end; i++)
+            {
+                var mem = __byte_ptr[rsi + kDistance + 64 * i];
+                if (kHint == 0) a.prefetcht0(mem); else a.prefetcht1(mem);
+            }
+        }
+
         private const int Half = 8; // integer sums live in 8 registers: a tile of 9..16 rows runs in two halves
         private readonly Assembler a = KernelLibrary.Begin();
         private readonly bool split = acts == 1;
@@ -424,6 +453,7 @@ internal sealed unsafe class Int8DotKernels
         {
             for (int j = 0; j < 8; j++)
             {
+                KPrefetch(36 * j / 8, 36 * (j + 1) / 8);
                 // scale and min of sub-block j for the 16 rows (the integer sums' registers serve as scratch): the row's 3
                 // bytes of pair j / 2 into its dword, sub-block j's scale at bit 12·(j & 1), its min 6 above; then times d and dmin
                 AssemblerRegisterZMM lo = Sum(0), sc = Sum(2), t = Sum(3), d = Sum(4);
@@ -476,6 +506,7 @@ internal sealed unsafe class Int8DotKernels
             AssemblerRegisterZMM le = Zmm(12), lo = Zmm(13), t = Zmm(15), swE = Zmm(4), swO = Zmm(5), mwE = Zmm(6), mwO = Zmm(7);
             for (int c = 0; c < 4; c++)
             {
+                KPrefetch(9 * c, 9 * c + 9);
                 // dword r = row r's sc_e | m_e << 6 | sc_o << 12 | m_o << 18 (le: m_e, lo: m_o)
                 ScaleTriplets(t, c);
                 a.vpandd(swE, t, Dword63);
@@ -584,7 +615,8 @@ internal sealed unsafe class Int8DotKernels
                 for (int qq = 0; qq < 4; qq++)
                     for (int e = 0; e < 2; e++)
                     {
-                        int s = 8 * h + 2 * qq + e, blk = 4 * h + qq;
+                        int s = 8 * h + 2 * qq + e, blk = 4 * h + qq, k = 8 * h + 2 * qq + e;
+                        KPrefetch(52 * k / 16, 52 * (k + 1) / 16);
                         AssemblerRegisterZMM sc = Sum(0), d = Sum(1);
                         a.vpmovsxbd(sc, __xmmword_ptr[rsi + Quantized.InterleavedLayout.Q6_KScales(s)]);
                         a.vcvtdq2ps(sc, sc);
