@@ -54,12 +54,12 @@ internal sealed unsafe class Int8DotKernels
     private readonly nint[] _variants; // TEMPORARY (kq5): [(v − 1) · 2 · MaxActs + (Q4_K ? 0 : 1) · MaxActs + m − 1]
 
     /// <summary>TEMPORARY (kq5 knob): K-quant variant (0: the default kernels).</summary>
-    public static int KVariant;
+    public static int KVariant = int.TryParse(Environment.GetEnvironmentVariable("FRSPEC_KV"), out int v) ? v : 0;
 
     /// <summary>TEMPORARY (kq5): per variant, the prefetch distance of batched K-quant tiles (0: none), hint (0: t0, 1: t1), mode.</summary>
     internal static readonly (int Distance, int Hint, int Mode)[] VariantTable =
     [
-        (0, 0, 0), (4096, 1, 0), (8192, 1, 0), (16384, 1, 0), (8192, 0, 0), (0, 0, 1), (8192, 1, 1),
+        (0, 0, 0), (4096, 1, 0), (8192, 1, 0), (16384, 1, 0), (8192, 0, 0), (6144, 1, 0), (12288, 1, 0), (4096, 0, 0), (8192, 1, 2), (8192, 1, 3), (8192, 1, 4), (8192, 1, 5),
     ];
 
     private Int8DotKernels(nint[] kernels, nint[] variants) { _kernels = kernels; _variants = variants; }
@@ -118,6 +118,20 @@ internal sealed unsafe class Int8DotKernels
         /// <summary>Tiles up to this size run Q4_K a sub-block pair at a time (2 integer sums per activation row).</summary>
         private const int PairActs = 4;
 
+        /// <summary>TEMPORARY (kq5 mode 5): batched K-quant sums start at the bits of 1.5·2^23 (see MagicBits).</summary>
+        private bool Magic => kMode == 5 && acts > 1 && type is DType.Q4_K or DType.Q6_K;
+        private const int MagicBits = 0x4B400000; // 12582912f = 1.5·2^23
+        /// <summary>Magic: the integer/float constant, and magic·Sw (Q4_K tiles above PairActs, Q6_K).</summary>
+        private AssemblerRegisterZMM MagicReg => type == DType.Q4_K && acts <= PairActs ? Zmm(14) : type == DType.Q4_K ? Zmm(30) : Zmm(31);
+        private AssemblerRegisterZMM Cw => type == DType.Q4_K ? T2 : Mw;
+        /// <summary>Q4_K tiles above PairActs with Magic keep the 63s on the stack (their register holds MagicReg).</summary>
+        private bool Dword63OnStack => Magic && type == DType.Q4_K && acts > PairActs;
+        private void And63(AssemblerRegisterZMM dst, AssemblerRegisterZMM src)
+        {
+            if (Dword63OnStack) a.vpandd(dst, src, __dword_bcst[rsp + 64]);
+            else a.vpandd(dst, src, Dword63);
+        }
+
         /// <summary>The activation rows of each half of the tile: [first, end).</summary>
         private IEnumerable<(int First, int End)> Halves => acts <= Half ? [(0, acts)] : [(0, Half), (Half, acts)];
 
@@ -143,6 +157,7 @@ internal sealed unsafe class Int8DotKernels
                 Broadcast(Sixteenth, BitConverter.SingleToInt32Bits(1f / 16));
             }
             if (type == DType.Q6_K) Broadcast(Bits45, 0x30303030);
+            if (Magic) Broadcast(MagicReg, MagicBits);
 
             var groupLoop = a.CreateLabel(); var blockLoop = a.CreateLabel(); var done = a.CreateLabel();
             if (pairs) PairPasses(); // then an odd last group in the loop below
@@ -183,7 +198,7 @@ internal sealed unsafe class Int8DotKernels
             a.dec(r8);
             a.jnz(groupLoop);
             a.Label(ref done);
-            if (type == DType.Q4_K) a.add(rsp, 64); // the vpshufb pattern (ScaleTripletConstants)
+            if (type == DType.Q4_K) a.add(rsp, Dword63OnStack ? 72 : 64); // the vpshufb pattern (ScaleTripletConstants)
             if (pairs) a.mov(rsp, __qword_ptr[rsp + FrameBytes]); // PairPasses' frame
             return a;
         }
@@ -319,11 +334,12 @@ internal sealed unsafe class Int8DotKernels
             static ulong Shuffle(int k) => 3UL * (uint)k | (3UL * (uint)k + 1) << 8 | (3UL * (uint)k + 2) << 16 | Zero << 24;
             static ulong Dwords(int lane, int i) => (3UL * (uint)lane + (uint)i) | (3UL * (uint)lane + (uint)Math.Min(i + 1, 2)) << 32;
             // pushed from the last qword, so that the first lies at [rsp]: the vpermd index above the vpshufb pattern
+            if (Dword63OnStack) PushQword(63UL | 63UL << 32);
             for (int q = 7; q >= 0; q--) PushQword(Shuffle(2 * (q & 1)) | Shuffle(2 * (q & 1) + 1) << 32);
             for (int q = 7; q >= 0; q--) PushQword(Dwords(q / 2, 2 * (q & 1)));
             a.vmovdqu32(TripletIndex, __zmmword_ptr[rsp]);
             a.add(rsp, 64);
-            Broadcast(Dword63, 63);
+            if (!Dword63OnStack) Broadcast(Dword63, 63);
         }
 
         private void PushQword(ulong value)
@@ -351,7 +367,9 @@ internal sealed unsafe class Int8DotKernels
         {
             for (int m = first; m < end; m++)
             {
-                if (correction != null) a.vpbroadcastd(Sum(m - first), __dword_ptr[rcx + correction(m)]);
+                if (Magic && correction != null) a.vpaddd(Sum(m - first), MagicReg, __dword_bcst[rcx + correction(m)]);
+                else if (Magic) a.vmovdqa32(Sum(m - first), MagicReg);
+                else if (correction != null) a.vpbroadcastd(Sum(m - first), __dword_ptr[rcx + correction(m)]);
                 else a.vpxord(Sum(m - first), Sum(m - first), Sum(m - first));
             }
             if (split) a.vpxord(Sum(1), Sum(1), Sum(1));
@@ -373,8 +391,12 @@ internal sealed unsafe class Int8DotKernels
             for (int m = first; m < end; m++)
             {
                 var t = Sum(m - first);
-                a.vcvtdq2ps(t, t);
-                a.vmulps(t, t, Sw);
+                if (Magic) a.vfmsub213ps(t, Sw, Cw); // (magic + T)·Sw − magic·Sw = T·Sw, rounded once
+                else
+                {
+                    a.vcvtdq2ps(t, t);
+                    a.vmulps(t, t, Sw);
+                }
                 a.vfmadd231ps(Acc(m), t, __dword_bcst[rbx + dx(m)]);
                 if (mins) a.vfnmadd231ps(Acc(m), Mw, __dword_bcst[rdx + dx(m)]);
             }
@@ -459,13 +481,14 @@ internal sealed unsafe class Int8DotKernels
                 AssemblerRegisterZMM lo = Sum(0), sc = Sum(2), t = Sum(3), d = Sum(4);
                 int shift = 12 * (j & 1);
                 ScaleTriplets(t, j / 2);
-                if (shift == 0) a.vpandd(sc, t, Dword63);
-                else { a.vpsrld(sc, t, (byte)shift); a.vpandd(sc, sc, Dword63); }
+                if (shift == 0) And63(sc, t);
+                else { a.vpsrld(sc, t, (byte)shift); And63(sc, sc); }
                 a.vpsrld(lo, t, (byte)(shift + 6));
-                if (shift == 0) a.vpandd(lo, lo, Dword63);
+                if (shift == 0) And63(lo, lo);
                 a.vcvtph2ps(d, __ymmword_ptr[rsi]);
                 a.vcvtdq2ps(sc, sc);
                 a.vmulps(Sw, d, sc);
+                if (Magic) a.vmulps(Cw, Sw, MagicReg);
                 a.vcvtph2ps(d, __ymmword_ptr[rsi + 32]);
                 a.vcvtdq2ps(lo, lo);
                 a.vmulps(Mw, d, lo);
@@ -475,14 +498,14 @@ internal sealed unsafe class Int8DotKernels
                     for (int s = 0; s < 8; s++)
                     {
                         // chunk j / 2: sub-block j is the low (even j) or high (odd j) nibbles
-                        a.vmovdqu8(T0, __zmmword_ptr[rsi + 256 + 64 * (8 * (j / 2) + s)]);
-                        if ((j & 1) == 1) a.vpsrlw(T0, T0, 4);
-                        a.vpandd(W0, T0, LowNibble);
+                        a.vmovdqu8(kMode == 4 ? W0 : T0, __zmmword_ptr[rsi + 256 + 64 * (8 * (j / 2) + s)]);
+                        if ((j & 1) == 1 && kMode != 4) a.vpsrlw(T0, T0, 4);
+                        if (kMode != 4) a.vpandd(W0, T0, LowNibble);
                         int jj = j, ss = s;
                         Dots(W0, first, end, s, m => 32 * (jj * acts + m) + 4 * ss);
                     }
                     int j2 = j;
-                    Update(first, end, m => 4 * (j2 * acts + m), mins: true);
+                    if (kMode != 2) Update(first, end, m => 4 * (j2 * acts + m), mins: kMode != 3);
                 }
             }
             Advance(2304, 256 * acts, 32 * acts, 0, 32 * acts);
@@ -509,17 +532,20 @@ internal sealed unsafe class Int8DotKernels
                 KPrefetch(9 * c, 9 * c + 9);
                 // dword r = row r's sc_e | m_e << 6 | sc_o << 12 | m_o << 18 (le: m_e, lo: m_o)
                 ScaleTriplets(t, c);
-                a.vpandd(swE, t, Dword63);
+                And63(swE, t);
                 a.vpsrld(le, t, 6);
-                a.vpandd(le, le, Dword63);
+                And63(le, le);
                 a.vpsrld(swO, t, 12);
-                a.vpandd(swO, swO, Dword63);
+                And63(swO, swO);
                 a.vpsrld(lo, t, 18);
                 a.vcvtdq2ps(swE, swE); a.vmulps(swE, swE, D);
                 a.vcvtdq2ps(swO, swO); a.vmulps(swO, swO, D16);
                 a.vcvtdq2ps(le, le); a.vmulps(mwE, le, DMin);
                 a.vcvtdq2ps(lo, lo); a.vmulps(mwO, lo, DMin);
-                for (int m = 0; m < 2 * acts; m++) a.vpxord(Sum(m), Sum(m), Sum(m));
+                if (Magic) { a.vmulps(le, swE, MagicReg); a.vmulps(lo, swO, MagicReg); } // magic·sw
+                for (int m = 0; m < 2 * acts; m++)
+                    if (Magic) a.vmovdqa32(Sum(m), MagicReg);
+                    else a.vpxord(Sum(m), Sum(m), Sum(m));
                 int je = 2 * c, jo = 2 * c + 1;
                 for (int s = 0; s < 8; s++)
                 {
@@ -537,8 +563,12 @@ internal sealed unsafe class Int8DotKernels
                     foreach (var (j, e) in new[] { (je, 0), (jo, 1) })
                     {
                         var sum = Sum(2 * m + e);
-                        a.vcvtdq2ps(sum, sum);
-                        a.vmulps(sum, sum, e == 0 ? swE : swO);
+                        if (Magic) a.vfmsub213ps(sum, e == 0 ? swE : swO, e == 0 ? le : lo);
+                        else
+                        {
+                            a.vcvtdq2ps(sum, sum);
+                            a.vmulps(sum, sum, e == 0 ? swE : swO);
+                        }
                         a.vfmadd231ps(Acc(m), sum, __dword_bcst[rbx + 4 * (j * acts + m)]);
                         a.vfnmadd231ps(Acc(m), e == 0 ? mwE : mwO, __dword_bcst[rdx + 4 * (j * acts + m)]);
                     }
@@ -622,6 +652,7 @@ internal sealed unsafe class Int8DotKernels
                         a.vcvtdq2ps(sc, sc);
                         a.vcvtph2ps(d, __ymmword_ptr[rbp]);
                         a.vmulps(Sw, d, sc);
+                        if (Magic) a.vmulps(Cw, Sw, MagicReg);
                         foreach (var (first, end) in Halves)
                         {
                             InitSums(first, end, m => 4 * (s * acts + m));
@@ -643,7 +674,7 @@ internal sealed unsafe class Int8DotKernels
                                 int uu = u - 4 * e, ee = e;
                                 Dots(W0, first, end, u, m => 32 * (blk * acts + m) + 16 * ee + 4 * uu);
                             }
-                            Update(first, end, m => 4 * (blk * acts + m));
+                            if (kMode != 2) Update(first, end, m => 4 * (blk * acts + m));
                         }
                     }
             a.add(rbp, 32);
