@@ -59,7 +59,7 @@ internal sealed unsafe class Int8DotKernels
     /// <summary>TEMPORARY (kq5): per variant, the prefetch distance of batched K-quant tiles (0: none), hint (0: t0, 1: t1), mode.</summary>
     internal static readonly (int Distance, int Hint, int Mode)[] VariantTable =
     [
-        (0, 0, 0), (4096, 1, 0), (8192, 1, 0), (16384, 1, 0), (8192, 0, 0), (6144, 1, 0), (12288, 1, 0), (4096, 0, 0), (8192, 1, 2), (8192, 1, 3), (8192, 1, 4), (8192, 1, 5),
+        (0, 0, 0), (4096, 1, 0), (8192, 1, 0), (16384, 1, 0), (8192, 0, 0), (6144, 1, 0), (12288, 1, 0), (4096, 0, 0), (8192, 1, 2), (8192, 1, 3), (8192, 1, 4), (8192, 1, 5), (8192, 1, 6), (8192, 1, 7), (8192, 2, 0), (6144, 1, 6),
     ];
 
     private Int8DotKernels(nint[] kernels, nint[] variants) { _kernels = kernels; _variants = variants; }
@@ -97,7 +97,9 @@ internal sealed unsafe class Int8DotKernels
             for (int i = first; i < end; i++)
             {
                 var mem = __byte_ptr[rsi + kDistance + 64 * i];
-                if (kHint == 0) a.prefetcht0(mem); else a.prefetcht1(mem);
+                if (kHint == 0) a.prefetcht0(mem); else if (kHint == 1) a.prefetcht1(mem); else a.prefetcht2(mem);
+                if (kMode == 6) a.prefetcht0(__byte_ptr[rsi + 1024 + 64 * i]);
+                if (kMode == 7) a.prefetcht0(__byte_ptr[rsi + 2048 + 64 * i]);
             }
         }
 
