@@ -19,7 +19,6 @@ public sealed class ProductTuning
         ["qmin"] = (() => QuantizedProducts.BatchMinChunk, v => QuantizedProducts.BatchMinChunk = checked((int)v), "fewest groups in a pool chunk of batched quantized products"),
         ["qchunks"] = (() => QuantizedProducts.BatchChunksPerThread, v => QuantizedProducts.BatchChunksPerThread = checked((int)v), "pool chunks per thread of batched quantized products"),
         ["hint"] = (() => Bf16PanelKernels.PrefetchHint, v => Bf16PanelKernels.PrefetchHint = checked((int)v), "bf16 panel prefetch instruction 0/1/2 = prefetcht0/t1/t2 (generation time: bench bf16-tile only)"),
-        ["kv"] = (() => Int8DotKernels.KVariant, v => Int8DotKernels.KVariant = checked((int)v), "TEMPORARY (kq5): K-quant kernel variant"),
         ["next"] = (() => PanelProducts.PrefetchNextChunk ? 1 : 0, v => PanelProducts.PrefetchNextChunk = v != 0, "multi-block bf16 calls prefetch the next chunk (0/1)"),
     };
 

@@ -29,7 +29,6 @@ internal sealed class KernelLibrary
         var writer = new ByteWriter();
         a.Assemble(writer, 0);
         _functions.Add(writer.Bytes.ToArray());
-        if (Environment.GetEnvironmentVariable("FRSPEC_KSIZE") != null) Console.Error.WriteLine($"kernel {_functions.Count - 1}: {writer.Bytes.Count} bytes"); // TEMPORARY (kq5)
         return _functions.Count - 1;
     }
 
