@@ -674,12 +674,13 @@ internal sealed unsafe class Int8DotKernels
         /// <summary>
         /// How far ahead of the block being multiplied the batched K-quant tiles (2–16 rows) ask for their weights:
         /// prefetcht1 (into L2) of every line of the Q4_K group block or Q6_K block body, 8 KiB on (the next blocks, bodies
-        /// or groups: one stream, as for decode). A batch spends 4–20 times longer per block than decode, and at that pace
-        /// the hardware prefetchers left the memory latency exposed, as they did for Q8_0 (<see cref="Q8_0BatchPrefetch"/>).
-        /// `bench products --model q4_k_m.gguf --rows 2 4 8 16` (variants alternating in one process, 15 rounds, three runs,
-        /// 2026-12-03): 8 rows 17.5–18.3 ms against 28.6–36.8 without, 16 rows 34.6–40.2 against 48.4–65.7, 4 rows 10.5
-        /// against 23.9, 2 rows 11.1 against 21.8. prefetcht1 4, 6, 12 or 16 KiB ahead, prefetcht0 4 or 8 KiB, prefetcht2 8 KiB
-        /// and an extra prefetcht0 1 or 2 KiB ahead were no better (8 KiB prefetcht0 lost at 16 rows: 51.6 ms in one run).
+        /// or groups: one stream, as for decode). Without it these tiles left most of the memory latency exposed, as the
+        /// one-row kernels had before <see cref="DecodePrefetchDistance"/>, and even 2-row tiles, which compute a block in
+        /// less time than decode streams it, took more than twice decode's time. `bench products --model q4_k_m.gguf` (variants
+        /// alternating in one process, 15 rounds, 2026-12-03; two runs against none): 8 rows 17.5–22.5 ms against 28.6–36.8,
+        /// 16 rows 34.6–40.2 against 48.4–65.7, 4 rows 10.5 against 23.9, 2 rows 11.1 against 21.8. prefetcht1 4, 6, 12 or
+        /// 16 KiB ahead, prefetcht0 4 or 8 KiB, prefetcht2 8 KiB and an extra prefetcht0 1 or 2 KiB ahead were no better
+        /// (prefetcht0 8 KiB lost at 16 rows in one run: 51.6 ms against 40.2).
         /// </summary>
         private const int BatchPrefetchDistance = 8192;
 
