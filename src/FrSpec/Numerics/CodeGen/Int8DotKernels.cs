@@ -371,6 +371,10 @@ internal sealed unsafe class Int8DotKernels
 
         private void Q4_0Block()
         {
+            // as the batched K-quant tiles (BatchPrefetchDistance): `bench products --model q4_0.gguf`, builds without and with
+            // it alternating, three runs of 5 rounds (2026-12-03): 8 rows 23.9–28.1 ms against 14.7–23.1, 16 rows 38.6–41.6
+            // against 28.1–36.3, 2 rows 13.1–14.1 against 12.3–17.3
+            PrefetchWeights(BatchPrefetchDistance, 288);
             a.vcvtph2ps(Sw, __ymmword_ptr[rsi]);
             foreach (var (first, end) in Halves)
             {
@@ -629,7 +633,7 @@ internal sealed unsafe class Int8DotKernels
         /// 43–50% of the vpdpbusd peak without prefetches and 67–75% with prefetcht0 8 blocks ahead. Through a whole pass
         /// (every layer's products of the Q8_0 1B shape, weights streamed from memory; a scratch harness alternating the
         /// variants in one process, three runs of 7–21 rounds) 16 rows took 53–57 ms with prefetcht0 8 blocks ahead and
-        /// 47–51 ms with prefetcht1 16 blocks ahead, 8 rows 40–44 and 37–38 ms; `bench components` agrees (docs/gguf.md,
+        /// 47–51 ms with prefetcht1 16 blocks ahead, 8 rows 40–44 and 37–38 ms; `bench components` agrees (docs/history/gguf-rounds.md,
         /// "Prefetching into L2"). Most likely a prefetch into L1 holds one of L1's few miss buffers until its line arrives
         /// and one into L2 does not, so more lines are in flight. Farther (24–48 blocks) was no better; decode (one row)
         /// gains nothing, the hardware prefetchers keep up there.
@@ -672,7 +676,7 @@ internal sealed unsafe class Int8DotKernels
         private void DecodePrefetch(int offset) => a.prefetcht0(__byte_ptr[rsi + DecodePrefetchDistance + offset]);
 
         /// <summary>
-        /// How far ahead of the block being multiplied the batched K-quant tiles (2–16 rows) ask for their weights:
+        /// How far ahead of the block being multiplied the batched K-quant and Q4_0 tiles (2–16 rows) ask for their weights:
         /// prefetcht1 (into L2) of every line of the Q4_K group block or Q6_K block body, 8 KiB on (the next blocks, bodies
         /// or groups: one stream, as for decode). Without it these tiles left most of the memory latency exposed, as the
         /// one-row kernels had before <see cref="DecodePrefetchDistance"/>, and even 2-row tiles, which compute a block in
