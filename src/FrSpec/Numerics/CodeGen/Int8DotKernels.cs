@@ -371,9 +371,10 @@ internal sealed unsafe class Int8DotKernels
 
         private void Q4_0Block()
         {
-            // as the batched K-quant tiles (BatchPrefetchDistance): `bench products --model q4_0.gguf`, builds without and with
-            // it alternating, three runs of 5 rounds (2026-12-03): 8 rows 23.9–28.1 ms against 14.7–23.1, 16 rows 38.6–41.6
-            // against 28.1–36.3, 2 rows 13.1–14.1 against 12.3–17.3
+            // as the batched K-quant tiles (BatchPrefetchDistance; a Q4_0 group block is 4.5 lines, so by bytes):
+            // `bench products --model q4_0.gguf --rows 1 2 8 16 --rounds 5`, builds without and with it alternating, three
+            // runs (2026-12-03): 8 rows 23.9–28.1 ms against 14.7–23.1, 16 rows 38.6–41.6 against 28.1–36.3, 2 rows
+            // 13.1–14.1 against 12.3–17.3
             PrefetchWeights(BatchPrefetchDistance, 288);
             a.vcvtph2ps(Sw, __ymmword_ptr[rsi]);
             foreach (var (first, end) in Halves)
@@ -677,7 +678,7 @@ internal sealed unsafe class Int8DotKernels
 
         /// <summary>
         /// How far ahead of the block being multiplied the batched K-quant and Q4_0 tiles (2–16 rows) ask for their weights:
-        /// prefetcht1 (into L2) of every line of the Q4_K group block or Q6_K block body, 8 KiB on (the next blocks, bodies
+        /// prefetcht1 (into L2) of every line of the Q4_K or Q4_0 group block or Q6_K block body, 8 KiB on (the next blocks, bodies
         /// or groups: one stream, as for decode). Without it these tiles left most of the memory latency exposed, as the
         /// one-row kernels had before <see cref="DecodePrefetchDistance"/>, and even 2-row tiles, which compute a block in
         /// less time than decode streams it, took more than twice decode's time. `bench products --model q4_k_m.gguf` (variants
